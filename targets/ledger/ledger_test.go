@@ -1,0 +1,233 @@
+package ledger
+
+import (
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+)
+
+func TestRecordCountsFirstDeliveriesAndDuplicates(t *testing.T) {
+	l := New()
+	for _, id := range []uint64{1, 2, 3, 2, 70000, 1} {
+		if _, err := l.Record(id, 0, 5_000_000); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := l.Counts()
+	want := Counts{Delivered: 4, Duplicates: 2}
+	if got != want {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+	for _, id := range []uint64{1, 2, 3, 70000} {
+		if !l.Delivered(id) {
+			t.Errorf("Delivered(%d) = false, want true", id)
+		}
+	}
+	if l.Delivered(4) {
+		t.Error("Delivered(4) = true, want false")
+	}
+}
+
+func TestRecordRejectsOutOfRangeIDs(t *testing.T) {
+	l := New()
+	for _, id := range []uint64{0, MaxID + 1} {
+		if _, err := l.Record(id, 0, 1); err != ErrIDRange {
+			t.Errorf("Record(%d): got %v, want ErrIDRange", id, err)
+		}
+	}
+	if _, err := l.Record(MaxID, 0, 1); err != nil {
+		t.Errorf("Record(MaxID): %v", err)
+	}
+}
+
+func TestSnapshotRoundTrip(t *testing.T) {
+	l := New()
+	for id := uint64(1); id <= 1000; id++ {
+		if id == 500 {
+			continue
+		}
+		l.Record(id, 0, int64(id)*1_000_000) // id ms
+	}
+	l.Record(1<<20, 0, 1)
+	l.DeadLetter(500)
+	l.Deduplicated()
+
+	snap, err := l.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Snapshot
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	wantIDs := Ranges{{1, 499}, {501, 1000}, {1 << 20, 1 << 20}}
+	if fmt.Sprint(back.DeliveredIDs) != fmt.Sprint(wantIDs) {
+		t.Errorf("delivered ids: got %v, want %v", back.DeliveredIDs, wantIDs)
+	}
+	if got := back.DeliveredIDs.Count(); got != 1000 {
+		t.Errorf("delivered count from ranges: got %d, want 1000", got)
+	}
+	if fmt.Sprint(back.DeadLetteredIDs) != fmt.Sprint(Ranges{{500, 500}}) {
+		t.Errorf("dead-lettered ids: got %v", back.DeadLetteredIDs)
+	}
+	if back.Delivered != 1000 || back.DeadLettered != 1 || back.Deduplicated != 1 {
+		t.Errorf("counts: got %+v", back.Counts)
+	}
+	h, err := back.Histogram()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.TotalCount() != 1000 {
+		t.Errorf("histogram count: got %d, want 1000", h.TotalCount())
+	}
+	// p50 of 1..999 ms (less 500) and a 0 is near 500 ms = 500,000 µs.
+	if p50 := h.ValueAtQuantile(50); p50 < 490_000 || p50 > 510_000 {
+		t.Errorf("p50: got %d µs, want about 500,000", p50)
+	}
+}
+
+func TestIntervalStartsAfresh(t *testing.T) {
+	l := New()
+	l.Record(1, 0, 1000)
+	l.Record(2, 0, 1000)
+	if got := l.Interval().TotalCount(); got != 2 {
+		t.Errorf("first interval: got %d, want 2", got)
+	}
+	l.Record(3, 0, 1000)
+	if got := l.Interval().TotalCount(); got != 1 {
+		t.Errorf("second interval: got %d, want 1", got)
+	}
+}
+
+func TestClampedAboveBound(t *testing.T) {
+	l := New()
+	l.Record(1, 0, (HighestMicros+5)*1000)
+	if got := l.Counts().Clamped; got != 1 {
+		t.Errorf("clamped: got %d, want 1", got)
+	}
+}
+
+func TestReset(t *testing.T) {
+	l := New()
+	l.Record(7, 0, 1)
+	l.DeadLetter(8)
+	l.Reset()
+	if l.Delivered(7) || l.Counts() != (Counts{}) {
+		t.Errorf("after Reset: delivered(7)=%v counts=%+v", l.Delivered(7), l.Counts())
+	}
+}
+
+func TestConcurrentRecordLosesNothing(t *testing.T) {
+	l := New()
+	const workers, each = 8, 20000
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				// Every id is recorded by two workers: one delivery, one duplicate.
+				id := uint64((w/2)*each + i + 1)
+				l.Record(id, 0, 1000)
+			}
+		})
+	}
+	wg.Wait()
+	got := l.Counts()
+	if got.Delivered != workers/2*each || got.Duplicates != workers/2*each {
+		t.Errorf("got %+v, want %d delivered and %d duplicates", got, workers/2*each, workers/2*each)
+	}
+}
+
+func TestRanges(t *testing.T) {
+	tests := []struct {
+		name string
+		have []uint64
+		want Ranges
+	}{
+		{"empty", nil, Ranges{}},
+		{"one", []uint64{5}, Ranges{{5, 5}}},
+		{"run with a gap, unsorted, repeated", []uint64{3, 1, 2, 2, 7, 8}, Ranges{{1, 3}, {7, 8}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := FromIDs(tt.have)
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+			for _, id := range tt.have {
+				if !got.Contains(id) {
+					t.Errorf("Contains(%d) = false", id)
+				}
+			}
+			if got.Contains(4) {
+				t.Error("Contains(4) = true")
+			}
+		})
+	}
+}
+
+func TestRangeUnmarshalRejectsInverted(t *testing.T) {
+	var r Range
+	if err := json.Unmarshal([]byte("[5,1]"), &r); err == nil {
+		t.Error("got nil error for [5,1]")
+	}
+}
+
+func BenchmarkRecord(b *testing.B) {
+	l := New()
+	b.ReportAllocs()
+	id := uint64(0)
+	for b.Loop() {
+		id++
+		l.Record(id, 0, 5_000_000)
+	}
+}
+
+func BenchmarkRecordParallel(b *testing.B) {
+	l := New()
+	b.ReportAllocs()
+	var next atomicCounter
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			l.Record(next.inc(), 0, 5_000_000)
+		}
+	})
+}
+
+func BenchmarkDelivered(b *testing.B) {
+	l := New()
+	l.Record(42, 0, 1)
+	b.ReportAllocs()
+	for b.Loop() {
+		l.Delivered(42)
+	}
+}
+
+func ExampleLedger() {
+	l := New()
+	l.Record(1, 0, 3_000_000) // delivered 3 ms after it was sent
+	l.Record(2, 0, 4_000_000)
+	l.Record(1, 0, 9_000_000) // a redelivery
+	snap, _ := l.Snapshot()
+	fmt.Println(snap.Delivered, snap.Duplicates, snap.DeliveredIDs)
+	// Output: 2 1 [{1 2}]
+}
+
+type atomicCounter struct {
+	mu sync.Mutex
+	n  uint64
+}
+
+func (c *atomicCounter) inc() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n++
+	if c.n > MaxID {
+		c.n = 1
+	}
+	return c.n
+}

@@ -1,0 +1,81 @@
+package ledger
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/bits"
+	"slices"
+	"sort"
+)
+
+func trailingZeros(x uint64) int { return bits.TrailingZeros64(x) }
+
+// Range is the closed interval of ids [Lo, Hi]; in JSON, [lo, hi].
+type Range struct{ Lo, Hi uint64 }
+
+// MarshalJSON writes [lo, hi].
+func (r Range) MarshalJSON() ([]byte, error) { return fmt.Appendf(nil, "[%d,%d]", r.Lo, r.Hi), nil }
+
+// UnmarshalJSON reads [lo, hi].
+func (r *Range) UnmarshalJSON(b []byte) error {
+	var pair [2]uint64
+	if err := json.Unmarshal(b, &pair); err != nil {
+		return fmt.Errorf("id range: %w", err)
+	}
+	if pair[0] > pair[1] {
+		return fmt.Errorf("id range [%d,%d]: low above high", pair[0], pair[1])
+	}
+	r.Lo, r.Hi = pair[0], pair[1]
+	return nil
+}
+
+// Ranges is a sorted list of disjoint, non-adjacent id ranges.
+type Ranges []Range
+
+// Count is how many ids the ranges hold.
+func (rs Ranges) Count() uint64 {
+	var n uint64
+	for _, r := range rs {
+		n += r.Hi - r.Lo + 1
+	}
+	return n
+}
+
+// Contains reports whether id is in one of the ranges.
+func (rs Ranges) Contains(id uint64) bool {
+	i := sort.Search(len(rs), func(i int) bool { return rs[i].Hi >= id })
+	return i < len(rs) && rs[i].Lo <= id
+}
+
+// FromIDs builds ranges from ids in any order, duplicates allowed.
+func FromIDs(ids []uint64) Ranges {
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	var b RangeBuilder
+	for _, id := range ids {
+		b.Add(id)
+	}
+	return b.Ranges()
+}
+
+// RangeBuilder builds Ranges from ids added in ascending order.
+type RangeBuilder struct{ rs Ranges }
+
+// Add adds id, which must not be below the last id added.
+func (b *RangeBuilder) Add(id uint64) {
+	if n := len(b.rs); n > 0 && id <= b.rs[n-1].Hi+1 {
+		if id > b.rs[n-1].Hi {
+			b.rs[n-1].Hi = id
+		}
+		return
+	}
+	b.rs = append(b.rs, Range{id, id})
+}
+
+// Ranges returns what was built; never nil, so that JSON shows [].
+func (b *RangeBuilder) Ranges() Ranges {
+	if b.rs == nil {
+		return Ranges{}
+	}
+	return b.rs
+}

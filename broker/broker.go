@@ -1,0 +1,489 @@
+// Package broker runs the Kafka broker a commbench run talks to — a local
+// Apache Kafka 4.x from Maven Central jars, an embedded kfake process, or an
+// external cluster — and measures what the harness needs from it: topics,
+// and consumer lag read from the broker itself.
+//
+// A run calls Up, then NewClient(b.Addrs) for CreateTopics, Lag (every
+// second) and DeleteTopics, then Stop. Local and embedded brokers are
+// separate processes in their own process group, so their CPU can be read
+// from /proc by PID and Stop leaves nothing behind.
+package broker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Kind says which broker runs.
+type Kind string
+
+// The kinds of broker.
+const (
+	// Auto picks External when brokers are given, else Local when Java 17+
+	// and Maven (or a complete jar cache) are there, else Embedded.
+	Auto Kind = "auto"
+	// Local is Apache Kafka (KRaft, one combined broker and controller) run
+	// from jars that Maven resolves into the cache folder.
+	Local Kind = "local"
+	// Embedded is kfake, a Kafka-protocol broker written in Go, run as a
+	// child commbench process. It is not Apache Kafka: its timings are not
+	// Kafka's.
+	Embedded Kind = "embedded"
+	// External is a cluster someone else runs (KAFKA_BROKERS).
+	External Kind = "external"
+)
+
+// ParseKind returns the Kind named s.
+func ParseKind(s string) (Kind, error) {
+	switch k := Kind(s); k {
+	case Auto, Local, Embedded, External:
+		return k, nil
+	}
+	return "", fmt.Errorf("unknown broker kind %q: want auto, local, embedded or external", s)
+}
+
+// EmbeddedLabel is how every log line and report names an embedded broker.
+const EmbeddedLabel = "embedded kfake (not Apache Kafka)"
+
+// Defaults of Options.
+const (
+	DefaultPartitions   = 1
+	DefaultHeap         = "1g"
+	DefaultReadyTimeout = 2 * time.Minute
+	DefaultStopTimeout  = 10 * time.Second
+)
+
+// Options say which broker Up starts and how. The zero value is a usable
+// default: Auto, the cache in CacheDir(), a new temporary data folder.
+type Options struct {
+	// Kind of broker; "" means Auto.
+	Kind Kind
+	// Brokers are the addresses (host:port) of an external cluster. When
+	// empty, KAFKA_BROKERS is read (comma-separated).
+	Brokers []string
+	// CacheDir holds the Maven-resolved jars, one folder per Kafka version.
+	// "" means CacheDir().
+	CacheDir string
+	// DataDir holds the broker's logs, configuration and data. "" means a
+	// new temporary folder that Stop removes; a given folder is kept.
+	DataDir string
+	// Partitions is the broker's default partition count (num.partitions);
+	// 0 means DefaultPartitions.
+	Partitions int
+	// Heap is the JVM heap of a local broker (-Xms and -Xmx); "" means
+	// DefaultHeap.
+	Heap string
+	// Exe is the commbench binary that serves an embedded broker (its
+	// hidden "broker serve-embedded" command); "" means os.Executable(),
+	// which is right only inside the commbench binary itself.
+	Exe string
+	// Detach lets the broker outlive this process (commbench broker up).
+	// Otherwise the kernel kills it when this process dies.
+	Detach bool
+	// ReadyTimeout bounds how long Up waits for the broker to be ready
+	// (not counting the jar download); 0 means DefaultReadyTimeout.
+	ReadyTimeout time.Duration
+	// Log receives progress lines; nil discards them.
+	Log io.Writer
+}
+
+func (o *Options) defaults() {
+	if o.Kind == "" {
+		o.Kind = Auto
+	}
+	if len(o.Brokers) == 0 {
+		o.Brokers = SplitAddrs(os.Getenv("KAFKA_BROKERS"))
+	}
+	if o.CacheDir == "" {
+		o.CacheDir = CacheDir()
+	}
+	if o.Partitions <= 0 {
+		o.Partitions = DefaultPartitions
+	}
+	if o.Heap == "" {
+		o.Heap = DefaultHeap
+	}
+	if o.ReadyTimeout <= 0 {
+		o.ReadyTimeout = DefaultReadyTimeout
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+}
+
+func (o *Options) logf(format string, args ...any) {
+	fmt.Fprintf(o.Log, "broker: "+format+"\n", args...)
+}
+
+// SplitAddrs splits a comma-separated list of addresses, dropping blanks.
+func SplitAddrs(s string) []string {
+	var out []string
+	for _, a := range strings.Split(s, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// CacheDir is where commbench keeps what it downloads: $COMMBENCH_CACHE, or
+// commbench under the user's cache folder (~/.cache/commbench).
+func CacheDir() string {
+	if d := os.Getenv("COMMBENCH_CACHE"); d != "" {
+		return d
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "commbench")
+	}
+	return filepath.Join(os.TempDir(), "commbench-cache")
+}
+
+// Broker is a running broker. Its exported fields are what a state file
+// keeps (Save, Load), so a later process can Stop it.
+type Broker struct {
+	Kind    Kind     `json:"kind"`
+	Addrs   []string `json:"addrs"`
+	Version string   `json:"version"` // Kafka version; for Embedded the kfake module version
+	PID     int      `json:"pid"`     // 0 for External; also the process group id
+	DataDir string   `json:"data_dir,omitempty"`
+	LogFile string   `json:"log_file,omitempty"` // the broker's own log
+	// OwnsDataDir says Stop removes DataDir.
+	OwnsDataDir bool      `json:"owns_data_dir,omitempty"`
+	Started     time.Time `json:"started"`
+
+	cmd  *exec.Cmd     // set in the process that started the broker
+	done chan struct{} // closed when cmd.Wait returned
+}
+
+// String says what runs where, in words for a log line.
+func (b *Broker) String() string {
+	addrs := strings.Join(b.Addrs, ",")
+	switch b.Kind {
+	case Local:
+		return fmt.Sprintf("local Apache Kafka %s at %s (pid %d)", b.Version, addrs, b.PID)
+	case Embedded:
+		return fmt.Sprintf("%s %s at %s (pid %d)", EmbeddedLabel, b.Version, addrs, b.PID)
+	case External:
+		return fmt.Sprintf("external Kafka at %s", addrs)
+	}
+	return fmt.Sprintf("%s broker at %s", b.Kind, addrs)
+}
+
+// Up starts the broker o asks for and returns once it is ready: for Local
+// and Embedded, Metadata answers and a message round-trips through
+// ProbeTopic with acks=all; for External, every address answers (Probe).
+// If the broker cannot start, Up stops what it started.
+func Up(ctx context.Context, o Options) (*Broker, error) {
+	o.defaults()
+	kind, why, err := choose(o)
+	if err != nil {
+		return nil, err
+	}
+	if why != "" {
+		o.logf("warning: %s", why)
+	}
+	switch kind {
+	case External:
+		if err := Probe(ctx, o.Brokers); err != nil {
+			return nil, err
+		}
+		b := &Broker{Kind: External, Addrs: o.Brokers, Version: "unknown", Started: time.Now()}
+		o.logf("using %s", b)
+		return b, nil
+	case Local:
+		return upLocal(ctx, o)
+	case Embedded:
+		return upEmbedded(ctx, o)
+	}
+	return nil, fmt.Errorf("unknown broker kind %q", kind)
+}
+
+// choose resolves Auto; why is a warning to show when it falls back to
+// Embedded.
+func choose(o Options) (k Kind, why string, err error) {
+	switch o.Kind {
+	case External:
+		if len(o.Brokers) == 0 {
+			return "", "", errors.New("external broker: no address: set KAFKA_BROKERS or --brokers (host:port[,host:port…])")
+		}
+		return External, "", nil
+	case Local, Embedded:
+		return o.Kind, "", nil
+	case Auto:
+	default:
+		return "", "", fmt.Errorf("unknown broker kind %q: want auto, local, embedded or external", o.Kind)
+	}
+	if len(o.Brokers) > 0 {
+		return External, "", nil
+	}
+	if _, _, err := FindJava(); err != nil {
+		return Embedded, fmt.Sprintf("no local Kafka: %v; using %s", err, EmbeddedLabel), nil
+	}
+	if jarsComplete(o.CacheDir) {
+		return Local, "", nil
+	}
+	if _, err := exec.LookPath("mvn"); err != nil {
+		return Embedded, fmt.Sprintf("no local Kafka: Maven (mvn) is not on PATH and %s holds no complete Kafka %s jars; using %s", o.CacheDir, KafkaVersion, EmbeddedLabel), nil
+	}
+	return Local, "", nil
+}
+
+// Running reports whether the broker's process is alive (not a zombie).
+// An External broker always counts as running.
+func (b *Broker) Running() bool {
+	if b.Kind == External {
+		return true
+	}
+	if b.done != nil {
+		select {
+		case <-b.done:
+			return false
+		default:
+			return true
+		}
+	}
+	return alive(b.PID)
+}
+
+// Stop stops the broker: SIGTERM to its process group, up to
+// DefaultStopTimeout (or ctx's deadline, if sooner) for it to exit, then
+// SIGKILL. It removes the data folder if Up made it. Stopping an External
+// broker does nothing; stopping a stopped broker is not an error.
+func (b *Broker) Stop(ctx context.Context) error {
+	if b.Kind == External || b.PID <= 0 {
+		return nil
+	}
+	err := killGroup(ctx, b.PID, b.done)
+	if b.done != nil {
+		<-b.done
+	}
+	if err == nil && b.OwnsDataDir && b.DataDir != "" {
+		err = os.RemoveAll(b.DataDir)
+	}
+	return err
+}
+
+// killGroup sends SIGTERM to process group pgid, waits until its processes
+// are gone, and sends SIGKILL when they take too long.
+func killGroup(ctx context.Context, pgid int, done <-chan struct{}) error {
+	if !groupAlive(pgid) {
+		return nil
+	}
+	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	deadline := time.Now().Add(DefaultStopTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	for time.Now().Before(deadline) {
+		if done != nil {
+			select {
+			case <-done:
+			case <-time.After(50 * time.Millisecond):
+			}
+		} else {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if !groupAlive(pgid) {
+			return nil
+		}
+	}
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	for range 100 {
+		if !groupAlive(pgid) {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("process group %d still alive after SIGKILL", pgid)
+}
+
+// alive reports whether process pid exists and is not a zombie.
+func alive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	return procState(st) != 'Z'
+}
+
+// procState returns the state letter of a /proc/PID/stat line.
+func procState(stat []byte) byte {
+	s := string(stat)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 || i+2 >= len(s) {
+		return 0
+	}
+	return s[i+2]
+}
+
+// groupAlive reports whether any live (non-zombie) process is in process
+// group pgid.
+func groupAlive(pgid int) bool {
+	if err := syscall.Kill(-pgid, 0); err != nil {
+		return false // ESRCH: no process at all
+	}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return true
+	}
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		st, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(st)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(s[i+1:])
+		// Fields after the name: state, ppid, pgrp, …
+		if len(f) < 3 || f[0] == "Z" {
+			continue
+		}
+		if g, _ := strconv.Atoi(f[2]); g == pgid {
+			return true
+		}
+	}
+	return false
+}
+
+// GroupAlive reports whether any live process is left in the process group
+// of a broker whose PID was pid. Tests use it to check that Stop left
+// nothing behind.
+func GroupAlive(pid int) bool { return pid > 0 && groupAlive(pid) }
+
+// Save writes the broker's state to path as JSON.
+func (b *Broker) Save(path string) error {
+	data, err := json.MarshalIndent(b, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// Load reads a broker's state written by Save.
+func Load(path string) (*Broker, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var b Broker
+	if err := json.Unmarshal(data, &b); err != nil {
+		return nil, fmt.Errorf("broker state %s: %w", path, err)
+	}
+	return &b, nil
+}
+
+// tails returns the last lines of each non-empty file, for an error
+// message.
+func tails(files []string) string {
+	var sb strings.Builder
+	for _, f := range files {
+		if fi, err := os.Stat(f); err != nil || fi.Size() == 0 {
+			continue
+		}
+		fmt.Fprintf(&sb, "\n--- last lines of %s:\n%s", f, tail(f, 30))
+	}
+	return sb.String()
+}
+
+// tail returns the last n lines of file, for an error message.
+func tail(file string, n int) string {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Sprintf("(no log: %v)", err)
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// startProcess starts cmd in its own process group, with stdout and stderr
+// appended to logFile, and returns the Broker that tracks it.
+func startProcess(o Options, cmd *exec.Cmd, logFile string) (*Broker, error) {
+	f, err := os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if !o.Detach {
+		// Safety net for in-process use (tests, commbench run): the
+		// kernel kills the broker if this process dies without Stop.
+		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	b := &Broker{PID: cmd.Process.Pid, cmd: cmd, done: make(chan struct{}), Started: time.Now()}
+	go func() {
+		_ = cmd.Wait()
+		close(b.done)
+	}()
+	return b, nil
+}
+
+// waitReady polls until the broker answers Metadata and round-trips a
+// message, the process dies, or the timeout passes.
+func waitReady(ctx context.Context, o Options, b *Broker, logFiles ...string) error {
+	ctx, cancel := context.WithTimeout(ctx, o.ReadyTimeout)
+	defer cancel()
+	var last error
+	for {
+		select {
+		case <-b.done:
+			return fmt.Errorf("%s broker exited during startup (%v)%s", b.Kind, b.cmd.ProcessState, tails(logFiles))
+		default:
+		}
+		rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
+		last = roundTripOnce(rctx, b.Addrs)
+		rcancel()
+		if last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s broker not ready after %v: %w%s", b.Kind, o.ReadyTimeout, last, tails(logFiles))
+		case <-b.done:
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// roundTripOnce probes with a fresh client: a kafka-go Transport that saw a
+// refused connection keeps that error for a while.
+func roundTripOnce(ctx context.Context, addrs []string) error {
+	return withClient(addrs, func(c *Client) error {
+		if err := c.Probe(ctx); err != nil {
+			return err
+		}
+		return c.RoundTrip(ctx)
+	})
+}

@@ -1,0 +1,358 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// TopicPrefix starts the name of every topic commbench creates or deletes.
+// Topics without it belong to someone else and are never touched.
+const TopicPrefix = "commbench."
+
+// ProbeTopic is the topic that readiness checks write one message to.
+const ProbeTopic = TopicPrefix + "probe"
+
+// DialTimeout bounds each connection attempt to a broker, so an unreachable
+// address fails in seconds, not minutes.
+const DialTimeout = 3 * time.Second
+
+// Errors.
+var (
+	// ErrPrefix is returned for a topic name without TopicPrefix.
+	ErrPrefix = errors.New("topic name lacks the " + TopicPrefix + " prefix")
+	// ErrNoAddrs is returned when no broker address was given.
+	ErrNoAddrs = errors.New("no broker address")
+)
+
+// Client talks to a cluster for the harness: topics, lag and probes. It
+// keeps its connections between calls, so sampling lag every second costs
+// three small requests. A Client is safe for concurrent use; Close it when
+// done.
+type Client struct {
+	addrs     []string
+	transport *kafka.Transport
+	kc        *kafka.Client
+}
+
+// NewClient returns a Client for the cluster reached through addrs
+// (host:port). It does not connect until a method is called.
+func NewClient(addrs []string) (*Client, error) {
+	if len(addrs) == 0 {
+		return nil, ErrNoAddrs
+	}
+	t := &kafka.Transport{
+		DialTimeout: DialTimeout,
+		ClientID:    "commbench",
+		// Topics come and go between runs; do not serve a stale topic list
+		// for long.
+		MetadataTTL: time.Second,
+	}
+	return &Client{
+		addrs:     append([]string(nil), addrs...),
+		transport: t,
+		kc:        &kafka.Client{Addr: kafka.TCP(addrs...), Transport: t, Timeout: 30 * time.Second},
+	}, nil
+}
+
+// Close closes the Client's idle connections.
+func (c *Client) Close() error {
+	c.transport.CloseIdleConnections()
+	return nil
+}
+
+// Addrs returns the bootstrap addresses the Client was made with.
+func (c *Client) Addrs() []string { return append([]string(nil), c.addrs...) }
+
+// checkNames refuses any name without TopicPrefix.
+func checkNames(names []string) error {
+	for _, n := range names {
+		if !strings.HasPrefix(n, TopicPrefix) || len(n) == len(TopicPrefix) {
+			return fmt.Errorf("%q: %w", n, ErrPrefix)
+		}
+	}
+	return nil
+}
+
+// Probe checks that every address accepts a TCP connection within
+// DialTimeout and that the cluster answers a Metadata request. Its error
+// names the address and what to check.
+func (c *Client) Probe(ctx context.Context) error {
+	var errs []error
+	d := net.Dialer{Timeout: DialTimeout}
+	for _, a := range c.addrs {
+		conn, err := d.DialContext(ctx, "tcp", a)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("kafka broker %s unreachable (check KAFKA_BROKERS or --brokers, that a broker runs there and that this machine can reach it): %w", a, err))
+			continue
+		}
+		conn.Close()
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*DialTimeout)
+	defer cancel()
+	if _, err := c.kc.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{}}); err != nil {
+		return fmt.Errorf("kafka broker %s accepts connections but does not answer Metadata (is it a Kafka listener, and is its advertised listener reachable from here?): %w", strings.Join(c.addrs, ","), err)
+	}
+	return nil
+}
+
+// CreateTopics creates the named topics with the given number of partitions
+// (at least 1) and replication factor 1, and waits until each partition has a
+// leader. A topic that already exists is not an error. Every name must start
+// with TopicPrefix.
+func (c *Client) CreateTopics(ctx context.Context, partitions int, names ...string) error {
+	if err := checkNames(names); err != nil {
+		return err
+	}
+	if partitions < 1 {
+		return fmt.Errorf("create topics: partitions %d: want at least 1", partitions)
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	req := &kafka.CreateTopicsRequest{}
+	for _, n := range names {
+		req.Topics = append(req.Topics, kafka.TopicConfig{Topic: n, NumPartitions: partitions, ReplicationFactor: 1})
+	}
+	resp, err := c.kc.CreateTopics(ctx, req)
+	if err != nil {
+		return fmt.Errorf("create topics %s: %w", strings.Join(names, ","), err)
+	}
+	for n, e := range resp.Errors {
+		if e != nil && !errors.Is(e, kafka.TopicAlreadyExists) {
+			return fmt.Errorf("create topic %s: %w", n, e)
+		}
+	}
+	return c.waitLeaders(ctx, names)
+}
+
+// waitLeaders polls Metadata until every partition of every topic has a
+// leader: right after CreateTopics a produce can otherwise fail.
+func (c *Client) waitLeaders(ctx context.Context, names []string) error {
+	var last error
+	for {
+		last = c.leadersReady(ctx, names)
+		if last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("topics %s have no leader yet: %w (%w)", strings.Join(names, ","), ctx.Err(), last)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func (c *Client) leadersReady(ctx context.Context, names []string) error {
+	md, err := c.kc.Metadata(ctx, &kafka.MetadataRequest{Topics: names})
+	if err != nil {
+		return err
+	}
+	found := map[string]bool{}
+	for _, t := range md.Topics {
+		if t.Error != nil {
+			return fmt.Errorf("topic %s: %w", t.Name, t.Error)
+		}
+		for _, p := range t.Partitions {
+			if p.Error != nil || p.Leader.ID < 0 || p.Leader.Host == "" {
+				return fmt.Errorf("topic %s partition %d: no leader", t.Name, p.ID)
+			}
+		}
+		found[t.Name] = len(t.Partitions) > 0
+	}
+	for _, n := range names {
+		if !found[n] {
+			return fmt.Errorf("topic %s: not in metadata", n)
+		}
+	}
+	return nil
+}
+
+// DeleteTopics deletes the named topics. A topic that does not exist is not
+// an error. Every name must start with TopicPrefix.
+func (c *Client) DeleteTopics(ctx context.Context, names ...string) error {
+	if err := checkNames(names); err != nil {
+		return err
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	resp, err := c.kc.DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: names})
+	if err != nil {
+		return fmt.Errorf("delete topics %s: %w", strings.Join(names, ","), err)
+	}
+	for n, e := range resp.Errors {
+		if e != nil && !errors.Is(e, kafka.UnknownTopicOrPartition) {
+			return fmt.Errorf("delete topic %s: %w", n, e)
+		}
+	}
+	return nil
+}
+
+// Lag returns how far group is behind on topic, measured on the broker: per
+// partition, the log-end offset (ListOffsets) minus the group's committed
+// offset (OffsetFetch). Where the group has committed nothing, the lag is
+// everything still in the log (log-end minus log-start). It costs three
+// requests: Metadata, ListOffsets and OffsetFetch.
+func (c *Client) Lag(ctx context.Context, group, topic string) (total int64, perPartition map[int]int64, err error) {
+	md, err := c.kc.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	if err != nil {
+		return 0, nil, fmt.Errorf("lag of %s on %s: metadata: %w", group, topic, err)
+	}
+	var parts []int
+	for _, t := range md.Topics {
+		if t.Name != topic {
+			continue
+		}
+		if t.Error != nil {
+			return 0, nil, fmt.Errorf("lag of %s on %s: %w", group, topic, t.Error)
+		}
+		for _, p := range t.Partitions {
+			parts = append(parts, p.ID)
+		}
+	}
+	if len(parts) == 0 {
+		return 0, nil, fmt.Errorf("lag of %s on %s: topic has no partitions", group, topic)
+	}
+
+	reqs := make([]kafka.OffsetRequest, 0, 2*len(parts))
+	for _, p := range parts {
+		reqs = append(reqs, kafka.FirstOffsetOf(p), kafka.LastOffsetOf(p))
+	}
+	lo, err := c.kc.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
+	if err != nil {
+		return 0, nil, fmt.Errorf("lag of %s on %s: list offsets: %w", group, topic, err)
+	}
+	of, err := c.kc.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: parts}})
+	if err != nil {
+		return 0, nil, fmt.Errorf("lag of %s on %s: offset fetch: %w", group, topic, err)
+	}
+	if of.Error != nil {
+		return 0, nil, fmt.Errorf("lag of %s on %s: offset fetch: %w", group, topic, of.Error)
+	}
+	committed := make(map[int]int64, len(parts))
+	for _, p := range of.Topics[topic] {
+		if p.Error != nil {
+			return 0, nil, fmt.Errorf("lag of %s on %s partition %d: %w", group, topic, p.Partition, p.Error)
+		}
+		committed[p.Partition] = p.CommittedOffset
+	}
+	perPartition = make(map[int]int64, len(parts))
+	for _, p := range lo.Topics[topic] {
+		if p.Error != nil {
+			return 0, nil, fmt.Errorf("lag of %s on %s partition %d: %w", group, topic, p.Partition, p.Error)
+		}
+		from, ok := committed[p.Partition]
+		if !ok || from < 0 {
+			from = p.FirstOffset
+		}
+		n := max(p.LastOffset-from, 0)
+		perPartition[p.Partition] = n
+		total += n
+	}
+	if len(perPartition) != len(parts) {
+		return 0, nil, fmt.Errorf("lag of %s on %s: offsets for %d of %d partitions", group, topic, len(perPartition), len(parts))
+	}
+	return total, perPartition, nil
+}
+
+// RoundTrip writes one message to ProbeTopic with acks=all and reads it
+// back: the broker is ready for the harness when this works. It creates the
+// probe topic (one partition) if needed.
+func (c *Client) RoundTrip(ctx context.Context) error {
+	if err := c.CreateTopics(ctx, 1, ProbeTopic); err != nil {
+		return err
+	}
+	want := fmt.Sprintf("probe %d", time.Now().UnixNano())
+	pr, err := c.kc.Produce(ctx, &kafka.ProduceRequest{
+		Topic:        ProbeTopic,
+		Partition:    0,
+		RequiredAcks: kafka.RequireAll,
+		Records:      kafka.NewRecordReader(kafka.Record{Value: kafka.NewBytes([]byte(want))}),
+	})
+	if err != nil {
+		return fmt.Errorf("probe produce: %w", err)
+	}
+	if pr.Error != nil {
+		return fmt.Errorf("probe produce: %w", pr.Error)
+	}
+	fr, err := c.kc.Fetch(ctx, &kafka.FetchRequest{
+		Topic: ProbeTopic, Partition: 0, Offset: pr.BaseOffset,
+		MinBytes: 1, MaxBytes: 1 << 20, MaxWait: time.Second,
+	})
+	if err != nil {
+		return fmt.Errorf("probe fetch: %w", err)
+	}
+	if fr.Error != nil {
+		return fmt.Errorf("probe fetch: %w", fr.Error)
+	}
+	for {
+		r, err := fr.Records.ReadRecord()
+		if err != nil {
+			return fmt.Errorf("probe fetch: message at offset %d not read back: %w", pr.BaseOffset, err)
+		}
+		if r.Offset != pr.BaseOffset {
+			continue
+		}
+		var b strings.Builder
+		if r.Value != nil {
+			buf := make([]byte, r.Value.Len())
+			if _, err := r.Value.Read(buf); err != nil && r.Value.Len() > 0 {
+				return fmt.Errorf("probe fetch: %w", err)
+			}
+			b.Write(buf)
+		}
+		if b.String() != want {
+			return fmt.Errorf("probe fetch: read %q at offset %d, want %q", b.String(), r.Offset, want)
+		}
+		return nil
+	}
+}
+
+// Probe checks that the cluster at addrs answers; see Client.Probe.
+func Probe(ctx context.Context, addrs []string) error {
+	return withClient(addrs, func(c *Client) error { return c.Probe(ctx) })
+}
+
+// CreateTopics creates topics on the cluster at addrs; see Client.CreateTopics.
+func CreateTopics(ctx context.Context, addrs []string, partitions int, names ...string) error {
+	if err := checkNames(names); err != nil {
+		return err
+	}
+	return withClient(addrs, func(c *Client) error { return c.CreateTopics(ctx, partitions, names...) })
+}
+
+// DeleteTopics deletes topics on the cluster at addrs; see Client.DeleteTopics.
+func DeleteTopics(ctx context.Context, addrs []string, names ...string) error {
+	if err := checkNames(names); err != nil {
+		return err
+	}
+	return withClient(addrs, func(c *Client) error { return c.DeleteTopics(ctx, names...) })
+}
+
+// Lag measures a group's lag once on the cluster at addrs; see Client.Lag.
+// To sample every second, keep a Client instead.
+func Lag(ctx context.Context, addrs []string, group, topic string) (total int64, perPartition map[int]int64, err error) {
+	err = withClient(addrs, func(c *Client) error {
+		total, perPartition, err = c.Lag(ctx, group, topic)
+		return err
+	})
+	return total, perPartition, err
+}
+
+func withClient(addrs []string, fn func(*Client) error) error {
+	c, err := NewClient(addrs)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return fn(c)
+}

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/commbench/commbench/broker"
+)
+
+func init() {
+	register(command{name: "broker", summary: "start, stop or show the Kafka broker for runs (up|down|status)", run: cmdBroker})
+}
+
+const brokerUsage = `usage: commbench broker up|down|status [flags]
+
+  up      start a broker in the background; the last line on stdout is
+          KAFKA_BROKERS=host:port[,…], so: eval "$(commbench broker up | tail -1)"
+  down    stop the broker 'up' started and remove its data folder
+  status  say what runs where
+
+Run 'commbench broker up -h' for the flags.`
+
+func cmdBroker(args []string) error {
+	if len(args) == 0 {
+		return usageErr(errors.New("broker: missing up, down or status"), "run 'commbench broker -h'")
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		fmt.Println(brokerUsage)
+		return errHelp
+	case "up":
+		return brokerUp(args[1:])
+	case "down":
+		return brokerDown(args[1:])
+	case "status":
+		return brokerStatus(args[1:])
+	case broker.ServeEmbeddedCommand[1]:
+		return brokerServeEmbedded(args[1:])
+	}
+	return usageErr(fmt.Errorf("broker: unknown action %q", args[0]), "want up, down or status")
+}
+
+func defaultStateFile() string { return filepath.Join(broker.CacheDir(), "broker.json") }
+
+func brokerUp(args []string) error {
+	fs := flag.NewFlagSet("broker up", flag.ContinueOnError)
+	kind := fs.String("kind", "auto", "broker kind: auto, local, embedded or external")
+	brokers := fs.String("brokers", "", "external cluster, host:port[,host:port…] (default $KAFKA_BROKERS)")
+	partitions := fs.Int("partitions", broker.DefaultPartitions, "default partition count of the broker")
+	state := fs.String("state", defaultStateFile(), "state `file` that down and status read")
+	heap := fs.String("heap", broker.DefaultHeap, "JVM heap of a local broker")
+	timeout := fs.Duration("timeout", broker.DefaultReadyTimeout, "how long to wait for the broker to be ready (after the jar download)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	k, err := broker.ParseKind(*kind)
+	if err != nil {
+		return usageErr(fmt.Errorf("broker up: --kind: %w", err), "")
+	}
+	if *partitions < 1 {
+		return usageErr(fmt.Errorf("broker up: --partitions %d: want at least 1", *partitions), "")
+	}
+	if old, err := broker.Load(*state); err == nil {
+		if old.Kind != broker.External && old.Running() {
+			return fmt.Errorf("broker up: %s already runs (state %s); run 'commbench broker down' first", old, *state)
+		}
+		fmt.Fprintf(os.Stderr, "broker: replacing stale state %s (%s is gone)\n", *state, old)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	b, err := broker.Up(ctx, broker.Options{
+		Kind:         k,
+		Brokers:      broker.SplitAddrs(*brokers),
+		Partitions:   *partitions,
+		Heap:         *heap,
+		Detach:       true,
+		ReadyTimeout: *timeout,
+		Log:          os.Stderr,
+	})
+	if err != nil {
+		return err
+	}
+	if err := b.Save(*state); err != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		_ = b.Stop(sctx)
+		return fmt.Errorf("broker up: save state: %w", err)
+	}
+	fmt.Printf("%s\n", b)
+	if b.LogFile != "" {
+		fmt.Printf("log: %s\n", b.LogFile)
+	}
+	fmt.Printf("state: %s\n", *state)
+	fmt.Printf("KAFKA_BROKERS=%s\n", strings.Join(b.Addrs, ","))
+	return nil
+}
+
+func brokerDown(args []string) error {
+	fs := flag.NewFlagSet("broker down", flag.ContinueOnError)
+	state := fs.String("state", defaultStateFile(), "state `file` written by up")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	b, err := broker.Load(*state)
+	if errors.Is(err, os.ErrNotExist) {
+		fmt.Println("no broker: nothing to stop")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := b.Stop(ctx); err != nil {
+		return fmt.Errorf("broker down: %s: %w", b, err)
+	}
+	if err := os.Remove(*state); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	fmt.Printf("stopped %s\n", b)
+	return nil
+}
+
+func brokerStatus(args []string) error {
+	fs := flag.NewFlagSet("broker status", flag.ContinueOnError)
+	state := fs.String("state", defaultStateFile(), "state `file` written by up")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	b, err := broker.Load(*state)
+	if errors.Is(err, os.ErrNotExist) {
+		fmt.Printf("no broker started by 'commbench broker up' (no %s)\n", *state)
+		if env := os.Getenv("KAFKA_BROKERS"); env != "" {
+			fmt.Printf("KAFKA_BROKERS=%s is set\n", env)
+		}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	switch {
+	case b.Kind == broker.External:
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := broker.Probe(ctx, b.Addrs); err != nil {
+			fmt.Printf("%s: not answering: %v\n", b, err)
+			return err
+		}
+		fmt.Printf("%s: answering\n", b)
+	case b.Running():
+		fmt.Printf("%s: running since %s\n", b, b.Started.Format(time.RFC3339))
+		if b.LogFile != "" {
+			fmt.Printf("log: %s\n", b.LogFile)
+		}
+	default:
+		fmt.Printf("%s: not running (stale state %s; pid %d is gone): run 'commbench broker down' to clean up\n", b, *state, b.PID)
+		return errors.New("broker not running")
+	}
+	fmt.Printf("KAFKA_BROKERS=%s\n", strings.Join(b.Addrs, ","))
+	return nil
+}
+
+// brokerServeEmbedded is the hidden command that 'broker up --kind
+// embedded' and broker.Up run as the embedded broker's process.
+func brokerServeEmbedded(args []string) error {
+	fs := flag.NewFlagSet("broker serve-embedded", flag.ContinueOnError)
+	port := fs.Int("port", 0, "port on 127.0.0.1")
+	partitions := fs.Int("partitions", broker.DefaultPartitions, "default partition count")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return broker.ServeEmbedded(ctx, *port, *partitions, os.Stdout)
+}

@@ -20,7 +20,11 @@ const (
 	PathStats       = "/v1/stats"
 	PathLedger      = "/v1/ledger"
 	PathLedgerReset = "/v1/ledger/reset"
-	PathProvider    = "/admin/provider"
+	// PathLedgerInterval answers the counts and the time-to-notify
+	// histogram since the previous call: the load generator's per-second
+	// sample.
+	PathLedgerInterval = "/v1/ledger/interval"
+	PathProvider       = "/admin/provider"
 
 	// HeaderPath says which way a reaction reached the notification service:
 	// "sync" (HTTP) or "async" (Kafka). Hybrid answers with either.

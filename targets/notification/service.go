@@ -1,0 +1,298 @@
+// Package notification is the notification service: it notifies a post's
+// author that someone reacted. Reactions reach it over HTTP (sync and hybrid
+// patterns) and from a Kafka consumer group (async and hybrid); both go
+// through one notify path that deduplicates by reaction id, calls the
+// provider, and records the delivery in the ledger.
+package notification
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/commbench/commbench/targets"
+	"github.com/commbench/commbench/targets/ledger"
+	"github.com/commbench/commbench/targets/provider"
+)
+
+// Defaults for the zero value of Config fields.
+const (
+	DefaultTopic           = "commbench.reactions"
+	DefaultGroup           = "commbench.notification"
+	DefaultConsumers       = 4
+	DefaultConcurrency     = 64
+	DefaultRetries         = 10
+	DefaultRetryBackoff    = 50 * time.Millisecond
+	DefaultRetryMaxBackoff = 5 * time.Second
+	DefaultCallTimeout     = 5 * time.Second
+	// CommitInterval is how often the consumers commit handled offsets. A
+	// handled message is committed within this time; on a crash, at most this
+	// much handled work is redelivered, and the ledger deduplicates it.
+	CommitInterval = 200 * time.Millisecond
+	// MaxWait bounds how long a fetch waits when a partition has no data;
+	// with MinBytes 1 the broker answers as soon as a message exists, so this
+	// only sets how fast an idle consumer notices shutdown and rebalances.
+	MaxWait = 500 * time.Millisecond
+)
+
+// Config is the service's configuration. A zero field takes its default.
+type Config struct {
+	Provider provider.Config
+
+	Brokers         []string // Kafka bootstrap addresses; none means HTTP only
+	Topic           string   // reactions topic; default DefaultTopic
+	DeadLetterTopic string   // default Topic + ".dlq"
+	Group           string   // consumer group; default DefaultGroup
+
+	Consumers       int           // group members in this process; default DefaultConsumers
+	Concurrency     int           // messages in flight per consumer; default DefaultConcurrency
+	Retries         int           // provider attempts per message before dead-lettering; default DefaultRetries
+	RetryBackoff    time.Duration // first backoff, doubled per attempt; default DefaultRetryBackoff
+	RetryMaxBackoff time.Duration // default DefaultRetryMaxBackoff
+	CallTimeout     time.Duration // one provider call, waiting for a slot included; default DefaultCallTimeout
+
+	Log *slog.Logger // default slog.Default()
+}
+
+func (c Config) withDefaults() Config {
+	if c.Topic == "" {
+		c.Topic = DefaultTopic
+	}
+	if c.DeadLetterTopic == "" {
+		c.DeadLetterTopic = c.Topic + ".dlq"
+	}
+	if c.Group == "" {
+		c.Group = DefaultGroup
+	}
+	if c.Consumers == 0 {
+		c.Consumers = DefaultConsumers
+	}
+	if c.Concurrency == 0 {
+		c.Concurrency = DefaultConcurrency
+	}
+	if c.Retries == 0 {
+		c.Retries = DefaultRetries
+	}
+	if c.RetryBackoff == 0 {
+		c.RetryBackoff = DefaultRetryBackoff
+	}
+	if c.RetryMaxBackoff == 0 {
+		c.RetryMaxBackoff = DefaultRetryMaxBackoff
+	}
+	if c.CallTimeout == 0 {
+		c.CallTimeout = DefaultCallTimeout
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	return c
+}
+
+// Validate reports the first field out of range.
+func (c Config) Validate() error {
+	if err := c.Provider.Validate(); err != nil {
+		return err
+	}
+	switch {
+	case c.Consumers < 0:
+		return fmt.Errorf("consumers: must be at least 1, got %d", c.Consumers)
+	case c.Concurrency < 0:
+		return fmt.Errorf("concurrency: must be at least 1, got %d", c.Concurrency)
+	case c.Retries < 0:
+		return fmt.Errorf("retries: must be at least 1, got %d", c.Retries)
+	case c.RetryBackoff < 0 || c.RetryMaxBackoff < 0 || c.CallTimeout < 0:
+		return errors.New("retry backoff and call timeout must not be negative")
+	}
+	return nil
+}
+
+// Service is the notification service.
+type Service struct {
+	cfg      Config
+	ledger   *ledger.Ledger
+	provider *provider.Provider
+	http     httpCounters
+	consumer consumerCounters
+}
+
+type httpCounters struct {
+	ok, duplicate, bad, outage, failed, timeout, inFlight atomic.Int64
+}
+
+// New returns a service; call Handler to serve HTTP and Consume to run the
+// consumer group.
+func New(cfg Config) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	return &Service{cfg: cfg, ledger: ledger.New(), provider: provider.New(cfg.Provider)}, nil
+}
+
+// Ledger returns the service's ledger.
+func (s *Service) Ledger() *ledger.Ledger { return s.ledger }
+
+// Provider returns the service's provider, for faults.
+func (s *Service) Provider() *provider.Provider { return s.provider }
+
+// notify is the one path every reaction takes, whichever way it came:
+// skip it if it was delivered already, else call the provider and record the
+// delivery. It reports whether the reaction was a duplicate.
+func (s *Service) notify(ctx context.Context, r *targets.Reaction) (duplicate bool, err error) {
+	if s.ledger.Delivered(r.ID) {
+		s.ledger.Deduplicated()
+		return true, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
+	defer cancel()
+	if err := s.provider.Send(ctx); err != nil {
+		return false, err
+	}
+	first, err := s.ledger.Record(r.ID, r.SentAt, time.Now().UnixNano())
+	return !first, err
+}
+
+// Handler serves the HTTP API: POST /v1/notify, the ledger, stats, health
+// and the provider's admin switch.
+func (s *Service) Handler() fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		switch string(ctx.Path()) {
+		case targets.PathNotify:
+			s.serveNotify(ctx)
+		case targets.PathLedger:
+			s.serveLedger(ctx)
+		case targets.PathLedgerInterval:
+			s.serveInterval(ctx)
+		case targets.PathLedgerReset:
+			if !ctx.IsPost() {
+				targets.WriteError(ctx, fasthttp.StatusMethodNotAllowed, "use POST")
+				return
+			}
+			s.ledger.Reset()
+			targets.WriteJSON(ctx, fasthttp.StatusOK, s.ledger.Counts())
+		case targets.PathStats:
+			targets.WriteJSON(ctx, fasthttp.StatusOK, s.Stats())
+		case targets.PathProvider:
+			s.serveProvider(ctx)
+		case targets.PathHealth:
+			ctx.SetStatusCode(fasthttp.StatusOK)
+			ctx.SetBodyString("ok\n")
+		default:
+			targets.WriteError(ctx, fasthttp.StatusNotFound, "no such path")
+		}
+	}
+}
+
+func (s *Service) serveNotify(ctx *fasthttp.RequestCtx) {
+	var r targets.Reaction
+	if !targets.DecodeReaction(ctx, &r) {
+		s.http.bad.Add(1)
+		return
+	}
+	s.http.inFlight.Add(1)
+	defer s.http.inFlight.Add(-1)
+	// fasthttp does not cancel a handler when its client goes away; the call
+	// timeout bounds the work instead.
+	dup, err := s.notify(context.Background(), &r)
+	switch {
+	case err == nil:
+		if dup {
+			s.http.duplicate.Add(1)
+			ctx.Response.Header.Set(targets.HeaderDuplicate, "1")
+		} else {
+			s.http.ok.Add(1)
+		}
+		ctx.SetStatusCode(fasthttp.StatusOK)
+	case errors.Is(err, provider.ErrOutage):
+		s.http.outage.Add(1)
+		targets.WriteError(ctx, fasthttp.StatusServiceUnavailable, err.Error())
+	case errors.Is(err, context.DeadlineExceeded):
+		s.http.timeout.Add(1)
+		targets.WriteError(ctx, fasthttp.StatusGatewayTimeout, err.Error())
+	default:
+		s.http.failed.Add(1)
+		targets.WriteError(ctx, fasthttp.StatusBadGateway, err.Error())
+	}
+}
+
+func (s *Service) serveLedger(ctx *fasthttp.RequestCtx) {
+	snap, err := s.ledger.Snapshot()
+	if err != nil {
+		targets.WriteError(ctx, fasthttp.StatusInternalServerError, err.Error())
+		return
+	}
+	targets.WriteJSON(ctx, fasthttp.StatusOK, snap)
+}
+
+// Interval is the answer to GET /v1/ledger/interval: the counts now and the
+// time-to-notify histogram of the deliveries since the previous call.
+type Interval struct {
+	ledger.Counts
+	NotifyHist string `json:"notify_hist"` // HdrHistogram V2 compressed, base64, microseconds
+}
+
+func (s *Service) serveInterval(ctx *fasthttp.RequestCtx) {
+	h := s.ledger.Interval()
+	enc, err := h.Encode(hdrV2)
+	if err != nil {
+		targets.WriteError(ctx, fasthttp.StatusInternalServerError, err.Error())
+		return
+	}
+	targets.WriteJSON(ctx, fasthttp.StatusOK, Interval{Counts: s.ledger.Counts(), NotifyHist: string(enc)})
+}
+
+func (s *Service) serveProvider(ctx *fasthttp.RequestCtx) {
+	if ctx.IsPost() {
+		var sw provider.Switches
+		dec := json.NewDecoder(bytesReader(ctx.PostBody()))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&sw); err != nil {
+			targets.WriteError(ctx, fasthttp.StatusBadRequest, "provider switches: "+err.Error()+`; want {"outage":bool,"slowdown":factor,"error_rate":0..1}`)
+			return
+		}
+		if err := s.provider.Set(sw); err != nil {
+			targets.WriteError(ctx, fasthttp.StatusBadRequest, err.Error())
+			return
+		}
+		s.cfg.Log.Info("provider switches set", "outage", s.provider.State().Outage, "slowdown", s.provider.State().Slowdown, "error_rate", s.provider.State().ErrorRate)
+	}
+	targets.WriteJSON(ctx, fasthttp.StatusOK, s.provider.State())
+}
+
+// Stats is the answer to GET /v1/stats.
+type Stats struct {
+	Ledger   ledger.Counts  `json:"ledger"`
+	Provider provider.State `json:"provider"`
+	HTTP     struct {
+		OK        int64 `json:"ok"`
+		Duplicate int64 `json:"duplicate"`
+		Bad       int64 `json:"bad_request"`
+		Outage    int64 `json:"outage_503"`
+		Failed    int64 `json:"failed_502"`
+		Timeout   int64 `json:"timeout_504"`
+		InFlight  int64 `json:"in_flight"`
+	} `json:"http"`
+	Consumer ConsumerStats `json:"consumer"`
+}
+
+// Stats returns the service's counters.
+func (s *Service) Stats() Stats {
+	var st Stats
+	st.Ledger = s.ledger.Counts()
+	st.Provider = s.provider.State()
+	st.HTTP.OK = s.http.ok.Load()
+	st.HTTP.Duplicate = s.http.duplicate.Load()
+	st.HTTP.Bad = s.http.bad.Load()
+	st.HTTP.Outage = s.http.outage.Load()
+	st.HTTP.Failed = s.http.failed.Load()
+	st.HTTP.Timeout = s.http.timeout.Load()
+	st.HTTP.InFlight = s.http.inFlight.Load()
+	st.Consumer = s.consumer.snapshot()
+	return st
+}

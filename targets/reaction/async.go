@@ -1,0 +1,85 @@
+package reaction
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/valyala/fasthttp"
+
+	"github.com/commbench/commbench/targets"
+)
+
+// asyncNotifier produces the reaction to Kafka, keyed by author, and answers
+// 202 once the broker acknowledged it on all in-sync replicas. The
+// notification service's consumer group delivers it later.
+type asyncNotifier struct {
+	w       *kafka.Writer
+	timeout time.Duration
+}
+
+func newAsyncNotifier(cfg Config) *asyncNotifier {
+	return &asyncNotifier{w: newWriter(cfg), timeout: cfg.Timeout}
+}
+
+// newWriter sets each kafka-go default that would mislead a benchmark.
+func newWriter(cfg Config) *kafka.Writer {
+	return &kafka.Writer{
+		Addr:     kafka.TCP(cfg.Brokers...),
+		Topic:    cfg.Topic,
+		Balancer: &kafka.Hash{}, // key = author: one author's reactions stay in order
+		// A Writer literal defaults to RequireNone: fire and forget.
+		RequiredAcks: kafka.RequireAll,
+		// The default 1 s would make each acknowledged write wait a second.
+		// Concurrent requests still share batches within this window.
+		BatchTimeout: cfg.BatchTimeout,
+		BatchSize:    100,
+		WriteTimeout: cfg.Timeout,
+		ReadTimeout:  cfg.Timeout,
+		MaxAttempts:  3,
+		// kafka-go has no idempotent producer: a retried batch can be written
+		// twice. The notification service deduplicates by reaction id.
+		AllowAutoTopicCreation: false,
+	}
+}
+
+func (n *asyncNotifier) notify(r *targets.Reaction, body []byte) outcome {
+	return produce(n.w, n.timeout, r, body)
+}
+
+// produce writes one reaction and waits for the ack: 202, or 504 when the
+// ack did not come in time, 503 when Kafka refused or could not be reached.
+func produce(w *kafka.Writer, timeout time.Duration, r *targets.Reaction, body []byte) outcome {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	// The writer may hold the message until its batch is sent: give it its
+	// own copy of the value, not the caller's pooled buffer.
+	msg := kafka.Message{Key: []byte(r.Author), Value: append([]byte(nil), body...)}
+	err := w.WriteMessages(ctx, msg)
+	switch {
+	case err == nil:
+		return outcome{status: fasthttp.StatusAccepted, path: "async"}
+	case errors.Is(err, context.DeadlineExceeded):
+		return outcome{status: fasthttp.StatusGatewayTimeout, path: "async", err: fmt.Errorf("produce: no ack within %v: %w", timeout, err)}
+	default:
+		return outcome{status: fasthttp.StatusServiceUnavailable, path: "async", err: fmt.Errorf("produce: %w", err)}
+	}
+}
+
+func (n *asyncNotifier) close(ctx context.Context) error { return closeWriter(ctx, n.w) }
+
+func (n *asyncNotifier) breaker() string { return "" }
+
+// closeWriter flushes the writer, giving up when ctx is done.
+func closeWriter(ctx context.Context, w *kafka.Writer) error {
+	done := make(chan error, 1)
+	go func() { done <- w.Close() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("flush Kafka writer: %w", ctx.Err())
+	}
+}

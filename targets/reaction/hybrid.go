@@ -1,0 +1,88 @@
+package reaction
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/sony/gobreaker/v2"
+
+	"github.com/commbench/commbench/targets"
+)
+
+// hybridNotifier tries the sync call within a deadline budget, through a
+// circuit breaker; on a timeout, an error or an open breaker it produces to
+// Kafka instead. 201 means the notification was sent, 202 that it is on its
+// way; X-Commbench-Path says which.
+//
+// A sync call that ran out of budget may still have been delivered: the
+// Kafka copy is then a duplicate that the notification service skips (and
+// counts).
+type hybridNotifier struct {
+	sync   *syncNotifier
+	w      *kafka.Writer
+	cb     *gobreaker.CircuitBreaker[outcome]
+	budget time.Duration
+	// timeout bounds the fallback's wait for Kafka's ack.
+	timeout time.Duration
+}
+
+func newHybridNotifier(cfg Config) (*hybridNotifier, error) {
+	s, err := newSyncNotifier(cfg)
+	if err != nil {
+		return nil, err
+	}
+	trip := cfg.TripFailures
+	log := cfg.Log
+	return &hybridNotifier{
+		sync: s,
+		w:    newWriter(cfg),
+		cb: gobreaker.NewCircuitBreaker[outcome](gobreaker.Settings{
+			Name:        "notify",
+			MaxRequests: 1,           // trial calls let through when half-open
+			Interval:    0,           // closed: counts reset only on a state change
+			Timeout:     cfg.OpenFor, // open this long before a trial
+			ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= trip },
+			OnStateChange: func(name string, from, to gobreaker.State) {
+				log.Info("circuit breaker", "name", name, "from", from.String(), "to", to.String())
+			},
+		}),
+		budget:  cfg.Budget,
+		timeout: cfg.Timeout,
+	}, nil
+}
+
+var errSyncFailed = errors.New("sync call failed")
+
+func (n *hybridNotifier) notify(r *targets.Reaction, body []byte) outcome {
+	o, err := n.cb.Execute(func() (outcome, error) {
+		o := n.sync.call(body, time.Now().Add(n.budget))
+		if o.err != nil {
+			return o, errSyncFailed
+		}
+		return o, nil
+	})
+	if err == nil {
+		return o
+	}
+	// Fall back to Kafka: the sync call failed, ran out of budget, or the
+	// breaker is open (gobreaker.ErrOpenState, ErrTooManyRequests).
+	fb := produce(n.w, n.timeout, r, body)
+	if fb.err != nil {
+		why := o.err
+		if why == nil {
+			why = err
+		}
+		fb.err = fmt.Errorf("%w (after the sync path failed: %v)", fb.err, why)
+	}
+	return fb
+}
+
+func (n *hybridNotifier) close(ctx context.Context) error {
+	n.sync.close(ctx)
+	return closeWriter(ctx, n.w)
+}
+
+func (n *hybridNotifier) breaker() string { return n.cb.State().String() }

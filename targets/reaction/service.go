@@ -1,0 +1,281 @@
+// Package reaction is the reaction service: it takes a user's reaction to a
+// post, stores it, and gets the notification service to notify the post's
+// author. How it does that last step is the only thing that differs between
+// the patterns commbench compares, one file each: sync.go (HTTP), async.go
+// (Kafka) and hybrid.go (HTTP within a budget, Kafka as the fallback).
+package reaction
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/commbench/commbench/targets"
+)
+
+// Mode is the pattern by which the reaction service reaches the
+// notification service.
+type Mode string
+
+// The patterns.
+const (
+	Sync   Mode = "sync"
+	Async  Mode = "async"
+	Hybrid Mode = "hybrid"
+)
+
+// Modes lists the patterns in the order reports show them.
+var Modes = []Mode{Sync, Async, Hybrid}
+
+// ParseMode checks s names a pattern.
+func ParseMode(s string) (Mode, error) {
+	for _, m := range Modes {
+		if string(m) == s {
+			return m, nil
+		}
+	}
+	return "", fmt.Errorf("unknown mode %q: want sync, async or hybrid", s)
+}
+
+// Defaults for the zero value of Config fields.
+const (
+	DefaultTimeout      = 2 * time.Second
+	DefaultMaxConns     = 512
+	DefaultConnWait     = 100 * time.Millisecond
+	DefaultBudget       = 50 * time.Millisecond
+	DefaultTripFailures = 5
+	DefaultOpenFor      = 5 * time.Second
+	DefaultBatchTimeout = 2 * time.Millisecond
+)
+
+// Config is the service's configuration. A zero field takes its default.
+type Config struct {
+	Mode      Mode
+	NotifyURL string        // sync, hybrid: the notification service, e.g. http://127.0.0.1:8081
+	Brokers   []string      // async, hybrid: Kafka bootstrap addresses
+	Topic     string        // async, hybrid: the reactions topic
+	WriteCost time.Duration // per store write, standing for a database; default none
+
+	// Timeout bounds the whole notification step of one request: the HTTP
+	// call (sync) or the wait for Kafka's ack (async). Default DefaultTimeout.
+	Timeout time.Duration
+	// MaxConns is the most connections to the notification service;
+	// default DefaultMaxConns. A request that finds none free waits ConnWait
+	// (default DefaultConnWait), then fails with 503.
+	MaxConns int
+	ConnWait time.Duration
+
+	// Hybrid: the sync call's deadline budget, and the circuit breaker,
+	// which opens after TripFailures consecutive failures and stays open for
+	// OpenFor before it lets one trial call through.
+	Budget       time.Duration
+	TripFailures uint32
+	OpenFor      time.Duration
+
+	// BatchTimeout is how long the Kafka writer waits to fill a batch;
+	// kafka-go's default of 1 s would make every acknowledged write wait a
+	// second. Default DefaultBatchTimeout.
+	BatchTimeout time.Duration
+
+	Log *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.MaxConns == 0 {
+		c.MaxConns = DefaultMaxConns
+	}
+	if c.ConnWait == 0 {
+		c.ConnWait = DefaultConnWait
+	}
+	if c.Budget == 0 {
+		c.Budget = DefaultBudget
+	}
+	if c.TripFailures == 0 {
+		c.TripFailures = DefaultTripFailures
+	}
+	if c.OpenFor == 0 {
+		c.OpenFor = DefaultOpenFor
+	}
+	if c.BatchTimeout == 0 {
+		c.BatchTimeout = DefaultBatchTimeout
+	}
+	if c.Topic == "" {
+		c.Topic = "commbench.reactions"
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	return c
+}
+
+// Validate reports what the mode needs and is missing.
+func (c Config) Validate() error {
+	if _, err := ParseMode(string(c.Mode)); err != nil {
+		return err
+	}
+	if (c.Mode == Sync || c.Mode == Hybrid) && c.NotifyURL == "" {
+		return fmt.Errorf("mode %s needs the notification service's URL (--notify-url)", c.Mode)
+	}
+	if (c.Mode == Async || c.Mode == Hybrid) && len(c.Brokers) == 0 {
+		return fmt.Errorf("mode %s needs Kafka brokers (--brokers or KAFKA_BROKERS)", c.Mode)
+	}
+	if c.Timeout < 0 || c.Budget < 0 || c.WriteCost < 0 || c.ConnWait < 0 || c.OpenFor < 0 {
+		return errors.New("durations must not be negative")
+	}
+	if c.MaxConns < 0 {
+		return fmt.Errorf("max conns: must be at least 1, got %d", c.MaxConns)
+	}
+	return nil
+}
+
+// outcome is how the notification step ended: the status the service
+// answers and the path taken.
+type outcome struct {
+	status int
+	path   string // "sync" or "async"
+	err    error
+}
+
+// notifier is one pattern's way to get the notification service to act.
+// body is the reaction's canonical JSON encoding, owned by the caller until
+// notify returns.
+type notifier interface {
+	notify(r *targets.Reaction, body []byte) outcome
+	close(ctx context.Context) error
+	breaker() string // the circuit breaker's state, or "" without one
+}
+
+// Service is the reaction service.
+type Service struct {
+	cfg      Config
+	store    *store
+	notifier notifier
+	counts   counters
+}
+
+type counters struct {
+	received, bad, syncOK, asyncOK, status502, status503, status504, inFlight, retried atomic.Int64
+}
+
+// New returns a service for cfg.Mode.
+func New(cfg Config) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	s := &Service{cfg: cfg, store: newStore(cfg.WriteCost)}
+	var err error
+	switch cfg.Mode {
+	case Sync:
+		s.notifier, err = newSyncNotifier(cfg)
+	case Async:
+		s.notifier = newAsyncNotifier(cfg)
+	case Hybrid:
+		s.notifier, err = newHybridNotifier(cfg)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close flushes and releases the Kafka writer and HTTP connections.
+func (s *Service) Close(ctx context.Context) error { return s.notifier.close(ctx) }
+
+// Handler serves POST /v1/reactions, GET /v1/stats and GET /healthz.
+func (s *Service) Handler() fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		switch string(ctx.Path()) {
+		case targets.PathReactions:
+			s.serveReaction(ctx)
+		case targets.PathStats:
+			targets.WriteJSON(ctx, fasthttp.StatusOK, s.Stats())
+		case targets.PathHealth:
+			ctx.SetStatusCode(fasthttp.StatusOK)
+			ctx.SetBodyString("ok\n")
+		default:
+			targets.WriteError(ctx, fasthttp.StatusNotFound, "no such path")
+		}
+	}
+}
+
+// bufPool holds reaction encodings; a body is small and bounded.
+var bufPool = targets.NewBufPool()
+
+func (s *Service) serveReaction(ctx *fasthttp.RequestCtx) {
+	s.counts.received.Add(1)
+	var r targets.Reaction
+	if !targets.DecodeReaction(ctx, &r) {
+		s.counts.bad.Add(1)
+		return
+	}
+	s.counts.inFlight.Add(1)
+	defer s.counts.inFlight.Add(-1)
+	if !s.store.put(&r) {
+		s.counts.retried.Add(1)
+	}
+	buf := bufPool.Get()
+	defer bufPool.Put(buf)
+	*buf = r.Append((*buf)[:0])
+	o := s.notifier.notify(&r, *buf)
+	ctx.Response.Header.Set(targets.HeaderPath, o.path)
+	switch o.status {
+	case fasthttp.StatusCreated:
+		s.counts.syncOK.Add(1)
+	case fasthttp.StatusAccepted:
+		s.counts.asyncOK.Add(1)
+	case fasthttp.StatusBadGateway:
+		s.counts.status502.Add(1)
+	case fasthttp.StatusServiceUnavailable:
+		s.counts.status503.Add(1)
+	case fasthttp.StatusGatewayTimeout:
+		s.counts.status504.Add(1)
+	}
+	if o.err != nil {
+		targets.WriteError(ctx, o.status, o.err.Error())
+		return
+	}
+	ctx.SetStatusCode(o.status)
+}
+
+// Stats is the answer to GET /v1/stats.
+type Stats struct {
+	Mode     Mode   `json:"mode"`
+	Received int64  `json:"received"`
+	Bad      int64  `json:"bad_request"`
+	Stored   int    `json:"stored"`
+	Retried  int64  `json:"retried"` // ids seen before
+	SyncOK   int64  `json:"accepted_sync"`
+	AsyncOK  int64  `json:"accepted_async"`
+	S502     int64  `json:"status_502"`
+	S503     int64  `json:"status_503"`
+	S504     int64  `json:"status_504"`
+	InFlight int64  `json:"in_flight"`
+	Breaker  string `json:"breaker,omitempty"`
+}
+
+// Stats returns the service's counters.
+func (s *Service) Stats() Stats {
+	return Stats{
+		Mode:     s.cfg.Mode,
+		Received: s.counts.received.Load(),
+		Bad:      s.counts.bad.Load(),
+		Stored:   s.store.len(),
+		Retried:  s.counts.retried.Load(),
+		SyncOK:   s.counts.syncOK.Load(),
+		AsyncOK:  s.counts.asyncOK.Load(),
+		S502:     s.counts.status502.Load(),
+		S503:     s.counts.status503.Load(),
+		S504:     s.counts.status504.Load(),
+		InFlight: s.counts.inFlight.Load(),
+		Breaker:  s.notifier.breaker(),
+	}
+}

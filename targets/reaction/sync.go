@@ -1,0 +1,104 @@
+package reaction
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"syscall"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/commbench/commbench/targets"
+)
+
+// DialTimeout bounds connecting to the notification service.
+const DialTimeout = time.Second
+
+// syncNotifier calls POST /v1/notify and answers 201 only after the
+// notification service answered 200: the reaction is not accepted unless
+// the notification was sent.
+type syncNotifier struct {
+	client  *fasthttp.HostClient
+	uri     string
+	timeout time.Duration
+}
+
+func newSyncNotifier(cfg Config) (*syncNotifier, error) {
+	u, err := url.Parse(cfg.NotifyURL)
+	if err != nil || u.Scheme != "http" || u.Host == "" {
+		return nil, fmt.Errorf("notify URL %q: want http://host:port", cfg.NotifyURL)
+	}
+	return &syncNotifier{
+		client: &fasthttp.HostClient{
+			Addr: u.Host,
+			Name: "commbench-reaction",
+			// fasthttp's defaults are no dial, read or write timeout and an
+			// instant ErrNoFreeConns when the pool is full: set each on purpose.
+			Dial:                func(addr string) (net.Conn, error) { return fasthttp.DialTimeout(addr, DialTimeout) },
+			MaxConns:            cfg.MaxConns,
+			MaxConnWaitTimeout:  cfg.ConnWait,
+			ReadTimeout:         cfg.Timeout,
+			WriteTimeout:        cfg.Timeout,
+			MaxIdleConnDuration: 30 * time.Second,
+			// A POST is not idempotent: never resend it behind the caller's back.
+			MaxIdemponentCallAttempts: 1,
+			RetryIfErr:                func(*fasthttp.Request, int, error) (bool, bool) { return false, false },
+		},
+		uri:     "http://" + u.Host + targets.PathNotify,
+		timeout: cfg.Timeout,
+	}, nil
+}
+
+func (n *syncNotifier) notify(r *targets.Reaction, body []byte) outcome {
+	return n.call(body, time.Now().Add(n.timeout))
+}
+
+// call posts body and classifies the result: 201, or 502 (the notification
+// service failed or answered garbage), 503 (unavailable or overloaded: no
+// connection to be had) or 504 (it took too long).
+func (n *syncNotifier) call(body []byte, deadline time.Time) outcome {
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(n.uri)
+	req.Header.SetMethod(fasthttp.MethodPost)
+	req.Header.SetContentType("application/json")
+	req.SetBodyRaw(body)
+	err := n.client.DoDeadline(req, resp, deadline)
+	if err != nil {
+		return outcome{status: classify(err), path: "sync", err: fmt.Errorf("notify: %w", err)}
+	}
+	switch code := resp.StatusCode(); code {
+	case fasthttp.StatusOK:
+		return outcome{status: fasthttp.StatusCreated, path: "sync"}
+	case fasthttp.StatusServiceUnavailable, fasthttp.StatusGatewayTimeout:
+		return outcome{status: code, path: "sync", err: fmt.Errorf("notify: notification service answered %d: %s", code, resp.Body())}
+	default:
+		return outcome{status: fasthttp.StatusBadGateway, path: "sync", err: fmt.Errorf("notify: notification service answered %d: %s", code, resp.Body())}
+	}
+}
+
+// classify maps a client error to the status the reaction service answers.
+func classify(err error) int {
+	switch {
+	case errors.Is(err, fasthttp.ErrTimeout):
+		return fasthttp.StatusGatewayTimeout
+	case errors.Is(err, fasthttp.ErrNoFreeConns),
+		errors.Is(err, fasthttp.ErrDialTimeout),
+		errors.Is(err, syscall.ECONNREFUSED):
+		return fasthttp.StatusServiceUnavailable
+	default:
+		return fasthttp.StatusBadGateway
+	}
+}
+
+func (n *syncNotifier) close(context.Context) error {
+	n.client.CloseIdleConnections()
+	return nil
+}
+
+func (n *syncNotifier) breaker() string { return "" }

@@ -1,0 +1,102 @@
+package targets
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// DefaultGrace bounds a service's graceful shutdown: stop accepting, let
+// in-flight requests finish, flush what is buffered.
+const DefaultGrace = 10 * time.Second
+
+// Serve serves h on ln until ctx is done, then shuts the server down,
+// waiting at most grace for in-flight requests.
+func Serve(ctx context.Context, ln net.Listener, s *fasthttp.Server, grace time.Duration) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := s.ShutdownWithContext(sctx); err != nil {
+		return fmt.Errorf("shutdown within %v: %w", grace, err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, net.ErrClosed) {
+		return err
+	}
+	return nil
+}
+
+// NewServer returns a fasthttp server with the limits both services use:
+// bodies above MaxBodyBytes get 413, idle connections are closed after a
+// minute, and a slow client cannot hold a connection forever.
+func NewServer(name string, h fasthttp.RequestHandler) *fasthttp.Server {
+	return &fasthttp.Server{
+		Handler:            h,
+		Name:               name,
+		MaxRequestBodySize: MaxBodyBytes,
+		ReadTimeout:        30 * time.Second,
+		WriteTimeout:       30 * time.Second,
+		IdleTimeout:        time.Minute,
+		NoDefaultDate:      true,
+		CloseOnShutdown:    true,
+	}
+}
+
+// WriteJSON answers with status and v as JSON.
+func WriteJSON(ctx *fasthttp.RequestCtx, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		ctx.Error(fmt.Sprintf(`{"error":%q}`, err.Error()), fasthttp.StatusInternalServerError)
+		return
+	}
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(b)
+}
+
+// WriteError answers with status and {"error": msg}.
+func WriteError(ctx *fasthttp.RequestCtx, status int, msg string) {
+	WriteJSON(ctx, status, struct {
+		Error string `json:"error"`
+	}{msg})
+}
+
+// DecodeReaction parses the request body into r and answers 400 naming the
+// bad field when it cannot; it reports whether r is good to use.
+func DecodeReaction(ctx *fasthttp.RequestCtx, r *Reaction) bool {
+	if !ctx.IsPost() {
+		ctx.Response.Header.Set("Allow", "POST")
+		WriteError(ctx, fasthttp.StatusMethodNotAllowed, "use POST")
+		return false
+	}
+	if err := Decode(ctx.PostBody(), r); err != nil {
+		WriteError(ctx, fasthttp.StatusBadRequest, err.Error())
+		return false
+	}
+	return true
+}
+
+// BufPool is a pool of byte buffers for encodings that must not be kept.
+type BufPool struct{ p sync.Pool }
+
+// NewBufPool returns a pool of 512-byte buffers.
+func NewBufPool() *BufPool {
+	return &BufPool{p: sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}}
+}
+
+// Get returns a buffer; Put it back when done.
+func (p *BufPool) Get() *[]byte { return p.p.Get().(*[]byte) }
+
+// Put returns b to the pool.
+func (p *BufPool) Put(b *[]byte) { p.p.Put(b) }

@@ -472,7 +472,7 @@ func waitReady(ctx context.Context, o Options, b *Broker, logFiles ...string) er
 		case <-ctx.Done():
 			return fmt.Errorf("%s broker not ready after %v: %w%s", b.Kind, o.ReadyTimeout, last, tails(logFiles))
 		case <-b.done:
-		case <-time.After(200 * time.Millisecond):
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }

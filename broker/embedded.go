@@ -7,7 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/debug"
+	"debug/buildinfo"
 	"strconv"
 	"time"
 
@@ -19,9 +19,10 @@ import (
 // --port N --partitions N.
 var ServeEmbeddedCommand = []string{"broker", "serve-embedded"}
 
-// kfakeVersion is the kfake module version this binary was built with.
-func kfakeVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
+// kfakeVersion is the kfake module version the binary exe was built with.
+func kfakeVersion(exe string) string {
+	bi, err := buildinfo.ReadFile(exe)
+	if err == nil {
 		for _, d := range bi.Deps {
 			if d.Path == "github.com/twmb/franz-go/pkg/kfake" {
 				if d.Replace != nil {
@@ -53,7 +54,7 @@ func ServeEmbedded(ctx context.Context, port, partitions int, log io.Writer) err
 		return fmt.Errorf("%s on port %d: %w", EmbeddedLabel, port, err)
 	}
 	defer c.Close()
-	fmt.Fprintf(log, "%s %s listening on %v (pid %d)\n", EmbeddedLabel, kfakeVersion(), c.ListenAddrs(), os.Getpid())
+	fmt.Fprintf(log, "%s listening on %v (pid %d)\n", EmbeddedLabel, c.ListenAddrs(), os.Getpid())
 	<-ctx.Done()
 	fmt.Fprintf(log, "%s stopping\n", EmbeddedLabel)
 	return nil
@@ -90,7 +91,7 @@ func upEmbedded(ctx context.Context, o Options) (b *Broker, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("start %s (%s): %w", EmbeddedLabel, exe, err)
 	}
-	b.Kind, b.Version, b.DataDir, b.LogFile, b.OwnsDataDir = Embedded, kfakeVersion(), dataDir, logFile, owns
+	b.Kind, b.Version, b.DataDir, b.LogFile, b.OwnsDataDir = Embedded, kfakeVersion(exe), dataDir, logFile, owns
 	b.Addrs = []string{fmt.Sprintf("127.0.0.1:%d", ports[0])}
 	o.logf("starting %s (pid %d) at %s", EmbeddedLabel, b.PID, b.Addrs[0])
 	if err := waitReady(ctx, o, b, logFile); err != nil {

@@ -2,12 +2,12 @@ package broker
 
 import (
 	"context"
+	"debug/buildinfo"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"debug/buildinfo"
 	"strconv"
 	"time"
 

@@ -50,8 +50,30 @@ func NewServer(name string, h fasthttp.RequestHandler) *fasthttp.Server {
 		IdleTimeout:        time.Minute,
 		NoDefaultDate:      true,
 		CloseOnShutdown:    true,
+		ErrorHandler:       errorHandler,
+		Logger:             quietLogger{},
 	}
 }
+
+// errorHandler answers requests fasthttp could not read: 413 for a body
+// above MaxBodyBytes, which fasthttp's default turns into a 400.
+func errorHandler(ctx *fasthttp.RequestCtx, err error) {
+	var small *fasthttp.ErrSmallBuffer
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		WriteError(ctx, fasthttp.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", MaxBodyBytes))
+	case errors.As(err, &small):
+		WriteError(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge, "request headers too large")
+	default:
+		WriteError(ctx, fasthttp.StatusBadRequest, "cannot read the request: "+err.Error())
+	}
+}
+
+// quietLogger drops fasthttp's per-connection error lines: a client that
+// goes away mid-run is counted by the load generator, not logged per request.
+type quietLogger struct{}
+
+func (quietLogger) Printf(string, ...any) {}
 
 // WriteJSON answers with status and v as JSON.
 func WriteJSON(ctx *fasthttp.RequestCtx, status int, v any) {

@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -105,7 +107,12 @@ func (s *Service) consume(ctx, work context.Context, dlq *kafka.Writer, member i
 		ReadBackoffMin:    10 * time.Millisecond,
 		ReadBackoffMax:    200 * time.Millisecond,
 		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
-			s.cfg.Log.Warn("kafka reader", "member", member, "msg", fmt.Sprintf(msg, args...))
+			text := fmt.Sprintf(msg, args...)
+			level := slog.LevelWarn
+			if strings.Contains(text, "Rebalance In Progress") {
+				level = slog.LevelDebug // a member joined or left: routine
+			}
+			s.cfg.Log.Log(context.Background(), level, "kafka reader", "member", member, "msg", text)
 		}),
 	})
 	var (

@@ -1,0 +1,144 @@
+package notification
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttputil"
+
+	"github.com/commbench/commbench/targets"
+	"github.com/commbench/commbench/targets/provider"
+)
+
+func TestTrackerCommitsOnlyContiguousOffsets(t *testing.T) {
+	type step struct {
+		done       int64
+		wantCommit int64 // -1: nothing to commit yet
+	}
+	tests := []struct {
+		name    string
+		fetched []int64
+		steps   []step
+	}{
+		{"in order", []int64{0, 1, 2}, []step{{0, 0}, {1, 1}, {2, 2}}},
+		{"out of order waits for the head", []int64{5, 6, 7}, []step{{7, -1}, {6, -1}, {5, 7}}},
+		{"a gap in the middle", []int64{0, 1, 2, 3}, []step{{0, 0}, {2, -1}, {3, -1}, {1, 3}}},
+		{"an offset from before a rebalance is ignored", []int64{10, 11}, []step{{3, -1}, {10, 10}, {11, 11}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var tr tracker
+			for _, off := range tt.fetched {
+				tr.fetched(0, off)
+			}
+			for _, s := range tt.steps {
+				got, ok := tr.done(0, s.done)
+				if !ok {
+					got = -1
+				}
+				if got != s.wantCommit {
+					t.Errorf("done(%d): got commit %d, want %d", s.done, got, s.wantCommit)
+				}
+			}
+		})
+	}
+}
+
+func TestTrackerRestartsAPartitionHandedBack(t *testing.T) {
+	var tr tracker
+	tr.fetched(3, 100)
+	tr.fetched(3, 101)
+	// A rebalance hands partition 3 back from its committed offset 100.
+	tr.fetched(3, 100)
+	if got, ok := tr.done(3, 100); !ok || got != 100 {
+		t.Errorf("got %d %v, want 100 true", got, ok)
+	}
+}
+
+func newTestService(t *testing.T, cfg Config) (*Service, *fasthttp.Client) {
+	t.Helper()
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := fasthttputil.NewInmemoryListener()
+	go targets.NewServer("test", s.Handler()).Serve(ln)
+	t.Cleanup(func() { ln.Close() })
+	return s, &fasthttp.Client{Dial: func(string) (net.Conn, error) { return ln.Dial() }}
+}
+
+func do(t *testing.T, c *fasthttp.Client, method, path string, body []byte) (int, string) {
+	t.Helper()
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI("http://notification" + path)
+	req.Header.SetMethod(method)
+	req.SetBody(body)
+	if err := c.Do(req, resp); err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode(), string(resp.Body())
+}
+
+func TestNotifyEndpoint(t *testing.T) {
+	s, c := newTestService(t, Config{Provider: provider.Config{P50: time.Millisecond, P99: time.Millisecond}})
+	r := targets.Reaction{ID: 42, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: time.Now().UnixNano()}
+	body := r.Append(nil)
+
+	tests := []struct {
+		name   string
+		method string
+		path   string
+		body   []byte
+		want   int
+	}{
+		{"first delivery", "POST", targets.PathNotify, body, 200},
+		{"a duplicate is skipped but answered 200", "POST", targets.PathNotify, body, 200},
+		{"bad body", "POST", targets.PathNotify, []byte(`{}`), 400},
+		{"GET is not allowed", "GET", targets.PathNotify, nil, 405},
+		{"outage on", "POST", targets.PathProvider, []byte(`{"outage":true}`), 200},
+		{"a new reaction during the outage", "POST", targets.PathNotify, (&targets.Reaction{ID: 43, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: 1}).Append(nil), 503},
+		{"unknown switch", "POST", targets.PathProvider, []byte(`{"outtage":true}`), 400},
+		{"bad slowdown", "POST", targets.PathProvider, []byte(`{"slowdown":-1}`), 400},
+		{"outage off, errors on", "POST", targets.PathProvider, []byte(`{"outage":false,"error_rate":1}`), 200},
+		{"a failed delivery", "POST", targets.PathNotify, (&targets.Reaction{ID: 44, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: 1}).Append(nil), 502},
+		{"unknown path", "GET", "/nope", nil, 404},
+	}
+	for _, tt := range tests {
+		if got, text := do(t, c, tt.method, tt.path, tt.body); got != tt.want {
+			t.Errorf("%s: got %d %s, want %d", tt.name, got, text, tt.want)
+		}
+	}
+	st := s.Stats()
+	if st.Ledger.Delivered != 1 || st.Ledger.Deduplicated != 1 || st.HTTP.Outage != 1 || st.HTTP.Failed != 1 || st.HTTP.Bad != 2 {
+		t.Errorf("stats: %+v", st)
+	}
+}
+
+func TestNotifyTimesOutWaitingForCapacity(t *testing.T) {
+	s, c := newTestService(t, Config{
+		Provider:    provider.Config{P50: time.Hour, P99: time.Hour, Capacity: 1},
+		CallTimeout: 30 * time.Millisecond,
+	})
+	go s.notify(context.Background(), &targets.Reaction{ID: 1, SentAt: 1}) // holds the only slot
+	for s.provider.State().InFlight == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	if got, text := do(t, c, "POST", targets.PathNotify, (&targets.Reaction{ID: 2, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: 1}).Append(nil)); got != 504 {
+		t.Errorf("got %d %s, want 504", got, text)
+	}
+}
+
+func TestConsumeNeedsBrokers(t *testing.T) {
+	s, _ := New(Config{})
+	if err := s.Consume(context.Background(), time.Second); err == nil {
+		t.Error("got nil error")
+	}
+	if _, err := New(Config{Consumers: -1}); err == nil {
+		t.Error("negative consumers: got nil error")
+	}
+}

@@ -1,0 +1,163 @@
+package reaction
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttputil"
+
+	"github.com/commbench/commbench/targets"
+)
+
+func TestClassify(t *testing.T) {
+	tests := []struct {
+		name string
+		have error
+		want int
+	}{
+		{"client timeout", fasthttp.ErrTimeout, 504},
+		{"pool exhausted", fasthttp.ErrNoFreeConns, 503},
+		{"dial timeout", fasthttp.ErrDialTimeout, 503},
+		{"connection refused", &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, 503},
+		{"closed early", fasthttp.ErrConnectionClosed, 502},
+		{"anything else", errors.New("boom"), 502},
+	}
+	for _, tt := range tests {
+		if got := classify(tt.have); got != tt.want {
+			t.Errorf("%s: got %d, want %d", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		have Config
+		ok   bool
+	}{
+		{"sync with a URL", Config{Mode: Sync, NotifyURL: "http://127.0.0.1:1"}, true},
+		{"sync without a URL", Config{Mode: Sync}, false},
+		{"async without brokers", Config{Mode: Async}, false},
+		{"hybrid needs both", Config{Mode: Hybrid, NotifyURL: "http://127.0.0.1:1"}, false},
+		{"unknown mode", Config{Mode: "rpc"}, false},
+		{"negative budget", Config{Mode: Sync, NotifyURL: "http://x:1", Budget: -1}, false},
+	}
+	for _, tt := range tests {
+		if err := tt.have.Validate(); (err == nil) != tt.ok {
+			t.Errorf("%s: got %v", tt.name, err)
+		}
+	}
+	if _, err := New(Config{Mode: Sync, NotifyURL: "ftp://x"}); err == nil {
+		t.Error("New with an ftp URL: got nil error")
+	}
+}
+
+// downstream serves /v1/notify in memory with the given handler.
+func downstream(t testing.TB, h fasthttp.RequestHandler) *fasthttputil.InmemoryListener {
+	ln := fasthttputil.NewInmemoryListener()
+	go (&fasthttp.Server{Handler: h}).Serve(ln)
+	t.Cleanup(func() { ln.Close() })
+	return ln
+}
+
+func syncTo(ln *fasthttputil.InmemoryListener, timeout time.Duration) *syncNotifier {
+	n, _ := newSyncNotifier(Config{NotifyURL: "http://notification", Timeout: timeout}.withDefaults())
+	n.client.Dial = func(string) (net.Conn, error) { return ln.Dial() }
+	return n
+}
+
+func TestSyncStatusMapping(t *testing.T) {
+	tests := []struct {
+		name       string
+		downstream int
+		delay      time.Duration
+		want       int
+	}{
+		{"delivered", 200, 0, 201},
+		{"provider outage", 503, 0, 503},
+		{"provider timed out", 504, 0, 504},
+		{"provider failed", 502, 0, 502},
+		{"unexpected answer", 404, 0, 502},
+		{"too slow for our timeout", 200, 200 * time.Millisecond, 504},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ln := downstream(t, func(ctx *fasthttp.RequestCtx) {
+				time.Sleep(tt.delay)
+				ctx.SetStatusCode(tt.downstream)
+			})
+			n := syncTo(ln, 50*time.Millisecond)
+			r := targets.Reaction{ID: 1, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: 1}
+			if got := n.notify(&r, r.Append(nil)); got.status != tt.want || got.path != "sync" {
+				t.Errorf("got %d via %s (%v), want %d via sync", got.status, got.path, got.err, tt.want)
+			}
+		})
+	}
+}
+
+// BenchmarkHandler measures the reaction service's request path per mode
+// against in-process fakes: sync and hybrid call a fasthttp server over an
+// in-memory listener that answers at once; async produces to an embedded
+// kfake broker on loopback and waits for its ack, so its time per request is
+// mostly the batch window shared by 64 concurrent requests.
+func BenchmarkHandler(b *testing.B) {
+	body := (&targets.Reaction{ID: 1, User: "user-1", Post: "post-9", Author: "author-3", Kind: "like", SentAt: 1700000000123456789}).Append(nil)
+	ln := downstream(b, func(ctx *fasthttp.RequestCtx) { ctx.SetStatusCode(200) })
+	kf, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(8, "commbench.bench"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer kf.Close()
+	for _, mode := range Modes {
+		b.Run(string(mode), func(b *testing.B) {
+			cfg := Config{Mode: mode, NotifyURL: "http://notification", Brokers: kf.ListenAddrs(), Topic: "commbench.bench"}
+			s, err := New(cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			switch n := s.notifier.(type) {
+			case *syncNotifier:
+				n.client.Dial = func(string) (net.Conn, error) { return ln.Dial() }
+			case *hybridNotifier:
+				n.sync.client.Dial = func(string) (net.Conn, error) { return ln.Dial() }
+			}
+			h := s.Handler()
+			want := 201
+			if mode == Async {
+				want = 202
+				b.SetParallelism(32) // 64 requests in flight on 2 cores
+			}
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				var ctx fasthttp.RequestCtx
+				id := uint64(0)
+				for pb.Next() {
+					id++
+					ctx.Request.Reset()
+					ctx.Response.Reset()
+					ctx.Request.Header.SetMethod("POST")
+					ctx.Request.SetRequestURI(targets.PathReactions)
+					ctx.Request.SetBody(body)
+					h(&ctx)
+					if ctx.Response.StatusCode() != want {
+						b.Fatalf("status %d: %s", ctx.Response.StatusCode(), ctx.Response.Body())
+					}
+				}
+			})
+			s.Close(context.Background())
+		})
+	}
+}
+
+func ExampleParseMode() {
+	_, err := ParseMode("rpc")
+	fmt.Println(err)
+	// Output: unknown mode "rpc": want sync, async or hybrid
+}

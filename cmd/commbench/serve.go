@@ -175,4 +175,3 @@ func serveNotification(args []string) error {
 	wg.Wait()
 	return errors.Join(err, consumeErr)
 }
-

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# bench.sh — the front door to commbench. Run ./bench.sh help.
+set -euo pipefail
+
+cd "$(dirname "$0")"
+ROOT=$(pwd)
+BIN="$ROOT/bin/commbench"
+
+die() { echo "bench.sh: $*" >&2; exit 2; }
+say() { echo "bench.sh: $*" >&2; }
+
+usage() {
+  cat <<'USAGE'
+usage: ./bench.sh <verb> [args]
+
+  <profile>   run a benchmark with profiles/<profile>.yaml, e.g. ./bench.sh surge
+              (extra args go to 'commbench run', e.g. --patterns sync,async)
+  test        install what is missing, then run every test (what CI runs)
+  setup       install what is missing (Go modules, Java and Maven, Kafka jars), idempotently
+  build       build bin/commbench
+  help        this text
+
+Profiles: PROFILES
+USAGE
+}
+
+profiles() { (cd profiles && ls *.yaml 2>/dev/null | sed 's/\.yaml$//' | tr '\n' ' '); }
+
+# apt_install installs Debian packages (as root), updating the package
+# lists once per bench.sh run.
+APT_UPDATED=
+apt_install() {
+  [ "$(id -u)" = 0 ] || die "missing: the Debian package(s) $*; install them (needs root) and run again"
+  say "installing $*"
+  if [ -z "$APT_UPDATED" ]; then apt-get update -qq; APT_UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# need_apt installs the Debian packages when command is missing.
+need_apt() { # need_apt <command> <package...>
+  local cmd=$1; shift
+  command -v "$cmd" >/dev/null 2>&1 || apt_install "$@"
+}
+
+java_major() {
+  java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1
+}
+
+setup() {
+  command -v go >/dev/null 2>&1 || die "Go is missing: install Go 1.26 (https://go.dev/dl) and run again"
+  go mod download
+  # Real Kafka needs Java 17+ and Maven to fetch its jars from Maven Central.
+  if ! command -v java >/dev/null 2>&1 || [ "$(java_major)" -lt 17 ]; then
+    apt_install openjdk-17-jre-headless
+  fi
+  need_apt mvn maven
+  build
+  # Resolve the Kafka jars into the cache now, so that the first test or run
+  # does not pay for it (a no-op when the cache is complete).
+  "$BIN" broker fetch
+}
+
+build() {
+  mkdir -p "$ROOT/bin"
+  go build -o "$BIN" ./cmd/commbench
+}
+
+run_tests() {
+  setup
+  say "go vet"
+  go vet ./...
+  local unformatted
+  unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+  [ -z "$unformatted" ] || die "gofmt would change: $unformatted"
+  say "go test (real Kafka, embedded kfake, loopback services)"
+  COMMBENCH_BIN="$BIN" go test -count=1 -timeout 30m ./...
+}
+
+verb=${1:-help}
+shift || true
+case "$verb" in
+  help|-h|--help) usage | sed "s/PROFILES/$(profiles)/" ;;
+  test) run_tests ;;
+  setup) setup ;;
+  build) build ;;
+  *)
+    [ -f "profiles/$verb.yaml" ] || { usage | sed "s/PROFILES/$(profiles)/" >&2; die "unknown verb or profile '$verb'"; }
+    build
+    exec "$BIN" run --profile "profiles/$verb.yaml" "$@"
+    ;;
+esac

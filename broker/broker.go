@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -226,16 +227,25 @@ func choose(o Options) (k Kind, why string, err error) {
 	if len(o.Brokers) > 0 {
 		return External, "", nil
 	}
-	if _, _, err := FindJava(); err != nil {
-		return Embedded, fmt.Sprintf("no local Kafka: %v; using %s", err, EmbeddedLabel), nil
-	}
-	if jarsComplete(o.CacheDir) {
-		return Local, "", nil
-	}
-	if _, err := exec.LookPath("mvn"); err != nil {
-		return Embedded, fmt.Sprintf("no local Kafka: Maven (mvn) is not on PATH and %s holds no complete Kafka %s jars; using %s", o.CacheDir, KafkaVersion, EmbeddedLabel), nil
+	if err := LocalPossible(o.CacheDir); err != nil {
+		return Embedded, fmt.Sprintf("%v; using %s", err, EmbeddedLabel), nil
 	}
 	return Local, "", nil
+}
+
+// LocalPossible says why a Local broker cannot run here, or nil when it
+// can: Java 17+ is needed, and Maven or complete Kafka jars under cache.
+func LocalPossible(cache string) error {
+	if _, _, err := FindJava(); err != nil {
+		return fmt.Errorf("no local Kafka: %w", err)
+	}
+	if jarsComplete(cache) {
+		return nil
+	}
+	if _, err := exec.LookPath("mvn"); err != nil {
+		return fmt.Errorf("no local Kafka: Maven (mvn) is not on PATH and %s holds no complete Kafka %s jars", JarDir(cache), KafkaVersion)
+	}
+	return nil
 }
 
 // Running reports whether the broker's process is alive (not a zombie).
@@ -252,7 +262,26 @@ func (b *Broker) Running() bool {
 			return true
 		}
 	}
-	return alive(b.PID)
+	return alive(b.PID) && b.isOurs()
+}
+
+// isOurs reports whether process b.PID still runs the broker a state file
+// describes, not another program that got its PID after a reboot: its
+// command line names kafka.Kafka or the embedded broker's command.
+func (b *Broker) isOurs() bool {
+	if b.cmd != nil {
+		return true
+	}
+	cl, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", b.PID))
+	if err != nil {
+		return false
+	}
+	args := strings.Split(string(cl), "\x00")
+	want := "kafka.Kafka"
+	if b.Kind == Embedded {
+		want = ServeEmbeddedCommand[1]
+	}
+	return slices.Contains(args, want)
 }
 
 // Stop stops the broker: SIGTERM to its process group, up to
@@ -263,7 +292,10 @@ func (b *Broker) Stop(ctx context.Context) error {
 	if b.Kind == External || b.PID <= 0 {
 		return nil
 	}
-	err := killGroup(ctx, b.PID, b.done)
+	var err error
+	if b.cmd != nil || b.isOurs() {
+		err = killGroup(ctx, b.PID, b.done)
+	}
 	if b.done != nil {
 		<-b.done
 	}

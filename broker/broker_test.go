@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -460,5 +461,35 @@ func TestCLIStatusStale(t *testing.T) {
 	out, err := exec.Command(exe, "broker", "status", "--state", state).Output()
 	if err == nil || !strings.Contains(string(out), "stale") {
 		t.Errorf("status = %q, %v; want a stale-state message and an error", out, err)
+	}
+}
+
+// A state file whose PID now belongs to another program: status calls it
+// stale and down leaves that program alone.
+func TestCLIDownSparesOtherProcess(t *testing.T) {
+	other := exec.Command("sleep", "60")
+	other.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := other.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		other.Process.Kill()
+		other.Wait()
+	}()
+	state := filepath.Join(t.TempDir(), "broker.json")
+	for _, kind := range []broker.Kind{broker.Local, broker.Embedded} {
+		b := &broker.Broker{Kind: kind, Addrs: []string{"127.0.0.1:1"}, PID: other.Process.Pid}
+		if err := b.Save(state); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command(exe, "broker", "status", "--state", state).Output(); err == nil || !strings.Contains(string(out), "stale") {
+			t.Errorf("%s: status = %q, %v; want stale", kind, out, err)
+		}
+		if out, err := exec.Command(exe, "broker", "down", "--state", state).CombinedOutput(); err != nil {
+			t.Errorf("%s: down = %q, %v", kind, out, err)
+		}
+		if !broker.GroupAlive(other.Process.Pid) {
+			t.Fatalf("%s: down killed an unrelated process", kind)
+		}
 	}
 }

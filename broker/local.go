@@ -310,9 +310,11 @@ func upLocal(ctx context.Context, o Options) (b *Broker, err error) {
 	// Format storage: a small heap is enough for the tool.
 	format := exec.CommandContext(ctx, java, "-Xmx256m", "-Dlog4j2.configurationFile="+l4j, "-cp", cp,
 		"kafka.tools.StorageTool", "format", "-t", clusterID(), "-c", props, "--standalone")
+	fstart := time.Now()
 	if out, err := format.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("format Kafka storage in %s: %w\n%s", logDir, err, lastLines(string(out), 20))
 	}
+	o.logf("formatted storage in %v", time.Since(fstart).Round(time.Millisecond))
 
 	cmd := exec.Command(java, append(common, "kafka.Kafka", props)...)
 	cmd.Dir = dataDir

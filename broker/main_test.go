@@ -69,7 +69,7 @@ func localKafka(tb testing.TB) *broker.Broker {
 	if testing.Short() {
 		tb.Skip("local Apache Kafka: skipped under -short")
 	}
-	if _, _, err := broker.FindJava(); err != nil {
+	if err := broker.LocalPossible(broker.CacheDir()); err != nil {
 		tb.Skipf("local Apache Kafka: %v", err)
 	}
 	localOnce.Do(func() {

@@ -61,11 +61,14 @@ func Load(path string) (*Profile, error) {
 // the profiles in dir.
 func Lookup(dir, nameOrPath string) (*Profile, error) {
 	var tries []string
-	if strings.ContainsRune(nameOrPath, filepath.Separator) || strings.ContainsRune(nameOrPath, '/') ||
-		strings.HasSuffix(nameOrPath, ".yaml") || strings.HasSuffix(nameOrPath, ".yml") {
-		tries = append(tries, nameOrPath)
-	} else {
-		tries = append(tries, filepath.Join(dir, nameOrPath+".yaml"), filepath.Join(dir, nameOrPath+".yml"))
+	hasDir := strings.ContainsRune(nameOrPath, filepath.Separator) || strings.ContainsRune(nameOrPath, '/')
+	switch ext := filepath.Ext(nameOrPath); {
+	case hasDir:
+		tries = []string{nameOrPath}
+	case ext == ".yaml" || ext == ".yml":
+		tries = []string{nameOrPath, filepath.Join(dir, nameOrPath)}
+	default:
+		tries = []string{filepath.Join(dir, nameOrPath+".yaml"), filepath.Join(dir, nameOrPath+".yml")}
 	}
 	for _, path := range tries {
 		if _, err := os.Stat(path); err == nil {
@@ -112,7 +115,7 @@ func Parse(file string, data []byte) (*Profile, error) {
 	// Check the shape first, so that an unknown field or a bad value is
 	// reported with its path and line rather than by yaml's message.
 	var errs errorList
-	errs.check(root, reflect.TypeFor[Profile](), nil)
+	errs.check(root, reflect.TypeFor[Profile](), nil, 0)
 	if err := errs.err(file, root); err != nil {
 		return nil, err
 	}
@@ -281,9 +284,11 @@ func has(root *yaml.Node, p ...any) bool { return lookup(root, p) != nil }
 
 // value returns the value of key in mapping n, following merge keys; nil
 // if there is none.
-func value(n *yaml.Node, key string) *yaml.Node {
+func value(n *yaml.Node, key string) *yaml.Node { return valueDepth(n, key, 0) }
+
+func valueDepth(n *yaml.Node, key string, depth int) *yaml.Node {
 	n = resolve(n)
-	if n == nil || n.Kind != yaml.MappingNode {
+	if n == nil || n.Kind != yaml.MappingNode || depth > maxDepth {
 		return nil
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -294,7 +299,7 @@ func value(n *yaml.Node, key string) *yaml.Node {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		if n.Content[i].Tag == "!!merge" {
 			for _, m := range merged(n.Content[i+1]) {
-				if v := value(m, key); v != nil {
+				if v := valueDepth(m, key, depth+1); v != nil {
 					return v
 				}
 			}
@@ -331,6 +336,10 @@ func kindName(n *yaml.Node) string {
 	}
 }
 
+// maxDepth bounds the walk of a profile's tree, which follows aliases: a
+// profile is a few levels deep, and an anchor that contains itself is not.
+const maxDepth = 64
+
 var (
 	durationType  = reflect.TypeFor[Duration]()
 	unmarshalType = reflect.TypeFor[yaml.Unmarshaler]()
@@ -338,10 +347,14 @@ var (
 
 // check walks n against the Go type t, reporting unknown or repeated
 // fields and values of the wrong kind, each with its path and line.
-func (l *errorList) check(n *yaml.Node, t reflect.Type, at path) {
+func (l *errorList) check(n *yaml.Node, t reflect.Type, at path, depth int) {
 	n = resolve(n)
 	if n == nil || isNull(n) {
 		return // an empty value leaves the default
+	}
+	if depth > maxDepth {
+		l.nodef(n, at, "nested too deep; does an anchor contain itself?")
+		return
 	}
 	switch {
 	case t == durationType:
@@ -354,16 +367,16 @@ func (l *errorList) check(n *yaml.Node, t reflect.Type, at path) {
 	}
 	switch t.Kind() {
 	case reflect.Pointer:
-		l.check(n, t.Elem(), at)
+		l.check(n, t.Elem(), at, depth+1)
 	case reflect.Struct:
-		l.checkStruct(n, t, at)
+		l.checkStruct(n, t, at, depth)
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
 			l.nodef(n, at, "must be a list like [a, b] or lines starting with '- ', not a %s", kindName(n))
 			return
 		}
 		for i, e := range n.Content {
-			l.check(e, t.Elem(), at.add(i))
+			l.check(e, t.Elem(), at.add(i), depth+1)
 		}
 	default:
 		if n.Kind != yaml.ScalarNode {
@@ -379,7 +392,7 @@ func (l *errorList) check(n *yaml.Node, t reflect.Type, at path) {
 	}
 }
 
-func (l *errorList) checkStruct(n *yaml.Node, t reflect.Type, at path) {
+func (l *errorList) checkStruct(n *yaml.Node, t reflect.Type, at path, depth int) {
 	if n.Kind != yaml.MappingNode {
 		l.nodef(n, at, "must be a mapping like {%s: ...}, not a %s", strings.Join(fieldNames(t), ": ..., "), kindName(n))
 		return
@@ -389,7 +402,7 @@ func (l *errorList) checkStruct(n *yaml.Node, t reflect.Type, at path) {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Tag == "!!merge" {
 			for _, m := range merged(v) {
-				l.check(m, t, at)
+				l.check(m, t, at, depth+1)
 			}
 			continue
 		}
@@ -408,7 +421,7 @@ func (l *errorList) checkStruct(n *yaml.Node, t reflect.Type, at path) {
 			l.nodef(k, at.add(k.Value), "%s", msg)
 			continue
 		}
-		l.check(v, f.Type, at.add(k.Value))
+		l.check(v, f.Type, at.add(k.Value), depth+1)
 	}
 }
 

@@ -3,6 +3,7 @@ package profiles
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -228,6 +229,19 @@ func TestParseErrors(t *testing.T) {
 			want: []string{"bad.yaml:3: a profile file holds one YAML document"},
 		},
 		{
+			// An anchor that contains itself, through a merge key.
+			name: "recursive anchor",
+			have: "a: &x {b: 1}\nstages:  &x [{<<: *x, for: 1s, rate: 1}]\n",
+			want: []string{"bad.yaml:2: stages[0]: nested too deep; does an anchor contain itself?"},
+		},
+		{
+			// A merge key: the typo in the anchor is reported where it is
+			// used, on the anchor's line.
+			name: "merged unknown field",
+			have: "x-base: &b {for: 1s, rat: 1}\nstages: [{<<: *b}]\n",
+			want: []string{"bad.yaml:1: x-base: unknown field", "bad.yaml:1: stages[0].rat: unknown field; did you mean rate?"},
+		},
+		{
 			// An empty file.
 			name: "empty",
 			have: "# nothing\n",
@@ -416,6 +430,54 @@ func TestLookup(t *testing.T) {
 			t.Errorf("Lookup(%q): got %q, want %q", tc.have, p.Name, tc.want)
 		}
 	}
+}
+
+func TestLookupFromAnotherDir(t *testing.T) {
+	// From the repository root, as the CLI calls it.
+	for _, have := range []string{"surge", "surge.yaml"} {
+		if p, err := Lookup("../profiles", have); err != nil || p.Name != "surge" {
+			t.Errorf("Lookup(../profiles, %q): got %v, want surge", have, err)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	// A profile built in Go: errors name the field, with no file or line.
+	p := defaults()
+	p.Name = "go"
+	p.Patterns = AllPatterns
+	p.Stages = []Stage{{For: Duration(time.Second), Rate: 10, To: -1}}
+	err := p.Validate()
+	if got, want := fmt.Sprint(err), "stages[0].to: must be >= 0 (requests per second), got -1"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	p.Stages[0].To = 10
+	if err := p.Validate(); err != nil {
+		t.Errorf("fixed: got %v, want no error", err)
+	}
+}
+
+// FuzzParse checks that no input makes Parse panic, and that what it
+// accepts validates again.
+func FuzzParse(f *testing.F) {
+	names, _ := Available(".")
+	for _, name := range names {
+		data, err := os.ReadFile(name + ".yaml")
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte("a: &x {b: 1}\nstages: [{<<: *x, for: 1s, rate: 1}]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := Parse("fuzz.yaml", data)
+		if err != nil {
+			return
+		}
+		if err := p.Validate(); err != nil {
+			t.Errorf("Parse accepted what Validate rejects: %v", err)
+		}
+	})
 }
 
 func ExampleProfile_Plan() {

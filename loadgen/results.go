@@ -1,0 +1,228 @@
+package loadgen
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// SchemaVersion is the version of results.json. Fields may be added within
+// a version; a field is never renamed or removed without a new version.
+const SchemaVersion = 1
+
+// Results is a run folder's results.json: the run, and per pattern a summary
+// and per-second series. It is documented in docs/results.md.
+type Results struct {
+	Schema   int                 `json:"schema"`
+	Run      Run                 `json:"run"`
+	Order    []string            `json:"order"` // patterns in the order they first ran
+	Patterns map[string]*Pattern `json:"patterns"`
+}
+
+// Run describes the run as a whole.
+type Run struct {
+	ID            string        `json:"id"` // the run folder's name
+	Profile       string        `json:"profile"`
+	Description   string        `json:"description"`
+	ProfileFile   string        `json:"profile_file"`
+	ProfileYAML   string        `json:"profile_yaml"` // the profile as it ran
+	Started       time.Time     `json:"started"`
+	Finished      time.Time     `json:"finished"`
+	Partial       bool          `json:"partial"`
+	PartialReason string        `json:"partial_reason,omitempty"`
+	Repeat        int           `json:"repeat"`
+	Machine       Machine       `json:"machine"`
+	Broker        BrokerInfo    `json:"broker"`
+	Calibration   *Calibration  `json:"calibration"` // nil: never calibrated on this machine
+	Faults        []FaultWindow `json:"faults"`      // the profile's faults, in seconds from the attack's start
+	Warnings      []string      `json:"warnings"`
+	Version       string        `json:"commbench_version"`
+}
+
+// Machine is where the run ran.
+type Machine struct {
+	OS          string `json:"os"`
+	Arch        string `json:"arch"`
+	CPUs        int    `json:"cpus"`
+	CPUModel    string `json:"cpu_model"`
+	MemoryBytes uint64 `json:"memory_bytes"`
+	GoVersion   string `json:"go_version"`
+	Java        string `json:"java,omitempty"`
+}
+
+// BrokerInfo is the Kafka the run used.
+type BrokerInfo struct {
+	Kind       string   `json:"kind"`    // local, embedded or external
+	Version    string   `json:"version"` // Apache Kafka's version, or "kfake" for embedded
+	Label      string   `json:"label"`   // how reports name it; says "not Apache Kafka" for embedded
+	Addrs      []string `json:"addrs"`
+	Partitions int      `json:"partitions"`
+}
+
+// Calibration is the harness's own ceiling and floor against a null
+// endpoint on this machine (commbench calibrate).
+type Calibration struct {
+	At         time.Time `json:"at"`
+	CeilingRPS float64   `json:"ceiling_rps"` // highest rate with >= 99% achieved
+	FloorMs    struct {
+		P50 float64 `json:"p50"`
+		P99 float64 `json:"p99"`
+	} `json:"floor_ms"` // latency at FloorRPS
+	FloorRPS float64 `json:"floor_rps"`
+}
+
+// FaultWindow is one fault as it was fired.
+type FaultWindow struct {
+	Target string  `json:"target"`
+	Kind   string  `json:"kind"`
+	StartS float64 `json:"start_s"` // seconds from the attack's start
+	EndS   float64 `json:"end_s"`
+	Detail string  `json:"detail,omitempty"`
+	Error  string  `json:"error,omitempty"` // it could not be fired
+}
+
+// Pattern is one pattern's results; with --repeat, its runs merged.
+type Pattern struct {
+	Summary Summary `json:"summary"`
+	Series  Series  `json:"series"`
+	// Histograms are the whole run's histograms in the HdrHistogram V2
+	// compressed encoding (base64), values in microseconds: what the
+	// report's percentile spectra are drawn from.
+	Histograms struct {
+		API            string `json:"api"` // from the intended send time
+		APIUncorrected string `json:"api_uncorrected"`
+		Notify         string `json:"notify"`
+	} `json:"histograms"`
+	Runs   int           `json:"runs"`
+	Faults []FaultWindow `json:"faults,omitempty"` // as fired in this pattern's attack
+}
+
+// Summary is one pattern's numbers.
+type Summary struct {
+	Requests      int64   `json:"requests"` // sent
+	Accepted      int64   `json:"accepted"` // answered 201 or 202
+	AcceptedSync  int64   `json:"accepted_sync"`
+	AcceptedAsync int64   `json:"accepted_async"`
+	OfferedRPS    float64 `json:"offered_rps"`  // what the schedule asked for, over the attack
+	AchievedRPS   float64 `json:"achieved_rps"` // what the generator sent, over the attack
+	GoodputRPS    float64 `json:"goodput_rps"`  // accepted per second, over the attack
+	LateSends     int64   `json:"late_sends"`   // sent later than the tolerance after their intended time
+	Saturated     bool    `json:"saturated"`    // achieved below 99% of offered: the generator fell behind
+
+	API            Percentiles `json:"api_ms"` // from the intended send time (corrected for coordinated omission)
+	APIUncorrected Percentiles `json:"api_uncorrected_ms"`
+	Notify         Percentiles `json:"notify_ms"` // time-to-notify: delivered_at - sent_at
+
+	Drops Drops `json:"drops"`
+
+	Delivered     int64 `json:"delivered"`     // distinct ids in the ledger
+	Lost          int64 `json:"lost"`          // accepted, never delivered (nor dead-lettered)
+	Duplicated    int64 `json:"duplicated"`    // delivered to the provider more than once
+	Deduplicated  int64 `json:"deduplicated"`  // redeliveries the notification service skipped
+	DeadLettered  int64 `json:"dead_lettered"` // accepted, given up on after the retries
+	Indeterminate int64 `json:"indeterminate"` // the client gave up (timeout); the server may have accepted it
+	// DeliveredUnaccepted is delivered ids the generator did not see
+	// accepted: an indeterminate request that went through, or a sync call
+	// that delivered and then failed the response.
+	DeliveredUnaccepted int64 `json:"delivered_unaccepted"`
+
+	DrainS  float64 `json:"drain_s"` // from the attack's end until lag 0 and all accepted delivered
+	Drained bool    `json:"drained"` // false: the drain timeout passed first
+	PeakLag int64   `json:"peak_lag"`
+
+	// CPUSecondsPer1k is CPU-seconds per 1,000 accepted reactions, by
+	// process ("reaction", "notification", "broker", "generator") and in
+	// "total", over the attack and the drain.
+	CPUSecondsPer1k map[string]float64 `json:"cpu_s_per_1k"`
+	PeakRSSMB       map[string]float64 `json:"peak_rss_mb"`
+}
+
+// Percentiles of a latency, in milliseconds.
+type Percentiles struct {
+	P50  float64 `json:"p50"`
+	P90  float64 `json:"p90"`
+	P99  float64 `json:"p99"`
+	P999 float64 `json:"p999"`
+	Max  float64 `json:"max"`
+}
+
+// Drops are requests that were not accepted, by class.
+type Drops struct {
+	Total   int64 `json:"total"`
+	Timeout int64 `json:"timeout"`  // the client's timeout: no answer in time
+	Refused int64 `json:"refused"`  // connection refused
+	Reset   int64 `json:"reset"`    // connection reset or closed mid-request
+	HTTP429 int64 `json:"http_429"` // rate limited
+	HTTP503 int64 `json:"http_503"` // overloaded or unavailable
+	HTTP5xx int64 `json:"http_5xx"` // other 5xx: 500, 502, 504
+	Other   int64 `json:"other"`    // anything else: 4xx, other errors
+}
+
+// Series are per-second samples over the attack and the drain; index i is
+// the second [i, i+1) from the attack's start.
+type Series struct {
+	T          []float64 `json:"t"`            // seconds from the attack's start, at the end of each second
+	AttackEndS float64   `json:"attack_end_s"` // where the drain begins
+
+	OfferedRPS  []float64 `json:"offered_rps"`
+	AchievedRPS []float64 `json:"achieved_rps"`
+	AcceptedRPS []float64 `json:"accepted_rps"`
+	PathSync    []int64   `json:"path_sync"` // accepted per second by path (hybrid's split)
+	PathAsync   []int64   `json:"path_async"`
+
+	APIP50 []float64 `json:"api_p50_ms"` // per second, corrected
+	APIP99 []float64 `json:"api_p99_ms"`
+	APIMax []float64 `json:"api_max_ms"`
+
+	NotifyP50 []float64 `json:"notify_p50_ms"` // deliveries in that second
+	NotifyP99 []float64 `json:"notify_p99_ms"`
+	Delivered []int64   `json:"delivered"` // cumulative
+
+	Lag []int64 `json:"lag"` // broker-side, total over partitions; -1 where it could not be read
+
+	Drops map[string][]int64 `json:"drops"` // by class, as in Drops
+
+	CPU   map[string][]float64 `json:"cpu_cores"` // cores used in that second, by process
+	RSSMB map[string][]float64 `json:"rss_mb"`
+}
+
+// Write writes r as dir/results.json, atomically.
+func (r *Results) Write(dir string) error {
+	b, err := json.MarshalIndent(r, "", " ")
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(dir, ".results.json.tmp")
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(dir, "results.json"))
+}
+
+// ErrSchema is returned by ReadResults for a file of another schema.
+var ErrSchema = errors.New("results.json schema")
+
+// ReadResults reads dir/results.json (or the file dir names).
+func ReadResults(path string) (*Results, error) {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		path = filepath.Join(path, "results.json")
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r Results
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: not a results.json: %w", path, err)
+	}
+	if r.Schema != SchemaVersion {
+		return nil, fmt.Errorf("%s: %w %d, this commbench reads %d", path, ErrSchema, r.Schema, SchemaVersion)
+	}
+	if r.Patterns == nil {
+		return nil, fmt.Errorf("%s: no patterns", path)
+	}
+	return &r, nil
+}

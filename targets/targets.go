@@ -29,6 +29,9 @@ const (
 	// HeaderPath says which way a reaction reached the notification service:
 	// "sync" (HTTP) or "async" (Kafka). Hybrid answers with either.
 	HeaderPath = "X-Commbench-Path"
+	// HeaderID echoes the reaction's id in the reaction service's answer, so
+	// that the load generator can reconcile what it saw accepted.
+	HeaderID = "X-Commbench-Id"
 	// HeaderDuplicate is set by the notification service when it had already
 	// delivered the reaction and skipped the provider.
 	HeaderDuplicate = "X-Commbench-Duplicate"

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -227,6 +228,8 @@ func (s *Service) serveReaction(ctx *fasthttp.RequestCtx) {
 	*buf = r.Append((*buf)[:0])
 	o := s.notifier.notify(&r, *buf)
 	ctx.Response.Header.Set(targets.HeaderPath, o.path)
+	*buf = strconv.AppendUint((*buf)[:0], r.ID, 10)
+	ctx.Response.Header.SetBytesV(targets.HeaderID, *buf)
 	switch o.status {
 	case fasthttp.StatusCreated:
 		s.counts.syncOK.Add(1)

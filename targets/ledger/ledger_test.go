@@ -231,3 +231,29 @@ func (c *atomicCounter) inc() uint64 {
 	}
 	return c.n
 }
+
+func TestRangesMinusAndUnion(t *testing.T) {
+	tests := []struct {
+		name        string
+		a, b        Ranges
+		minus, both Ranges
+	}{
+		{"disjoint", Ranges{{1, 5}}, Ranges{{7, 9}}, Ranges{{1, 5}}, Ranges{{1, 5}, {7, 9}}},
+		{"hole in the middle", Ranges{{1, 10}}, Ranges{{4, 6}}, Ranges{{1, 3}, {7, 10}}, Ranges{{1, 10}}},
+		{"covers all", Ranges{{3, 4}}, Ranges{{1, 10}}, Ranges{}, Ranges{{1, 10}}},
+		{"several across", Ranges{{1, 3}, {5, 9}, {20, 20}}, Ranges{{2, 6}, {8, 8}}, Ranges{{1, 1}, {7, 7}, {9, 9}, {20, 20}}, Ranges{{1, 9}, {20, 20}}},
+		{"adjacent ranges merge", Ranges{{1, 2}}, Ranges{{3, 4}}, Ranges{{1, 2}}, Ranges{{1, 4}}},
+		{"empty minus", Ranges{}, Ranges{{1, 2}}, Ranges{}, Ranges{{1, 2}}},
+		{"edge at the end", Ranges{{1, 10}}, Ranges{{10, 12}}, Ranges{{1, 9}}, Ranges{{1, 12}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.a.Minus(tt.b); fmt.Sprint(got) != fmt.Sprint(tt.minus) {
+				t.Errorf("Minus: got %v, want %v", got, tt.minus)
+			}
+			if got := tt.a.Union(tt.b); fmt.Sprint(got) != fmt.Sprint(tt.both) {
+				t.Errorf("Union: got %v, want %v", got, tt.both)
+			}
+		})
+	}
+}

@@ -79,3 +79,59 @@ func (b *RangeBuilder) Ranges() Ranges {
 	}
 	return b.rs
 }
+
+// Minus returns the ids in rs that are not in other.
+func (rs Ranges) Minus(other Ranges) Ranges {
+	var out RangeBuilder
+	j := 0
+	for _, r := range rs {
+		lo := r.Lo
+		for lo <= r.Hi {
+			for j < len(other) && other[j].Hi < lo {
+				j++
+			}
+			if j == len(other) || other[j].Lo > r.Hi {
+				out.addRange(lo, r.Hi)
+				break
+			}
+			if other[j].Lo > lo {
+				out.addRange(lo, other[j].Lo-1)
+			}
+			if other[j].Hi >= r.Hi {
+				break
+			}
+			lo = other[j].Hi + 1
+		}
+	}
+	return out.Ranges()
+}
+
+// Union returns the ids in either.
+func (rs Ranges) Union(other Ranges) Ranges {
+	all := make(Ranges, 0, len(rs)+len(other))
+	all = append(all, rs...)
+	all = append(all, other...)
+	slices.SortFunc(all, func(a, b Range) int {
+		switch {
+		case a.Lo < b.Lo:
+			return -1
+		case a.Lo > b.Lo:
+			return 1
+		}
+		return 0
+	})
+	var out RangeBuilder
+	for _, r := range all {
+		out.addRange(r.Lo, r.Hi)
+	}
+	return out.Ranges()
+}
+
+// addRange adds [lo, hi]; lo must not be below the last range's low end.
+func (b *RangeBuilder) addRange(lo, hi uint64) {
+	if n := len(b.rs); n > 0 && lo <= b.rs[n-1].Hi+1 {
+		b.rs[n-1].Hi = max(b.rs[n-1].Hi, hi)
+		return
+	}
+	b.rs = append(b.rs, Range{lo, hi})
+}

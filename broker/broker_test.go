@@ -195,6 +195,10 @@ func TestTopicsAndLag(t *testing.T) {
 			}
 
 			produce(t, ctx, b.Addrs, topic, produced)
+			// Before the group exists, everything is lag.
+			if total, _, err := c.Lag(ctx, group, topic); err != nil || total != produced {
+				t.Errorf("Lag before the group exists = %d, %v; want %d", total, err, produced)
+			}
 			got := consume(t, ctx, b.Addrs, topic, group, committed)
 
 			total, per, err := c.Lag(ctx, group, topic)

@@ -134,43 +134,17 @@ func (c *Client) CreateTopics(ctx context.Context, partitions int, names ...stri
 	return c.waitLeaders(ctx, names)
 }
 
-// waitLeaders polls Metadata until every partition of every topic has a
-// leader: right after CreateTopics a produce can otherwise fail.
+// waitLeaders waits until every partition of every topic answers
+// ListOffsets: right after CreateTopics the metadata may name a leader that
+// is not leading yet, and a produce would fail.
 func (c *Client) waitLeaders(ctx context.Context, names []string) error {
-	var last error
-	for {
-		last = c.leadersReady(ctx, names)
-		if last == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("topics %s have no leader yet: %w (%w)", strings.Join(names, ","), ctx.Err(), last)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-func (c *Client) leadersReady(ctx context.Context, names []string) error {
-	md, err := c.kc.Metadata(ctx, &kafka.MetadataRequest{Topics: names})
-	if err != nil {
-		return err
-	}
-	found := map[string]bool{}
-	for _, t := range md.Topics {
-		if t.Error != nil {
-			return fmt.Errorf("topic %s: %w", t.Name, t.Error)
-		}
-		for _, p := range t.Partitions {
-			if p.Error != nil || p.Leader.ID < 0 || p.Leader.Host == "" {
-				return fmt.Errorf("topic %s partition %d: no leader", t.Name, p.ID)
-			}
-		}
-		found[t.Name] = len(t.Partitions) > 0
-	}
 	for _, n := range names {
-		if !found[n] {
-			return fmt.Errorf("topic %s: not in metadata", n)
+		parts, err := c.partitions(ctx, n)
+		if err == nil {
+			_, err = c.listOffsets(ctx, n, parts)
+		}
+		if err != nil {
+			return fmt.Errorf("topic %s not ready: %w", n, err)
 		}
 	}
 	return nil
@@ -199,57 +173,25 @@ func (c *Client) DeleteTopics(ctx context.Context, names ...string) error {
 
 // Lag returns how far group is behind on topic, measured on the broker: per
 // partition, the log-end offset (ListOffsets) minus the group's committed
-// offset (OffsetFetch). Where the group has committed nothing, the lag is
-// everything still in the log (log-end minus log-start). It costs three
+// offset (OffsetFetch). Where the group has committed nothing, or does not
+// exist yet, the lag is everything still in the log (log-end minus
+// log-start). It costs three
 // requests: Metadata, ListOffsets and OffsetFetch.
 func (c *Client) Lag(ctx context.Context, group, topic string) (total int64, perPartition map[int]int64, err error) {
-	md, err := c.kc.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	parts, err := c.partitions(ctx, topic)
 	if err != nil {
 		return 0, nil, fmt.Errorf("lag of %s on %s: metadata: %w", group, topic, err)
 	}
-	var parts []int
-	for _, t := range md.Topics {
-		if t.Name != topic {
-			continue
-		}
-		if t.Error != nil {
-			return 0, nil, fmt.Errorf("lag of %s on %s: %w", group, topic, t.Error)
-		}
-		for _, p := range t.Partitions {
-			parts = append(parts, p.ID)
-		}
-	}
-	if len(parts) == 0 {
-		return 0, nil, fmt.Errorf("lag of %s on %s: topic has no partitions", group, topic)
-	}
-
-	reqs := make([]kafka.OffsetRequest, 0, 2*len(parts))
-	for _, p := range parts {
-		reqs = append(reqs, kafka.FirstOffsetOf(p), kafka.LastOffsetOf(p))
-	}
-	lo, err := c.kc.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
+	offsets, err := c.listOffsets(ctx, topic, parts)
 	if err != nil {
 		return 0, nil, fmt.Errorf("lag of %s on %s: list offsets: %w", group, topic, err)
 	}
-	of, err := c.kc.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: parts}})
+	committed, err := c.offsetFetch(ctx, group, topic, parts)
 	if err != nil {
 		return 0, nil, fmt.Errorf("lag of %s on %s: offset fetch: %w", group, topic, err)
 	}
-	if of.Error != nil {
-		return 0, nil, fmt.Errorf("lag of %s on %s: offset fetch: %w", group, topic, of.Error)
-	}
-	committed := make(map[int]int64, len(parts))
-	for _, p := range of.Topics[topic] {
-		if p.Error != nil {
-			return 0, nil, fmt.Errorf("lag of %s on %s partition %d: %w", group, topic, p.Partition, p.Error)
-		}
-		committed[p.Partition] = p.CommittedOffset
-	}
 	perPartition = make(map[int]int64, len(parts))
-	for _, p := range lo.Topics[topic] {
-		if p.Error != nil {
-			return 0, nil, fmt.Errorf("lag of %s on %s partition %d: %w", group, topic, p.Partition, p.Error)
-		}
+	for _, p := range offsets {
 		from, ok := committed[p.Partition]
 		if !ok || from < 0 {
 			from = p.FirstOffset
@@ -258,10 +200,110 @@ func (c *Client) Lag(ctx context.Context, group, topic string) (total int64, per
 		perPartition[p.Partition] = n
 		total += n
 	}
-	if len(perPartition) != len(parts) {
-		return 0, nil, fmt.Errorf("lag of %s on %s: offsets for %d of %d partitions", group, topic, len(perPartition), len(parts))
-	}
 	return total, perPartition, nil
+}
+
+// retries bounds how often a request is repeated on a temporary Kafka
+// error (leader or coordinator moving or loading), 100 ms apart.
+const retries = 50
+
+// retry calls fn until it returns nil or an error that is not a temporary
+// Kafka error, at most retries times, while ctx lasts.
+func retry[T any](ctx context.Context, fn func() (T, error)) (T, error) {
+	for try := 0; ; try++ {
+		v, err := fn()
+		var ke kafka.Error
+		if err == nil || !errors.As(err, &ke) || !ke.Temporary() || try >= retries {
+			return v, err
+		}
+		select {
+		case <-ctx.Done():
+			return v, fmt.Errorf("%w (%w)", ctx.Err(), err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// listOffsets returns the log-start and log-end offsets of each partition,
+// retrying while a partition's leader is not ready (as right after the
+// topic was made).
+func (c *Client) listOffsets(ctx context.Context, topic string, parts []int) ([]kafka.PartitionOffsets, error) {
+	reqs := make([]kafka.OffsetRequest, 0, 2*len(parts))
+	for _, p := range parts {
+		reqs = append(reqs, kafka.FirstOffsetOf(p), kafka.LastOffsetOf(p))
+	}
+	return retry(ctx, func() ([]kafka.PartitionOffsets, error) {
+		lo, err := c.kc.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
+		if err != nil {
+			return nil, err
+		}
+		got := lo.Topics[topic]
+		for _, p := range got {
+			if p.Error != nil {
+				return nil, fmt.Errorf("partition %d: %w", p.Partition, p.Error)
+			}
+		}
+		if len(got) != len(parts) {
+			return nil, fmt.Errorf("offsets for %d of %d partitions", len(got), len(parts))
+		}
+		return got, nil
+	})
+}
+
+// offsetFetch returns the group's committed offsets, retrying while the
+// group's coordinator moves or loads (as on a fresh broker, whose
+// __consumer_offsets topic is made on first use). A group that does not
+// exist has committed nothing: its map is empty.
+func (c *Client) offsetFetch(ctx context.Context, group, topic string, parts []int) (map[int]int64, error) {
+	return retry(ctx, func() (map[int]int64, error) {
+		of, err := c.kc.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: parts}})
+		if err == nil {
+			err = of.Error
+		}
+		if errors.Is(err, kafka.GroupIdNotFound) {
+			return map[int]int64{}, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		committed := make(map[int]int64, len(parts))
+		for _, p := range of.Topics[topic] {
+			if errors.Is(p.Error, kafka.GroupIdNotFound) {
+				continue
+			}
+			if p.Error != nil {
+				return nil, fmt.Errorf("partition %d: %w", p.Partition, p.Error)
+			}
+			committed[p.Partition] = p.CommittedOffset
+		}
+		return committed, nil
+	})
+}
+
+// partitions returns the partition ids of topic.
+func (c *Client) partitions(ctx context.Context, topic string) ([]int, error) {
+	return retry(ctx, func() ([]int, error) {
+		md, err := c.kc.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+		if err != nil {
+			return nil, err
+		}
+		var parts []int
+		for _, t := range md.Topics {
+			if t.Name != topic {
+				continue
+			}
+			if t.Error != nil {
+				return nil, t.Error
+			}
+			for _, p := range t.Partitions {
+				parts = append(parts, p.ID)
+			}
+		}
+		if len(parts) == 0 {
+			return nil, kafka.UnknownTopicOrPartition
+		}
+		return parts, nil
+	})
 }
 
 // RoundTrip writes one message to ProbeTopic with acks=all and reads it

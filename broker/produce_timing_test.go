@@ -98,3 +98,31 @@ func benchProduce(b *testing.B, br *broker.Broker, batch time.Duration) {
 	b.ReportMetric(float64(h.ValueAtQuantile(99)), "p99-µs")
 	b.ReportMetric(float64(h.Max()), "max-µs")
 }
+
+// BenchmarkLag measures one lag sample (Metadata, ListOffsets and
+// OffsetFetch on a kept Client) on an 8-partition topic: what the run's
+// sampler pays every second.
+func BenchmarkLag(b *testing.B) {
+	for _, bk := range brokers {
+		b.Run(bk.name, func(b *testing.B) {
+			br := bk.get(b)
+			ctx := context.Background()
+			topic := fmt.Sprintf("commbench.bench.lag.%d", time.Now().UnixNano())
+			c, err := broker.NewClient(br.Addrs)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			if err := c.CreateTopics(ctx, 8, topic); err != nil {
+				b.Fatal(err)
+			}
+			defer c.DeleteTopics(ctx, topic)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := c.Lag(ctx, topic+".group", topic); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

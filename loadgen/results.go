@@ -17,13 +17,13 @@ const SchemaVersion = 1
 // and per-second series. It is documented in docs/results.md.
 type Results struct {
 	Schema   int                 `json:"schema"`
-	Run      Run                 `json:"run"`
+	Run      RunInfo             `json:"run"`
 	Order    []string            `json:"order"` // patterns in the order they first ran
 	Patterns map[string]*Pattern `json:"patterns"`
 }
 
-// Run describes the run as a whole.
-type Run struct {
+// RunInfo describes the run as a whole.
+type RunInfo struct {
 	ID            string        `json:"id"` // the run folder's name
 	Profile       string        `json:"profile"`
 	Description   string        `json:"description"`
@@ -225,4 +225,15 @@ func ReadResults(path string) (*Results, error) {
 		return nil, fmt.Errorf("%s: no patterns", path)
 	}
 	return &r, nil
+}
+
+// DropClasses are the keys of Series.Drops, in the order reports show them.
+var DropClasses = []string{"timeout", "refused", "reset", "http_429", "http_503", "http_5xx", "other"}
+
+// byClass returns the counts keyed as in DropClasses.
+func (d Drops) byClass() map[string]int64 {
+	return map[string]int64{
+		"timeout": d.Timeout, "refused": d.Refused, "reset": d.Reset,
+		"http_429": d.HTTP429, "http_503": d.HTTP503, "http_5xx": d.HTTP5xx, "other": d.Other,
+	}
 }

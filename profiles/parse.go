@@ -60,6 +60,15 @@ func Load(path string) (*Profile, error) {
 // or by path ("profiles/surge.yaml"). When there is none, the error lists
 // the profiles in dir.
 func Lookup(dir, nameOrPath string) (*Profile, error) {
+	path, err := Resolve(dir, nameOrPath)
+	if err != nil {
+		return nil, err
+	}
+	return Load(path)
+}
+
+// Resolve finds the file of a profile named as Lookup takes it.
+func Resolve(dir, nameOrPath string) (string, error) {
 	var tries []string
 	hasDir := strings.ContainsRune(nameOrPath, filepath.Separator) || strings.ContainsRune(nameOrPath, '/')
 	switch ext := filepath.Ext(nameOrPath); {
@@ -72,14 +81,14 @@ func Lookup(dir, nameOrPath string) (*Profile, error) {
 	}
 	for _, path := range tries {
 		if _, err := os.Stat(path); err == nil {
-			return Load(path)
+			return path, nil
 		}
 	}
 	names, err := Available(dir)
 	if err != nil || len(names) == 0 {
-		return nil, fmt.Errorf("%w: %q: no such file, and no profiles in %s", ErrNotFound, nameOrPath, dir)
+		return "", fmt.Errorf("%w: %q: no such file, and no profiles in %s", ErrNotFound, nameOrPath, dir)
 	}
-	return nil, fmt.Errorf("%w: %q; available in %s: %s", ErrNotFound, nameOrPath, dir, strings.Join(names, ", "))
+	return "", fmt.Errorf("%w: %q; available in %s: %s", ErrNotFound, nameOrPath, dir, strings.Join(names, ", "))
 }
 
 // Available returns the names of the profiles in dir, sorted.

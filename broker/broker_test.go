@@ -128,7 +128,7 @@ func TestExternalWithoutAddress(t *testing.T) {
 // The CLI says the same, with exit code 1, within seconds.
 func TestCLIExternalUnreachable(t *testing.T) {
 	addr := closedAddr(t)
-	cmd := exec.Command(exe, "broker", "up", "--kind", "external", "--brokers", addr, "--state", filepath.Join(t.TempDir(), "b.json"))
+	cmd := exec.Command(commbench(t), "broker", "up", "--kind", "external", "--brokers", addr, "--state", filepath.Join(t.TempDir(), "b.json"))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	start := time.Now()
@@ -396,6 +396,7 @@ func TestCLIUpStatusDown(t *testing.T) {
 			if kind == "local" {
 				localKafka(t) // skip when the shared one would; the jars are resolved
 			}
+			exe := commbench(t)
 			state := filepath.Join(t.TempDir(), "broker.json")
 			run := func(args ...string) (string, error) {
 				cmd := exec.Command(exe, append([]string{"broker"}, append(args, "--state", state)...)...)
@@ -462,7 +463,7 @@ func TestCLIStatusStale(t *testing.T) {
 	if err := stale.Save(state); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(exe, "broker", "status", "--state", state).Output()
+	out, err := exec.Command(commbench(t), "broker", "status", "--state", state).Output()
 	if err == nil || !strings.Contains(string(out), "stale") {
 		t.Errorf("status = %q, %v; want a stale-state message and an error", out, err)
 	}
@@ -480,6 +481,7 @@ func TestCLIDownSparesOtherProcess(t *testing.T) {
 		other.Process.Kill()
 		other.Wait()
 	}()
+	exe := commbench(t)
 	state := filepath.Join(t.TempDir(), "broker.json")
 	for _, kind := range []broker.Kind{broker.Local, broker.Embedded} {
 		b := &broker.Broker{Kind: kind, Addrs: []string{"127.0.0.1:1"}, PID: other.Process.Pid}

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -17,8 +19,6 @@ import (
 // The package's brokers are started once, on first use, and stopped by
 // TestMain: local Apache Kafka takes seconds to start.
 var (
-	exe string // the commbench binary, built once
-
 	localOnce sync.Once
 	local     *broker.Broker
 	localErr  error
@@ -26,27 +26,46 @@ var (
 	embeddedOnce sync.Once
 	embedded     *broker.Broker
 	embeddedErr  error
+
+	exeOnce sync.Once
+	exePath string // the commbench binary, for the CLI tests
+	exeErr  error
+	tmpDir  string
 )
 
+// TestMain stops the shared brokers after the tests. When the test binary
+// is run as "broker serve-embedded …" (embeddedKfake does), it is the
+// embedded broker's process instead, as the commbench binary would be: the
+// package's tests of Up then need no commbench build.
 func TestMain(m *testing.M) {
+	if len(os.Args) > 2 && os.Args[1] == broker.ServeEmbeddedCommand[0] && os.Args[2] == broker.ServeEmbeddedCommand[1] {
+		os.Exit(serveEmbedded(os.Args[3:]))
+	}
 	flag.Parse()
 	os.Exit(runTests(m))
 }
 
-func runTests(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "commbench-broker-test-*")
-	if err != nil {
+func serveEmbedded(args []string) int {
+	fs := flag.NewFlagSet("serve-embedded", flag.ExitOnError)
+	port := fs.Int("port", 0, "")
+	partitions := fs.Int("partitions", 1, "")
+	fs.Parse(args)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := broker.ServeEmbedded(ctx, *port, *partitions, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
-	exe = filepath.Join(dir, "commbench")
-	build := exec.Command("go", "build", "-o", exe, "github.com/commbench/commbench/cmd/commbench")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build commbench:", err)
+	return 0
+}
+
+func runTests(m *testing.M) int {
+	var err error
+	if tmpDir, err = os.MkdirTemp("", "commbench-broker-test-*"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	defer os.RemoveAll(tmpDir)
 	defer func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -59,6 +78,23 @@ func runTests(m *testing.M) int {
 		}
 	}()
 	return m.Run()
+}
+
+// commbench returns the commbench binary, built once, for the tests of the
+// broker command.
+func commbench(tb testing.TB) string {
+	tb.Helper()
+	exeOnce.Do(func() {
+		exePath = filepath.Join(tmpDir, "commbench")
+		out, err := exec.Command("go", "build", "-o", exePath, "github.com/commbench/commbench/cmd/commbench").CombinedOutput()
+		if err != nil {
+			exeErr = fmt.Errorf("go build ./cmd/commbench: %w\n%s", err, out)
+		}
+	})
+	if exeErr != nil {
+		tb.Fatal(exeErr)
+	}
+	return exePath
 }
 
 // localKafka returns the package's shared local Apache Kafka, starting it
@@ -93,7 +129,7 @@ func embeddedKfake(tb testing.TB) *broker.Broker {
 	embeddedOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		embedded, embeddedErr = broker.Up(ctx, broker.Options{Kind: broker.Embedded, Exe: exe, Partitions: 3, Log: testLog{}})
+		embedded, embeddedErr = broker.Up(ctx, broker.Options{Kind: broker.Embedded, Exe: testBinary(), Partitions: 3, Log: testLog{}})
 	})
 	if embeddedErr != nil {
 		tb.Fatalf("start embedded kfake: %v", embeddedErr)
@@ -109,4 +145,14 @@ func (testLog) Write(p []byte) (int, error) {
 		os.Stderr.Write(p)
 	}
 	return len(p), nil
+}
+
+// testBinary is this test binary, which serves an embedded broker when run
+// as "broker serve-embedded" (see TestMain).
+func testBinary() string {
+	p, err := os.Executable()
+	if err != nil {
+		return os.Args[0]
+	}
+	return p
 }

@@ -1,0 +1,257 @@
+package loadgen
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/commbench/commbench/targets"
+)
+
+// Calibration defaults: the whole calibration takes about a minute at most.
+const (
+	DefaultCalibrateMaxRate  = 64000
+	DefaultCalibrateStep     = 3 * time.Second
+	DefaultCalibrateBudget   = 60 * time.Second
+	CalibrateStartRate       = 1000
+	CalibrateFloorRate       = 1000
+	CalibrateAchievedFrac    = 0.99 // a rate passes when at least this fraction of it is achieved
+	calibrateBisectPrecision = 0.05 // stop bisecting when the gap is below 5% of the ceiling
+	calibratePause           = 250 * time.Millisecond
+)
+
+// CalibrateOptions configure [Calibrate]. Zero fields take the defaults.
+type CalibrateOptions struct {
+	Target       string        // base URL of a null endpoint (ServeNull) on loopback
+	MaxRate      float64       // the highest rate tried; DefaultCalibrateMaxRate
+	StepDuration time.Duration // how long each rate is held, the floor's too; DefaultCalibrateStep
+	Budget       time.Duration // no step starts that would end after it; DefaultCalibrateBudget
+	Endpoint     string        // how the null endpoint runs, for the record ("child process")
+	// Progress, if set, is called after each step.
+	Progress func(CalibrationStep)
+}
+
+// CalibrationStep is one rate held for StepDuration.
+type CalibrationStep struct {
+	Phase       string  `json:"phase"` // "floor", "double" or "bisect"
+	RateRPS     float64 `json:"rate_rps"`
+	AchievedRPS float64 `json:"achieved_rps"` // accepted answers to hits sent within the step, per second
+	Sent        int64   `json:"sent"`
+	Accepted    int64   `json:"accepted"`
+	Late        int64   `json:"late"` // sent more than DefaultLateTolerance after their time
+	Drops       int64   `json:"drops"`
+	P50Ms       float64 `json:"p50_ms"` // from the intended send time
+	P99Ms       float64 `json:"p99_ms"`
+	Pass        bool    `json:"pass"` // achieved >= 99% of the rate
+}
+
+// CalibrationRun is what calibrate writes: the Calibration that runs record,
+// and how it was found.
+type CalibrationRun struct {
+	Calibration
+	Capped     bool              `json:"capped"` // the ceiling is the highest rate tried: the real one is higher
+	MaxRate    float64           `json:"max_rate"`
+	StepS      float64           `json:"step_s"`
+	Endpoint   string            `json:"endpoint"`
+	GOMAXPROCS int               `json:"gomaxprocs"`
+	Steps      []CalibrationStep `json:"steps"`
+}
+
+// Calibrate measures the generator's own floor and ceiling against the null
+// endpoint at o.Target: the corrected p50 and p99 at 1,000 rps, then the
+// rate doubled from 1,000 until less than 99% of it is achieved (or
+// MaxRate), then bisected between the last rate that passed and the first
+// that failed. The ceiling is the highest rate that passed.
+//
+// A rate's achieved rate counts the hits that were both sent within the
+// step's schedule and accepted: like the Vegeta CLI, a step stops at its
+// duration and never sends the hits it fell behind on.
+func Calibrate(ctx context.Context, o CalibrateOptions) (*CalibrationRun, error) {
+	if err := CheckTarget(o.Target, false); err != nil {
+		return nil, err
+	}
+	maxRate := orDefault(o.MaxRate, DefaultCalibrateMaxRate)
+	step := orDefault(o.StepDuration, DefaultCalibrateStep)
+	budget := orDefault(o.Budget, DefaultCalibrateBudget)
+	began := time.Now()
+	c := &CalibrationRun{MaxRate: maxRate, StepS: step.Seconds(), Endpoint: o.Endpoint, GOMAXPROCS: runtime.GOMAXPROCS(0)}
+	c.At = began.UTC()
+	var firstID uint64 = 1
+	fits := func() bool { return time.Since(began)+step+calibratePause <= budget }
+
+	hold := func(phase string, rate float64) (CalibrationStep, error) {
+		st, err := holdRate(ctx, o.Target, rate, step, firstID)
+		firstID += uint64(rate*step.Seconds()) + 1
+		st.Phase = phase
+		if err == nil {
+			c.Steps = append(c.Steps, st)
+			if o.Progress != nil {
+				o.Progress(st)
+			}
+		}
+		return st, err
+	}
+
+	floor, err := hold("floor", CalibrateFloorRate)
+	if err != nil {
+		return nil, err
+	}
+	c.FloorRPS = CalibrateFloorRate
+	c.FloorMs.P50, c.FloorMs.P99 = floor.P50Ms, floor.P99Ms
+
+	// Double until a rate fails, then bisect.
+	pass, fail := 0.0, 0.0
+	for rate := float64(CalibrateStartRate); fits(); rate = min(2*rate, maxRate) {
+		st, err := hold("double", rate)
+		if err != nil {
+			return nil, err
+		}
+		if !st.Pass {
+			fail = rate
+			break
+		}
+		pass = rate
+		if rate >= maxRate {
+			c.Capped = true
+			break
+		}
+	}
+	for fail > 0 && fail-pass > calibrateBisectPrecision*max(pass, CalibrateStartRate) && fits() {
+		rate := float64(int((pass+fail)/2/100) * 100) // round hundreds read better
+		if rate <= pass {
+			break
+		}
+		st, err := hold("bisect", rate)
+		if err != nil {
+			return nil, err
+		}
+		if st.Pass {
+			pass = rate
+		} else {
+			fail = rate
+		}
+	}
+	c.CeilingRPS = pass
+	return c, nil
+}
+
+// holdRate sends rate hits per second for d and measures what came back.
+func holdRate(ctx context.Context, target string, rate float64, d time.Duration, firstID uint64) (CalibrationStep, error) {
+	st := CalibrationStep{RateRPS: rate}
+	pacer, err := NewStagePacer(Stage{For: d, From: rate, To: rate})
+	if err != nil {
+		return st, err
+	}
+	rec := NewRecorder(RecorderOptions{Due: pacer.Due})
+	err = Attack(ctx, AttackOptions{
+		Target:    target,
+		Pacer:     pacer,
+		KeepAlive: true, // the rest as the Vegeta CLI's defaults
+		FirstID:   firstID,
+		Slack:     -1, // cut at the step's end, as the Vegeta CLI does
+	}, rec)
+	if err != nil {
+		return st, err
+	}
+	t := rec.Totals()
+	api, _ := rec.Histograms()
+	st.Sent, st.Accepted, st.Late, st.Drops = t.Requests, t.Accepted, t.Late, t.Drops.Total
+	st.AchievedRPS = float64(t.Accepted) / d.Seconds()
+	st.P50Ms, st.P99Ms = usToMs(api.ValueAtQuantile(50)), usToMs(api.ValueAtQuantile(99))
+	st.Pass = float64(t.Accepted) >= CalibrateAchievedFrac*float64(pacer.Total())
+	time.Sleep(calibratePause) // let the last connections close
+	return st, ctx.Err()
+}
+
+// ServeNull serves a null reaction endpoint on ln until ctx is done: every
+// request is answered 202 with no body, without reading more than fasthttp
+// must. It is what calibrate measures the generator against.
+func ServeNull(ctx context.Context, ln net.Listener) error {
+	s := &fasthttp.Server{
+		Handler: func(c *fasthttp.RequestCtx) {
+			c.SetStatusCode(fasthttp.StatusAccepted)
+		},
+		Name:                          "commbench-null",
+		NoDefaultDate:                 true,
+		NoDefaultContentType:          true,
+		DisableHeaderNamesNormalizing: true,
+		MaxRequestBodySize:            targets.MaxBodyBytes,
+		ReadTimeout:                   time.Minute,
+		IdleTimeout:                   time.Minute,
+	}
+	stop := context.AfterFunc(ctx, func() { _ = s.Shutdown() })
+	defer stop()
+	if err := s.Serve(ln); err != nil {
+		return err
+	}
+	return nil
+}
+
+// ErrNoCalibration is returned by LatestCalibration on a machine never
+// calibrated; it wraps fs.ErrNotExist.
+var ErrNoCalibration = fmt.Errorf("no calibration: run 'commbench calibrate' once on this machine: %w", fs.ErrNotExist)
+
+// CachePath returns the file calibrate writes: calibration.json in
+// $COMMBENCH_CACHE, or else in the user's cache folder's commbench folder
+// (~/.cache/commbench on Linux).
+func CachePath() (string, error) {
+	dir := os.Getenv("COMMBENCH_CACHE")
+	if dir == "" {
+		d, err := os.UserCacheDir()
+		if err != nil {
+			return "", fmt.Errorf("calibration: no cache folder (set COMMBENCH_CACHE): %w", err)
+		}
+		dir = filepath.Join(d, "commbench")
+	}
+	return filepath.Join(dir, "calibration.json"), nil
+}
+
+// Save writes c to CachePath, atomically, and returns the path.
+func (c *CalibrationRun) Save() (string, error) {
+	path, err := CachePath()
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return "", fmt.Errorf("calibration: %w", err)
+	}
+	b, err := json.MarshalIndent(c, "", " ")
+	if err != nil {
+		return "", err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return "", fmt.Errorf("calibration: %w", err)
+	}
+	return path, os.Rename(tmp, path)
+}
+
+// LatestCalibration reads the calibration last saved on this machine. It
+// returns ErrNoCalibration when there is none.
+func LatestCalibration() (*Calibration, error) {
+	path, err := CachePath()
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, ErrNoCalibration
+	}
+	if err != nil {
+		return nil, fmt.Errorf("calibration: %w", err)
+	}
+	var c Calibration
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("%s: %w; run 'commbench calibrate' again", path, err)
+	}
+	return &c, nil
+}

@@ -1,0 +1,333 @@
+package loadgen
+
+import (
+	"io"
+	"math/bits"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/commbench/commbench/targets"
+	"github.com/commbench/commbench/targets/ledger"
+)
+
+// DefaultLateTolerance is how much later than its intended time a request
+// may be sent before it counts as late (the generator fell behind).
+const DefaultLateTolerance = 10 * time.Millisecond
+
+// RecorderOptions configure a [Recorder]. The zero value records latency
+// from the actual send only (no Due) and writes no logs.
+type RecorderOptions struct {
+	// Due returns when the n-th hit (counting from 1) was due, from the
+	// start: the pacer's [StagePacer.Due]. Nil: latency is corrected by
+	// nothing and nothing is late.
+	Due func(n uint64) time.Duration
+	// LateTolerance: a hit sent more than this after its intended time is
+	// late. 0 means DefaultLateTolerance.
+	LateTolerance time.Duration
+	// APILog and APIUncorrectedLog receive HdrHistogram interval logs of
+	// the corrected and uncorrected latency, one interval per Tick; nil
+	// writes none. The Recorder does not close them.
+	APILog, APIUncorrectedLog io.Writer
+}
+
+// Second is what one window between two Ticks saw. Sent counts requests
+// by when they were sent (by [Attack]'s targeter); the rest count results
+// by when they were recorded, that is when their answer (or error) came.
+type Second struct {
+	Sent      int64 // requests sent in the window
+	Recorded  int64 // results recorded in the window
+	Accepted  int64 // answered 201 or 202
+	PathSync  int64 // accepted, by X-Commbench-Path
+	PathAsync int64
+	Late      int64 // sent more than the late tolerance after their intended time
+	Drops     Drops
+	// Latency from the intended send time (corrected), milliseconds; 0
+	// when nothing was recorded in the window.
+	APIP50, APIP99, APIMax float64
+}
+
+// Totals are counts over the whole run.
+type Totals struct {
+	Requests      int64 // results recorded: sent and answered, failed or timed out
+	Accepted      int64 // answered 201 or 202
+	AcceptedSync  int64
+	AcceptedAsync int64
+	Late          int64
+	Indeterminate int64 // the client timed out: the server may have accepted it
+	Drops         Drops
+	// Clamped counts latencies outside the histograms' range (1 µs to
+	// 60 s), recorded at the nearest end.
+	Clamped int64
+	// NoID counts accepted answers without a readable X-Commbench-Id:
+	// they are in Accepted but not in AcceptedIDs.
+	NoID int64
+}
+
+// Recorder records an attack's results: latency in HdrHistograms (a window
+// per Tick and the whole run), drops by class, accepted ids in a bitset.
+// Its memory does not grow with the number of requests, only with the
+// range of accepted ids (8 KiB per 65,536 ids, allocated when first used).
+// It is safe for concurrent use.
+type Recorder struct {
+	due func(uint64) time.Duration
+	tol time.Duration
+
+	sent atomic.Int64 // sends since the last Tick, counted by Attack's targeter
+
+	mu      sync.Mutex // guards what Record touches
+	start   time.Time
+	win     *hdrhistogram.Histogram // corrected, current window
+	winU    *hdrhistogram.Histogram // uncorrected, current window
+	sec     Second                  // counts of the current window
+	tot     Totals
+	ids     idSet
+	started bool
+
+	tick   sync.Mutex // serialises Tick and Histograms; guards below
+	all    *hdrhistogram.Histogram
+	allU   *hdrhistogram.Histogram
+	spare  *hdrhistogram.Histogram // the next window, swapped in by Tick
+	spareU *hdrhistogram.Histogram
+	from   time.Time // the current window's start
+	logW   [2]io.Writer
+	logs   [2]*IntervalLog
+	logErr error
+}
+
+// NewRecorder returns a Recorder. Call SetStart before the first Record.
+func NewRecorder(o RecorderOptions) *Recorder {
+	tol := o.LateTolerance
+	if tol <= 0 {
+		tol = DefaultLateTolerance
+	}
+	return &Recorder{
+		due: o.Due, tol: tol,
+		win: newHist(), winU: newHist(),
+		all: newHist(), allU: newHist(),
+		spare: newHist(), spareU: newHist(),
+		logW: [2]io.Writer{o.APILog, o.APIUncorrectedLog},
+	}
+}
+
+// SetStart sets the time from which the Due times count: the attack's
+// start. It writes nothing; the logs' headers are written by the first Tick.
+func (r *Recorder) SetStart(t time.Time) {
+	r.mu.Lock()
+	r.start, r.started = t, true
+	r.mu.Unlock()
+	r.tick.Lock()
+	r.from = t
+	r.tick.Unlock()
+}
+
+// countSent counts one request as sent in the current window.
+func (r *Recorder) countSent() { r.sent.Add(1) }
+
+// Record records one result. It takes well under 200 ns and allocates
+// nothing (BenchmarkRecorder); a page of the id bitset is allocated once
+// per 65,536 ids.
+//
+// The corrected latency is measured from the intended send time, start +
+// Due(Seq+1), to the end of the answer, Timestamp + Latency; the
+// uncorrected one is Latency, from the actual send. Every result is
+// recorded, accepted or not: a fast 503 is latency the user saw too.
+func (r *Recorder) Record(res *vegeta.Result) {
+	class := Classify(res)
+	var id uint64
+	var idOK bool
+	var path string
+	if class == NotDropped {
+		if v := res.Headers[targets.HeaderID]; len(v) > 0 { // canonical key: no allocation
+			n, err := strconv.ParseUint(v[0], 10, 64)
+			id, idOK = n, err == nil
+		}
+		if v := res.Headers[targets.HeaderPath]; len(v) > 0 {
+			path = v[0]
+		}
+	}
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	lat := res.Latency
+	late := false
+	if r.due != nil && r.started {
+		lateBy := res.Timestamp.Sub(r.start.Add(r.due(res.Seq + 1)))
+		late = lateBy > r.tol
+		lat += lateBy
+	}
+	r.record(r.win, lat)
+	r.record(r.winU, res.Latency)
+
+	r.sec.Recorded++
+	r.tot.Requests++
+	if late {
+		r.sec.Late++
+		r.tot.Late++
+	}
+	if class != NotDropped {
+		r.sec.Drops.Add(class)
+		r.tot.Drops.Add(class)
+		if class == DropTimeout {
+			r.tot.Indeterminate++
+		}
+		return
+	}
+	r.sec.Accepted++
+	r.tot.Accepted++
+	switch path {
+	case "sync":
+		r.sec.PathSync++
+		r.tot.AcceptedSync++
+	case "async":
+		r.sec.PathAsync++
+		r.tot.AcceptedAsync++
+	}
+	if idOK {
+		r.ids.add(id)
+	} else {
+		r.tot.NoID++
+	}
+}
+
+// record records d in µs into h, clamped to the histogram's range.
+func (r *Recorder) record(h *hdrhistogram.Histogram, d time.Duration) {
+	us := d.Microseconds()
+	if us < 0 || us > HistMaxUS {
+		r.tot.Clamped++
+		us = min(max(us, 0), HistMaxUS)
+	}
+	_ = h.RecordValue(us) // in range by construction
+}
+
+// Tick closes the current window at now and starts the next: it returns
+// the window's counts and latency, writes one interval to each log and
+// adds the window to the whole-run histograms. Call it once a second.
+func (r *Recorder) Tick(now time.Time) Second {
+	r.tick.Lock()
+	defer r.tick.Unlock()
+
+	r.mu.Lock()
+	win, winU := r.win, r.winU
+	r.win, r.winU = r.spare, r.spareU
+	s := r.sec
+	r.sec = Second{}
+	r.mu.Unlock()
+	s.Sent = r.sent.Swap(0)
+
+	if win.TotalCount() > 0 {
+		s.APIP50 = usToMs(win.ValueAtQuantile(50))
+		s.APIP99 = usToMs(win.ValueAtQuantile(99))
+		s.APIMax = usToMs(win.Max())
+	}
+	for i, h := range [2]*hdrhistogram.Histogram{win, winU} {
+		if r.logW[i] == nil || r.logErr != nil {
+			continue
+		}
+		if r.logs[i] == nil {
+			if r.logs[i], r.logErr = NewIntervalLog(r.logW[i], r.from); r.logErr != nil {
+				continue
+			}
+		}
+		r.logErr = r.logs[i].Write(h, r.from, now)
+	}
+	r.from = now
+	r.all.Merge(win) // same geometry: nothing is dropped
+	r.allU.Merge(winU)
+	win.Reset()
+	winU.Reset()
+	r.spare, r.spareU = win, winU
+	return s
+}
+
+// LogErr returns the first error writing the interval logs, if any.
+func (r *Recorder) LogErr() error {
+	r.tick.Lock()
+	defer r.tick.Unlock()
+	return r.logErr
+}
+
+func usToMs(us int64) float64 { return float64(us) / 1000 }
+
+// Totals returns the counts over the whole run so far.
+func (r *Recorder) Totals() Totals {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.tot
+}
+
+// Histograms returns copies of the whole run's latency histograms so far,
+// the current window included: from the intended send time (corrected)
+// and from the actual send. Values are microseconds.
+func (r *Recorder) Histograms() (api, apiUncorrected *hdrhistogram.Histogram) {
+	r.tick.Lock()
+	defer r.tick.Unlock()
+	api, apiUncorrected = r.all.Clone(), r.allU.Clone()
+	r.mu.Lock()
+	api.Merge(r.win)
+	apiUncorrected.Merge(r.winU)
+	r.mu.Unlock()
+	return api, apiUncorrected
+}
+
+// AcceptedIDs returns the ids answered 201 or 202, as read from the
+// X-Commbench-Id header, as ranges.
+func (r *Recorder) AcceptedIDs() ledger.Ranges {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ids.ranges()
+}
+
+// idSet is a bitset of ids in pages of 65,536 ids, allocated when first
+// used, like the ledger's. Ids arrive nearly in order, so the last page
+// used is kept at hand.
+type idSet struct {
+	pages   map[uint64]*idPage
+	lastKey uint64
+	last    *idPage
+}
+
+const idPageBits = 16
+
+type idPage [1 << idPageBits / 64]uint64
+
+func (s *idSet) add(id uint64) {
+	k := id >> idPageBits
+	p := s.last
+	if p == nil || k != s.lastKey {
+		if p = s.pages[k]; p == nil {
+			if s.pages == nil {
+				s.pages = make(map[uint64]*idPage)
+			}
+			p = new(idPage)
+			s.pages[k] = p
+		}
+		s.last, s.lastKey = p, k
+	}
+	p[(id>>6)&(uint64(len(p))-1)] |= 1 << (id & 63)
+}
+
+func (s *idSet) ranges() ledger.Ranges {
+	keys := make([]uint64, 0, len(s.pages))
+	for k := range s.pages {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b ledger.RangeBuilder
+	for _, k := range keys {
+		p := s.pages[k]
+		for w, word := range p {
+			for word != 0 {
+				bit := uint64(bits.TrailingZeros64(word))
+				b.Add(k<<idPageBits | uint64(w)<<6 | bit)
+				word &= word - 1
+			}
+		}
+	}
+	return b.Ranges()
+}

@@ -105,8 +105,9 @@ func (c *Client) Probe(ctx context.Context) error {
 }
 
 // CreateTopics creates the named topics with the given number of partitions
-// (at least 1) and replication factor 1, and waits until each partition has a
-// leader. A topic that already exists is not an error. Every name must start
+// (at least 1) and the cluster's default replication factor (1 on a local
+// or embedded broker; an external cluster's own default.replication.factor),
+// and waits until each partition answers. A topic that already exists is not an error. Every name must start
 // with TopicPrefix.
 func (c *Client) CreateTopics(ctx context.Context, partitions int, names ...string) error {
 	if err := checkNames(names); err != nil {
@@ -120,7 +121,7 @@ func (c *Client) CreateTopics(ctx context.Context, partitions int, names ...stri
 	}
 	req := &kafka.CreateTopicsRequest{}
 	for _, n := range names {
-		req.Topics = append(req.Topics, kafka.TopicConfig{Topic: n, NumPartitions: partitions, ReplicationFactor: 1})
+		req.Topics = append(req.Topics, kafka.TopicConfig{Topic: n, NumPartitions: partitions, ReplicationFactor: -1})
 	}
 	resp, err := c.kc.CreateTopics(ctx, req)
 	if err != nil {
@@ -175,8 +176,10 @@ func (c *Client) DeleteTopics(ctx context.Context, names ...string) error {
 // partition, the log-end offset (ListOffsets) minus the group's committed
 // offset (OffsetFetch). Where the group has committed nothing, or does not
 // exist yet, the lag is everything still in the log (log-end minus
-// log-start). It costs three
-// requests: Metadata, ListOffsets and OffsetFetch.
+// log-start). It costs three requests: Metadata (usually answered from the
+// Client's cache), ListOffsets and OffsetFetch. Temporary errors (a leader
+// or the group's coordinator not ready yet, a topic not yet in the cached
+// metadata) are retried for up to about five seconds.
 func (c *Client) Lag(ctx context.Context, group, topic string) (total int64, perPartition map[int]int64, err error) {
 	parts, err := c.partitions(ctx, topic)
 	if err != nil {

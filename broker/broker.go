@@ -89,7 +89,11 @@ type Options struct {
 	// which is right only inside the commbench binary itself.
 	Exe string
 	// Detach lets the broker outlive this process (commbench broker up).
-	// Otherwise the kernel kills it when this process dies.
+	// Otherwise the kernel kills it (SIGKILL, Pdeathsig) when this process
+	// dies without Stop: a test that fails hard or a run killed with -9
+	// leaves no JVM behind, though its temporary data folder stays. (Linux
+	// ties Pdeathsig to the thread that started the child; Go keeps its
+	// threads, so in practice this is the process.)
 	Detach bool
 	// ReadyTimeout bounds how long Up waits for the broker to be ready
 	// (not counting the jar download); 0 means DefaultReadyTimeout.

@@ -1,0 +1,172 @@
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/commbench/commbench/targets"
+	"github.com/commbench/commbench/targets/ledger"
+)
+
+// reactionStub is a reaction service that accepts every valid reaction
+// with 201 and echoes its id, and counts the authors it saw.
+type reactionStub struct {
+	mu      sync.Mutex
+	authors map[string]int
+	bad     int
+}
+
+func (s *reactionStub) start(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.authors = map[string]int{}
+	srv := &fasthttp.Server{Handler: func(c *fasthttp.RequestCtx) {
+		var r targets.Reaction
+		if string(c.Path()) != targets.PathReactions || !c.IsPost() || targets.Decode(c.PostBody(), &r) != nil {
+			s.mu.Lock()
+			s.bad++
+			s.mu.Unlock()
+			c.SetStatusCode(fasthttp.StatusBadRequest)
+			return
+		}
+		s.mu.Lock()
+		s.authors[r.Author]++
+		s.mu.Unlock()
+		c.Response.Header.Set(targets.HeaderID, strconv.FormatUint(r.ID, 10))
+		c.Response.Header.Set(targets.HeaderPath, "sync")
+		c.SetStatusCode(fasthttp.StatusCreated)
+	}}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Shutdown() })
+	return "http://" + ln.Addr().String()
+}
+
+func TestAttack(t *testing.T) {
+	tests := []struct {
+		name    string
+		firstID uint64
+		wantLo  uint64
+	}{
+		{"ids from 1", 0, 1}, // 0 means 1: ids start at 1
+		{"ids from a later first id", 70_000, 70_000},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stub reactionStub
+			target := stub.start(t)
+			pacer, err := NewStagePacer(Stage{For: time.Second, From: 200, To: 200})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := NewRecorder(RecorderOptions{Due: pacer.Due})
+			o := AttackOptions{Target: target, Pacer: pacer, Timeout: 5 * time.Second, KeepAlive: true, FirstID: tt.firstID}
+			if err := Attack(context.Background(), o, rec); err != nil {
+				t.Fatal(err)
+			}
+			total := int64(pacer.Total())
+			got := rec.Totals()
+			if got.Requests != total || got.Accepted != total || got.AcceptedSync != total || got.Drops.Total != 0 {
+				t.Errorf("totals %+v, want %d requests all accepted on the sync path", got, total)
+			}
+			if sent := rec.Tick(time.Now()).Sent; sent != total {
+				t.Errorf("sent %d, want %d", sent, total)
+			}
+			wantIDs := ledger.Range{Lo: tt.wantLo, Hi: tt.wantLo + uint64(total) - 1}
+			if ids := rec.AcceptedIDs(); len(ids) != 1 || ids[0] != wantIDs {
+				t.Errorf("accepted ids %v, want [%v]", ids, wantIDs)
+			}
+			stub.mu.Lock()
+			defer stub.mu.Unlock()
+			if stub.bad != 0 {
+				t.Errorf("the service rejected %d bodies", stub.bad)
+			}
+			if len(stub.authors) != int(min(total, Authors)) {
+				t.Errorf("reactions went to %d authors, want %d", len(stub.authors), min(total, Authors))
+			}
+			api, unc := rec.Histograms()
+			if api.TotalCount() != total || unc.TotalCount() != total {
+				t.Errorf("histograms hold %d and %d values, want %d", api.TotalCount(), unc.TotalCount(), total)
+			}
+		})
+	}
+}
+
+func TestAttackCanceled(t *testing.T) {
+	var stub reactionStub
+	target := stub.start(t)
+	pacer, err := NewStagePacer(Stage{For: time.Minute, From: 100, To: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	rec := NewRecorder(RecorderOptions{Due: pacer.Due})
+	err = Attack(ctx, AttackOptions{Target: target, Pacer: pacer, KeepAlive: true}, rec)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("got %v, want the context's error", err)
+	}
+	if n := rec.Totals().Requests; n == 0 || n >= int64(pacer.Total()) {
+		t.Errorf("recorded %d of %d: want some, not all", n, pacer.Total())
+	}
+}
+
+func TestCheckTarget(t *testing.T) {
+	tests := []struct {
+		name        string
+		url         string
+		allowRemote bool
+		wantErr     bool
+	}{
+		{"loopback v4", "http://127.0.0.1:8080", false, false},
+		{"loopback v4, another address", "http://127.3.2.1:8080", false, false},
+		{"loopback v6", "http://[::1]:8080", false, false},
+		{"localhost", "http://localhost:8080", false, false},
+		{"private address", "http://10.0.0.1:8080", false, true},
+		{"documentation address", "http://192.0.2.1:8080", false, true},
+		{"all addresses is not loopback", "http://0.0.0.0:8080", false, true},
+		{"remote allowed", "http://192.0.2.1:8080", true, false},
+		{"not http", "ftp://127.0.0.1:21", false, true},
+		{"no host", "http://", false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckTarget(tt.url, tt.allowRemote)
+			if (err != nil) != tt.wantErr {
+				t.Errorf("CheckTarget(%q, %v) = %v, want error %v", tt.url, tt.allowRemote, err, tt.wantErr)
+			}
+			if err != nil && errors.Is(err, ErrNotLoopback) {
+				if s := err.Error(); !strings.Contains(s, tt.url) || !strings.Contains(s, "--allow-remote") {
+					t.Errorf("error %q should name the URL and --allow-remote", s)
+				}
+			}
+		})
+	}
+}
+
+// TestAttackRefusesRemote checks that no traffic is sent off the machine
+// without AllowRemote: Attack fails before sending anything.
+func TestAttackRefusesRemote(t *testing.T) {
+	pacer, err := NewStagePacer(Stage{For: time.Second, From: 10, To: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := NewRecorder(RecorderOptions{Due: pacer.Due})
+	err = Attack(context.Background(), AttackOptions{Target: "http://192.0.2.1:8080", Pacer: pacer}, rec)
+	if !errors.Is(err, ErrNotLoopback) {
+		t.Errorf("got %v, want ErrNotLoopback", err)
+	}
+	if n := rec.Totals().Requests; n != 0 {
+		t.Errorf("recorded %d requests, want none", n)
+	}
+}

@@ -68,7 +68,7 @@ type CalibrationRun struct {
 
 // Calibrate measures the generator's own floor and ceiling against the null
 // endpoint at o.Target: the corrected p50 and p99 at 1,000 rps, then the
-// rate doubled from 1,000 until less than 99% of it is achieved (or
+// rate doubled from there until less than 99% of it is achieved (or
 // MaxRate), then bisected between the last rate that passed and the first
 // that failed. The ceiling is the highest rate that passed.
 //
@@ -108,9 +108,15 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*CalibrationRun, error)
 	c.FloorRPS = CalibrateFloorRate
 	c.FloorMs.P50, c.FloorMs.P99 = floor.P50Ms, floor.P99Ms
 
-	// Double until a rate fails, then bisect.
+	// Double until a rate fails, then bisect. The floor is the first
+	// doubling step.
 	pass, fail := 0.0, 0.0
-	for rate := float64(CalibrateStartRate); fits(); rate = min(2*rate, maxRate) {
+	if floor.Pass {
+		pass = CalibrateFloorRate
+	} else {
+		fail = CalibrateFloorRate
+	}
+	for rate := min(2*pass, maxRate); pass > 0 && pass < maxRate && fits(); rate = min(2*rate, maxRate) {
 		st, err := hold("double", rate)
 		if err != nil {
 			return nil, err
@@ -120,11 +126,8 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*CalibrationRun, error)
 			break
 		}
 		pass = rate
-		if rate >= maxRate {
-			c.Capped = true
-			break
-		}
 	}
+	c.Capped = pass >= maxRate
 	for fail > 0 && fail-pass > calibrateBisectPrecision*max(pass, CalibrateStartRate) && fits() {
 		rate := float64(int((pass+fail)/2/100) * 100) // round hundreds read better
 		if rate <= pass {
@@ -157,7 +160,10 @@ func holdRate(ctx context.Context, target string, rate float64, d time.Duration,
 		Pacer:     pacer,
 		KeepAlive: true, // the rest as the Vegeta CLI's defaults
 		FirstID:   firstID,
-		Slack:     -1, // cut at the step's end, as the Vegeta CLI does
+		// Cut the step one interval after its last hit is due, as the Vegeta
+		// CLI does (its pacer sends hit n at (n-1)/rate, ours at n/rate):
+		// hits fallen behind further are never sent.
+		Slack: time.Duration(float64(time.Second) / rate),
 	}, rec)
 	if err != nil {
 		return st, err

@@ -1,0 +1,71 @@
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"net"
+	"testing"
+	"time"
+)
+
+func TestCalibrate(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- ServeNull(ctx, ln) }()
+	defer func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("ServeNull: %v", err)
+		}
+	}()
+
+	// Small and short: 1,000 then 2,000 rps for 300 ms each, whatever the
+	// machine could do (no timing assertions).
+	var progress int
+	c, err := Calibrate(ctx, CalibrateOptions{
+		Target:       "http://" + ln.Addr().String(),
+		MaxRate:      2000,
+		StepDuration: 300 * time.Millisecond,
+		Budget:       10 * time.Second,
+		Progress:     func(CalibrationStep) { progress++ },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Steps) == 0 || progress != len(c.Steps) || c.Steps[0].Phase != "floor" {
+		t.Fatalf("steps %+v, %d progress calls", c.Steps, progress)
+	}
+	if c.FloorRPS != CalibrateFloorRate || c.Steps[0].Sent != 300 {
+		t.Errorf("floor at %g rps with %d sent, want %d rps, 300 sent", c.FloorRPS, c.Steps[0].Sent, CalibrateFloorRate)
+	}
+	if c.CeilingRPS > 2000 {
+		t.Errorf("ceiling %g above the highest rate tried", c.CeilingRPS)
+	}
+
+	t.Setenv("COMMBENCH_CACHE", t.TempDir())
+	if _, err := LatestCalibration(); !errors.Is(err, ErrNoCalibration) || !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("before any calibration: %v, want ErrNoCalibration", err)
+	}
+	if _, err := c.Save(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LatestCalibration()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.CeilingRPS != c.CeilingRPS || got.FloorMs != c.FloorMs || !got.At.Equal(c.At) {
+		t.Errorf("read back %+v, want %+v", *got, c.Calibration)
+	}
+}
+
+func TestCalibrateRefusesRemote(t *testing.T) {
+	_, err := Calibrate(context.Background(), CalibrateOptions{Target: "http://192.0.2.1:80"})
+	if !errors.Is(err, ErrNotLoopback) {
+		t.Errorf("got %v, want ErrNotLoopback", err)
+	}
+}

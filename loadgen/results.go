@@ -229,11 +229,3 @@ func ReadResults(path string) (*Results, error) {
 
 // DropClasses are the keys of Series.Drops, in the order reports show them.
 var DropClasses = []string{"timeout", "refused", "reset", "http_429", "http_503", "http_5xx", "other"}
-
-// byClass returns the counts keyed as in DropClasses.
-func (d Drops) byClass() map[string]int64 {
-	return map[string]int64{
-		"timeout": d.Timeout, "refused": d.Refused, "reset": d.Reset,
-		"http_429": d.HTTP429, "http_503": d.HTTP503, "http_5xx": d.HTTP5xx, "other": d.Other,
-	}
-}

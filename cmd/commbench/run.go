@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/commbench/commbench/broker"
+	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/profiles"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func init() {
+	register(command{name: "run", summary: "run a benchmark: broker, services, attack, drain, reconcile, results", run: cmdRun})
+}
+
+func cmdRun(args []string) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	var (
+		profile     = fs.String("profile", "", "profile: a name in profiles/ (surge) or a file (profiles/surge.yaml)")
+		patterns    = fs.String("patterns", "", "patterns to run, comma-separated (default: the profile's)")
+		repeat      = fs.Int("repeat", 1, "runs of each pattern, interleaved (A B C A B C)")
+		out         = fs.String("out", "reports/runs", "folder for run folders; reports/latest points at the newest")
+		dryRun      = fs.Bool("dry-run", false, "print the plan and exit")
+		kind        = fs.String("broker", "auto", "Kafka: auto, local, embedded or external")
+		brokers     = fs.String("brokers", "", "external Kafka host:port[,...] (default $KAFKA_BROKERS)")
+		allowRemote = fs.Bool("allow-remote", false, "allow load to non-loopback addresses")
+		keep        = fs.Bool("keep", false, "keep the run's Kafka topics")
+		dir         = fs.String("profiles", "profiles", "folder of named profiles")
+	)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *profile == "" {
+		return usageErr(errors.New("run: --profile is required"), "e.g. commbench run --profile surge; profiles: "+availableProfiles(*dir))
+	}
+	file, err := profiles.Resolve(*dir, *profile)
+	if err != nil {
+		return usageErr(err, "")
+	}
+	p, err := profiles.Load(file)
+	if err != nil {
+		return usageErr(err, "fix the profile and run again; nothing was started")
+	}
+	if *patterns != "" {
+		p.Patterns = nil
+		for _, s := range strings.Split(*patterns, ",") {
+			pt := profiles.Pattern(strings.TrimSpace(s))
+			if pt != profiles.Sync && pt != profiles.Async && pt != profiles.Hybrid {
+				return usageErr(fmt.Errorf("run: --patterns: unknown pattern %q", s), "want sync, async and/or hybrid, comma-separated")
+			}
+			p.Patterns = append(p.Patterns, pt)
+		}
+	}
+	if *repeat < 1 || *repeat > 100 {
+		return usageErr(fmt.Errorf("run: --repeat %d: want 1 to 100", *repeat), "")
+	}
+	if *dryRun {
+		fmt.Print(p.Plan())
+		return nil
+	}
+	k, err := broker.ParseKind(*kind)
+	if err != nil {
+		return usageErr(fmt.Errorf("run: --broker: %w", err), "")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	yaml, _ := os.ReadFile(file)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logf := func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, "\r\033[K"[:boolIndex(isTerminal(os.Stderr))]+"commbench: "+format+"\n", args...)
+	}
+	res, runDir, err := loadgen.Run(ctx, loadgen.RunOptions{
+		Profile:     p,
+		ProfileFile: file,
+		ProfileYAML: yaml,
+		Repeat:      *repeat,
+		OutRoot:     *out,
+		Exe:         exe,
+		Broker:      broker.Options{Kind: k, Brokers: broker.SplitAddrs(*brokers), Exe: exe},
+		AllowRemote: *allowRemote,
+		KeepTopics:  *keep,
+		Progress:    os.Stdout,
+		Terminal:    isTerminal(os.Stdout),
+		Logf:        logf,
+		Version:     version,
+	})
+	if isTerminal(os.Stdout) {
+		fmt.Println()
+	}
+	if res != nil {
+		printSummary(res)
+		fmt.Printf("results: %s\n", filepath.Join(runDir, "results.json"))
+	}
+	if errors.Is(err, loadgen.ErrInterrupted) {
+		return &exitError{code: exitSignaled, err: fmt.Errorf("interrupted: the partial results are in %s", runDir)}
+	}
+	return err
+}
+
+func boolIndex(b bool) int {
+	if b {
+		return 4
+	}
+	return 0
+}
+
+func availableProfiles(dir string) string {
+	names, err := profiles.Available(dir)
+	if err != nil || len(names) == 0 {
+		return "(none found in " + dir + ")"
+	}
+	return strings.Join(names, ", ")
+}
+
+// isTerminal reports whether f is a character device (a terminal).
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func printSummary(r *loadgen.Results) {
+	fmt.Printf("\n%-10s %9s %9s %9s %9s %9s %9s %7s %7s %6s %8s %9s\n",
+		"pattern", "requests", "accepted", "api p50", "api p99", "notif p50", "notif p99", "drops", "lost", "dlq", "drain s", "cpu/1k s")
+	for _, key := range r.Order {
+		s := r.Patterns[key].Summary
+		fmt.Printf("%-10s %9d %9d %8.1fms %8.1fms %8.1fms %8.1fms %7d %7d %6d %8.1f %9.2f\n",
+			key, s.Requests, s.Accepted, s.API.P50, s.API.P99, s.Notify.P50, s.Notify.P99, s.Drops.Total, s.Lost, s.DeadLettered, s.DrainS, s.CPUSecondsPer1k["total"])
+	}
+	for _, w := range r.Run.Warnings {
+		fmt.Printf("warning: %s\n", w)
+	}
+	if r.Run.Partial {
+		fmt.Printf("PARTIAL: %s\n", r.Run.PartialReason)
+	}
+}

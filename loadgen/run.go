@@ -1,0 +1,826 @@
+package loadgen
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/commbench/commbench/broker"
+	"github.com/commbench/commbench/profiles"
+	"github.com/commbench/commbench/targets"
+	"github.com/commbench/commbench/targets/ledger"
+)
+
+// ErrInterrupted is returned by Run when its context ended mid-run; the
+// results it wrote are marked partial.
+var ErrInterrupted = errors.New("run interrupted")
+
+// RunOptions configure Run.
+type RunOptions struct {
+	Profile     *profiles.Profile
+	ProfileFile string
+	ProfileYAML []byte
+	Patterns    []profiles.Pattern // nil: the profile's
+	Repeat      int                // runs of each pattern, interleaved: A B C A B C
+	OutRoot     string             // run folders go in OutRoot/<time>-<profile>; OutRoot/../latest points at the newest
+	Exe         string             // the commbench binary the services run from
+	Broker      broker.Options
+	AllowRemote bool
+	KeepTopics  bool
+	Progress    io.Writer // live progress; nil for none
+	Terminal    bool      // Progress is a terminal: one updating line
+	Logf        func(format string, args ...any)
+	Version     string
+}
+
+// Grace bounds a service's graceful stop.
+const Grace = 10 * time.Second
+
+// Run runs a whole benchmark: broker up, then for each pattern fresh
+// services, warmup, attack with faults, drain, reconcile; results.json and
+// the HdrHistogram logs in a new run folder, whose path it returns. When
+// ctx ends mid-run it stops everything it started, writes what was
+// measured marked partial, and returns ErrInterrupted.
+func Run(ctx context.Context, o RunOptions) (*Results, string, error) {
+	if o.Repeat < 1 {
+		o.Repeat = 1
+	}
+	if o.Logf == nil {
+		o.Logf = func(string, ...any) {}
+	}
+	p := o.Profile
+	patterns := o.Patterns
+	if len(patterns) == 0 {
+		patterns = p.Patterns
+	}
+	if err := checkFaults(o, p); err != nil {
+		return nil, "", err
+	}
+	started := time.Now()
+	id := started.Format("20060102-150405") + "-" + p.Name
+	dir := filepath.Join(o.OutRoot, id)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, "", err
+	}
+	latest := filepath.Join(filepath.Dir(o.OutRoot), "latest")
+	os.Remove(latest)
+	if rel, err := filepath.Rel(filepath.Dir(latest), dir); err == nil {
+		os.Symlink(rel, latest)
+	}
+	res := &Results{
+		Schema:   SchemaVersion,
+		Patterns: map[string]*Pattern{},
+		Run: RunInfo{
+			ID:          id,
+			Profile:     p.Name,
+			Description: p.Description,
+			ProfileFile: o.ProfileFile,
+			ProfileYAML: string(o.ProfileYAML),
+			Started:     started,
+			Repeat:      o.Repeat,
+			Machine:     machine(),
+			Version:     o.Version,
+			Warnings:    []string{},
+		},
+	}
+	for _, f := range p.Faults {
+		res.Run.Faults = append(res.Run.Faults, FaultWindow{Target: string(f.Target), Kind: string(f.Kind), StartS: f.At.Std().Seconds(), EndS: (f.At + f.For).Std().Seconds(), Detail: faultDetail(f)})
+	}
+	if c, err := LatestCalibration(); err == nil {
+		res.Run.Calibration = c
+	} else {
+		res.Run.Warnings = append(res.Run.Warnings, "no harness calibration on this machine: run 'commbench calibrate' to know the generator's own ceiling and floor")
+	}
+	write := func() {
+		res.Run.Finished = time.Now()
+		if err := res.Write(dir); err != nil {
+			o.Logf("writing results: %v", err)
+		}
+	}
+
+	// Kafka, unless every pattern is sync.
+	var (
+		b      *broker.Broker
+		client *broker.Client
+	)
+	needKafka := false
+	for _, pt := range patterns {
+		needKafka = needKafka || pt != profiles.Sync
+	}
+	if needKafka {
+		bo := o.Broker
+		bo.Partitions = p.Services.Kafka.Partitions
+		if bo.Log == nil {
+			bo.Log = logWriter(o.Logf)
+		}
+		var err error
+		b, err = broker.Up(ctx, bo)
+		if err != nil {
+			return nil, "", fmt.Errorf("broker: %w", err)
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := b.Stop(sctx); err != nil {
+				o.Logf("stopping the broker: %v", err)
+			}
+		}()
+		client, err = broker.NewClient(b.Addrs)
+		if err != nil {
+			return nil, "", fmt.Errorf("broker client: %w", err)
+		}
+		defer client.Close()
+		res.Run.Broker = BrokerInfo{Kind: string(b.Kind), Version: b.Version, Addrs: b.Addrs, Partitions: p.Services.Kafka.Partitions, Label: b.String()}
+		if b.Kind == broker.Embedded {
+			res.Run.Warnings = append(res.Run.Warnings, "Kafka was "+broker.EmbeddedLabel+": its timings are not Apache Kafka's")
+			o.Logf("WARNING: the async numbers of this run come from %s", broker.EmbeddedLabel)
+		}
+	}
+	if java, major, err := broker.FindJava(); err == nil {
+		res.Run.Machine.Java = fmt.Sprintf("%d (%s)", major, java)
+	}
+
+	var runErr error
+loop:
+	for rep := 1; rep <= o.Repeat; rep++ {
+		for i, pt := range patterns {
+			key := string(pt)
+			if rep > 1 {
+				key = fmt.Sprintf("%s.%d", pt, rep)
+			}
+			pr := &patternRun{o: o, p: p, pattern: pt, key: key, dir: dir, runID: id, broker: b, client: client,
+				label: fmt.Sprintf("%s %d/%d", key, (rep-1)*len(patterns)+i+1, o.Repeat*len(patterns))}
+			pat, err := pr.run(ctx)
+			if pat != nil {
+				res.Patterns[key] = pat
+				res.Order = append(res.Order, key)
+				if pat.Summary.Saturated {
+					res.Run.Warnings = append(res.Run.Warnings, fmt.Sprintf("%s: the generator achieved %.0f of %.0f rps offered (below 99%%): its latency numbers understate the load", key, pat.Summary.AchievedRPS, pat.Summary.OfferedRPS))
+				}
+			}
+			if err != nil {
+				runErr = err
+				res.Run.Partial = true
+				if ctx.Err() != nil {
+					res.Run.PartialReason = "interrupted during " + key
+					runErr = ErrInterrupted
+				} else {
+					res.Run.PartialReason = fmt.Sprintf("%s failed: %v", key, err)
+				}
+				write()
+				break loop
+			}
+			write()
+		}
+	}
+	write()
+	return res, dir, runErr
+}
+
+// checkFaults refuses, before any load, the faults this runner cannot fire.
+func checkFaults(o RunOptions, p *profiles.Profile) error {
+	for i, f := range p.Faults {
+		ok := false
+		switch f.Target {
+		case profiles.TargetProvider:
+			ok = f.Kind == profiles.KindOutage || f.Kind == profiles.KindSlowdown
+		case profiles.TargetNotification:
+			ok = f.Kind == profiles.KindPause
+		case profiles.TargetBroker:
+			ok = f.Kind == profiles.KindPause
+		}
+		if !ok {
+			return fmt.Errorf("%s: faults[%d]: %s %s cannot be fired yet (supported: provider outage and slowdown, notification pause, broker pause)", o.ProfileFile, i, f.Target, f.Kind)
+		}
+	}
+	return nil
+}
+
+func faultDetail(f profiles.Fault) string {
+	switch f.Kind {
+	case profiles.KindSlowdown:
+		return fmt.Sprintf("latency x%g", f.Factor)
+	case profiles.KindLatency:
+		return "+" + f.Delay.String()
+	}
+	return ""
+}
+
+// patternRun is one pattern's run: its services, its attack, its samples.
+type patternRun struct {
+	o       RunOptions
+	p       *profiles.Profile
+	pattern profiles.Pattern
+	key     string
+	label   string
+	dir     string
+	runID   string
+	broker  *broker.Broker
+	client  *broker.Client
+
+	topic, group string
+	notif, react *Proc
+	notifyURL    string
+
+	mu     sync.Mutex // guards what the sampler writes and the drain reads
+	series Series
+	lag    int64
+	counts ledger.Counts
+	notify *hdrhistogram.Histogram
+	meter  *cpuMeter
+	faults []FaultWindow
+}
+
+func (r *patternRun) async() bool { return r.pattern != profiles.Sync }
+
+func (r *patternRun) run(ctx context.Context) (*Pattern, error) {
+	o, p := r.o, r.p
+	o.Logf("%s: starting services", r.label)
+	r.topic = fmt.Sprintf("commbench.%s.%s.reactions", r.runID, r.key)
+	r.group = fmt.Sprintf("commbench.%s.%s.notification", r.runID, r.key)
+	if r.async() {
+		if err := r.client.CreateTopics(ctx, p.Services.Kafka.Partitions, r.topic, r.topic+".dlq"); err != nil {
+			return nil, fmt.Errorf("create topics: %w", err)
+		}
+		if !o.KeepTopics {
+			defer func() {
+				dctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+				defer cancel()
+				if err := r.client.DeleteTopics(dctx, r.topic, r.topic+".dlq"); err != nil {
+					o.Logf("%s: deleting topics: %v", r.key, err)
+				}
+			}()
+		}
+	}
+	if err := r.startServices(ctx); err != nil {
+		return nil, err
+	}
+	defer r.stopServices()
+
+	firstID := uint64(1)
+	if p.Warmup.For > 0 && p.Warmup.Rate > 0 {
+		n, err := r.warmup(ctx)
+		if err != nil {
+			return nil, err
+		}
+		firstID = n + 1
+	}
+	return r.measure(ctx, firstID)
+}
+
+func (r *patternRun) startServices(ctx context.Context) error {
+	p := r.p
+	nAddr, err := freePort()
+	if err != nil {
+		return err
+	}
+	rAddr, err := freePort()
+	if err != nil {
+		return err
+	}
+	s := p.Services
+	nargs := []string{"serve", "notification", "--listen", nAddr,
+		"--topic", r.topic, "--group", r.group,
+		"--consumers", strconv.Itoa(s.Notification.Consumers),
+		"--concurrency", strconv.Itoa(s.Notification.Concurrency),
+		"--retries", strconv.Itoa(s.Notification.Retries + 1),
+		"--retry-backoff", s.Notification.RetryBackoff.String(),
+		"--retry-max-backoff", s.Notification.RetryMaxBackoff.String(),
+		"--provider-p50", s.Provider.Latency.P50.String(),
+		"--provider-p99", s.Provider.Latency.P99.String(),
+		"--provider-capacity", strconv.Itoa(s.Provider.Capacity),
+		"--provider-error-rate", strconv.FormatFloat(s.Provider.ErrorRate, 'g', -1, 64),
+	}
+	if r.async() {
+		nargs = append(nargs, "--brokers", strings.Join(r.broker.Addrs, ","))
+	} else {
+		nargs = append(nargs, "--brokers", "")
+	}
+	r.notif, err = startProc(ctx, "notification-"+r.key, nAddr, r.o.Exe, nargs, r.dir)
+	if err != nil {
+		return err
+	}
+	r.notifyURL = "http://" + nAddr
+	rargs := []string{"serve", "reaction", "--mode", string(r.pattern), "--listen", rAddr,
+		"--notify-url", r.notifyURL, "--topic", r.topic,
+		"--write-cost", s.Reaction.WriteCost.String(),
+		"--timeout", s.Reaction.Timeout.String(),
+		"--budget", s.Hybrid.Budget.String(),
+	}
+	if r.async() {
+		rargs = append(rargs, "--brokers", strings.Join(r.broker.Addrs, ","))
+	} else {
+		rargs = append(rargs, "--brokers", "")
+	}
+	r.react, err = startProc(ctx, "reaction-"+r.key, rAddr, r.o.Exe, rargs, r.dir)
+	if err != nil {
+		r.notif.Stop(Grace)
+		return err
+	}
+	return nil
+}
+
+func (r *patternRun) stopServices() {
+	// The reaction service first: it flushes its Kafka writer; then the
+	// notification service, which commits what its consumers handled.
+	for _, pr := range []*Proc{r.react, r.notif} {
+		if pr == nil {
+			continue
+		}
+		if err := pr.Stop(Grace); err != nil {
+			r.o.Logf("%s: %v", r.key, err)
+		}
+	}
+}
+
+func (r *patternRun) attackOptions(pacer StagePacer, firstID uint64) AttackOptions {
+	a := r.p.Attack
+	return AttackOptions{
+		Target:      "http://" + r.react.Addr,
+		Pacer:       pacer,
+		Timeout:     a.Timeout.Std(),
+		Workers:     uint64(a.Workers),
+		MaxWorkers:  uint64(a.MaxWorkers),
+		Connections: a.Connections,
+		KeepAlive:   a.KeepAlive,
+		FirstID:     firstID,
+		AllowRemote: r.o.AllowRemote,
+	}
+}
+
+// warmup sends the profile's warmup load, waits for it to be delivered,
+// and resets the ledger. It returns how many ids it used.
+func (r *patternRun) warmup(ctx context.Context) (uint64, error) {
+	pacer, err := NewStagePacer(Stage{For: r.p.Warmup.For.Std(), From: r.p.Warmup.Rate, To: r.p.Warmup.Rate})
+	if err != nil {
+		return 0, fmt.Errorf("warmup: %w", err)
+	}
+	r.o.Logf("%s: warmup, %s", r.label, pacer)
+	rec := NewRecorder(RecorderOptions{Due: pacer.Due})
+	if err := Attack(ctx, r.attackOptions(pacer, 1), rec); err != nil {
+		return 0, fmt.Errorf("warmup: %w", err)
+	}
+	accepted := rec.Totals().Accepted
+	// Let the warmup drain so that none of it is counted in the run.
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		c, _, err := fetchInterval(ctx, r.notifyURL)
+		lagOK := true
+		if r.async() {
+			lag, _, lerr := r.client.Lag(ctx, r.group, r.topic)
+			lagOK = lerr == nil && lag == 0
+		}
+		if err == nil && lagOK && c.Delivered+c.DeadLettered >= accepted {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err := doJSON(ctx, "POST", r.notifyURL+targets.PathLedgerReset, nil, nil); err != nil {
+		return 0, fmt.Errorf("reset the ledger after the warmup: %w", err)
+	}
+	return pacer.Total(), ctx.Err()
+}
+
+// measure runs the recorded attack with its faults and samplers, then the
+// drain, then reconciles.
+func (r *patternRun) measure(ctx context.Context, firstID uint64) (*Pattern, error) {
+	o, p := r.o, r.p
+	stages := make([]Stage, len(p.Stages))
+	for i, s := range p.Stages {
+		stages[i] = Stage{For: s.For.Std(), From: s.Rate, To: s.To}
+	}
+	pacer, err := NewStagePacer(stages...)
+	if err != nil {
+		return nil, err
+	}
+	apiLog, err := os.Create(filepath.Join(r.dir, r.key+"-api.hlog"))
+	if err != nil {
+		return nil, err
+	}
+	defer apiLog.Close()
+	apiUncLog, err := os.Create(filepath.Join(r.dir, r.key+"-api-uncorrected.hlog"))
+	if err != nil {
+		return nil, err
+	}
+	defer apiUncLog.Close()
+	notifyLog, err := os.Create(filepath.Join(r.dir, r.key+"-notify.hlog"))
+	if err != nil {
+		return nil, err
+	}
+	defer notifyLog.Close()
+
+	rec := NewRecorder(RecorderOptions{Due: pacer.Due, APILog: apiLog, APIUncorrectedLog: apiUncLog})
+	r.notify = hdrhistogram.New(ledger.LowestMicros, ledger.HighestMicros, ledger.Digits)
+	r.meter = newCPUMeter()
+	r.series = Series{Drops: map[string][]int64{}, CPU: map[string][]float64{}, RSSMB: map[string][]float64{}}
+	r.meter.sample(r.pids(), 0) // the baseline
+
+	o.Logf("%s: attack, %s", r.label, pacer)
+	start := time.Now()
+	notifyHlog, err := NewIntervalLog(notifyLog, start)
+	if err != nil {
+		return nil, err
+	}
+	sctx, stopSampler := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() { r.sampler(sctx, start, rec, pacer, notifyHlog) })
+	fctx, stopFaults := context.WithCancel(ctx)
+	wg.Go(func() { r.fireFaults(fctx, start) })
+
+	attackErr := Attack(ctx, r.attackOptions(pacer, firstID), rec)
+	attackEnd := time.Since(start)
+	stopFaults()
+	r.restoreFaults()
+
+	// The drain: until the backlog is gone or the timeout passes.
+	totals := rec.Totals()
+	drained, drainS := false, 0.0
+	if attackErr == nil && ctx.Err() == nil {
+		o.Logf("%s: drain (at most %v)", r.label, p.Drain.Timeout)
+		drained = r.drain(ctx, totals.Accepted, p.Drain.Timeout.Std())
+		drainS = (time.Since(start) - attackEnd).Seconds()
+	}
+	stopSampler()
+	wg.Wait()
+
+	// Reconcile against the whole ledger.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	snap, lerr := fetchLedger(rctx, r.notifyURL)
+	pat := r.summarize(rec, pacer, attackEnd, drained, drainS, snap)
+	if lerr != nil {
+		return pat, fmt.Errorf("read the ledger: %w", lerr)
+	}
+	if attackErr != nil {
+		return pat, attackErr
+	}
+	return pat, ctx.Err()
+}
+
+// pids names the processes whose CPU and memory are sampled.
+func (r *patternRun) pids() map[string]int {
+	m := map[string]int{"reaction": r.react.PID(), "notification": r.notif.PID(), "generator": os.Getpid()}
+	if r.broker != nil && r.broker.PID != 0 {
+		m["broker"] = r.broker.PID
+	}
+	return m
+}
+
+// sampler runs every second from start until ctx ends: the recorder's
+// window, the ledger's interval, the broker's lag, CPU and memory.
+func (r *patternRun) sampler(ctx context.Context, start time.Time, rec *Recorder, pacer StagePacer, notifyHlog *IntervalLog) {
+	last := start
+	for i := 1; ; i++ {
+		next := start.Add(time.Duration(i) * time.Second)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Until(next)):
+		}
+		now := time.Now()
+		sec := rec.Tick(now)
+		qctx, cancel := context.WithTimeout(ctx, 900*time.Millisecond)
+		counts, h, ierr := fetchInterval(qctx, r.notifyURL)
+		lag := int64(-1)
+		if r.async() {
+			if l, _, err := r.client.Lag(qctx, r.group, r.topic); err == nil {
+				lag = l
+			}
+		}
+		cancel()
+		cores, rss := r.meter.sample(r.pids(), now.Sub(last))
+		last = now
+		t := now.Sub(start).Seconds()
+
+		r.mu.Lock()
+		s := &r.series
+		s.T = append(s.T, float64(i))
+		s.OfferedRPS = append(s.OfferedRPS, offeredIn(pacer, time.Duration(i-1)*time.Second, time.Duration(i)*time.Second))
+		s.AchievedRPS = append(s.AchievedRPS, float64(sec.Sent))
+		s.AcceptedRPS = append(s.AcceptedRPS, float64(sec.Accepted))
+		s.PathSync = append(s.PathSync, sec.PathSync)
+		s.PathAsync = append(s.PathAsync, sec.PathAsync)
+		s.APIP50 = append(s.APIP50, sec.APIP50)
+		s.APIP99 = append(s.APIP99, sec.APIP99)
+		s.APIMax = append(s.APIMax, sec.APIMax)
+		np50, np99 := 0.0, 0.0
+		if ierr == nil && h != nil {
+			if h.TotalCount() > 0 {
+				np50, np99 = ms(h.ValueAtQuantile(50)), ms(h.ValueAtQuantile(99))
+			}
+			r.notify.Merge(h)
+			notifyHlog.Write(h, now.Add(-time.Second), now)
+			r.counts = counts
+		}
+		s.NotifyP50 = append(s.NotifyP50, np50)
+		s.NotifyP99 = append(s.NotifyP99, np99)
+		s.Delivered = append(s.Delivered, r.counts.Delivered)
+		if r.async() {
+			s.Lag = append(s.Lag, lag)
+			r.lag = lag
+		}
+		for class, n := range sec.Drops.ByClass() {
+			s.Drops[class] = append(s.Drops[class], n)
+		}
+		for name, c := range cores {
+			s.CPU[name] = append(s.CPU[name], c)
+			s.RSSMB[name] = append(s.RSSMB[name], rss[name])
+		}
+		r.mu.Unlock()
+		r.progress(t, pacer, sec, lag)
+	}
+}
+
+// offeredIn is the schedule's rate averaged over [from, to).
+func offeredIn(p StagePacer, from, to time.Duration) float64 {
+	if from >= p.Duration() {
+		return 0
+	}
+	// Count the hits due in the window: exact, as the pacer sends them.
+	n := 0.0
+	lo := dueCount(p, from)
+	hi := dueCount(p, min(to, p.Duration()))
+	n = float64(hi - lo)
+	return n / (to - from).Seconds()
+}
+
+// dueCount is how many hits are due by t.
+func dueCount(p StagePacer, t time.Duration) uint64 {
+	// Binary search on Due: the largest n with Due(n) <= t.
+	lo, hi := uint64(0), p.Total()
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if p.Due(mid) <= t {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	return lo
+}
+
+func (r *patternRun) progress(t float64, pacer StagePacer, sec Second, lag int64) {
+	w := r.o.Progress
+	if w == nil {
+		return
+	}
+	total := pacer.Duration().Seconds()
+	phase := fmt.Sprintf("%3.0fs/%.0fs", t, total)
+	if t > total+0.5 {
+		phase = fmt.Sprintf("drain %3.0fs", t-total)
+	}
+	lagText := ""
+	if lag >= 0 {
+		lagText = fmt.Sprintf("  lag %d", lag)
+	}
+	r.mu.Lock()
+	delivered := r.counts.Delivered
+	r.mu.Unlock()
+	line := fmt.Sprintf("[%s] %s  offered %.0f -> sent %d rps  accepted %d  p99 %.1f ms  drops %d%s  delivered %d",
+		r.label, phase, pacer.Rate(time.Duration(t*float64(time.Second))), sec.Sent, sec.Accepted, sec.APIP99, sec.Drops.Total, lagText, delivered)
+	if r.o.Terminal {
+		fmt.Fprintf(w, "\r\033[K%s", line)
+		return
+	}
+	if int(t)%5 == 0 {
+		fmt.Fprintln(w, line)
+	}
+}
+
+// drain waits until the backlog is gone: lag 0 (async) and every accepted
+// reaction delivered or dead-lettered, or timeout. It reports whether it
+// drained.
+func (r *patternRun) drain(ctx context.Context, accepted int64, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		r.mu.Lock()
+		c, lag := r.counts, r.lag
+		r.mu.Unlock()
+		if (!r.async() || lag == 0) && c.Delivered+c.DeadLettered >= accepted {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func (r *patternRun) summarize(rec *Recorder, pacer StagePacer, attackEnd time.Duration, drained bool, drainS float64, snap *ledger.Snapshot) *Pattern {
+	t := rec.Totals()
+	api, apiUnc := rec.Histograms()
+	attackS := attackEnd.Seconds()
+	s := Summary{
+		Requests:        t.Requests,
+		Accepted:        t.Accepted,
+		AcceptedSync:    t.AcceptedSync,
+		AcceptedAsync:   t.AcceptedAsync,
+		OfferedRPS:      float64(pacer.Total()) / pacer.Duration().Seconds(),
+		AchievedRPS:     float64(t.Requests) / attackS,
+		GoodputRPS:      float64(t.Accepted) / attackS,
+		LateSends:       t.Late,
+		API:             percentiles(api),
+		APIUncorrected:  percentiles(apiUnc),
+		Drops:           t.Drops,
+		Indeterminate:   t.Indeterminate,
+		DrainS:          drainS,
+		Drained:         drained,
+		CPUSecondsPer1k: map[string]float64{},
+		PeakRSSMB:       map[string]float64{},
+	}
+	s.Saturated = t.Requests < int64(pacer.Total())*99/100 || s.AchievedRPS < 0.99*s.OfferedRPS
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s.Notify = percentiles(r.notify)
+	for _, l := range r.series.Lag {
+		s.PeakLag = max(s.PeakLag, l)
+	}
+	var total float64
+	for name, cpu := range r.meter.total {
+		if name == "broker" && !r.async() {
+			continue // sync has no broker: its idle JVM is not the pattern's cost
+		}
+		if t.Accepted > 0 {
+			s.CPUSecondsPer1k[name] = cpu.Seconds() / float64(t.Accepted) * 1000
+			total += s.CPUSecondsPer1k[name]
+		}
+	}
+	s.CPUSecondsPer1k["total"] = total
+	for name, b := range r.meter.peak {
+		s.PeakRSSMB[name] = float64(b) / (1 << 20)
+	}
+	if snap != nil {
+		accepted := rec.AcceptedIDs()
+		s.Delivered = int64(snap.DeliveredIDs.Count())
+		s.Duplicated = snap.Duplicates
+		s.Deduplicated = snap.Deduplicated
+		s.DeadLettered = int64(accepted.Minus(accepted.Minus(snap.DeadLetteredIDs)).Count())
+		s.Lost = int64(accepted.Minus(snap.DeliveredIDs.Union(snap.DeadLetteredIDs)).Count())
+		s.DeliveredUnaccepted = int64(snap.DeliveredIDs.Minus(accepted).Count())
+	}
+	pat := &Pattern{Summary: s, Series: r.series, Runs: 1, Faults: r.faults}
+	pat.Series.AttackEndS = attackS
+	pat.Histograms.API = encode(api)
+	pat.Histograms.APIUncorrected = encode(apiUnc)
+	pat.Histograms.Notify = encode(r.notify)
+	return pat
+}
+
+func percentiles(h *hdrhistogram.Histogram) Percentiles {
+	if h == nil || h.TotalCount() == 0 {
+		return Percentiles{}
+	}
+	return Percentiles{
+		P50:  ms(h.ValueAtQuantile(50)),
+		P90:  ms(h.ValueAtQuantile(90)),
+		P99:  ms(h.ValueAtQuantile(99)),
+		P999: ms(h.ValueAtQuantile(99.9)),
+		Max:  ms(h.Max()),
+	}
+}
+
+func encode(h *hdrhistogram.Histogram) string {
+	if h == nil {
+		return ""
+	}
+	b, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// fireFaults fires the profile's faults at their times and undoes each at
+// its end.
+func (r *patternRun) fireFaults(ctx context.Context, start time.Time) {
+	var wg sync.WaitGroup
+	for _, f := range r.p.Faults {
+		wg.Go(func() {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Until(start.Add(f.At.Std()))):
+			}
+			w := FaultWindow{Target: string(f.Target), Kind: string(f.Kind), StartS: time.Since(start).Seconds(), Detail: faultDetail(f)}
+			r.o.Logf("%s: fault %s %s %s for %v", r.key, f.Target, f.Kind, w.Detail, f.For)
+			undo, err := r.fault(ctx, f)
+			if err != nil {
+				w.Error = err.Error()
+				r.o.Logf("%s: fault %s %s failed: %v", r.key, f.Target, f.Kind, err)
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Until(start.Add((f.At + f.For).Std()))):
+			}
+			if undo != nil {
+				if err := undo(); err != nil {
+					r.o.Logf("%s: ending fault %s %s: %v", r.key, f.Target, f.Kind, err)
+				}
+			}
+			w.EndS = time.Since(start).Seconds()
+			r.mu.Lock()
+			r.faults = append(r.faults, w)
+			r.mu.Unlock()
+		})
+	}
+	wg.Wait()
+}
+
+// restoreFaults makes sure nothing is left paused or switched off after
+// the attack, whatever happened to the fault goroutines.
+func (r *patternRun) restoreFaults() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, f := range r.p.Faults {
+		switch f.Target {
+		case profiles.TargetProvider:
+			doJSON(ctx, "POST", r.notifyURL+targets.PathProvider, []byte(`{"outage":false,"slowdown":1}`), nil)
+		case profiles.TargetNotification:
+			r.notif.Signal(syscall.SIGCONT)
+		case profiles.TargetBroker:
+			if r.broker != nil && r.broker.PID != 0 {
+				syscall.Kill(-r.broker.PID, syscall.SIGCONT)
+			}
+		}
+	}
+}
+
+// fault fires f and returns how to undo it.
+func (r *patternRun) fault(ctx context.Context, f profiles.Fault) (undo func() error, err error) {
+	provider := func(body string) error {
+		return doJSON(ctx, "POST", r.notifyURL+targets.PathProvider, []byte(body), nil)
+	}
+	bg := func(body string) func() error {
+		return func() error {
+			c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return doJSON(c, "POST", r.notifyURL+targets.PathProvider, []byte(body), nil)
+		}
+	}
+	switch {
+	case f.Target == profiles.TargetProvider && f.Kind == profiles.KindOutage:
+		return bg(`{"outage":false}`), provider(`{"outage":true}`)
+	case f.Target == profiles.TargetProvider && f.Kind == profiles.KindSlowdown:
+		return bg(`{"slowdown":1}`), provider(fmt.Sprintf(`{"slowdown":%g}`, f.Factor))
+	case f.Target == profiles.TargetNotification && f.Kind == profiles.KindPause:
+		return func() error { return r.notif.Signal(syscall.SIGCONT) }, r.notif.Signal(syscall.SIGSTOP)
+	case f.Target == profiles.TargetBroker && f.Kind == profiles.KindPause:
+		if r.broker == nil || r.broker.PID == 0 {
+			return nil, errors.New("the broker is not a process of this run (external or none)")
+		}
+		pid := r.broker.PID
+		return func() error { return syscall.Kill(-pid, syscall.SIGCONT) }, syscall.Kill(-pid, syscall.SIGSTOP)
+	}
+	return nil, fmt.Errorf("%s %s is not supported", f.Target, f.Kind)
+}
+
+// machine describes this machine.
+func machine() Machine {
+	m := Machine{OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
+	if f, err := os.Open("/proc/cpuinfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPUModel = strings.TrimSpace(v)
+				break
+			}
+		}
+		f.Close()
+	}
+	if f, err := os.Open("/proc/meminfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if rest, ok := strings.CutPrefix(sc.Text(), "MemTotal:"); ok {
+				kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+				m.MemoryBytes = kb * 1024
+				break
+			}
+		}
+		f.Close()
+	}
+	return m
+}
+
+// logWriter adapts Logf to an io.Writer, a line per Write.
+type logWriter func(format string, args ...any)
+
+func (l logWriter) Write(b []byte) (int, error) {
+	l("%s", strings.TrimRight(string(b), "\n"))
+	return len(b), nil
+}

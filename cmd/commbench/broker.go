@@ -25,6 +25,7 @@ const brokerUsage = `usage: commbench broker up|down|status [flags]
           KAFKA_BROKERS=host:port[,…], so: eval "$(commbench broker up | tail -1)"
   down    stop the broker 'up' started and remove its data folder
   status  say what runs where
+  fetch   resolve the Apache Kafka jars into the cache with Maven (once; later a no-op)
 
 Run 'commbench broker up -h' for the flags.`
 
@@ -42,6 +43,8 @@ func cmdBroker(args []string) error {
 		return brokerDown(args[1:])
 	case "status":
 		return brokerStatus(args[1:])
+	case "fetch":
+		return brokerFetch(args[1:])
 	case broker.ServeEmbeddedCommand[1]:
 		return brokerServeEmbedded(args[1:])
 	}
@@ -126,6 +129,28 @@ func brokerDown(args []string) error {
 		return err
 	}
 	fmt.Printf("stopped %s\n", b)
+	return nil
+}
+
+func brokerFetch(args []string) error {
+	fs := flag.NewFlagSet("broker fetch", flag.ContinueOnError)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cache := broker.CacheDir()
+	if err := broker.LocalPossible(cache); err != nil {
+		return fmt.Errorf("broker fetch: %w", err)
+	}
+	start := time.Now()
+	dir, err := broker.Resolve(ctx, cache, func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, "broker: "+format+"\n", args...)
+	})
+	if err != nil {
+		return fmt.Errorf("broker fetch: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "broker: Apache Kafka %s jars in %s (%v)\n", broker.KafkaVersion, dir, time.Since(start).Round(time.Millisecond))
 	return nil
 }
 

@@ -37,6 +37,9 @@ type RunOptions struct {
 	OutRoot     string             // run folders go in OutRoot/<time>-<profile>; OutRoot/../latest points at the newest
 	Exe         string             // the commbench binary the services run from
 	Broker      broker.Options
+	// Existing is a broker that is already up (a test's shared broker): Run
+	// uses it instead of starting one, and leaves it running.
+	Existing    *broker.Broker
 	AllowRemote bool
 	KeepTopics  bool
 	Progress    io.Writer // live progress; nil for none
@@ -119,9 +122,14 @@ func Run(ctx context.Context, o RunOptions) (*Results, string, error) {
 	for _, pt := range patterns {
 		needKafka = needKafka || pt != profiles.Sync
 	}
-	if needKafka {
+	if needKafka && o.Existing != nil {
+		b = o.Existing
+	} else if needKafka {
 		bo := o.Broker
 		bo.Partitions = p.Services.Kafka.Partitions
+		if bo.Exe == "" {
+			bo.Exe = o.Exe // the embedded broker runs from the commbench binary too
+		}
 		if bo.Log == nil {
 			bo.Log = logWriter(o.Logf)
 		}
@@ -137,6 +145,9 @@ func Run(ctx context.Context, o RunOptions) (*Results, string, error) {
 				o.Logf("stopping the broker: %v", err)
 			}
 		}()
+	}
+	if needKafka {
+		var err error
 		client, err = broker.NewClient(b.Addrs)
 		if err != nil {
 			return nil, "", fmt.Errorf("broker client: %w", err)

@@ -1,0 +1,104 @@
+package loadgen
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// keyPaths lists every key path of a JSON value: "patterns.*.summary.api_ms.p99".
+func keyPaths(prefix string, v any, out *[]string) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, val := range x {
+			p := prefix + "." + k
+			if prefix == "" {
+				p = k
+			}
+			if prefix == "patterns" || strings.HasSuffix(prefix, ".drops") && strings.Contains(prefix, "series") ||
+				strings.HasSuffix(prefix, "cpu_cores") || strings.HasSuffix(prefix, "rss_mb") ||
+				strings.HasSuffix(prefix, "cpu_s_per_1k") || strings.HasSuffix(prefix, "peak_rss_mb") {
+				p = prefix + ".*" // map keys are data, not schema
+			}
+			*out = append(*out, p)
+			keyPaths(p, val, out)
+		}
+	case []any:
+		for _, e := range x {
+			keyPaths(prefix+"[]", e, out)
+		}
+	}
+}
+
+// TestResultsSchemaGolden pins results.json's field names: a rename or a
+// removal fails here, and must come with a new SchemaVersion. Adding a
+// field needs `go test ./loadgen -run Schema -update`.
+func TestResultsSchemaGolden(t *testing.T) {
+	pat := &Pattern{Runs: 1, Faults: []FaultWindow{{}}}
+	pat.Summary.CPUSecondsPer1k = map[string]float64{"total": 1}
+	pat.Summary.PeakRSSMB = map[string]float64{"reaction": 1}
+	pat.Series.Drops = map[string][]int64{"timeout": {0}}
+	pat.Series.CPU = map[string][]float64{"reaction": {0}}
+	pat.Series.RSSMB = map[string][]float64{"reaction": {0}}
+	r := Results{
+		Schema:   SchemaVersion,
+		Run:      RunInfo{Calibration: &Calibration{}, Faults: []FaultWindow{{}}},
+		Order:    []string{"sync"},
+		Patterns: map[string]*Pattern{"sync": pat},
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v any
+	json.Unmarshal(b, &v)
+	var paths []string
+	keyPaths("", v, &paths)
+	slices.Sort(paths)
+	paths = slices.Compact(paths)
+	got := strings.Join(paths, "\n") + "\n"
+	golden := filepath.Join("testdata", "results-schema.golden")
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("results.json key paths changed (run with -update if on purpose, and document it in docs/results.md):\n%s", diffLines(string(want), got))
+	}
+	// The names the issue's output contract promises scripts and the gate.
+	for _, must := range []string{"schema", "run.profile", "run.partial", "run.broker.kind", "run.broker.version", "run.calibration",
+		"patterns.*.summary.requests", "patterns.*.summary.api_ms.p999", "patterns.*.summary.notify_ms.max",
+		"patterns.*.summary.drops.http_503", "patterns.*.summary.lost", "patterns.*.summary.indeterminate",
+		"patterns.*.summary.drain_s", "patterns.*.summary.peak_lag", "patterns.*.summary.cpu_s_per_1k.*", "patterns.*.series"} {
+		if !slices.Contains(paths, must) {
+			t.Errorf("results.json lacks %s", must)
+		}
+	}
+}
+
+func diffLines(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	var b strings.Builder
+	for _, l := range w {
+		if !slices.Contains(g, l) {
+			b.WriteString("- " + l + "\n")
+		}
+	}
+	for _, l := range g {
+		if !slices.Contains(w, l) {
+			b.WriteString("+ " + l + "\n")
+		}
+	}
+	return b.String()
+}

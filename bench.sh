@@ -18,6 +18,10 @@ usage: ./bench.sh <verb> [args]
   test        install what is missing, then run every test (what CI runs)
   setup       install what is missing (Go modules, Java and Maven, Kafka jars), idempotently
   build       build bin/commbench
+  gate        run the ci profile, then compare it with reports/baseline.json
+              (exit 1 on a regression; extra args go to 'commbench gate', e.g. --no-rerun)
+  baseline    run the ci profile and save its results as reports/baseline.json
+              (extra args go to 'commbench run', e.g. --broker local)
   help        this text
 
 Profiles: PROFILES
@@ -83,6 +87,18 @@ case "$verb" in
   test) run_tests ;;
   setup) setup ;;
   build) build ;;
+  gate)
+    [ -f reports/baseline.json ] || die "no reports/baseline.json to compare with: make one with ./bench.sh baseline and commit it"
+    build
+    "$BIN" run --profile ci || { rc=$?; say "the ci run failed (exit $rc): nothing to gate"; exit "$rc"; }
+    exec "$BIN" gate --baseline reports/baseline.json "$@" reports/latest
+    ;;
+  baseline)
+    build
+    "$BIN" run --profile ci "$@"
+    cp reports/latest/results.json reports/baseline.json
+    say "wrote reports/baseline.json from $(readlink reports/latest); commit it (git add reports/baseline.json) so that ./bench.sh gate and CI compare with it"
+    ;;
   *)
     [ -f "profiles/$verb.yaml" ] || { usage | sed "s/PROFILES/$(profiles)/" >&2; die "unknown verb or profile '$verb'"; }
     build

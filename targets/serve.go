@@ -37,6 +37,8 @@ func Serve(ctx context.Context, ln net.Listener, s *fasthttp.Server, grace time.
 	return nil
 }
 
+const bodyTimeout = 30 * time.Second
+
 // NewServer returns a fasthttp server with the limits both services use:
 // bodies above MaxBodyBytes get 413, idle connections are closed after a
 // minute, and a slow client cannot hold a connection forever.
@@ -45,13 +47,21 @@ func NewServer(name string, h fasthttp.RequestHandler) *fasthttp.Server {
 		Handler:            h,
 		Name:               name,
 		MaxRequestBodySize: MaxBodyBytes,
-		ReadTimeout:        30 * time.Second,
-		WriteTimeout:       30 * time.Second,
-		IdleTimeout:        time.Minute,
-		NoDefaultDate:      true,
-		CloseOnShutdown:    true,
-		ErrorHandler:       errorHandler,
-		Logger:             quietLogger{},
+		// No ReadTimeout: fasthttp applies it to the first byte of a new
+		// connection too, and answers a connection that a client opened but
+		// never used (Go's http.Transport opens such spares under load) with
+		// an error response the client never asked for. Idle keep-alive
+		// connections close after IdleTimeout; a request's body must
+		// arrive within bodyTimeout of its headers.
+		HeaderReceived: func(*fasthttp.RequestHeader) fasthttp.RequestConfig {
+			return fasthttp.RequestConfig{ReadTimeout: bodyTimeout}
+		},
+		WriteTimeout:    30 * time.Second,
+		IdleTimeout:     time.Minute,
+		NoDefaultDate:   true,
+		CloseOnShutdown: true,
+		ErrorHandler:    errorHandler,
+		Logger:          quietLogger{},
 	}
 }
 

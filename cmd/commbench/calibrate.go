@@ -34,6 +34,7 @@ func cmdCalibrate(args []string) error {
 	step := fs.Duration("step-duration", loadgen.DefaultCalibrateStep, "how long each rate is held")
 	budget := fs.Duration("budget", loadgen.DefaultCalibrateBudget, "no step starts that would end after this")
 	out := fs.String("out", "", "also write the calibration as JSON to this file (it is always saved to the cache folder)")
+	external := fs.String("target", "", "measure against this null endpoint (commbench calibrate --serve-null) on loopback instead of starting one")
 	serveNull := fs.Bool("serve-null", false, "internal: serve the null endpoint on 127.0.0.1 until stdin closes")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: commbench calibrate [--max-rate N] [--step-duration D] [--budget D] [--out FILE]")
@@ -60,17 +61,22 @@ func cmdCalibrate(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	target, done, err := startNullChild()
-	if err != nil {
-		return err
+	target, endpoint := *external, "given with --target"
+	if target == "" {
+		var done func()
+		var err error
+		if target, done, err = startNullChild(); err != nil {
+			return err
+		}
+		defer done()
+		endpoint = "child process"
 	}
-	defer done()
 
-	fmt.Printf("calibrate: null endpoint %s (child process), %v per step, at most %v\n", target, *step, *budget)
+	fmt.Printf("calibrate: null endpoint %s (%s), %v per step, at most %v\n", target, endpoint, *step, *budget)
 	const row = "%-7s %8s %9s %7s %6s %9s %9s  %s\n"
 	fmt.Printf(row, "phase", "rate", "achieved", "late", "drops", "p50 ms", "p99 ms", "")
 	c, err := loadgen.Calibrate(ctx, loadgen.CalibrateOptions{
-		Target: target, MaxRate: *maxRate, StepDuration: *step, Budget: *budget, Endpoint: "child process",
+		Target: target, MaxRate: *maxRate, StepDuration: *step, Budget: *budget, Endpoint: endpoint,
 		Progress: func(s loadgen.CalibrationStep) {
 			verdict := "ok"
 			if !s.Pass {

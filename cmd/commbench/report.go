@@ -1,0 +1,104 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/commbench/commbench/reports"
+)
+
+func init() {
+	register(command{name: "report", summary: "(re)render a run folder's HTML report, RUN_DIR/index.html", run: cmdReport})
+	register(command{name: "compare", summary: "one HTML page comparing two runs: summaries and spectra side by side", run: cmdCompare})
+}
+
+func cmdReport(args []string) error {
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: commbench report RUN_DIR")
+		fmt.Fprintln(fs.Output(), "\nRenders RUN_DIR/results.json into RUN_DIR/index.html, a page that works offline.")
+	}
+	dirs, err := parseArgs(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	if err := isRunDir(dirs[0]); err != nil {
+		return err
+	}
+	path, err := reports.Render(dirs[0])
+	if err != nil {
+		return err
+	}
+	fmt.Println(path)
+	return nil
+}
+
+func cmdCompare(args []string) error {
+	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
+	out := fs.String("out", "", "write the page here (default: RUN_B/compare-<RUN_A's id>.html)")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: commbench compare [--out FILE] RUN_A RUN_B")
+		fmt.Fprintln(fs.Output(), "\nOne page with both runs' summaries and percentile spectra side by side, B's change from A marked.")
+		fmt.Fprintln(fs.Output())
+		fs.PrintDefaults()
+	}
+	dirs, err := parseArgs(fs, args, 2)
+	if err != nil {
+		return err
+	}
+	for _, d := range dirs {
+		if err := isRunDir(d); err != nil {
+			return err
+		}
+	}
+	path, err := reports.RenderCompare(dirs[0], dirs[1], *out)
+	if err != nil {
+		return err
+	}
+	fmt.Println(path)
+	return nil
+}
+
+// parseArgs parses the flags of fs, which may come before, between or
+// after the n positional arguments, and returns those. Errors are as
+// parseFlags makes them.
+func parseArgs(fs *flag.FlagSet, args []string, n int) ([]string, error) {
+	var pos []string
+	for {
+		fs.SetOutput(io.Discard)
+		err := fs.Parse(args)
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(nil)
+			fs.Usage()
+			return nil, errHelp
+		}
+		if err != nil {
+			return nil, usageErr(fmt.Errorf("%s: %w", fs.Name(), err), "run 'commbench "+fs.Name()+" -h' for its usage")
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(pos) != n {
+		want := "RUN_DIR"
+		if n == 2 {
+			want = "RUN_A and RUN_B"
+		}
+		return nil, usageErr(fmt.Errorf("%s: want %s, got %d argument(s)", fs.Name(), want, len(pos)), "run 'commbench "+fs.Name()+" -h' for its usage")
+	}
+	return pos, nil
+}
+
+// isRunDir says, as a usage error, what is wrong with dir as a run folder.
+func isRunDir(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, "results.json")); err != nil {
+		return usageErr(fmt.Errorf("%s: no results.json: %w", dir, err), "give a run folder, such as reports/latest")
+	}
+	return nil
+}

@@ -1,0 +1,282 @@
+package reports
+
+import (
+	"cmp"
+	"fmt"
+	"html/template"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/go-echarts/go-echarts/v2/charts"
+	"github.com/go-echarts/go-echarts/v2/opts"
+
+	"github.com/commbench/commbench/loadgen"
+)
+
+// assetsHost is where go-echarts would point its <script> tags. The page
+// never uses them (it inlines the library), and a relative host keeps any
+// that slipped through off the network.
+const assetsHost = "assets/"
+
+// Colors of the patterns, the same on every chart of every page.
+var patternColors = map[string]string{
+	"sync":   "#3b6fd4",
+	"async":  "#1e9e5a",
+	"hybrid": "#e8710a",
+}
+
+// otherColors are for patterns without a fixed color, in order.
+var otherColors = []string{"#8e44ad", "#c0392b", "#16a2b8", "#7f8c8d"}
+
+// Colors of the processes (CPU) and of the drop classes.
+var (
+	processColors = map[string]string{
+		"reaction": "#3b6fd4", "notification": "#1e9e5a", "broker": "#8e44ad", "generator": "#95a5a6",
+	}
+	dropColors = map[string]string{
+		"timeout": "#c0392b", "refused": "#8e44ad", "reset": "#e67e22", "http_429": "#f1c40f",
+		"http_503": "#e8710a", "http_5xx": "#d35400", "other": "#7f8c8d",
+	}
+	pathColors = map[string]string{"sync": "#3b6fd4", "async": "#1e9e5a"}
+)
+
+func colorOf(pattern string, order []string) string {
+	if c, ok := patternColors[pattern]; ok {
+		return c
+	}
+	i := 0
+	for _, p := range order {
+		if p == pattern {
+			break
+		}
+		if _, ok := patternColors[p]; !ok {
+			i++
+		}
+	}
+	return otherColors[i%len(otherColors)]
+}
+
+// xKind is what a chart's x axis shows.
+type xKind int
+
+const (
+	xTime       xKind = iota // seconds from the attack's start
+	xPercentile              // 1/(1-p) on a log axis, labelled as percentiles
+)
+
+// chart is one chart of a page, before go-echarts renders it.
+type chart struct {
+	id       string // stable: the golden files and the page's scripts name it
+	title    string
+	subtitle string
+	x        xKind
+	yName    string
+	yLog     bool
+	yMax     float64 // 0: automatic; small multiples share one
+	stacked  bool
+	height   int // px; 0: 340
+	series   []series
+	faults   []loadgen.FaultWindow // shaded on time charts
+	drainAt  float64               // a line where the drain begins; 0: none
+}
+
+// series is one line of a chart.
+type series struct {
+	name  string
+	color string
+	dash  string  // solid, dashed, dotted
+	width float32 // 0: 2
+	data  []point
+}
+
+// Funcs of the axis labels and tooltips, in JavaScript.
+const (
+	percentileLabel = `function (v) { if (v <= 1) return '0%'; var d = Math.max(0, Math.round(Math.log10(v)) - 2); return (100 - 100 / v).toFixed(d) + '%'; }`
+	percentileTip   = `function (ps) { if (!ps.length) return ''; var v = ps[0].value[0]; var s = 'p ' + (v <= 1 ? '0' : (100 - 100 / v).toPrecision(6).replace(/0+$/, '').replace(/\.$/, '')) + '%'; ps.forEach(function (p) { s += '<br/>' + p.marker + p.seriesName + ': <b>' + p.value[1] + ' ms</b>'; }); return s; }`
+	timeTip         = `function (ps) { if (!ps.length) return ''; var s = 't = ' + ps[0].axisValue + ' s'; ps.forEach(function (p) { s += '<br/>' + p.marker + p.seriesName + ': <b>' + (Array.isArray(p.value) ? p.value[1] : p.value) + '</b>'; }); return s; }`
+	msLabel         = `function (v) { return v + ' ms'; }`
+)
+
+// render turns c into go-echarts' element and script.
+func (c chart) render() renderedChart {
+	height := c.height
+	if height == 0 {
+		height = 340
+	}
+	line := charts.NewLine()
+	line.SetGlobalOptions(
+		charts.WithInitializationOpts(opts.Initialization{
+			ChartID: c.id, Width: "100%", Height: fmt.Sprintf("%dpx", height), AssetsHost: assetsHost,
+		}),
+		charts.WithAnimation(false),
+		charts.WithTitleOpts(opts.Title{
+			Title: c.title, Subtitle: c.subtitle,
+			TitleStyle:    &opts.TextStyle{FontSize: 15},
+			SubtitleStyle: &opts.TextStyle{FontSize: 11, Color: "#666"},
+		}),
+		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Type: "scroll", Top: "38", Left: "center"}),
+		charts.WithGridOpts(opts.Grid{Top: "78", Left: "12", Right: "28", Bottom: "12", ContainLabel: opts.Bool(true)}),
+		charts.WithYAxisOpts(c.yAxis()),
+		charts.WithXAxisOpts(c.xAxis()),
+		charts.WithTooltipOpts(c.tooltip()),
+	)
+	for i, s := range c.series {
+		line.AddSeries(s.name, nil, charts.WithSeriesOpts(c.seriesOpts(i, s)))
+	}
+	snip := line.RenderSnippet()
+	return renderedChart{
+		ID:      c.id,
+		Element: template.HTML(snip.Element),
+		Script:  template.HTML(safeScript(snip.Script)),
+	}
+}
+
+// safeScript keeps a "</" inside the script's strings (a pattern's or a
+// fault's name, say) from ending the <script> element early.
+func safeScript(s string) string {
+	open := strings.Index(s, ">") + 1
+	end := strings.LastIndex(s, "</script>")
+	if open <= 0 || end < open {
+		return s
+	}
+	return s[:open] + strings.ReplaceAll(s[open:end], "</", `<\/`) + s[end:]
+}
+
+func (c chart) xAxis() opts.XAxis {
+	split := &opts.SplitLine{Show: opts.Bool(true), LineStyle: &opts.LineStyle{Color: "#eee"}}
+	if c.x == xPercentile {
+		return opts.XAxis{
+			Type: "log", Name: "percentile", NameLocation: "middle", NameGap: 26,
+			Min: 1, Max: spectrumTop, SplitLine: split,
+			AxisLabel: &opts.AxisLabel{Formatter: opts.FuncOpts(percentileLabel)},
+		}
+	}
+	if c.stacked {
+		// ECharts stacks along x when both axes are "value": a stack is
+		// drawn on a category axis of its series' shared x values.
+		return opts.XAxis{Type: "category", Name: "s", Data: c.categories(), SplitLine: split,
+			AxisLabel: &opts.AxisLabel{HideOverlap: opts.Bool(true)}}
+	}
+	return opts.XAxis{Type: "value", Name: "s", Min: 0, Max: "dataMax", SplitLine: split}
+}
+
+// categories are the x values of a stacked chart's series (all share
+// them), as strings.
+func (c chart) categories() []string {
+	if len(c.series) == 0 {
+		return []string{}
+	}
+	cs := make([]string, len(c.series[0].data))
+	for i, p := range c.series[0].data {
+		cs[i] = strconv.FormatFloat(p[0], 'f', -1, 64)
+	}
+	return cs
+}
+
+// xAt is where x falls on c's x axis: x itself on a value axis, the index
+// of the first category at or after x on a category axis.
+func (c chart) xAt(x float64) any {
+	if !c.stacked {
+		return secs(x)
+	}
+	if len(c.series) == 0 {
+		return 0
+	}
+	d := c.series[0].data
+	i, _ := slices.BinarySearchFunc(d, x, func(p point, x float64) int {
+		return cmp.Compare(p[0], x)
+	})
+	return min(i, max(len(d)-1, 0))
+}
+
+func (c chart) yAxis() opts.YAxis {
+	y := opts.YAxis{Type: "value", Name: c.yName, SplitLine: &opts.SplitLine{Show: opts.Bool(true), LineStyle: &opts.LineStyle{Color: "#eee"}}}
+	if c.yLog {
+		y.Type = "log"
+	}
+	if c.yMax > 0 {
+		y.Max = sig(c.yMax)
+	}
+	return y
+}
+
+func (c chart) tooltip() opts.Tooltip {
+	t := opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}
+	if c.x == xPercentile {
+		t.Formatter = opts.FuncOpts(percentileTip)
+	} else {
+		t.Formatter = opts.FuncOpts(timeTip)
+	}
+	return t
+}
+
+func (c chart) seriesOpts(i int, s series) func(*charts.SingleSeries) {
+	return func(ss *charts.SingleSeries) {
+		if c.stacked {
+			ys := make([]float64, len(s.data))
+			for i, p := range s.data {
+				ys[i] = p[1]
+			}
+			ss.Data = ys
+		} else {
+			ss.Data = s.data
+			if s.data == nil {
+				ss.Data = []point{}
+			}
+		}
+		ss.ShowSymbol = opts.Bool(false)
+		ss.Symbol = "none"
+		ss.Color = s.color
+		width := s.width
+		if width == 0 {
+			width = 2
+		}
+		ss.LineStyle = &opts.LineStyle{Color: s.color, Width: width, Type: s.dash}
+		if c.stacked {
+			ss.Stack = "total"
+			ss.AreaStyle = &opts.AreaStyle{Color: s.color, Opacity: opts.Float(0.55)}
+			ss.LineStyle.Width = 1
+		}
+		if i == 0 && c.x == xTime {
+			ss.MarkAreas, ss.MarkLines = c.marks()
+		}
+	}
+}
+
+// marks are the fault windows, shaded, and the drain's start: on the
+// first series of a time chart, so that each is drawn once.
+func (c chart) marks() (*opts.MarkAreas, *opts.MarkLines) {
+	var areas *opts.MarkAreas
+	if len(c.faults) > 0 {
+		areas = &opts.MarkAreas{MarkAreaStyle: opts.MarkAreaStyle{
+			ItemStyle: &opts.ItemStyle{Color: "rgba(214, 39, 40, 0.13)"},
+			Label:     &opts.Label{Show: opts.Bool(true), Position: "insideTop", Color: "#a52a2a", FontSize: 11},
+		}}
+		for _, f := range c.faults {
+			areas.Data = append(areas.Data, []map[string]any{
+				{"name": f.Target + " " + f.Kind, "xAxis": c.xAt(f.StartS)},
+				{"xAxis": c.xAt(f.EndS)},
+			})
+		}
+	}
+	var lines *opts.MarkLines
+	if c.drainAt > 0 {
+		lines = &opts.MarkLines{
+			Data: []any{map[string]any{"name": "drain", "xAxis": c.xAt(c.drainAt)}},
+			MarkLineStyle: opts.MarkLineStyle{
+				Symbol:    []string{"none", "none"},
+				LineStyle: &opts.LineStyle{Color: "#999", Type: "dashed", Width: 1},
+				Label:     &opts.Label{Show: opts.Bool(true), Formatter: "drain", Position: "insideEndTop", Color: "#777"},
+			},
+		}
+	}
+	return areas, lines
+}
+
+// renderedChart is a chart as the page template places it.
+type renderedChart struct {
+	ID      string
+	Element template.HTML
+	Script  template.HTML
+}

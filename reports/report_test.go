@@ -1,0 +1,311 @@
+package reports
+
+import (
+	"bytes"
+	"flag"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/commbench/commbench/loadgen"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/ (fixtures and golden pages) and docs/report.png")
+
+var regenerate sync.Once
+
+// writeFixtures writes the synthetic runs to testdata/ (-update): run A,
+// and run B, another seed on real Kafka.
+func writeFixtures(t *testing.T) {
+	rb := synthetic(120, 2)
+	rb.Run.ID = "20261125-090000-surge"
+	rb.Run.Started = rb.Run.Started.Add(19 * time.Hour)
+	rb.Run.Finished = rb.Run.Finished.Add(19 * time.Hour)
+	rb.Run.Broker = loadgen.BrokerInfo{Kind: "local", Version: "4.1.1", Label: "Apache Kafka 4.1.1 (local, KRaft)", Addrs: []string{"127.0.0.1:9092"}, Partitions: 8}
+	rb.Run.Warnings = nil
+	rb.Patterns["async"].Summary.Lost = 5
+	for dir, r := range map[string]*loadgen.Results{"testdata": synthetic(120, 1), "testdata/b": rb} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Write(dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// fixtures reads the runs of testdata/, written first with -update.
+func fixtures(t *testing.T) (a, b *loadgen.Results) {
+	t.Helper()
+	if *update {
+		regenerate.Do(func() { writeFixtures(t) })
+	}
+	a, err := loadgen.ReadResults("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err = loadgen.ReadResults("testdata/b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, b
+}
+
+// golden compares page, the embedded library cut out, with
+// testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name string, page []byte) {
+	t.Helper()
+	if n := bytes.Count(page, []byte(echartsJS)); n != 1 {
+		t.Fatalf("the page holds echarts.min.js %d times, want 1", n)
+	}
+	got := bytes.Replace(page, []byte(echartsJS), []byte("/* echarts.min.js: cut from the golden file */"), 1)
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./reports -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+		for i := range min(len(gl), len(wl)) {
+			if gl[i] != wl[i] {
+				t.Fatalf("%s differs at line %d:\ngot  %.300s\nwant %.300s\n(run go test ./reports -update if the change is meant)", path, i+1, gl[i], wl[i])
+			}
+		}
+		t.Fatalf("%s differs: got %d lines, want %d (run go test ./reports -update if the change is meant)", path, len(gl), len(wl))
+	}
+}
+
+func TestGolden(t *testing.T) {
+	a, b := fixtures(t)
+	var report, compare bytes.Buffer
+	if err := Write(&report, a); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "report.golden.html", report.Bytes())
+	if err := Compare(&compare, a, b); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "compare.golden.html", compare.Bytes())
+
+	// The same results give the same bytes.
+	var again bytes.Buffer
+	if err := Write(&again, a); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(report.Bytes(), again.Bytes()) {
+		t.Error("two renders of the same results differ")
+	}
+}
+
+// offline is what would fetch something from the network.
+var offline = []*regexp.Regexp{
+	regexp.MustCompile(`<script[^>]+src=`),
+	regexp.MustCompile(`<link[^>]+href=`),
+	regexp.MustCompile(`<img[^>]+src=`),
+	regexp.MustCompile(`(?i)url\(\s*['"]?https?:`),
+	regexp.MustCompile(`@import`),
+}
+
+func TestOffline(t *testing.T) {
+	a, b := fixtures(t)
+	var report, compare bytes.Buffer
+	if err := Write(&report, a); err != nil {
+		t.Fatal(err)
+	}
+	if err := Compare(&compare, a, b); err != nil {
+		t.Fatal(err)
+	}
+	for name, page := range map[string][]byte{"report": report.Bytes(), "compare": compare.Bytes()} {
+		rest := bytes.Replace(page, []byte(echartsJS), nil, 1)
+		for _, re := range offline {
+			if m := re.Find(rest); m != nil {
+				t.Errorf("%s: %q would load from outside the page", name, m)
+			}
+		}
+	}
+}
+
+func TestContent(t *testing.T) {
+	a, _ := fixtures(t)
+	var buf bytes.Buffer
+	if err := Write(&buf, a); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+	for _, want := range []string{
+		"embedded kfake (not Apache Kafka)", // the banner
+		"sync: generator saturated",         // a derived warning
+		"ceiling 12,000 rps",                // calibration
+		"provider outage",                   // fault windows
+		`id="chart_rate"`, `id="chart_spectrum_api"`, `id="chart_spectrum_notify"`, `id="chart_api_latency"`,
+		`id="chart_notify_latency"`, `id="chart_drops_sync"`, `id="chart_lag"`, `id="chart_cpu_hybrid"`, `id="chart_paths_hybrid"`,
+		`class="best"`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the report lacks %q", want)
+		}
+	}
+}
+
+// TestHourLong checks the size of a one-hour run's page: the series are
+// downsampled.
+func TestHourLong(t *testing.T) {
+	r := synthetic(3600, 1)
+	var buf bytes.Buffer
+	if err := Write(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	if got, limit := buf.Len(), 5<<20; got > limit {
+		t.Errorf("a one-hour run's page is %d bytes, want at most %d", got, limit)
+	}
+	t.Logf("one-hour page: %d bytes (%d of them ECharts)", buf.Len(), len(echartsJS))
+}
+
+func TestRender(t *testing.T) {
+	fixtures(t)
+	dir := t.TempDir()
+	b, err := os.ReadFile("testdata/results.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "results.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path, err := Render(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(dir, "index.html"); path != want {
+		t.Errorf("Render returned %s, want %s", path, want)
+	}
+	out, err := RenderCompare("testdata", "testdata/b", filepath.Join(dir, "c.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(out); err != nil {
+		t.Error(err)
+	}
+	if _, err := Render(t.TempDir()); err == nil {
+		t.Error("Render of a folder without results.json: no error")
+	}
+}
+
+func TestMinMax(t *testing.T) {
+	tt := []float64{1, 2, 3, 4, 5, 6, 7, 8}
+	for _, tc := range []struct {
+		name string
+		have []float64
+		max  int
+		want []point
+	}{
+		// Few enough points: all kept, zeros skipped.
+		{"all", []float64{1, 0, 3, 4, 5, 6, 7, 8}, 8, []point{{1, 1}, {3, 3}, {4, 4}, {5, 5}, {6, 6}, {7, 7}, {8, 8}}},
+		// Two buckets of four: each bucket's lowest and highest, in time order.
+		{"buckets", []float64{5, 9, 1, 4, 2, 2, 8, 3}, 4, []point{{2, 9}, {3, 1}, {5, 2}, {7, 8}}},
+		// A spike survives.
+		{"spike", []float64{1, 1, 1, 100, 1, 1, 1, 1}, 2, []point{{1, 1}, {4, 100}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := minMax(tt, tc.have, tc.max, positive)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestMeans(t *testing.T) {
+	got := means([]float64{1, 2, 3, 4, 5}, 2, []float64{1, 3, 5, 7, 9})
+	want := []point{{3, 3}, {5, 8}}
+	if !slices.Equal(got[0], want) {
+		t.Errorf("got %v, want %v", got[0], want)
+	}
+}
+
+func TestBestOf(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		dir  direction
+		vals []float64
+		oks  []bool
+		want []bool
+	}{
+		{"lower", lower, []float64{3, 1, 2}, []bool{true, true, true}, []bool{false, true, false}},
+		{"higher", higher, []float64{3, 1, 3}, []bool{true, true, true}, []bool{true, false, true}},
+		// All equal: nothing to mark.
+		{"tie", lower, []float64{0, 0, 0}, []bool{true, true, true}, []bool{false, false, false}},
+		// A value that does not apply never wins.
+		{"na", lower, []float64{0, 5, 7}, []bool{false, true, true}, []bool{false, true, false}},
+		{"neutral", neutral, []float64{1, 2}, []bool{true, true}, []bool{false, false}},
+		{"not drained", lower, []float64{math.Inf(1), 3}, []bool{true, true}, []bool{false, true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := bestOf(tc.dir, tc.vals, tc.oks); !slices.Equal(got, tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestDelta(t *testing.T) {
+	for _, tc := range []struct {
+		dir  direction
+		a, b float64
+		want cell
+	}{
+		{lower, 10, 12, cell{"+20.0%", "delta worse"}},
+		{lower, 10, 5, cell{"-50.0%", "delta better"}},
+		{higher, 10, 5, cell{"-50.0%", "delta worse"}},
+		{lower, 0, 5, cell{"+5 (from 0)", "delta worse"}},
+		{neutral, 1, 2, cell{"+100.0%", "delta"}},
+		{lower, 3, 3, cell{"=", "delta"}},
+	} {
+		if got := delta(tc.dir, tc.a, tc.b); got != tc.want {
+			t.Errorf("delta(%v, %g, %g) = %v, want %v", tc.dir, tc.a, tc.b, got, tc.want)
+		}
+	}
+}
+
+func TestSpectrum(t *testing.T) {
+	a, _ := fixtures(t)
+	pts, err := spectrum(a.Patterns["sync"].Histograms.API)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pts) < 50 || pts[0][0] != 1 {
+		t.Fatalf("got %d points from %v, want at least 50 from x=1", len(pts), pts[0])
+	}
+	for i := 1; i < len(pts); i++ {
+		if pts[i][0] <= pts[i-1][0] || pts[i][1] < pts[i-1][1] {
+			t.Fatalf("point %d %v after %v: not increasing", i, pts[i], pts[i-1])
+		}
+	}
+	if got, want := pts[len(pts)-1][1], a.Patterns["sync"].Summary.API.Max; math.Abs(got-want) > want*0.01 {
+		t.Errorf("the spectrum ends at %g ms, want the max %g ms", got, want)
+	}
+	if _, err := spectrum("not base64!"); err == nil {
+		t.Error("spectrum of garbage: no error")
+	}
+	if pts, err := spectrum(""); err != nil || pts != nil {
+		t.Errorf("spectrum of nothing: %v, %v; want none, no error", pts, err)
+	}
+}
+
+func TestNiceCeil(t *testing.T) {
+	for _, tc := range []struct{ have, want float64 }{{0, 0}, {0.7, 1}, {1.3, 2}, {2.2, 2.5}, {3, 5}, {730, 1000}} {
+		if got := niceCeil(tc.have); got != tc.want {
+			t.Errorf("niceCeil(%g) = %g, want %g", tc.have, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,320 @@
+package reports
+
+import (
+	"math"
+	"slices"
+	"strconv"
+
+	"github.com/commbench/commbench/loadgen"
+)
+
+// direction says which way a metric is better.
+type direction int
+
+const (
+	neutral direction = iota // no best: a count of what was asked
+	lower
+	higher
+)
+
+// metric is one row of the summary table.
+type metric struct {
+	group string // starts a group of rows when it differs from the row before
+	label string
+	dir   direction
+	// value is the metric of p; ok false: it does not apply (no broker,
+	// no such process).
+	value  func(p *loadgen.Pattern) (v float64, ok bool)
+	format func(v float64, p *loadgen.Pattern) string
+}
+
+func always(f func(s *loadgen.Summary) float64) func(*loadgen.Pattern) (float64, bool) {
+	return func(p *loadgen.Pattern) (float64, bool) { return f(&p.Summary), true }
+}
+
+func fmtCount(v float64, _ *loadgen.Pattern) string { return count(int64(v)) }
+func fmtRate(v float64, _ *loadgen.Pattern) string  { return rate(v) }
+func fmtMs(v float64, _ *loadgen.Pattern) string    { return ms(v) }
+func fmtCPU(v float64, _ *loadgen.Pattern) string   { return cpu(v) }
+func fmtOfSent(v float64, p *loadgen.Pattern) string {
+	return pct(v, float64(p.Summary.Requests))
+}
+
+// metrics are the summary table's rows for the processes in procs.
+func metrics(procs []string) []metric {
+	lat := func(group, name string, get func(s *loadgen.Summary) loadgen.Percentiles) []metric {
+		pick := []struct {
+			label string
+			f     func(p loadgen.Percentiles) float64
+		}{
+			{"p50", func(p loadgen.Percentiles) float64 { return p.P50 }},
+			{"p90", func(p loadgen.Percentiles) float64 { return p.P90 }},
+			{"p99", func(p loadgen.Percentiles) float64 { return p.P99 }},
+			{"p99.9", func(p loadgen.Percentiles) float64 { return p.P999 }},
+			{"max", func(p loadgen.Percentiles) float64 { return p.Max }},
+		}
+		var ms []metric
+		for _, k := range pick {
+			if name == "notify" && (k.label == "p90" || k.label == "p99.9") {
+				continue
+			}
+			ms = append(ms, metric{group: group, label: k.label, dir: lower, format: fmtMs,
+				value: func(p *loadgen.Pattern) (float64, bool) {
+					if name == "notify" && p.Summary.Delivered == 0 {
+						return 0, false
+					}
+					return k.f(get(&p.Summary)), true
+				}})
+		}
+		return ms
+	}
+
+	const load, api, notify, drops, delivery, cpuGroup = "Load", "API latency, ms (from the intended send time)",
+		"Time-to-notify, ms", "Drops, % of sent", "Delivery", "CPU-seconds per 1,000 accepted reactions"
+	m := []metric{
+		{group: load, label: "requests sent", format: fmtCount, value: always(func(s *loadgen.Summary) float64 { return float64(s.Requests) })},
+		{group: load, label: "offered rps", format: fmtRate, value: always(func(s *loadgen.Summary) float64 { return s.OfferedRPS })},
+		{group: load, label: "achieved rps", dir: higher, format: fmtRate, value: always(func(s *loadgen.Summary) float64 { return s.AchievedRPS })},
+		{group: load, label: "accepted", dir: higher, value: always(func(s *loadgen.Summary) float64 { return float64(s.Accepted) }),
+			format: func(v float64, p *loadgen.Pattern) string {
+				return count(int64(v)) + " (" + pct(v, float64(p.Summary.Requests)) + ")"
+			}},
+		{group: load, label: "goodput rps", dir: higher, format: fmtRate, value: always(func(s *loadgen.Summary) float64 { return s.GoodputRPS })},
+		{group: load, label: "accepted via sync / async path", value: always(func(s *loadgen.Summary) float64 { return float64(s.AcceptedSync) }),
+			format: func(v float64, p *loadgen.Pattern) string {
+				s := p.Summary
+				if s.Accepted == 0 {
+					return "—"
+				}
+				return pct(float64(s.AcceptedSync), float64(s.Accepted)) + " / " + pct(float64(s.AcceptedAsync), float64(s.Accepted))
+			}},
+	}
+	m = append(m, lat(api, "api", func(s *loadgen.Summary) loadgen.Percentiles { return s.API })...)
+	m = append(m, lat(notify, "notify", func(s *loadgen.Summary) loadgen.Percentiles { return s.Notify })...)
+	m = append(m, metric{group: drops, label: "all", dir: lower, format: fmtOfSent,
+		value: always(func(s *loadgen.Summary) float64 { return float64(s.Drops.Total) })})
+	for _, class := range loadgen.DropClasses {
+		m = append(m, metric{group: drops, label: dropLabel(class), dir: lower, format: fmtOfSent,
+			value: always(func(s *loadgen.Summary) float64 { return float64(dropsOf(s.Drops, class)) })})
+	}
+	m = append(m,
+		metric{group: delivery, label: "lost", dir: lower, format: fmtCount, value: always(func(s *loadgen.Summary) float64 { return float64(s.Lost) })},
+		metric{group: delivery, label: "duplicated", dir: lower, format: fmtCount, value: always(func(s *loadgen.Summary) float64 { return float64(s.Duplicated) })},
+		metric{group: delivery, label: "dead-lettered", dir: lower, format: fmtCount, value: always(func(s *loadgen.Summary) float64 { return float64(s.DeadLettered) })},
+		metric{group: delivery, label: "indeterminate (client timed out)", dir: lower, format: fmtCount, value: always(func(s *loadgen.Summary) float64 { return float64(s.Indeterminate) })},
+		metric{group: delivery, label: "drain time", dir: lower,
+			value: always(func(s *loadgen.Summary) float64 {
+				if !s.Drained {
+					return math.Inf(1)
+				}
+				return s.DrainS
+			}),
+			format: func(v float64, p *loadgen.Pattern) string {
+				if math.IsInf(v, 1) {
+					return "not drained (" + seconds(p.Summary.DrainS) + ")"
+				}
+				return seconds(v)
+			}},
+		metric{group: delivery, label: "peak consumer lag", dir: lower, format: fmtCount,
+			value: func(p *loadgen.Pattern) (float64, bool) {
+				return float64(p.Summary.PeakLag), len(p.Series.Lag) > 0
+			}},
+	)
+	for _, proc := range append([]string{"total"}, procs...) {
+		m = append(m, metric{group: cpuGroup, label: proc, dir: lower, format: fmtCPU,
+			value: func(p *loadgen.Pattern) (float64, bool) {
+				v, ok := p.Summary.CPUSecondsPer1k[proc]
+				return v, ok
+			}})
+	}
+	return m
+}
+
+// processes are the processes named in the patterns' CPU numbers and
+// series, in a fixed order: the services first, then the others by name.
+func processes(r *loadgen.Results) []string {
+	fixed := []string{"reaction", "notification", "broker", "generator"}
+	seen := map[string]bool{}
+	for _, p := range r.Patterns {
+		for k := range p.Summary.CPUSecondsPer1k {
+			seen[k] = true
+		}
+		for k := range p.Series.CPU {
+			seen[k] = true
+		}
+	}
+	delete(seen, "total")
+	var out, rest []string
+	for _, k := range fixed {
+		if seen[k] {
+			out = append(out, k)
+		}
+	}
+	for k := range seen {
+		if !slices.Contains(fixed, k) {
+			rest = append(rest, k)
+		}
+	}
+	slices.Sort(rest)
+	return append(out, rest...)
+}
+
+func dropLabel(class string) string {
+	switch class {
+	case "http_429":
+		return "429 rate limited"
+	case "http_503":
+		return "503 overloaded"
+	case "http_5xx":
+		return "other 5xx"
+	case "refused":
+		return "connection refused"
+	case "reset":
+		return "connection reset"
+	}
+	return class
+}
+
+func dropsOf(d loadgen.Drops, class string) int64 {
+	switch class {
+	case "timeout":
+		return d.Timeout
+	case "refused":
+		return d.Refused
+	case "reset":
+		return d.Reset
+	case "http_429":
+		return d.HTTP429
+	case "http_503":
+		return d.HTTP503
+	case "http_5xx":
+		return d.HTTP5xx
+	}
+	return d.Other
+}
+
+// table is a summary table as the page template draws it.
+type table struct {
+	Heads    []head
+	SubHeads []string // compare: A, B, Δ under each head
+	Rows     []row
+}
+
+type head struct {
+	Name  string
+	Color string
+	Span  int // columns under it (compare: a run, b run, delta)
+}
+
+type row struct {
+	Group string // a group's title row: no label or cells
+	Label string
+	Cells []cell
+}
+
+type cell struct {
+	Text  string
+	Class string // best, better, worse, na, delta
+}
+
+// summaryTable is one run's table: a column per pattern, the best value
+// in each row marked (when the patterns differ).
+func summaryTable(r *loadgen.Results, order []string) table {
+	var t table
+	for _, name := range order {
+		t.Heads = append(t.Heads, head{Name: name, Color: colorOf(name, order), Span: 1})
+	}
+	group := ""
+	for _, m := range metrics(processes(r)) {
+		if m.group != group {
+			group = m.group
+			t.Rows = append(t.Rows, row{Group: group})
+		}
+		vals := make([]float64, len(order))
+		oks := make([]bool, len(order))
+		for i, name := range order {
+			vals[i], oks[i] = m.value(r.Patterns[name])
+		}
+		best := bestOf(m.dir, vals, oks)
+		rw := row{Label: m.label}
+		for i, name := range order {
+			c := cell{Text: "—", Class: "na"}
+			if oks[i] {
+				c = cell{Text: m.format(vals[i], r.Patterns[name])}
+				if best[i] {
+					c.Class = "best"
+				}
+			}
+			rw.Cells = append(rw.Cells, c)
+		}
+		t.Rows = append(t.Rows, rw)
+	}
+	return t
+}
+
+// bestOf marks the best of the values that apply; nothing when the
+// metric has no direction, fewer than two values apply or all are equal.
+func bestOf(dir direction, vals []float64, oks []bool) []bool {
+	best := make([]bool, len(vals))
+	if dir == neutral {
+		return best
+	}
+	var b float64
+	n, first := 0, true
+	for i, v := range vals {
+		if !oks[i] {
+			continue
+		}
+		n++
+		if first || (dir == lower && v < b) || (dir == higher && v > b) {
+			b, first = v, false
+		}
+	}
+	if n < 2 {
+		return best
+	}
+	all := true
+	for i, v := range vals {
+		if oks[i] && v != b {
+			all = false
+		}
+	}
+	if all {
+		return best
+	}
+	for i, v := range vals {
+		best[i] = oks[i] && v == b
+	}
+	return best
+}
+
+// delta formats b against a for the compare table: the relative change,
+// or the absolute one from 0, marked better or worse by the metric's
+// direction.
+func delta(dir direction, a, b float64) cell {
+	if a == b || (math.IsInf(a, 1) && math.IsInf(b, 1)) {
+		return cell{Text: "=", Class: "delta"}
+	}
+	var text string
+	switch {
+	case math.IsInf(a, 0) || math.IsInf(b, 0):
+		text = "changed"
+	case a == 0:
+		text = "+" + strconv.FormatFloat(sig(b), 'g', -1, 64) + " (from 0)"
+	default:
+		d := 100 * (b - a) / math.Abs(a)
+		sign := "+"
+		if d < 0 {
+			sign = ""
+		}
+		text = sign + strconv.FormatFloat(d, 'f', 1, 64) + "%"
+	}
+	class := "delta"
+	switch {
+	case dir == lower && b < a, dir == higher && b > a:
+		class = "delta better"
+	case dir == lower && b > a, dir == higher && b < a:
+		class = "delta worse"
+	}
+	return cell{Text: text, Class: class}
+}

@@ -58,6 +58,8 @@ setup() {
     apt_install openjdk-17-jre-headless
   fi
   need_apt mvn maven
+  # The report's browser test (go test ./reports) draws it in headless Chromium.
+  need_apt chromium chromium
   build
   # Resolve the Kafka jars into the cache now, so that the first test or run
   # does not pay for it (a no-op when the cache is complete).

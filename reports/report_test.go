@@ -283,8 +283,8 @@ func TestSpectrum(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(pts) < 50 || pts[0][0] != 1 {
-		t.Fatalf("got %d points from %v, want at least 50 from x=1", len(pts), pts[0])
+	if len(pts) < 50 || pts[0][0] > 1.5 || pts[0][1] <= 0 {
+		t.Fatalf("got %d points from %v, want at least 50 from x≈1, above 0", len(pts), pts[0])
 	}
 	for i := 1; i < len(pts); i++ {
 		if pts[i][0] <= pts[i-1][0] || pts[i][1] < pts[i-1][1] {

@@ -36,8 +36,12 @@ func spectrum(b64 string) ([]point, error) {
 		if x >= top {
 			break
 		}
-		p := 100 - 100/x
-		pts = append(pts, point{sig(x), sig(float64(h.ValueAtQuantile(p)) / 1000)})
+		// ValueAtQuantile(0) is 0, not the lowest value, and a log axis
+		// cannot draw 0.
+		v := max(h.ValueAtQuantile(100-100/x), h.Min())
+		if v > 0 {
+			pts = append(pts, point{sig(x), sig(float64(v) / 1000)})
+		}
 	}
 	return append(pts, point{sig(top), sig(float64(h.Max()) / 1000)}), nil
 }

@@ -1,0 +1,275 @@
+package reports
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// chromium is Debian's Chromium, which ./bench.sh setup installs.
+const chromium = "/usr/bin/chromium"
+
+// maxLoadMs is how long a one-hour run's page may take to load, from
+// navigation to the end of its load event (every chart drawn).
+const maxLoadMs = 2000
+
+// chartState is what the browser says about one chart of the page.
+type chartState struct {
+	ID       string   `json:"id"`
+	Instance bool     `json:"instance"`
+	Series   int      `json:"series"`
+	Points   int      `json:"points"`
+	Empty    []string `json:"empty"` // series without data
+	Width    int      `json:"width"`
+}
+
+const chartsJS = `Array.from(document.querySelectorAll("div.item")).map(function (el) {
+	var c = echarts.getInstanceByDom(el);
+	if (!c) return {id: el.id, instance: false, series: 0, points: 0, empty: [], width: 0};
+	var s = c.getOption().series || [];
+	return {
+		id: el.id, instance: true, series: s.length,
+		points: s.reduce(function (n, x) { return n + (x.data || []).length; }, 0),
+		empty: s.filter(function (x) { return !(x.data || []).length; }).map(function (x) { return x.name; }),
+		width: c.getWidth()
+	};
+})`
+
+// browser starts headless Chromium with the network off and returns a
+// context for it and what it saw: every request's URL and every uncaught
+// JavaScript exception.
+func browser(t *testing.T) (ctx context.Context, seen func() (urls, exceptions []string)) {
+	t.Helper()
+	if os.Getenv("COMMBENCH_SKIP_BROWSER") == "1" {
+		t.Skip("COMMBENCH_SKIP_BROWSER=1")
+	}
+	path := chromium
+	if _, err := os.Stat(path); err != nil {
+		p, lerr := exec.LookPath("chromium")
+		if lerr != nil {
+			t.Fatalf("Chromium is missing (%s): run ./bench.sh setup to install Debian's chromium, or set COMMBENCH_SKIP_BROWSER=1 to skip the browser test", chromium)
+		}
+		path = p
+	}
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(path),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-default-apps", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("hide-scrollbars", true),
+		// Belt and braces with the offline emulation below: anything that
+		// still tried the network would meet a closed port.
+		chromedp.ProxyServer("127.0.0.1:9"),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1400, 900),
+	)
+	var mu sync.Mutex
+	var urls, exceptions []string
+	ctx, cancel := chromedp.NewContext(alloc, chromedp.WithListener(func(ev any) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch ev := ev.(type) {
+		case *network.EventRequestWillBeSent:
+			urls = append(urls, ev.Request.URL)
+		case *runtime.EventExceptionThrown:
+			d := ev.ExceptionDetails
+			msg := d.Text
+			if d.Exception != nil {
+				msg += " " + d.Exception.Description
+			}
+			exceptions = append(exceptions, fmt.Sprintf("%s at line %d: %s", d.URL, d.LineNumber+1, msg))
+		}
+	}))
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	offline := func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		if _, err := cdp.Call(ctx, tg, network.Enable, network.EnableParams{}); err != nil {
+			return chromedp.Void{}, err
+		}
+		if _, err := cdp.Call(ctx, tg, runtime.Enable, cdp.Empty{}); err != nil {
+			return chromedp.Void{}, err
+		}
+		_, err := cdp.Call(ctx, tg, network.OverrideNetworkState, network.OverrideNetworkStateParams{Offline: true, DownloadThroughput: -1, UploadThroughput: -1})
+		return chromedp.Void{}, err
+	}
+	if _, err := chromedp.Run(ctx, offline); err != nil {
+		t.Fatalf("starting %s: %v", path, err)
+	}
+	return ctx, func() ([]string, []string) {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), urls...), append([]string(nil), exceptions...)
+	}
+}
+
+// open renders r's report into a temporary folder, opens it and returns
+// the charts' states and how long the page took to load, in ms.
+func open(t *testing.T, ctx context.Context, page []byte) ([]chartState, float64) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "index.html")
+	if err := os.WriteFile(path, page, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate("file://"+path)); err != nil {
+		t.Fatalf("opening %s: %v", path, err)
+	}
+	states, err := chromedp.Run(ctx, chromedp.Evaluate[[]chartState](chartsJS))
+	if err != nil {
+		t.Fatalf("reading the charts: %v", err)
+	}
+	loadMs, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`performance.getEntriesByType("navigation")[0].loadEventEnd`))
+	if err != nil {
+		t.Fatalf("reading the load time: %v", err)
+	}
+	return states, loadMs
+}
+
+// TestBrowser opens the fixture's report and comparison in headless
+// Chromium with the network off: every chart must draw, the page must
+// request nothing but its own file, and it must not be blank.
+func TestBrowser(t *testing.T) {
+	ctx, seen := browser(t)
+	a, b := fixtures(t)
+	var report, compare bytes.Buffer
+	if err := Write(&report, a); err != nil {
+		t.Fatal(err)
+	}
+	if err := Compare(&compare, a, b); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		page []byte
+	}{{"report", report.Bytes()}, {"compare", compare.Bytes()}} {
+		states, loadMs := open(t, ctx, tc.page)
+		want := bytes.Count(tc.page, []byte(`<div class="item" id="`))
+		if len(states) != want || want == 0 {
+			t.Errorf("%s: the browser found %d charts, the page has %d", tc.name, len(states), want)
+		}
+		for _, s := range states {
+			switch {
+			case !s.Instance:
+				t.Errorf("%s: chart %s: no ECharts instance", tc.name, s.ID)
+			case s.Series == 0 || s.Points == 0:
+				t.Errorf("%s: chart %s: %d series, %d points: nothing drawn", tc.name, s.ID, s.Series, s.Points)
+			case len(s.Empty) > 0:
+				t.Errorf("%s: chart %s: series without data: %s", tc.name, s.ID, strings.Join(s.Empty, ", "))
+			case s.Width < 200:
+				t.Errorf("%s: chart %s: %d px wide", tc.name, s.ID, s.Width)
+			}
+		}
+		t.Logf("%s: %d charts drawn, loaded in %.0f ms", tc.name, len(states), loadMs)
+	}
+
+	if err := chromedp.Do(ctx, chromedp.Navigate("file://"+writeTemp(t, report.Bytes()))); err != nil {
+		t.Fatal(err)
+	}
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A one-hour run's page opens quickly: its series are downsampled.
+	var hour bytes.Buffer
+	if err := Write(&hour, synthetic(3600, 1)); err != nil {
+		t.Fatal(err)
+	}
+	states, loadMs := open(t, ctx, hour.Bytes())
+	for _, s := range states {
+		if s.Points == 0 {
+			t.Errorf("one-hour run: chart %s drew nothing", s.ID)
+		}
+	}
+	t.Logf("one-hour run: %d bytes, %d charts, loaded in %.0f ms", hour.Len(), len(states), loadMs)
+	if loadMs > maxLoadMs {
+		t.Errorf("one-hour run: the page took %.0f ms to load, want under %d ms", loadMs, maxLoadMs)
+	}
+
+	urls, exceptions := seen()
+	for _, u := range urls {
+		if !strings.HasPrefix(u, "file://") {
+			t.Errorf("the page requested %s: it must not touch the network", u)
+		}
+	}
+	if len(urls) == 0 {
+		t.Error("no request seen at all: is the network listener working?")
+	}
+	for _, e := range exceptions {
+		t.Errorf("JavaScript exception: %s", e)
+	}
+	checkNotBlank(t, shot)
+
+	// The listener does see the network: a page that asks for an image
+	// from outside is caught.
+	canary := writeTemp(t, []byte(`<!DOCTYPE html><img src="http://192.0.2.1/canary.png">`))
+	if err := chromedp.Do(ctx, chromedp.Navigate("file://"+canary)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if urls, _ = seen(); !slices.ContainsFunc(urls, func(u string) bool { return strings.HasPrefix(u, "http://192.0.2.1/") }) {
+		t.Errorf("the network listener missed a canary request; it saw %q", urls)
+	}
+	if *update {
+		if err := os.MkdirAll("../docs", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile("../docs/report.png", shot, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func writeTemp(t *testing.T, page []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "index.html")
+	if err := os.WriteFile(path, page, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// checkNotBlank fails unless the PNG shot has enough pixels unlike its
+// background and enough colors to be charts.
+func checkNotBlank(t *testing.T, shot []byte) {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(shot))
+	if err != nil {
+		t.Fatalf("the screenshot: %v", err)
+	}
+	bg := img.At(0, 0)
+	bounds := img.Bounds()
+	var differ, total int
+	colors := map[[3]uint32]bool{}
+	for y := bounds.Min.Y; y < bounds.Max.Y; y += 2 {
+		for x := bounds.Min.X; x < bounds.Max.X; x += 2 {
+			c := img.At(x, y)
+			r, g, b, _ := c.RGBA()
+			colors[[3]uint32{r >> 8, g >> 8, b >> 8}] = true
+			if c != bg {
+				differ++
+			}
+			total++
+		}
+	}
+	if frac := float64(differ) / float64(total); frac < 0.2 || len(colors) < 100 {
+		t.Errorf("the screenshot (%v) looks blank: %.1f%% of pixels unlike the background, %d colors", bounds.Size(), 100*frac, len(colors))
+	}
+}

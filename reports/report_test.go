@@ -270,6 +270,9 @@ func TestDelta(t *testing.T) {
 		{lower, 0, 5, cell{"+5 (from 0)", "delta worse"}},
 		{neutral, 1, 2, cell{"+100.0%", "delta"}},
 		{lower, 3, 3, cell{"=", "delta"}},
+		// Under 1%: noise, not marked.
+		{lower, 1000, 1005, cell{"+0.5%", "delta"}},
+		{higher, 1000, 999.9, cell{"≈", "delta"}},
 	} {
 		if got := delta(tc.dir, tc.a, tc.b); got != tc.want {
 			t.Errorf("delta(%v, %g, %g) = %v, want %v", tc.dir, tc.a, tc.b, got, tc.want)

@@ -288,29 +288,38 @@ func bestOf(dir direction, vals []float64, oks []bool) []bool {
 	return best
 }
 
+// minMarked is the smallest relative change, in percent, that the compare
+// table marks better or worse: below it, run-to-run noise.
+const minMarked = 1.0
+
 // delta formats b against a for the compare table: the relative change,
 // or the absolute one from 0, marked better or worse by the metric's
-// direction.
+// direction when it is at least minMarked.
 func delta(dir direction, a, b float64) cell {
 	if a == b || (math.IsInf(a, 1) && math.IsInf(b, 1)) {
 		return cell{Text: "=", Class: "delta"}
 	}
 	var text string
+	rel := math.Inf(1) // the relative change, where there is one
 	switch {
 	case math.IsInf(a, 0) || math.IsInf(b, 0):
 		text = "changed"
 	case a == 0:
 		text = "+" + strconv.FormatFloat(sig(b), 'g', -1, 64) + " (from 0)"
 	default:
-		d := 100 * (b - a) / math.Abs(a)
+		rel = 100 * (b - a) / math.Abs(a)
 		sign := "+"
-		if d < 0 {
+		if rel < 0 {
 			sign = ""
 		}
-		text = sign + strconv.FormatFloat(d, 'f', 1, 64) + "%"
+		text = sign + strconv.FormatFloat(rel, 'f', 1, 64) + "%"
+		if math.Abs(rel) < 0.05 {
+			text = "≈"
+		}
 	}
 	class := "delta"
 	switch {
+	case math.Abs(rel) < minMarked:
 	case dir == lower && b < a, dir == higher && b > a:
 		class = "delta better"
 	case dir == lower && b > a, dir == higher && b < a:

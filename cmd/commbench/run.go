@@ -14,6 +14,7 @@ import (
 	"github.com/commbench/commbench/broker"
 	"github.com/commbench/commbench/loadgen"
 	"github.com/commbench/commbench/profiles"
+	"github.com/commbench/commbench/reports"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -103,6 +104,11 @@ func cmdRun(args []string) error {
 	if res != nil {
 		printSummary(res)
 		fmt.Printf("results: %s\n", filepath.Join(runDir, "results.json"))
+		if page, rerr := reports.Render(runDir); rerr != nil {
+			fmt.Fprintf(os.Stderr, "commbench: the report could not be rendered: %v (run 'commbench report %s' to try again)\n", rerr, runDir)
+		} else {
+			fmt.Printf("report: %s\n", page)
+		}
 	}
 	if errors.Is(err, loadgen.ErrInterrupted) {
 		return &exitError{code: exitSignaled, err: fmt.Errorf("interrupted: the partial results are in %s", runDir)}

@@ -124,4 +124,3 @@ func (r *patternRun) fault(ctx context.Context, f profiles.Fault) (undo func() e
 	}
 	return nil, fmt.Errorf("%s %s is not supported", f.Target, f.Kind)
 }
-

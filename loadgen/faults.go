@@ -12,6 +12,27 @@ import (
 	"github.com/commbench/commbench/targets"
 )
 
+// The hooks below let faults sit between the run's processes. run.go
+// calls them around starting the services of a pattern.
+
+// setupFaults prepares what the profile's faults need before the services
+// start (e.g. a proxy on a link).
+func (r *patternRun) setupFaults(ctx context.Context) error { return nil }
+
+// teardownFaults undoes setupFaults.
+func (r *patternRun) teardownFaults() {}
+
+// notifyTarget is the URL the reaction service calls the notification
+// service at: the notification service itself, or a proxy in between.
+func (r *patternRun) notifyTarget() string { return r.notifyURL }
+
+// brokerAddrsFor is the Kafka address service ("reaction" or
+// "notification") is given.
+func (r *patternRun) brokerAddrsFor(service string) []string { return r.broker.Addrs }
+
+// faultArgs are extra flags for service's process.
+func (r *patternRun) faultArgs(service string) []string { return nil }
+
 // checkFaults refuses, before any load, the faults this runner cannot fire.
 func checkFaults(o RunOptions, p *profiles.Profile) error {
 	for i, f := range p.Faults {

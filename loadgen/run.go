@@ -245,6 +245,10 @@ func (r *patternRun) run(ctx context.Context) (*Pattern, error) {
 			}()
 		}
 	}
+	if err := r.setupFaults(ctx); err != nil {
+		return nil, fmt.Errorf("set up faults: %w", err)
+	}
+	defer r.teardownFaults()
 	if err := r.startServices(ctx); err != nil {
 		return nil, err
 	}
@@ -285,23 +289,24 @@ func (r *patternRun) startServices(ctx context.Context) error {
 		"--provider-error-rate", strconv.FormatFloat(s.Provider.ErrorRate, 'g', -1, 64),
 	}
 	if r.async() {
-		nargs = append(nargs, "--brokers", strings.Join(r.broker.Addrs, ","))
+		nargs = append(nargs, "--brokers", strings.Join(r.brokerAddrsFor("notification"), ","))
 	} else {
 		nargs = append(nargs, "--brokers", "")
 	}
+	nargs = append(nargs, r.faultArgs("notification")...)
 	r.notif, err = startProc(ctx, "notification-"+r.key, nAddr, r.o.Exe, nargs, r.dir)
 	if err != nil {
 		return err
 	}
 	r.notifyURL = "http://" + nAddr
 	rargs := []string{"serve", "reaction", "--mode", string(r.pattern), "--listen", rAddr,
-		"--notify-url", r.notifyURL, "--topic", r.topic,
+		"--notify-url", r.notifyTarget(), "--topic", r.topic,
 		"--write-cost", s.Reaction.WriteCost.String(),
 		"--timeout", s.Reaction.Timeout.String(),
 		"--budget", s.Hybrid.Budget.String(),
 	}
 	if r.async() {
-		rargs = append(rargs, "--brokers", strings.Join(r.broker.Addrs, ","))
+		rargs = append(rargs, "--brokers", strings.Join(r.brokerAddrsFor("reaction"), ","))
 	} else {
 		rargs = append(rargs, "--brokers", "")
 	}

@@ -104,6 +104,18 @@ case "$verb" in
   *)
     [ -f "profiles/$verb.yaml" ] || { usage | sed "s/PROFILES/$(profiles)/" >&2; die "unknown verb or profile '$verb'"; }
     build
-    exec "$BIN" run --profile "profiles/$verb.yaml" "$@"
+    rc=0
+    "$BIN" run --profile "profiles/$verb.yaml" "$@" || rc=$?
+    page="$ROOT/reports/latest/index.html"
+    if [ -f "$page" ]; then
+      say "report: $page"
+      # Open it where a desktop is there to show it.
+      if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && command -v xdg-open >/dev/null 2>&1; then
+        xdg-open "$page" >/dev/null 2>&1 || true
+      elif [ "$(uname)" = Darwin ]; then
+        open "$page" || true
+      fi
+    fi
+    exit "$rc"
     ;;
 esac

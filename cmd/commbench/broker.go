@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/commbench/commbench/broker"
+	"github.com/commbench/commbench/targets/notification"
 )
 
 func init() {
@@ -96,6 +97,13 @@ func brokerUp(args []string) error {
 		defer cancel()
 		_ = b.Stop(sctx)
 		return fmt.Errorf("broker up: save state: %w", err)
+	}
+	// The topics the services use when run by hand (commbench run makes its
+	// own per run and pattern).
+	if err := broker.CreateTopics(ctx, b.Addrs, *partitions, notification.DefaultTopic, notification.DefaultTopic+".dlq"); err != nil {
+		fmt.Fprintf(os.Stderr, "broker: could not create the default topics %s and %s.dlq: %v\n", notification.DefaultTopic, notification.DefaultTopic, err)
+	} else {
+		fmt.Fprintf(os.Stderr, "broker: topics %s and %s.dlq ready (%d partitions)\n", notification.DefaultTopic, notification.DefaultTopic, *partitions)
 	}
 	fmt.Printf("%s\n", b)
 	if b.LogFile != "" {

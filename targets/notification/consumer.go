@@ -16,6 +16,7 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/commbench/commbench/broker/kafkasec"
 	"github.com/commbench/commbench/targets"
 )
 
@@ -63,8 +64,14 @@ func (s *Service) Consume(ctx context.Context, grace time.Duration) error {
 	if len(s.cfg.Brokers) == 0 {
 		return errors.New("consume: no Kafka brokers given")
 	}
+	// TLS and SASL as KAFKA_TLS and KAFKA_SASL_* say (package kafkasec).
+	sec, err := kafkasec.FromEnv()
+	if err != nil {
+		return fmt.Errorf("consume: %w", err)
+	}
 	dlq := &kafka.Writer{
 		Addr:         kafka.TCP(s.cfg.Brokers...),
+		Transport:    transportOrDefault(sec.Transport()),
 		Topic:        s.cfg.DeadLetterTopic,
 		Balancer:     &kafka.Hash{},
 		RequiredAcks: kafka.RequireAll, // a literal Writer defaults to no acks
@@ -85,17 +92,18 @@ func (s *Service) Consume(ctx context.Context, grace time.Duration) error {
 	var wg sync.WaitGroup
 	errs := make([]error, s.cfg.Consumers)
 	for i := range s.cfg.Consumers {
-		wg.Go(func() { errs[i] = s.consume(ctx, work, dlq, i) })
+		wg.Go(func() { errs[i] = s.consume(ctx, work, sec.Dialer(), dlq, i) })
 	}
 	wg.Wait()
 	return errors.Join(errs...)
 }
 
-func (s *Service) consume(ctx, work context.Context, dlq *kafka.Writer, member int) error {
+func (s *Service) consume(ctx, work context.Context, dialer *kafka.Dialer, dlq *kafka.Writer, member int) error {
 	r := kafka.NewReader(kafka.ReaderConfig{
 		Brokers:           s.cfg.Brokers,
 		GroupID:           s.cfg.Group,
 		Topic:             s.cfg.Topic,
+		Dialer:            dialer, // nil: kafka-go's default, plaintext
 		MinBytes:          1,
 		MaxBytes:          4 << 20,
 		MaxWait:           MaxWait,
@@ -106,11 +114,14 @@ func (s *Service) consume(ctx, work context.Context, dlq *kafka.Writer, member i
 		RebalanceTimeout:  10 * time.Second,
 		ReadBackoffMin:    10 * time.Millisecond,
 		ReadBackoffMax:    200 * time.Millisecond,
+		// kafka-go waits 5 s before retrying a failed join; on a fresh broker
+		// the first join fails while Kafka creates __consumer_offsets.
+		JoinGroupBackoff: 500 * time.Millisecond,
 		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
 			text := fmt.Sprintf(msg, args...)
 			level := slog.LevelWarn
-			if strings.Contains(text, "Rebalance In Progress") {
-				level = slog.LevelDebug // a member joined or left: routine
+			if strings.Contains(text, "Rebalance In Progress") || strings.Contains(text, "Group Coordinator Not Available") {
+				level = slog.LevelDebug // a member joined or left, or a fresh broker: routine
 			}
 			s.cfg.Log.Log(context.Background(), level, "kafka reader", "member", member, "msg", text)
 		}),
@@ -162,6 +173,15 @@ func (s *Service) consume(ctx, work context.Context, dlq *kafka.Writer, member i
 // handle delivers one message, retrying failures with exponential backoff
 // and jitter, and dead-letters it after the last attempt. It reports
 // whether the message was handled (and may be committed).
+// transportOrDefault keeps a nil *kafka.Transport from becoming a non-nil
+// RoundTripper: nil means kafka-go's default transport.
+func transportOrDefault(t *kafka.Transport) kafka.RoundTripper {
+	if t == nil {
+		return nil
+	}
+	return t
+}
+
 func (s *Service) handle(ctx context.Context, dlq *kafka.Writer, m *kafka.Message) bool {
 	var r targets.Reaction
 	if err := targets.Decode(m.Value, &r); err != nil {

@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/commbench/commbench/targets"
+	"github.com/commbench/commbench/targets/ledger"
 	"github.com/commbench/commbench/targets/notification"
 	"github.com/commbench/commbench/targets/provider"
 	"github.com/commbench/commbench/targets/reaction"
@@ -148,6 +149,7 @@ func serveNotification(args []string) error {
 	fs.DurationVar(&cfg.Provider.P99, "provider-p99", provider.DefaultP99, "provider latency 99th percentile")
 	fs.IntVar(&cfg.Provider.Capacity, "provider-capacity", provider.DefaultCapacity, "provider calls served at once")
 	fs.Float64Var(&cfg.Provider.ErrorRate, "provider-error-rate", 0, "share of provider calls that fail, 0 to 1")
+	fs.StringVar(&cfg.LedgerFile, "ledger-file", "", "append-only journal of the ledger, replayed on start, so that the ledger survives a kill of this process (default: in memory only)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -155,8 +157,12 @@ func serveNotification(args []string) error {
 	cfg.Log = newLogger("notification")
 	svc, err := notification.New(cfg)
 	if err != nil {
+		if errors.Is(err, ledger.ErrJournal) {
+			return usageErr(err, "check --ledger-file")
+		}
 		return usageErr(err, "run 'commbench serve notification -h' for the flags")
 	}
+	defer svc.Close()
 	ln, err := listen(*addr, "listen")
 	if err != nil {
 		return err

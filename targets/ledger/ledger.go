@@ -4,7 +4,8 @@
 //
 // The load generator reconciles what it saw accepted against a Snapshot of
 // the ledger: accepted but never delivered is lost. Record is safe for
-// concurrent use and does not allocate.
+// concurrent use and does not allocate. A ledger made with Open keeps a
+// journal file too, so that it survives the death of its process.
 package ledger
 
 import (
@@ -42,6 +43,8 @@ type Ledger struct {
 	grow  sync.Mutex             // guards page allocation
 	state *state
 	swap  sync.RWMutex // Reset swaps state and dir under the write lock
+
+	journal *journal // nil: in memory only (New)
 }
 
 type state struct {
@@ -75,7 +78,9 @@ var ErrIDRange = fmt.Errorf("reaction id out of the ledger's range 1..%d", uint6
 // Record notes that reaction id, sent at sentAt, was delivered at
 // deliveredAt (both Unix nanoseconds). It returns false, and counts a
 // duplicate, when id had been delivered before; only a first delivery goes
-// into the time-to-notify histogram.
+// into the time-to-notify histogram. With a journal (Open), the delivery is
+// in the journal before Record returns; err wraps ErrJournal when it could
+// not be written (the delivery is counted in memory all the same).
 func (l *Ledger) Record(id uint64, sentAt, deliveredAt int64) (first bool, err error) {
 	if id == 0 || id > MaxID {
 		return false, ErrIDRange
@@ -88,22 +93,23 @@ func (l *Ledger) Record(id uint64, sentAt, deliveredAt int64) (first bool, err e
 	s := l.state
 	if old&bit != 0 {
 		s.duplicates.Add(1)
+		if l.journal != nil {
+			return false, l.journal.write(recDuplicate, id, sentAt, deliveredAt)
+		}
 		return false, nil
 	}
 	s.delivered.Add(1)
-	us := (deliveredAt - sentAt) / 1000
-	if us < 0 {
-		us = 0 // clocks of one machine; a negative value is rounding
-	}
-	if us > HighestMicros {
-		us = HighestMicros
-		s.clamped.Add(1)
-	}
+	us := l.micros(sentAt, deliveredAt)
 	s.mu.Lock()
+	// The journal record is written under s.mu, so that its order against
+	// Interval's marks is the order of the histograms.
+	if l.journal != nil {
+		err = l.journal.write(recDeliver, id, sentAt, deliveredAt)
+	}
 	_ = s.notify.RecordValue(us) // cannot fail: us is within the bounds
 	_ = s.interval.RecordValue(us)
 	s.mu.Unlock()
-	return true, nil
+	return true, err
 }
 
 // Delivered reports whether id has been delivered.
@@ -126,6 +132,9 @@ func (l *Ledger) Delivered(id uint64) bool {
 func (l *Ledger) Deduplicated() {
 	l.swap.RLock()
 	l.state.deduplicated.Add(1)
+	if l.journal != nil {
+		_ = l.journal.write(recDeduplicated, 0, 0, 0) // a count: losing one is not losing a delivery
+	}
 	l.swap.RUnlock()
 }
 
@@ -135,6 +144,11 @@ func (l *Ledger) DeadLetter(id uint64) {
 	s := l.state
 	s.mu.Lock()
 	s.dead[id] = struct{}{}
+	if l.journal != nil {
+		// DeadLetter has no error to return; a failed write shows as a
+		// dead letter missing after a restart, i.e. as lost: not hidden.
+		_ = l.journal.write(recDead, id, 0, 0)
+	}
 	s.mu.Unlock()
 	l.swap.RUnlock()
 }
@@ -154,14 +168,21 @@ func (l *Ledger) page(id uint64) *page {
 	return p
 }
 
-// Reset empties the ledger for a new run.
-func (l *Ledger) Reset() {
+// Reset empties the ledger for a new run, and its journal with it.
+func (l *Ledger) Reset() error {
 	l.swap.Lock()
 	defer l.swap.Unlock()
 	for i := range l.dir {
 		l.dir[i].Store(nil)
 	}
 	l.state = newState()
+	if l.journal != nil {
+		// O_APPEND: the next write goes to the new end, 0.
+		if err := l.journal.f.Truncate(0); err != nil {
+			return fmt.Errorf("%w %s: truncate: %w", ErrJournal, l.journal.path, err)
+		}
+	}
+	return nil
 }
 
 // Counts are the ledger's totals.
@@ -201,6 +222,9 @@ func (l *Ledger) Interval() *hdrhistogram.Histogram {
 	s.mu.Lock()
 	h := s.interval
 	s.interval = fresh
+	if l.journal != nil {
+		_ = l.journal.write(recMark, 0, 0, 0) // lost, a restart puts more in the open interval
+	}
 	s.mu.Unlock()
 	return h
 }

@@ -57,6 +57,11 @@ type Config struct {
 	RetryMaxBackoff time.Duration // default DefaultRetryMaxBackoff
 	CallTimeout     time.Duration // one provider call, waiting for a slot included; default DefaultCallTimeout
 
+	// LedgerFile, when set, is the ledger's journal (see ledger.Open): the
+	// ledger survives a SIGKILL of this process and is replayed from it on
+	// start. "" keeps the ledger in memory only, at no cost.
+	LedgerFile string
+
 	Log *slog.Logger // default slog.Default()
 }
 
@@ -132,8 +137,21 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	return &Service{cfg: cfg, ledger: ledger.New(), provider: provider.New(cfg.Provider)}, nil
+	l := ledger.New()
+	if cfg.LedgerFile != "" {
+		var err error
+		if l, err = ledger.Open(cfg.LedgerFile); err != nil {
+			return nil, err
+		}
+		if c := l.Counts(); c != (ledger.Counts{}) {
+			cfg.Log.Info("ledger replayed from its journal", "file", cfg.LedgerFile, "delivered", c.Delivered, "duplicates", c.Duplicates, "dead_lettered", c.DeadLettered)
+		}
+	}
+	return &Service{cfg: cfg, ledger: l, provider: provider.New(cfg.Provider)}, nil
 }
+
+// Close closes the ledger's journal, if any.
+func (s *Service) Close() error { return s.ledger.Close() }
 
 // Ledger returns the service's ledger.
 func (s *Service) Ledger() *ledger.Ledger { return s.ledger }
@@ -174,7 +192,10 @@ func (s *Service) Handler() fasthttp.RequestHandler {
 				targets.WriteError(ctx, fasthttp.StatusMethodNotAllowed, "use POST")
 				return
 			}
-			s.ledger.Reset()
+			if err := s.ledger.Reset(); err != nil {
+				targets.WriteError(ctx, fasthttp.StatusInternalServerError, err.Error())
+				return
+			}
 			targets.WriteJSON(ctx, fasthttp.StatusOK, s.ledger.Counts())
 		case targets.PathStats:
 			targets.WriteJSON(ctx, fasthttp.StatusOK, s.Stats())
@@ -253,14 +274,15 @@ func (s *Service) serveProvider(ctx *fasthttp.RequestCtx) {
 		dec := json.NewDecoder(bytesReader(ctx.PostBody()))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&sw); err != nil {
-			targets.WriteError(ctx, fasthttp.StatusBadRequest, "provider switches: "+err.Error()+`; want {"outage":bool,"slowdown":factor,"error_rate":0..1}`)
+			targets.WriteError(ctx, fasthttp.StatusBadRequest, "provider switches: "+err.Error()+`; want {"outage":bool,"slowdown":factor,"delay":"100ms","error_rate":0..1}`)
 			return
 		}
 		if err := s.provider.Set(sw); err != nil {
 			targets.WriteError(ctx, fasthttp.StatusBadRequest, err.Error())
 			return
 		}
-		s.cfg.Log.Info("provider switches set", "outage", s.provider.State().Outage, "slowdown", s.provider.State().Slowdown, "error_rate", s.provider.State().ErrorRate)
+		st := s.provider.State()
+		s.cfg.Log.Info("provider switches set", "outage", st.Outage, "slowdown", st.Slowdown, "delay", st.Delay, "error_rate", st.ErrorRate)
 	}
 	targets.WriteJSON(ctx, fasthttp.StatusOK, s.provider.State())
 }

@@ -1,8 +1,8 @@
 // Package provider simulates the email/push provider the notification
 // service calls: a latency drawn from a log-normal distribution given by its
 // p50 and p99, a capacity (the most calls it serves at once; more wait for a
-// slot), an error rate, and outage and slowdown switches that can be flipped
-// while it runs.
+// slot), an error rate, and outage, slowdown and delay switches that can be
+// flipped while it runs.
 package provider
 
 import (
@@ -78,6 +78,7 @@ type Provider struct {
 
 	outage    atomic.Bool
 	slowdown  atomic.Uint64 // float64 bits: latency multiplier, 1 = normal
+	delay     atomic.Int64  // ns added to every call's latency
 	errorRate atomic.Uint64 // float64 bits
 
 	inFlight atomic.Int64
@@ -129,7 +130,7 @@ func (p *Provider) Send(ctx context.Context) error {
 		p.inFlight.Add(-1)
 		<-p.slots
 	}()
-	d := time.Duration(float64(p.Latency()) * math.Float64frombits(p.slowdown.Load()))
+	d := time.Duration(float64(p.Latency())*math.Float64frombits(p.slowdown.Load())) + time.Duration(p.delay.Load())
 	t := time.NewTimer(d)
 	select {
 	case <-t.C:
@@ -153,9 +154,10 @@ func (p *Provider) Send(ctx context.Context) error {
 // Switches are the run-time settings that faults change. In a JSON update a
 // field left out keeps its value.
 type Switches struct {
-	Outage    *bool    `json:"outage,omitempty"`
-	Slowdown  *float64 `json:"slowdown,omitempty"`   // latency multiplier: 1 is normal, 5 is five times slower
-	ErrorRate *float64 `json:"error_rate,omitempty"` // 0 to 1
+	Outage    *bool     `json:"outage,omitempty"`
+	Slowdown  *float64  `json:"slowdown,omitempty"`   // latency multiplier: 1 is normal, 5 is five times slower
+	Delay     *Duration `json:"delay,omitempty"`      // added to every call's latency (after the slowdown): "100ms"; "0s" is none
+	ErrorRate *float64  `json:"error_rate,omitempty"` // 0 to 1
 }
 
 // Set applies the switches that are present.
@@ -166,8 +168,14 @@ func (p *Provider) Set(s Switches) error {
 	if s.ErrorRate != nil && (*s.ErrorRate < 0 || *s.ErrorRate > 1 || math.IsNaN(*s.ErrorRate)) {
 		return fmt.Errorf("error_rate: must be between 0 and 1, got %v", *s.ErrorRate)
 	}
+	if s.Delay != nil && *s.Delay < 0 {
+		return fmt.Errorf("delay: must not be negative, got %v", time.Duration(*s.Delay))
+	}
 	if s.Outage != nil {
 		p.outage.Store(*s.Outage)
+	}
+	if s.Delay != nil {
+		p.delay.Store(int64(*s.Delay))
 	}
 	if s.Slowdown != nil {
 		p.slowdown.Store(math.Float64bits(*s.Slowdown))
@@ -181,13 +189,14 @@ func (p *Provider) Set(s Switches) error {
 // State is the provider's configuration, switches and counters.
 type State struct {
 	Config
-	Outage   bool    `json:"outage"`
-	Slowdown float64 `json:"slowdown"`
-	InFlight int64   `json:"in_flight"`
-	Waiting  int64   `json:"waiting"`
-	Sent     int64   `json:"sent"`
-	Failed   int64   `json:"failed"`
-	Refused  int64   `json:"refused"`
+	Outage   bool     `json:"outage"`
+	Slowdown float64  `json:"slowdown"`
+	Delay    Duration `json:"delay"`
+	InFlight int64    `json:"in_flight"`
+	Waiting  int64    `json:"waiting"`
+	Sent     int64    `json:"sent"`
+	Failed   int64    `json:"failed"`
+	Refused  int64    `json:"refused"`
 }
 
 // State returns a copy of the provider's state.
@@ -198,10 +207,37 @@ func (p *Provider) State() State {
 		Config:   c,
 		Outage:   p.outage.Load(),
 		Slowdown: math.Float64frombits(p.slowdown.Load()),
+		Delay:    Duration(p.delay.Load()),
 		InFlight: p.inFlight.Load(),
 		Waiting:  p.waiting.Load(),
 		Sent:     p.sent.Load(),
 		Failed:   p.failed.Load(),
 		Refused:  p.refused.Load(),
 	}
+}
+
+// Duration is a time.Duration written in JSON as a string like "100ms".
+type Duration time.Duration
+
+// MarshalJSON writes d like time.Duration's String.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + time.Duration(d).String() + `"`), nil
+}
+
+// UnmarshalJSON reads a string like "100ms" (a bare 0 is accepted).
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	s := string(b)
+	if s == "0" {
+		*d = 0
+		return nil
+	}
+	if len(s) < 2 || s[0] != '"' || s[len(s)-1] != '"' {
+		return fmt.Errorf(`delay: want a duration string like "100ms", got %s`, s)
+	}
+	v, err := time.ParseDuration(s[1 : len(s)-1])
+	if err != nil {
+		return fmt.Errorf("delay: %w", err)
+	}
+	*d = Duration(v)
+	return nil
 }

@@ -2,9 +2,11 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -125,4 +127,28 @@ func ExampleProvider_Set() {
 	p.Set(Switches{Outage: &on})
 	fmt.Println(p.Send(context.Background()))
 	// Output: provider: outage
+}
+
+func TestDelayAddsToEveryCall(t *testing.T) {
+	p := New(Config{P50: time.Millisecond, P99: time.Millisecond, Capacity: 4})
+	var sw Switches
+	if err := json.Unmarshal([]byte(`{"delay":"30ms"}`), &sw); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Set(sw); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := p.Send(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 30*time.Millisecond {
+		t.Errorf("a call took %v with a 30ms delay", d)
+	}
+	if err := p.Set(Switches{Delay: ptr(Duration(-1))}); err == nil {
+		t.Error("a negative delay was accepted")
+	}
+	if b, _ := json.Marshal(p.State()); !strings.Contains(string(b), `"delay":"30ms"`) {
+		t.Errorf("state %s does not show the delay", b)
+	}
 }

@@ -212,7 +212,7 @@ func WriteBenchstat(w io.Writer, res *loadgen.Results) error {
 			fmt.Fprintf(&b, "%s: %s\n", kv[0], kv[1])
 		}
 	}
-	for _, key := range order(res) {
+	for _, key := range res.Keys() {
 		s := res.Patterns[key].Summary
 		name := string(basePattern(key))
 		if name != "" {

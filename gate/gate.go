@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -232,7 +231,7 @@ func (r Report) Err() error {
 // (see Check).
 func Compare(baseline, current *loadgen.Results, th Thresholds) Report {
 	r := Report{Baseline: baseline.Run.ID, Run: current.Run.ID, Thresholds: th}
-	for _, key := range order(baseline) {
+	for _, key := range baseline.Keys() {
 		cur, ok := current.Patterns[key]
 		if !ok || cur == nil {
 			r.Missing = append(r.Missing, key)
@@ -248,7 +247,7 @@ func Compare(baseline, current *loadgen.Results, th Thresholds) Report {
 			r.Rows = append(r.Rows, row)
 		}
 	}
-	for _, key := range order(current) {
+	for _, key := range current.Keys() {
 		if _, ok := baseline.Patterns[key]; !ok {
 			r.Extra = append(r.Extra, key)
 		}
@@ -320,24 +319,6 @@ func Check(ctx context.Context, baseline, current *loadgen.Results, o Options) (
 func basePattern(key string) profiles.Pattern {
 	name, _, _ := strings.Cut(key, ".")
 	return profiles.Pattern(name)
-}
-
-// order returns r's pattern keys: Order first, then any others sorted.
-func order(r *loadgen.Results) []string {
-	var keys []string
-	for _, k := range r.Order {
-		if _, ok := r.Patterns[k]; ok && !slices.Contains(keys, k) {
-			keys = append(keys, k)
-		}
-	}
-	var rest []string
-	for k := range r.Patterns {
-		if !slices.Contains(keys, k) {
-			rest = append(rest, k)
-		}
-	}
-	sort.Strings(rest)
-	return append(keys, rest...)
 }
 
 // notes says what makes the comparison less like for like.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -229,3 +230,22 @@ func ReadResults(path string) (*Results, error) {
 
 // DropClasses are the keys of Series.Drops, in the order reports show them.
 var DropClasses = []string{"timeout", "refused", "reset", "http_429", "http_503", "http_5xx", "other"}
+
+// Keys returns the pattern keys: in the order they ran, then any others by
+// name.
+func (r *Results) Keys() []string {
+	var out []string
+	for _, k := range r.Order {
+		if _, ok := r.Patterns[k]; ok && !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	var rest []string
+	for k := range r.Patterns {
+		if !slices.Contains(out, k) {
+			rest = append(rest, k)
+		}
+	}
+	slices.Sort(rest)
+	return append(out, rest...)
+}

@@ -42,8 +42,8 @@ func RenderCompare(runA, runB, out string) (string, error) {
 // headers, one summary table with a's value, b's value and the change for
 // each pattern, and both runs' percentile spectra on the same axes.
 func Compare(w io.Writer, a, b *loadgen.Results) error {
-	order := ordered(a)
-	for _, name := range ordered(b) {
+	order := a.Keys()
+	for _, name := range b.Keys() {
 		if !slices.Contains(order, name) {
 			order = append(order, name)
 		}

@@ -104,27 +104,8 @@ type section struct {
 	Charts []renderedChart
 }
 
-// ordered are the patterns of r in the order they ran, then any others by
-// name.
-func ordered(r *loadgen.Results) []string {
-	var out []string
-	for _, name := range r.Order {
-		if _, ok := r.Patterns[name]; ok && !slices.Contains(out, name) {
-			out = append(out, name)
-		}
-	}
-	var rest []string
-	for name := range r.Patterns {
-		if !slices.Contains(out, name) {
-			rest = append(rest, name)
-		}
-	}
-	slices.Sort(rest)
-	return append(out, rest...)
-}
-
 func reportPage(r *loadgen.Results) (*page, error) {
-	order := ordered(r)
+	order := r.Keys()
 	p := &page{
 		Title:   "commbench · " + r.Run.Profile + " · " + r.Run.ID,
 		Runs:    []header{runHeader(r, "")},
@@ -223,7 +204,7 @@ func warnings(r *loadgen.Results) []string {
 			ws = append(ws, w)
 		}
 	}
-	for _, name := range ordered(r) {
+	for _, name := range r.Keys() {
 		s := r.Patterns[name].Summary
 		if s.Saturated {
 			add("%s: generator saturated: achieved %s of %s rps offered (%s late sends); the target saw less load than the profile asks", name, rate(s.AchievedRPS), rate(s.OfferedRPS), count(s.LateSends))

@@ -260,7 +260,7 @@ func faultWindows(r *loadgen.Results) []loadgen.FaultWindow {
 		}
 	}
 	addAll(r.Run.Faults)
-	for _, name := range ordered(r) {
+	for _, name := range r.Keys() {
 		addAll(r.Patterns[name].Faults)
 	}
 	return out

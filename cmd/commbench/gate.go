@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"os/signal"
@@ -48,7 +47,7 @@ func cmdGate(args []string) error {
 		fmt.Fprintln(fs.Output())
 		fs.PrintDefaults()
 	}
-	pos, err := gateParseArgs(fs, args)
+	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
@@ -252,29 +251,6 @@ func gateRunOptions(p *profiles.Profile, file string, yaml []byte, b broker.Opti
 		Logf:        logf,
 		Version:     version,
 	}, nil
-}
-
-// gateParseArgs is parseFlags for commands that take arguments: flags may
-// come before or after them. It returns the arguments.
-func gateParseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
-	fs.SetOutput(io.Discard)
-	var pos []string
-	for {
-		err := fs.Parse(args)
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(nil)
-			fs.Usage()
-			return nil, errHelp
-		}
-		if err != nil {
-			return nil, usageErr(fmt.Errorf("%s: %w", fs.Name(), err), "run 'commbench "+fs.Name()+" -h' for its flags")
-		}
-		if fs.NArg() == 0 {
-			return pos, nil
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
 }
 
 func gatePatterns(ps []profiles.Pattern) string {

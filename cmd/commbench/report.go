@@ -1,10 +1,8 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
@@ -67,23 +65,9 @@ func cmdCompare(args []string) error {
 // after the n positional arguments, and returns those. Errors are as
 // parseFlags makes them.
 func parseArgs(fs *flag.FlagSet, args []string, n int) ([]string, error) {
-	var pos []string
-	for {
-		fs.SetOutput(io.Discard)
-		err := fs.Parse(args)
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(nil)
-			fs.Usage()
-			return nil, errHelp
-		}
-		if err != nil {
-			return nil, usageErr(fmt.Errorf("%s: %w", fs.Name(), err), "run 'commbench "+fs.Name()+" -h' for its usage")
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return nil, err
 	}
 	if len(pos) != n {
 		want := "RUN_DIR"

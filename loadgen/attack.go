@@ -138,6 +138,9 @@ func Attack(ctx context.Context, o AttackOptions, rec *Recorder) error {
 	tr := &http.Transport{
 		DialContext:         dialer.DialContext,
 		MaxIdleConnsPerHost: conns,
+		// A stall makes vegeta add workers and connections, which it keeps;
+		// idle ones close after this, so memory comes back down.
+		IdleConnTimeout: 10 * time.Second,
 		DisableKeepAlives:   !o.KeepAlive,
 		DisableCompression:  true,
 		ForceAttemptHTTP2:   false,

@@ -140,11 +140,11 @@ func Attack(ctx context.Context, o AttackOptions, rec *Recorder) error {
 		MaxIdleConnsPerHost: conns,
 		// A stall makes vegeta add workers and connections, which it keeps;
 		// idle ones close after this, so memory comes back down.
-		IdleConnTimeout: 10 * time.Second,
-		DisableKeepAlives:   !o.KeepAlive,
-		DisableCompression:  true,
-		ForceAttemptHTTP2:   false,
-		TLSNextProto:        map[string]func(string, *tls.Conn) http.RoundTripper{}, // HTTP/1.1 only
+		IdleConnTimeout:    10 * time.Second,
+		DisableKeepAlives:  !o.KeepAlive,
+		DisableCompression: true,
+		ForceAttemptHTTP2:  false,
+		TLSNextProto:       map[string]func(string, *tls.Conn) http.RoundTripper{}, // HTTP/1.1 only
 	}
 	defer tr.CloseIdleConnections()
 	atk := vegeta.NewAttacker(

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/commbench/commbench/broker/kafkasec"
 )
 
 // TopicPrefix starts the name of every topic commbench creates or deletes.
@@ -41,8 +43,20 @@ type Client struct {
 }
 
 // NewClient returns a Client for the cluster reached through addrs
-// (host:port). It does not connect until a method is called.
+// (host:port), secured as the environment says (KAFKA_TLS, KAFKA_SASL_*:
+// see package kafkasec); a bad value there is an error naming the
+// variable. It does not connect until a method is called.
 func NewClient(addrs []string) (*Client, error) {
+	sec, err := kafkasec.FromEnv()
+	if err != nil {
+		return nil, err
+	}
+	return NewSecureClient(addrs, sec)
+}
+
+// NewSecureClient is NewClient with its connections secured as sec says
+// rather than as the environment does.
+func NewSecureClient(addrs []string, sec kafkasec.Config) (*Client, error) {
 	if len(addrs) == 0 {
 		return nil, ErrNoAddrs
 	}
@@ -52,6 +66,8 @@ func NewClient(addrs []string) (*Client, error) {
 		// Topics come and go between runs; do not serve a stale topic list
 		// for long.
 		MetadataTTL: time.Second,
+		TLS:         sec.TLS,
+		SASL:        sec.SASL,
 	}
 	return &Client{
 		addrs:     append([]string(nil), addrs...),
@@ -99,7 +115,7 @@ func (c *Client) Probe(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*DialTimeout)
 	defer cancel()
 	if _, err := c.kc.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{}}); err != nil {
-		return fmt.Errorf("kafka broker %s accepts connections but does not answer Metadata (is it a Kafka listener, and is its advertised listener reachable from here?): %w", strings.Join(c.addrs, ","), err)
+		return fmt.Errorf("kafka broker %s accepts connections but does not answer Metadata (is it a Kafka listener, is its advertised listener reachable from here, and does it want TLS or SASL: KAFKA_TLS, KAFKA_SASL_MECHANISM?): %w", strings.Join(c.addrs, ","), err)
 	}
 	return nil
 }
@@ -110,24 +126,41 @@ func (c *Client) Probe(ctx context.Context) error {
 // and waits until each partition answers. A topic that already exists is not an error. Every name must start
 // with TopicPrefix.
 func (c *Client) CreateTopics(ctx context.Context, partitions int, names ...string) error {
+	return c.CreateReplicatedTopics(ctx, partitions, 0, names...)
+}
+
+// CreateReplicatedTopics is CreateTopics with replicas copies of each
+// partition; 0 means the cluster's default replication factor. A cluster
+// with fewer brokers than replicas refuses, and the error says so.
+func (c *Client) CreateReplicatedTopics(ctx context.Context, partitions, replicas int, names ...string) error {
 	if err := checkNames(names); err != nil {
 		return err
 	}
 	if partitions < 1 {
 		return fmt.Errorf("create topics: partitions %d: want at least 1", partitions)
 	}
+	if replicas < 0 || replicas > 32767 {
+		return fmt.Errorf("create topics: replication factor %d: want 0 (the cluster's default) to 32767", replicas)
+	}
+	rf := replicas
+	if rf == 0 {
+		rf = -1 // the broker's default.replication.factor
+	}
 	if len(names) == 0 {
 		return nil
 	}
 	req := &kafka.CreateTopicsRequest{}
 	for _, n := range names {
-		req.Topics = append(req.Topics, kafka.TopicConfig{Topic: n, NumPartitions: partitions, ReplicationFactor: -1})
+		req.Topics = append(req.Topics, kafka.TopicConfig{Topic: n, NumPartitions: partitions, ReplicationFactor: rf})
 	}
 	resp, err := c.kc.CreateTopics(ctx, req)
 	if err != nil {
 		return fmt.Errorf("create topics %s: %w", strings.Join(names, ","), err)
 	}
 	for n, e := range resp.Errors {
+		if errors.Is(e, kafka.InvalidReplicationFactor) {
+			return fmt.Errorf("create topic %s with replication factor %d: %w (the cluster has fewer brokers: lower services.kafka.replication_factor in the profile)", n, replicas, e)
+		}
 		if e != nil && !errors.Is(e, kafka.TopicAlreadyExists) {
 			return fmt.Errorf("create topic %s: %w", n, e)
 		}

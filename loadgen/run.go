@@ -232,7 +232,7 @@ func (r *patternRun) run(ctx context.Context) (*Pattern, error) {
 	r.topic = fmt.Sprintf("commbench.%s.%s.reactions", r.runID, r.key)
 	r.group = fmt.Sprintf("commbench.%s.%s.notification", r.runID, r.key)
 	if r.async() {
-		if err := r.client.CreateTopics(ctx, p.Services.Kafka.Partitions, r.topic, r.topic+".dlq"); err != nil {
+		if err := r.client.CreateReplicatedTopics(ctx, p.Services.Kafka.Partitions, p.Services.Kafka.ReplicationFactor, r.topic, r.topic+".dlq"); err != nil {
 			return nil, fmt.Errorf("create topics: %w", err)
 		}
 		if !o.KeepTopics {

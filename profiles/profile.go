@@ -141,6 +141,12 @@ type Reaction struct {
 type Kafka struct {
 	// Partitions of the reactions topic. >= 1. Default: 8.
 	Partitions int `yaml:"partitions"`
+	// ReplicationFactor of the run's topics: copies of each partition on
+	// distinct brokers. 1 to 32767; 0 or unset means the cluster's default
+	// (1 on a local or embedded broker). More than 1 needs an external
+	// cluster with at least that many brokers (docker-compose.bench.yml's
+	// cluster profile has 3).
+	ReplicationFactor int `yaml:"replication_factor"`
 }
 
 // HybridKnobs are the hybrid pattern's knobs.

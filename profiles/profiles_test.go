@@ -193,6 +193,12 @@ func TestParseErrors(t *testing.T) {
 			want: []string{"bad.yaml:5: services.kafka.partitions: must be >= 1, got 0"},
 		},
 		{
+			// A negative replication factor (0 means the cluster's default).
+			name: "negative replication factor",
+			have: "stages:\n  - {for: 20s, rate: 100}\nservices:\n  kafka:\n    replication_factor: -1\n",
+			want: []string{"bad.yaml:5: services.kafka.replication_factor: must be >= 0, got -1"},
+		},
+		{
 			// A whole number written as a fraction.
 			name: "fractional capacity",
 			have: "stages:\n  - {for: 20s, rate: 100}\nservices:\n  provider: {capacity: 2.5}\n",

@@ -108,6 +108,10 @@ func (l *errorList) services(s *Services) {
 	l.nonNegative(path{"services", "reaction", "write_cost"}, s.Reaction.WriteCost)
 	l.positive(path{"services", "reaction", "timeout"}, s.Reaction.Timeout)
 	l.atLeast(path{"services", "kafka", "partitions"}, s.Kafka.Partitions, 1)
+	l.atLeast(path{"services", "kafka", "replication_factor"}, s.Kafka.ReplicationFactor, 0)
+	if s.Kafka.ReplicationFactor > 32767 {
+		l.addf(path{"services", "kafka", "replication_factor"}, "must be <= 32767, got %d", s.Kafka.ReplicationFactor)
+	}
 	l.positive(path{"services", "hybrid", "budget"}, s.Hybrid.Budget)
 }
 

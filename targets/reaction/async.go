@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 	"github.com/valyala/fasthttp"
 
+	"github.com/commbench/commbench/broker/kafkasec"
 	"github.com/commbench/commbench/targets"
 )
 
@@ -24,12 +26,26 @@ func newAsyncNotifier(cfg Config) *asyncNotifier {
 	return &asyncNotifier{w: newWriter(cfg), timeout: cfg.Timeout}
 }
 
-// newWriter sets each kafka-go default that would mislead a benchmark.
+// newWriter sets each kafka-go default that would mislead a benchmark. Its
+// connections are secured as KAFKA_TLS and KAFKA_SASL_* say (package
+// kafkasec); when they hold a bad value, every write fails with an error
+// naming the variable (commbench run checks them before it starts any
+// service).
 func newWriter(cfg Config) *kafka.Writer {
+	var transport kafka.RoundTripper
+	if sec, err := kafkasec.FromEnv(); err != nil {
+		if cfg.Log != nil {
+			cfg.Log.Error("Kafka security", "err", err)
+		}
+		transport = failingTransport{err}
+	} else if t := sec.Transport(); t != nil {
+		transport = t
+	}
 	return &kafka.Writer{
-		Addr:     kafka.TCP(cfg.Brokers...),
-		Topic:    cfg.Topic,
-		Balancer: &kafka.Hash{}, // key = author: one author's reactions stay in order
+		Addr:      kafka.TCP(cfg.Brokers...),
+		Transport: transport, // nil: kafka-go's default, plaintext
+		Topic:     cfg.Topic,
+		Balancer:  &kafka.Hash{}, // key = author: one author's reactions stay in order
 		// A Writer literal defaults to RequireNone: fire and forget.
 		RequiredAcks: kafka.RequireAll,
 		// The default 1 s would make each acknowledged write wait a second.
@@ -43,6 +59,14 @@ func newWriter(cfg Config) *kafka.Writer {
 		// twice. The notification service deduplicates by reaction id.
 		AllowAutoTopicCreation: false,
 	}
+}
+
+// failingTransport fails every request with err: a Writer whose security
+// settings are wrong must not fall back to plaintext.
+type failingTransport struct{ err error }
+
+func (t failingTransport) RoundTrip(context.Context, net.Addr, kafka.Request) (kafka.Response, error) {
+	return nil, t.err
 }
 
 func (n *asyncNotifier) notify(r *targets.Reaction, body []byte) outcome {

@@ -1,0 +1,193 @@
+// Package kafkasec secures commbench's Kafka connections to an external
+// cluster — TLS and SASL (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) — from
+// environment variables, so that a run's child processes (the services)
+// inherit them. It imports only kafka-go and the standard library, for the
+// services to use cheaply.
+//
+//	KAFKA_TLS=1                       TLS with the system's roots (0 or unset: plaintext)
+//	KAFKA_TLS_CA=ca.pem               trust these PEM certificates instead (implies TLS)
+//	KAFKA_TLS_CERT, KAFKA_TLS_KEY     a client certificate and key, PEM (mutual TLS; implies TLS)
+//	KAFKA_TLS_SERVER_NAME=host        the name to verify the brokers' certificates against
+//	KAFKA_SASL_MECHANISM=SCRAM-SHA-512  PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (unset: no SASL)
+//	KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD
+//
+// A bad value is an error naming the variable. With none set, Config is
+// the zero value and every client behaves as before: plaintext, no SASL.
+package kafkasec
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/sasl"
+	"github.com/segmentio/kafka-go/sasl/plain"
+	"github.com/segmentio/kafka-go/sasl/scram"
+)
+
+// The environment variables Parse reads.
+const (
+	EnvTLS        = "KAFKA_TLS"
+	EnvTLSCA      = "KAFKA_TLS_CA"
+	EnvTLSCert    = "KAFKA_TLS_CERT"
+	EnvTLSKey     = "KAFKA_TLS_KEY"
+	EnvServerName = "KAFKA_TLS_SERVER_NAME"
+	EnvMechanism  = "KAFKA_SASL_MECHANISM"
+	EnvUsername   = "KAFKA_SASL_USERNAME"
+	EnvPassword   = "KAFKA_SASL_PASSWORD"
+)
+
+// Vars lists every variable Parse reads, for documentation and checks.
+var Vars = []string{EnvTLS, EnvTLSCA, EnvTLSCert, EnvTLSKey, EnvServerName, EnvMechanism, EnvUsername, EnvPassword}
+
+// The SASL mechanisms.
+const (
+	Plain       = "PLAIN"
+	ScramSHA256 = "SCRAM-SHA-256"
+	ScramSHA512 = "SCRAM-SHA-512"
+)
+
+// ErrEnv is wrapped by every error about a variable's value.
+var ErrEnv = errors.New("bad Kafka security setting")
+
+// Config is how to secure a connection. The zero value is plaintext
+// without SASL.
+type Config struct {
+	TLS  *tls.Config    // nil: plaintext
+	SASL sasl.Mechanism // nil: no SASL
+	// User is the SASL user name, for logs (the password is never kept
+	// anywhere but in SASL).
+	User string
+}
+
+// Enabled reports whether c asks for TLS or SASL.
+func (c Config) Enabled() bool { return c.TLS != nil || c.SASL != nil }
+
+// String says what c does, without secrets: "plaintext", "TLS",
+// "TLS, SASL SCRAM-SHA-512 as bench".
+func (c Config) String() string {
+	var parts []string
+	if c.TLS != nil {
+		parts = append(parts, "TLS")
+	}
+	if c.SASL != nil {
+		parts = append(parts, fmt.Sprintf("SASL %s as %s", c.SASL.Name(), c.User))
+	}
+	if len(parts) == 0 {
+		return "plaintext"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// DialTimeout bounds each connection attempt of the Transport and Dialer
+// this package makes.
+const DialTimeout = 10 * time.Second
+
+// Transport returns a kafka-go Transport that secures its connections as c
+// says, for a Writer or a Client; nil when c is the zero value (kafka-go's
+// default transport).
+func (c Config) Transport() *kafka.Transport {
+	if !c.Enabled() {
+		return nil
+	}
+	return &kafka.Transport{DialTimeout: DialTimeout, TLS: c.TLS, SASL: c.SASL}
+}
+
+// Dialer returns a kafka-go Dialer for a Reader that secures its
+// connections as c says; nil when c is the zero value (kafka-go's default
+// dialer).
+func (c Config) Dialer() *kafka.Dialer {
+	if !c.Enabled() {
+		return nil
+	}
+	return &kafka.Dialer{Timeout: DialTimeout, DualStack: true, TLS: c.TLS, SASLMechanism: c.SASL}
+}
+
+var fromEnv = sync.OnceValues(func() (Config, error) { return Parse(os.Getenv) })
+
+// FromEnv parses the process's environment once and returns the same
+// Config (or error) to every caller.
+func FromEnv() (Config, error) { return fromEnv() }
+
+// Parse reads the variables through getenv. Its errors wrap ErrEnv and
+// name the variable and what to set.
+func Parse(getenv func(string) string) (Config, error) {
+	var c Config
+	get := func(k string) string { return strings.TrimSpace(getenv(k)) }
+	bad := func(k, format string, args ...any) error {
+		return fmt.Errorf("%w: %s: %s", ErrEnv, k, fmt.Sprintf(format, args...))
+	}
+
+	useTLS := false
+	switch v := strings.ToLower(get(EnvTLS)); v {
+	case "", "0", "false", "no", "off":
+	case "1", "true", "yes", "on":
+		useTLS = true
+	default:
+		return c, bad(EnvTLS, "%q: want 1 or 0", v)
+	}
+	ca, cert, key, name := get(EnvTLSCA), get(EnvTLSCert), get(EnvTLSKey), get(EnvServerName)
+	if useTLS || ca != "" || cert != "" || key != "" || name != "" {
+		t := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: name}
+		if ca != "" {
+			pem, err := os.ReadFile(ca)
+			if err != nil {
+				return c, bad(EnvTLSCA, "%v", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return c, bad(EnvTLSCA, "%s holds no PEM certificate", ca)
+			}
+			t.RootCAs = pool
+		}
+		switch {
+		case cert != "" && key != "":
+			kp, err := tls.LoadX509KeyPair(cert, key)
+			if err != nil {
+				return c, bad(EnvTLSCert, "with %s: %v", EnvTLSKey, err)
+			}
+			t.Certificates = []tls.Certificate{kp}
+		case cert != "":
+			return c, bad(EnvTLSKey, "unset: a client certificate (%s) needs its key", EnvTLSCert)
+		case key != "":
+			return c, bad(EnvTLSCert, "unset: a client key (%s) needs its certificate", EnvTLSKey)
+		}
+		c.TLS = t
+	}
+
+	mech, user, pass := strings.ToUpper(get(EnvMechanism)), get(EnvUsername), getenv(EnvPassword)
+	if mech == "" {
+		if user != "" {
+			return c, bad(EnvMechanism, "unset while %s is set: want %s, %s or %s", EnvUsername, Plain, ScramSHA256, ScramSHA512)
+		}
+		return c, nil
+	}
+	if user == "" {
+		return c, bad(EnvUsername, "unset: SASL %s needs a user name", mech)
+	}
+	if pass == "" {
+		return c, bad(EnvPassword, "unset: SASL %s needs a password", mech)
+	}
+	var err error
+	switch mech {
+	case Plain:
+		c.SASL = plain.Mechanism{Username: user, Password: pass}
+	case ScramSHA256:
+		c.SASL, err = scram.Mechanism(scram.SHA256, user, pass)
+	case ScramSHA512:
+		c.SASL, err = scram.Mechanism(scram.SHA512, user, pass)
+	default:
+		return c, bad(EnvMechanism, "unknown mechanism %q: want %s, %s or %s", getenv(EnvMechanism), Plain, ScramSHA256, ScramSHA512)
+	}
+	if err != nil {
+		return c, bad(EnvMechanism, "%s: %v", mech, err)
+	}
+	c.User = user
+	return c, nil
+}

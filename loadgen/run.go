@@ -41,6 +41,15 @@ type RunOptions struct {
 	Existing    *broker.Broker
 	AllowRemote bool
 	KeepTopics  bool
+	// Targets, when set, are services someone else runs: the run starts
+	// no broker and no service (see Shard, in shard.go).
+	Targets *Targets
+	// Shard is this generator's part of a run shared by several; the zero
+	// value is the whole run. StartAt, when set, is when every shard's
+	// attack starts.
+	Shard   Shard
+	StartAt time.Time
+
 	Progress    io.Writer // live progress; nil for none
 	Terminal    bool      // Progress is a terminal: one updating line
 	Logf        func(format string, args ...any)
@@ -70,10 +79,19 @@ func Run(ctx context.Context, o RunOptions) (*Results, string, error) {
 	if err := checkFaults(o, p); err != nil {
 		return nil, "", err
 	}
+	if err := checkShard(o, patterns); err != nil {
+		return nil, "", err
+	}
 	started := time.Now()
 	id := started.Format("20060102-150405") + "-" + p.Name
+	if !o.Shard.Whole() {
+		id += fmt.Sprintf("-shard%dof%d", o.Shard.Index, o.Shard.Count)
+	}
 	dir := filepath.Join(o.OutRoot, id)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, "", err
+	}
+	if err := writeShardInfo(dir, o); err != nil {
 		return nil, "", err
 	}
 	latest := filepath.Join(filepath.Dir(o.OutRoot), "latest")
@@ -121,7 +139,12 @@ func Run(ctx context.Context, o RunOptions) (*Results, string, error) {
 	for _, pt := range patterns {
 		needKafka = needKafka || pt != profiles.Sync
 	}
-	if needKafka && o.Existing != nil {
+	if o.Targets != nil {
+		// Someone else's services: Kafka only to read the lag, if at all.
+		b = targetBroker(o, patterns)
+		needKafka = b != nil
+		res.Run.Warnings = append(res.Run.Warnings, fmt.Sprintf("shard %s against services this run did not start (%s): no warmup, and their CPU and memory are not measured", o.Shard, o.Targets.Reaction))
+	} else if needKafka && o.Existing != nil {
 		b = o.Existing
 	} else if needKafka {
 		bo := o.Broker
@@ -229,6 +252,13 @@ func (r *patternRun) async() bool { return r.pattern != profiles.Sync }
 func (r *patternRun) run(ctx context.Context) (*Pattern, error) {
 	o, p := r.o, r.p
 	o.Logf("%s: starting services", r.label)
+	if o.Targets != nil {
+		firstID, err := r.startTargets(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return r.measure(ctx, firstID)
+	}
 	r.topic = fmt.Sprintf("commbench.%s.%s.reactions", r.runID, r.key)
 	r.group = fmt.Sprintf("commbench.%s.%s.notification", r.runID, r.key)
 	if r.async() {
@@ -387,7 +417,7 @@ func (r *patternRun) measure(ctx context.Context, firstID uint64) (*Pattern, err
 	for i, s := range p.Stages {
 		stages[i] = Stage{For: s.For.Std(), From: s.Rate, To: s.To}
 	}
-	pacer, err := NewStagePacer(stages...)
+	pacer, err := NewStagePacer(o.Shard.Stages(stages)...)
 	if err != nil {
 		return nil, err
 	}
@@ -413,6 +443,9 @@ func (r *patternRun) measure(ctx context.Context, firstID uint64) (*Pattern, err
 	r.series = Series{Drops: map[string][]int64{}, CPU: map[string][]float64{}, RSSMB: map[string][]float64{}}
 	r.meter.sample(r.pids(), 0) // the baseline
 
+	if err := r.waitStart(ctx); err != nil {
+		return nil, err
+	}
 	o.Logf("%s: attack, %s", r.label, pacer)
 	start := time.Now()
 	notifyHlog, err := NewIntervalLog(notifyLog, start)
@@ -423,19 +456,27 @@ func (r *patternRun) measure(ctx context.Context, firstID uint64) (*Pattern, err
 	var wg sync.WaitGroup
 	wg.Go(func() { r.sampler(sctx, start, rec, pacer, notifyHlog) })
 	fctx, stopFaults := context.WithCancel(ctx)
-	wg.Go(func() { r.fireFaults(fctx, start) })
+	if o.Shard.OwnsLedger() {
+		wg.Go(func() { r.fireFaults(fctx, start) })
+	}
 
 	attackErr := Attack(ctx, r.attackOptions(pacer, firstID), rec)
 	attackEnd := time.Since(start)
 	stopFaults()
-	r.restoreFaults()
+	if o.Shard.OwnsLedger() {
+		r.restoreFaults()
+	}
 
 	// The drain: until the backlog is gone or the timeout passes.
 	totals := rec.Totals()
 	drained, drainS := false, 0.0
 	if attackErr == nil && ctx.Err() == nil {
 		o.Logf("%s: drain (at most %v)", r.label, p.Drain.Timeout)
-		drained = r.drain(ctx, totals.Accepted, p.Drain.Timeout.Std())
+		if o.Targets != nil {
+			drained = r.drainTargets(ctx, rec.AcceptedIDs(), p.Drain.Timeout.Std())
+		} else {
+			drained = r.drain(ctx, totals.Accepted, p.Drain.Timeout.Std())
+		}
 		drainS = (time.Since(start) - attackEnd).Seconds()
 	}
 	stopSampler()
@@ -445,7 +486,7 @@ func (r *patternRun) measure(ctx context.Context, firstID uint64) (*Pattern, err
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	snap, lerr := fetchLedger(rctx, r.notifyURL)
-	pat := r.summarize(rec, pacer, attackEnd, drained, drainS, snap)
+	pat := r.summarize(rec, pacer, attackEnd, drained, drainS, o.Shard.Restrict(snap))
 	if lerr != nil {
 		return pat, fmt.Errorf("read the ledger: %w", lerr)
 	}
@@ -457,6 +498,9 @@ func (r *patternRun) measure(ctx context.Context, firstID uint64) (*Pattern, err
 
 // pids names the processes whose CPU and memory are sampled.
 func (r *patternRun) pids() map[string]int {
+	if r.o.Targets != nil {
+		return map[string]int{"generator": os.Getpid()} // the services are not ours to read
+	}
 	m := map[string]int{"reaction": r.react.PID(), "notification": r.notif.PID(), "generator": os.Getpid()}
 	if r.broker != nil && r.broker.PID != 0 {
 		m["broker"] = r.broker.PID
@@ -478,9 +522,16 @@ func (r *patternRun) sampler(ctx context.Context, start time.Time, rec *Recorder
 		now := time.Now()
 		sec := rec.Tick(now)
 		qctx, cancel := context.WithTimeout(ctx, 900*time.Millisecond)
-		counts, h, ierr := fetchInterval(qctx, r.notifyURL)
+		var (
+			counts ledger.Counts
+			h      *hdrhistogram.Histogram
+			ierr   = errNotOwner
+		)
+		if r.o.Shard.OwnsLedger() { // the interval is taken from the ledger: one reader only
+			counts, h, ierr = fetchInterval(qctx, r.notifyURL)
+		}
 		lag := int64(-1)
-		if r.async() {
+		if r.async() && r.client != nil {
 			if l, _, err := r.client.Lag(qctx, r.group, r.topic); err == nil {
 				lag = l
 			}
@@ -528,6 +579,9 @@ func (r *patternRun) sampler(ctx context.Context, start time.Time, rec *Recorder
 		r.progress(t, pacer, sec, lag)
 	}
 }
+
+// errNotOwner: a shard that does not own the ledger does not sample it.
+var errNotOwner = errors.New("the ledger is sampled by shard 0")
 
 // offeredIn is the schedule's rate averaged over [from, to).
 func offeredIn(p StagePacer, from, to time.Duration) float64 {

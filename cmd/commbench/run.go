@@ -8,13 +8,17 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/commbench/commbench/broker"
+	"github.com/commbench/commbench/broker/kafkasec"
 	"github.com/commbench/commbench/loadgen"
 	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/reports"
+	"github.com/commbench/commbench/targets/notification"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -37,6 +41,11 @@ func cmdRun(args []string) error {
 		allowRemote = fs.Bool("allow-remote", false, "allow load to non-loopback addresses")
 		keep        = fs.Bool("keep", false, "keep the run's Kafka topics")
 		dir         = fs.String("profiles", "profiles", "folder of named profiles")
+		shard       = fs.String("shard", "", "i/n: this generator is shard i (from 0) of n sharing the run: 1/n of the rate, its own id range; shard 0 owns the ledger (needs --targets)")
+		targetURLs  = fs.String("targets", "", "REACTION_URL,NOTIFY_URL: attack services someone else runs; start no broker and no service")
+		topic       = fs.String("topic", notification.DefaultTopic, "with --targets: the topic the notification service consumes, for the lag")
+		group       = fs.String("group", notification.DefaultGroup, "with --targets: its consumer group, for the lag")
+		startAt     = fs.String("start-at", "", "with --targets: when the attack starts, unix seconds or RFC 3339, the same for every shard")
 	)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -65,6 +74,35 @@ func cmdRun(args []string) error {
 	if *repeat < 1 || *repeat > 100 {
 		return usageErr(fmt.Errorf("run: --repeat %d: want 1 to 100", *repeat), "")
 	}
+	var (
+		sh      loadgen.Shard
+		tg      *loadgen.Targets
+		startTm time.Time
+	)
+	if *shard != "" {
+		if sh, err = loadgen.ParseShard(*shard); err != nil {
+			return usageErr(fmt.Errorf("run: --shard: %w", err), "")
+		}
+		if *targetURLs == "" {
+			return usageErr(errors.New("run: --shard needs --targets"), "shards attack one set of services someone else runs: --targets http://host:8080,http://host:8081")
+		}
+	}
+	if *targetURLs != "" {
+		t, err := loadgen.ParseTargets(*targetURLs, *allowRemote)
+		if err != nil {
+			return usageErr(fmt.Errorf("run: --targets: %w", err), "non-loopback services need --allow-remote")
+		}
+		t.Topic, t.Group = *topic, *group
+		tg = &t
+		if len(p.Patterns) != 1 {
+			return usageErr(fmt.Errorf("run: --targets: the services run one pattern, and the profile has %d", len(p.Patterns)), "name the pattern they were started with: --patterns async")
+		}
+	}
+	if *startAt != "" {
+		if startTm, err = parseTime(*startAt); err != nil {
+			return usageErr(fmt.Errorf("run: --start-at: %w", err), "e.g. --start-at $(date -d '+1 min' +%s)")
+		}
+	}
 	if *dryRun {
 		fmt.Print(p.Plan())
 		return nil
@@ -72,6 +110,9 @@ func cmdRun(args []string) error {
 	k, err := broker.ParseKind(*kind)
 	if err != nil {
 		return usageErr(fmt.Errorf("run: --broker: %w", err), "")
+	}
+	if err := checkSecurity(k, *brokers); err != nil {
+		return err
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -93,6 +134,9 @@ func cmdRun(args []string) error {
 		Broker:      broker.Options{Kind: k, Brokers: broker.SplitAddrs(*brokers), Exe: exe},
 		AllowRemote: *allowRemote,
 		KeepTopics:  *keep,
+		Targets:     tg,
+		Shard:       sh,
+		StartAt:     startTm,
 		Progress:    os.Stdout,
 		Terminal:    isTerminal(os.Stdout),
 		Logf:        logf,
@@ -114,6 +158,33 @@ func cmdRun(args []string) error {
 		return &exitError{code: exitSignaled, err: fmt.Errorf("interrupted: the partial results are in %s", runDir)}
 	}
 	return err
+}
+
+// checkSecurity fails fast on a bad KAFKA_TLS* or KAFKA_SASL_* value, and
+// on security settings meant for an external cluster when the broker will
+// be local or embedded (plaintext): the services inherit the environment.
+func checkSecurity(k broker.Kind, brokers string) error {
+	sec, err := kafkasec.FromEnv()
+	if err != nil {
+		return usageErr(err, "fix or unset it; nothing was started")
+	}
+	external := k == broker.External || (k == broker.Auto && (brokers != "" || os.Getenv("KAFKA_BROKERS") != ""))
+	if sec.Enabled() && !external {
+		return usageErr(fmt.Errorf("run: Kafka security is set (%s) but the broker is %s, which speaks plaintext", sec, k), "TLS and SASL are for an external cluster: set KAFKA_BROKERS (or --broker external), or unset "+strings.Join(kafkasec.Vars, ", "))
+	}
+	return nil
+}
+
+// parseTime reads unix seconds or RFC 3339.
+func parseTime(s string) (time.Time, error) {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return time.Unix(n, 0), nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q: want unix seconds or RFC 3339", s)
+	}
+	return t, nil
 }
 
 func boolIndex(b bool) int {

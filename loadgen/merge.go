@@ -1,0 +1,474 @@
+package loadgen
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/commbench/commbench/targets/ledger"
+)
+
+// Merge puts the run folders of a sharded run (see Shard) back together
+// into outDir: one results.json and one set of interval logs, as if one
+// generator had sent all the load.
+//
+//   - Histograms are merged exactly: HdrHistograms of one geometry add
+//     bucket by bucket, so the merged whole-run histogram is the histogram
+//     of every shard's values together, and so is each second's. The
+//     per-second windows come from the shards' .hlog files, aligned on
+//     their absolute start times (each shard's offset rounded to a whole
+//     second: start the shards together with --start-at to make it 0), and
+//     the per-second percentiles are recomputed from the merged windows.
+//   - Counts (requests, accepted, drops, late sends, and the per-second
+//     rates) are summed. Rates offered and achieved add up too: every shard
+//     sent its part over the same schedule.
+//   - Reconciliation: each shard reconciled its own id range against the
+//     shared ledger, so delivered, lost, dead-lettered and
+//     delivered_unaccepted add up; duplicated and deduplicated are
+//     ledger-wide, reported by the ledger's owner (shard 0) only. Time-to-
+//     notify, deliveries per second, lag and faults come from the owner.
+//     Folders without shard.json are whole runs that owned their ledgers:
+//     their numbers all add up.
+//   - CPU-seconds per 1,000 are recomputed from each shard's CPU-seconds;
+//     cores and RSS per second are summed per process.
+//
+// Merge refuses folders of different profiles or two folders of the same
+// shard, and warns (in the results) about missing shards.
+func Merge(dirs []string, outDir string) (*Results, error) {
+	if len(dirs) == 0 {
+		return nil, errors.New("merge: no run folder")
+	}
+	parts := make([]mergePart, 0, len(dirs))
+	seen := map[int]string{}
+	count := 0
+	for _, d := range dirs {
+		r, err := ReadResults(d)
+		if err != nil {
+			return nil, fmt.Errorf("merge: %w", err)
+		}
+		si, err := ReadShardInfo(d)
+		if err != nil {
+			return nil, fmt.Errorf("merge: %w", err)
+		}
+		if len(parts) > 0 && r.Run.Profile != parts[0].res.Run.Profile {
+			return nil, fmt.Errorf("merge: %s ran profile %q, %s ran %q: merge only the shards of one run", d, r.Run.Profile, parts[0].dir, parts[0].res.Run.Profile)
+		}
+		if si.Count > 1 {
+			if prev, ok := seen[si.Index]; ok {
+				return nil, fmt.Errorf("merge: %s and %s are both shard %s", prev, d, si.Shard)
+			}
+			if count != 0 && si.Count != count {
+				return nil, fmt.Errorf("merge: %s is shard %s, others are of %d", d, si.Shard, count)
+			}
+			seen[si.Index], count = d, si.Count
+		}
+		parts = append(parts, mergePart{dir: d, res: r, shard: si})
+	}
+	// Shard order, the owner first: it is what the run's description comes from.
+	slices.SortStableFunc(parts, func(a, b mergePart) int { return a.shard.Index - b.shard.Index })
+
+	first := parts[0].res
+	now := time.Now()
+	out := &Results{Schema: SchemaVersion, Patterns: map[string]*Pattern{}, Run: first.Run}
+	out.Run.ID = now.Format("20060102-150405") + "-" + first.Run.Profile + "-merged"
+	out.Run.Warnings = []string{}
+	out.Run.Faults = nil
+	names := make([]string, len(parts))
+	for i, p := range parts {
+		names[i] = p.dir
+		out.Run.Started = minTime(out.Run.Started, p.res.Run.Started)
+		out.Run.Finished = maxTime(out.Run.Finished, p.res.Run.Finished)
+		if p.res.Run.Partial {
+			out.Run.Partial = true
+			out.Run.PartialReason = strings.TrimPrefix(out.Run.PartialReason+"; ", "; ") + filepath.Base(p.dir) + ": " + p.res.Run.PartialReason
+		}
+		for _, w := range p.res.Run.Warnings {
+			if !slices.Contains(out.Run.Warnings, w) {
+				out.Run.Warnings = append(out.Run.Warnings, w)
+			}
+		}
+		if p.shard.Owner && out.Run.Faults == nil {
+			out.Run.Faults = p.res.Run.Faults
+			out.Run.Broker = p.res.Run.Broker
+		}
+		for _, k := range p.res.Order {
+			if !slices.Contains(out.Order, k) {
+				out.Order = append(out.Order, k)
+			}
+		}
+	}
+	out.Run.Warnings = append(out.Run.Warnings, fmt.Sprintf("merged from %d run folders: %s", len(parts), strings.Join(names, ", ")))
+	if count > 1 && len(seen) < count {
+		var missing []string
+		for i := range count {
+			if _, ok := seen[i]; !ok {
+				missing = append(missing, fmt.Sprintf("%d/%d", i, count))
+			}
+		}
+		out.Run.Warnings = append(out.Run.Warnings, "shards missing from the merge: "+strings.Join(missing, ", ")+": the rates and counts are short of the profile's")
+	}
+	if _, ok := seen[0]; count > 1 && !ok {
+		out.Run.Warnings = append(out.Run.Warnings, "shard 0, the ledger's owner, is missing: no time-to-notify, lag or duplicates")
+	}
+
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return nil, err
+	}
+	for _, key := range out.Order {
+		pat, err := mergePattern(key, parts, outDir)
+		if err != nil {
+			return nil, fmt.Errorf("merge %s: %w", key, err)
+		}
+		out.Patterns[key] = pat
+	}
+	if err := out.Write(outDir); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+type mergePart struct {
+	dir   string
+	res   *Results
+	shard ShardInfo
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// intervals are one shard's per-second windows of one .hlog.
+type intervals struct {
+	hs      []*hdrhistogram.Histogram
+	startMs int64 // the first window's start, unix ms; 0 when none
+}
+
+func readHlog(path string) (intervals, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return intervals{}, nil
+	}
+	if err != nil {
+		return intervals{}, err
+	}
+	defer f.Close()
+	hs, err := ReadIntervalLog(f)
+	if err != nil {
+		return intervals{}, fmt.Errorf("%s: %w", path, err)
+	}
+	iv := intervals{hs: hs}
+	if len(hs) > 0 {
+		iv.startMs = hs[0].StartTimeMs()
+	}
+	return iv, nil
+}
+
+// mergeWindows adds each shard's windows into one series of windows,
+// shard k's window j at j+off[k].
+func mergeWindows(all []intervals, off []int, fresh func() *hdrhistogram.Histogram) ([]*hdrhistogram.Histogram, error) {
+	var out []*hdrhistogram.Histogram
+	for k, iv := range all {
+		for j, h := range iv.hs {
+			i := j + off[k]
+			for len(out) <= i {
+				out = append(out, fresh())
+			}
+			if dropped := out[i].Merge(h); dropped > 0 {
+				return nil, fmt.Errorf("window %d: %d values outside the histogram's range", i, dropped)
+			}
+		}
+	}
+	return out, nil
+}
+
+func mergePattern(key string, all []mergePart, outDir string) (*Pattern, error) {
+	var parts []mergePart
+	for _, p := range all {
+		if _, ok := p.res.Patterns[key]; ok {
+			parts = append(parts, p)
+		}
+	}
+	// Read every shard's logs, and align them on the earliest start.
+	api := make([]intervals, len(parts))
+	apiU := make([]intervals, len(parts))
+	notify := make([]intervals, len(parts))
+	var ref int64
+	for k, p := range parts {
+		var err error
+		if api[k], err = readHlog(filepath.Join(p.dir, key+"-api.hlog")); err != nil {
+			return nil, err
+		}
+		if apiU[k], err = readHlog(filepath.Join(p.dir, key+"-api-uncorrected.hlog")); err != nil {
+			return nil, err
+		}
+		if p.shard.Owner {
+			if notify[k], err = readHlog(filepath.Join(p.dir, key+"-notify.hlog")); err != nil {
+				return nil, err
+			}
+		}
+		if s := api[k].startMs; s != 0 && (ref == 0 || s < ref) {
+			ref = s
+		}
+	}
+	off := make([]int, len(parts))
+	for k := range parts {
+		if s := api[k].startMs; s != 0 {
+			off[k] = int(math.Round(float64(s-ref) / 1000))
+		}
+	}
+
+	apiW, err := mergeWindows(api, off, newHist)
+	if err != nil {
+		return nil, err
+	}
+	apiUW, err := mergeWindows(apiU, off, newHist)
+	if err != nil {
+		return nil, err
+	}
+	newNotify := func() *hdrhistogram.Histogram {
+		return hdrhistogram.New(ledger.LowestMicros, ledger.HighestMicros, ledger.Digits)
+	}
+	notifyW, err := mergeWindows(notify, off, newNotify)
+	if err != nil {
+		return nil, err
+	}
+	start := time.UnixMilli(ref)
+	if ref == 0 {
+		start = parts[0].res.Run.Started
+	}
+	for name, ws := range map[string][]*hdrhistogram.Histogram{"-api.hlog": apiW, "-api-uncorrected.hlog": apiUW, "-notify.hlog": notifyW} {
+		if err := writeWindows(filepath.Join(outDir, key+name), start, ws); err != nil {
+			return nil, err
+		}
+	}
+
+	// The whole run's histograms, merged from each shard's.
+	wholeAPI, wholeAPIU, wholeNotify := newHist(), newHist(), newNotify()
+	for _, p := range parts {
+		h := p.res.Patterns[key].Histograms
+		if err := mergeEncoded(wholeAPI, h.API); err != nil {
+			return nil, fmt.Errorf("%s: api histogram: %w", p.dir, err)
+		}
+		if err := mergeEncoded(wholeAPIU, h.APIUncorrected); err != nil {
+			return nil, fmt.Errorf("%s: api_uncorrected histogram: %w", p.dir, err)
+		}
+		if p.shard.Owner {
+			if err := mergeEncoded(wholeNotify, h.Notify); err != nil {
+				return nil, fmt.Errorf("%s: notify histogram: %w", p.dir, err)
+			}
+		}
+	}
+
+	pat := &Pattern{Runs: 1, Series: mergeSeries(parts, key, off)}
+	s := &pat.Summary
+	cpuSeconds := map[string]float64{}
+	s.Drained = true
+	s.CPUSecondsPer1k, s.PeakRSSMB = map[string]float64{}, map[string]float64{}
+	for _, p := range parts {
+		ps := p.res.Patterns[key].Summary
+		s.Requests += ps.Requests
+		s.Accepted += ps.Accepted
+		s.AcceptedSync += ps.AcceptedSync
+		s.AcceptedAsync += ps.AcceptedAsync
+		s.OfferedRPS += ps.OfferedRPS
+		s.AchievedRPS += ps.AchievedRPS
+		s.GoodputRPS += ps.GoodputRPS
+		s.LateSends += ps.LateSends
+		s.Saturated = s.Saturated || ps.Saturated
+		addDrops(&s.Drops, ps.Drops)
+		s.Delivered += ps.Delivered
+		s.Lost += ps.Lost
+		s.DeadLettered += ps.DeadLettered
+		s.Indeterminate += ps.Indeterminate
+		s.DeliveredUnaccepted += ps.DeliveredUnaccepted
+		s.DrainS = max(s.DrainS, ps.DrainS)
+		s.Drained = s.Drained && ps.Drained
+		if p.shard.Owner {
+			s.Duplicated += ps.Duplicated
+			s.Deduplicated += ps.Deduplicated
+			s.PeakLag = max(s.PeakLag, ps.PeakLag)
+			pat.Faults = append(pat.Faults, p.res.Patterns[key].Faults...)
+		}
+		for name, per1k := range ps.CPUSecondsPer1k {
+			if name != "total" {
+				cpuSeconds[name] += per1k * float64(ps.Accepted) / 1000
+			}
+		}
+		for name, mb := range ps.PeakRSSMB {
+			s.PeakRSSMB[name] += mb
+		}
+	}
+	s.Saturated = s.Saturated || s.AchievedRPS < 0.99*s.OfferedRPS
+	total := 0.0
+	for name, sec := range cpuSeconds {
+		if s.Accepted > 0 {
+			s.CPUSecondsPer1k[name] = sec / float64(s.Accepted) * 1000
+			total += s.CPUSecondsPer1k[name]
+		}
+	}
+	s.CPUSecondsPer1k["total"] = total
+	s.API, s.APIUncorrected, s.Notify = percentiles(wholeAPI), percentiles(wholeAPIU), percentiles(wholeNotify)
+	pat.Histograms.API, pat.Histograms.APIUncorrected, pat.Histograms.Notify = encode(wholeAPI), encode(wholeAPIU), encode(wholeNotify)
+
+	// Per-second percentiles from the merged windows.
+	se := &pat.Series
+	n := len(se.T)
+	se.APIP50, se.APIP99, se.APIMax = make([]float64, n), make([]float64, n), make([]float64, n)
+	for i := 0; i < n && i < len(apiW); i++ {
+		if h := apiW[i]; h.TotalCount() > 0 {
+			se.APIP50[i], se.APIP99[i], se.APIMax[i] = ms(h.ValueAtQuantile(50)), ms(h.ValueAtQuantile(99)), ms(h.Max())
+		}
+	}
+	se.NotifyP50, se.NotifyP99 = make([]float64, n), make([]float64, n)
+	for i := 0; i < n && i < len(notifyW); i++ {
+		if h := notifyW[i]; h.TotalCount() > 0 {
+			se.NotifyP50[i], se.NotifyP99[i] = ms(h.ValueAtQuantile(50)), ms(h.ValueAtQuantile(99))
+		}
+	}
+	return pat, nil
+}
+
+func mergeEncoded(into *hdrhistogram.Histogram, enc string) error {
+	if enc == "" {
+		return nil
+	}
+	h, err := hdrhistogram.Decode([]byte(enc))
+	if err != nil {
+		return err
+	}
+	if dropped := into.Merge(h); dropped > 0 {
+		return fmt.Errorf("%d values outside the histogram's range", dropped)
+	}
+	return nil
+}
+
+func writeWindows(path string, start time.Time, ws []*hdrhistogram.Histogram) error {
+	if len(ws) == 0 {
+		return nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	l, err := NewIntervalLog(f, start)
+	if err == nil {
+		for i, h := range ws {
+			if err = l.Write(h, start.Add(time.Duration(i)*time.Second), start.Add(time.Duration(i+1)*time.Second)); err != nil {
+				break
+			}
+		}
+	}
+	return errors.Join(err, f.Close())
+}
+
+func addDrops(d *Drops, o Drops) {
+	d.Total += o.Total
+	d.Timeout += o.Timeout
+	d.Refused += o.Refused
+	d.Reset += o.Reset
+	d.HTTP429 += o.HTTP429
+	d.HTTP503 += o.HTTP503
+	d.HTTP5xx += o.HTTP5xx
+	d.Other += o.Other
+}
+
+// mergeSeries sums the shards' per-second counts, shard k's second j at
+// j+off[k]; what only the ledger's owner samples (deliveries, lag) comes
+// from the owner. The percentiles are left to the caller.
+func mergeSeries(parts []mergePart, key string, off []int) Series {
+	n := 0
+	var end float64
+	for k, p := range parts {
+		se := p.res.Patterns[key].Series
+		n = max(n, len(se.T)+off[k])
+		end = max(end, se.AttackEndS+float64(off[k]))
+	}
+	out := Series{AttackEndS: end, Drops: map[string][]int64{}, CPU: map[string][]float64{}, RSSMB: map[string][]float64{}}
+	out.T = make([]float64, n)
+	for i := range out.T {
+		out.T[i] = float64(i + 1)
+	}
+	addF := func(dst *[]float64, src []float64, o int) {
+		if *dst == nil {
+			*dst = make([]float64, n)
+		}
+		for j, v := range src {
+			(*dst)[j+o] += v
+		}
+	}
+	addI := func(dst *[]int64, src []int64, o int) {
+		if *dst == nil {
+			*dst = make([]int64, n)
+		}
+		for j, v := range src {
+			(*dst)[j+o] += v
+		}
+	}
+	hasLag, deliveredEnd := false, 0
+	for k, p := range parts {
+		se, o := p.res.Patterns[key].Series, off[k]
+		addF(&out.OfferedRPS, se.OfferedRPS, o)
+		addF(&out.AchievedRPS, se.AchievedRPS, o)
+		addF(&out.AcceptedRPS, se.AcceptedRPS, o)
+		addI(&out.PathSync, se.PathSync, o)
+		addI(&out.PathAsync, se.PathAsync, o)
+		for class, v := range se.Drops {
+			d := out.Drops[class]
+			addI(&d, v, o)
+			out.Drops[class] = d
+		}
+		for name, v := range se.CPU {
+			c := out.CPU[name]
+			addF(&c, v, o)
+			out.CPU[name] = c
+		}
+		for name, v := range se.RSSMB {
+			c := out.RSSMB[name]
+			addF(&c, v, o)
+			out.RSSMB[name] = c
+		}
+		if !p.shard.Owner {
+			continue
+		}
+		addI(&out.Delivered, se.Delivered, o)
+		deliveredEnd = max(deliveredEnd, len(se.Delivered)+o)
+		if len(se.Lag) > 0 {
+			if !hasLag {
+				out.Lag = make([]int64, n)
+				for i := range out.Lag {
+					out.Lag[i] = -1
+				}
+				hasLag = true
+			}
+			for j, v := range se.Lag {
+				if v >= 0 {
+					out.Lag[j+o] = max(out.Lag[j+o], 0) + v
+				}
+			}
+		}
+	}
+	if out.Delivered == nil {
+		out.Delivered = make([]int64, n)
+	}
+	for i := max(deliveredEnd, 1); i < n; i++ {
+		out.Delivered[i] = out.Delivered[i-1] // cumulative: it stays where the owner's samples end
+	}
+	return out
+}

@@ -41,6 +41,11 @@ type RunOptions struct {
 	Existing    *broker.Broker
 	AllowRemote bool
 	KeepTopics  bool
+	Progress    io.Writer // live progress; nil for none
+	Terminal    bool      // Progress is a terminal: one updating line
+	Logf        func(format string, args ...any)
+	Version     string
+
 	// Targets, when set, are services someone else runs: the run starts
 	// no broker and no service (see Shard, in shard.go).
 	Targets *Targets
@@ -49,11 +54,6 @@ type RunOptions struct {
 	// attack starts.
 	Shard   Shard
 	StartAt time.Time
-
-	Progress    io.Writer // live progress; nil for none
-	Terminal    bool      // Progress is a terminal: one updating line
-	Logf        func(format string, args ...any)
-	Version     string
 }
 
 // Grace bounds a service's graceful stop.

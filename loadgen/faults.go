@@ -4,66 +4,220 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/commbench/commbench/broker"
+	"github.com/commbench/commbench/netfault"
 	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/targets"
 )
 
-// The hooks below let faults sit between the run's processes. run.go
-// calls them around starting the services of a pattern.
+// What each target takes, as this runner fires it:
+//
+//   - provider outage, slowdown, latency: the notification service's admin
+//     endpoint flips the simulated provider's switches.
+//   - notification kill (SIGKILL), restart (SIGTERM, a graceful stop), both
+//     started again with the same arguments after `for`; pause
+//     (SIGSTOP/SIGCONT). A kill or restart would take the ledger with the
+//     process, so those runs give the service a journal (--ledger-file) and
+//     its ledger is replayed on start.
+//   - broker pause (local or embedded); kill and restart for a local Apache
+//     Kafka only, started again on the same ports and data folder. kfake
+//     keeps everything in memory, so "restarting" it would be a new, empty
+//     broker: refused, as is an external cluster.
+//   - network latency, blackhole, reset on the reaction-notification link,
+//     through a netfault proxy the run puts between the two services.
+//     The links to the broker are refused: a Kafka client bootstraps from
+//     the address it is given, then connects to the addresses the broker
+//     advertises in its metadata (kafka-go does, as every client does), so
+//     a proxy on the bootstrap address would only see metadata requests
+//     while produce and fetch went around it. Doing it honestly needs a
+//     broker listener per link advertised at the proxy's address.
+
+// faulted is what a pattern's faults set up. patternRun has no field for
+// it (run.go is shared), so it lives here, keyed by the run.
+type faulted struct {
+	proxy   *netfault.Proxy // the reaction-notification link, or nil
+	journal string          // the notification ledger's journal, or ""
+}
+
+var faultState sync.Map // *patternRun → *faulted
+
+func (r *patternRun) faulted() *faulted {
+	if v, ok := faultState.Load(r); ok {
+		return v.(*faulted)
+	}
+	return &faulted{}
+}
+
+// hasFault reports whether the profile has a fault on target whose kind is
+// one of kinds (any kind when none are given).
+func (r *patternRun) hasFault(target profiles.Target, kinds ...profiles.FaultKind) bool {
+	for _, f := range r.p.Faults {
+		if f.Target == target && (len(kinds) == 0 || contains(kinds, f.Kind)) {
+			return true
+		}
+	}
+	return false
+}
+
+func contains[T comparable](s []T, v T) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
 
 // setupFaults prepares what the profile's faults need before the services
-// start (e.g. a proxy on a link).
-func (r *patternRun) setupFaults(ctx context.Context) error { return nil }
+// start: a proxy on the reaction-notification link, a journal for a
+// notification ledger that a fault will kill.
+func (r *patternRun) setupFaults(ctx context.Context) error {
+	f := &faulted{}
+	if r.hasFault(profiles.TargetNetwork) {
+		// The target is the notification service, whose address is known
+		// once it started (notifyTarget).
+		p, err := netfault.Listen("127.0.0.1:0", "")
+		if err != nil {
+			return err
+		}
+		f.proxy = p
+	}
+	if r.hasFault(profiles.TargetNotification, profiles.KindKill, profiles.KindRestart) {
+		f.journal = filepath.Join(r.dir, r.key+"-ledger.journal")
+		os.Remove(f.journal) // a journal of an earlier run is not this one's
+	}
+	faultState.Store(r, f)
+	return nil
+}
 
-// teardownFaults undoes setupFaults.
-func (r *patternRun) teardownFaults() {}
+// teardownFaults undoes setupFaults, after the services stopped.
+func (r *patternRun) teardownFaults() {
+	f := r.faulted()
+	faultState.Delete(r)
+	if f.proxy != nil {
+		f.proxy.Close()
+	}
+	if f.journal != "" {
+		// The reconciliation read the ledger; the journal (32 bytes a
+		// delivery) is not kept in the run folder.
+		os.Remove(f.journal)
+	}
+}
 
 // notifyTarget is the URL the reaction service calls the notification
 // service at: the notification service itself, or a proxy in between.
-func (r *patternRun) notifyTarget() string { return r.notifyURL }
+func (r *patternRun) notifyTarget() string {
+	f := r.faulted()
+	if f.proxy == nil {
+		return r.notifyURL
+	}
+	f.proxy.SetTarget(strings.TrimPrefix(r.notifyURL, "http://"))
+	return "http://" + f.proxy.Addr()
+}
 
 // brokerAddrsFor is the Kafka address service ("reaction" or
-// "notification") is given.
+// "notification") is given: always the broker's own (see the top of this
+// file for why the broker links take no proxy).
 func (r *patternRun) brokerAddrsFor(service string) []string { return r.broker.Addrs }
 
 // faultArgs are extra flags for service's process.
-func (r *patternRun) faultArgs(service string) []string { return nil }
+func (r *patternRun) faultArgs(service string) []string {
+	if f := r.faulted(); service == "notification" && f.journal != "" {
+		return []string{"--ledger-file", f.journal}
+	}
+	return nil
+}
 
 // checkFaults refuses, before any load, the faults this runner cannot fire.
 func checkFaults(o RunOptions, p *profiles.Profile) error {
-	for i, f := range p.Faults {
-		ok := false
-		switch f.Target {
-		case profiles.TargetProvider:
-			ok = f.Kind == profiles.KindOutage || f.Kind == profiles.KindSlowdown
-		case profiles.TargetNotification:
-			ok = f.Kind == profiles.KindPause
-		case profiles.TargetBroker:
-			ok = f.Kind == profiles.KindPause
+	patterns := o.Patterns
+	if len(patterns) == 0 {
+		patterns = p.Patterns
+	}
+	needKafka := false
+	for _, pt := range patterns {
+		needKafka = needKafka || pt != profiles.Sync
+	}
+	brokerKind := func() (broker.Kind, error) {
+		if o.Existing != nil {
+			return o.Existing.Kind, nil
 		}
-		if !ok {
-			return fmt.Errorf("%s: faults[%d]: %s %s cannot be fired yet (supported: provider outage and slowdown, notification pause, broker pause)", o.ProfileFile, i, f.Target, f.Kind)
+		return broker.Choose(o.Broker)
+	}
+	for i, f := range p.Faults {
+		at := fmt.Sprintf("%s: faults[%d]: %s %s", o.ProfileFile, i, f.Target, f.Kind)
+		if !contains(profiles.FaultKinds[f.Target], f.Kind) {
+			return fmt.Errorf("%s: not a fault this target takes (%s takes %v)", at, f.Target, profiles.FaultKinds[f.Target])
+		}
+		switch f.Target {
+		case profiles.TargetBroker:
+			if !needKafka {
+				return fmt.Errorf("%s: this run starts no broker (every pattern is sync); drop the fault or run an async or hybrid pattern", at)
+			}
+			kind, err := brokerKind()
+			if err != nil {
+				return fmt.Errorf("%s: %w", at, err)
+			}
+			switch {
+			case kind == broker.External:
+				return fmt.Errorf("%s: the broker is an external cluster, not a process of this run; broker faults need --broker local (or embedded for pause)", at)
+			case f.Kind == profiles.KindPause:
+			case o.Existing != nil:
+				if err := o.Existing.Restartable(); err != nil {
+					return fmt.Errorf("%s: %w", at, err)
+				}
+			default:
+				if err := broker.RestartableKind(kind); err != nil {
+					return fmt.Errorf("%s: %w", at, err)
+				}
+			}
+		case profiles.TargetNetwork:
+			if f.Link != profiles.LinkReactionNotification {
+				return fmt.Errorf("%s: link %s is not supported: Kafka clients connect to the addresses the broker advertises, not to a proxy in front of its bootstrap address, so produce and fetch would go around the fault; use link reaction-notification, or a broker fault (pause, kill, restart)", at, f.Link)
+			}
 		}
 	}
 	return nil
 }
 
+// faultDetail says what a fault does beyond its target and kind, for the
+// window in results.json and the report.
 func faultDetail(f profiles.Fault) string {
-	switch f.Kind {
-	case profiles.KindSlowdown:
+	switch {
+	case f.Kind == profiles.KindSlowdown:
 		return fmt.Sprintf("latency x%g", f.Factor)
-	case profiles.KindLatency:
-		return "+" + f.Delay.String()
+	case f.Target == profiles.TargetProvider && f.Kind == profiles.KindLatency:
+		return "+" + f.Delay.String() + " per call"
+	case f.Target == profiles.TargetNetwork && f.Kind == profiles.KindLatency:
+		return fmt.Sprintf("+%s on %s (client to server)", f.Delay, f.Link)
+	case f.Target == profiles.TargetNetwork:
+		return string(f.Link)
+	case f.Target == profiles.TargetNotification && f.Kind == profiles.KindKill:
+		return "SIGKILL, started again after " + f.For.String() + "; its ledger is journalled to survive"
+	case f.Target == profiles.TargetNotification && f.Kind == profiles.KindRestart:
+		return "SIGTERM (graceful), started again after " + f.For.String() + "; its ledger is journalled to survive"
+	case f.Target == profiles.TargetBroker && (f.Kind == profiles.KindKill || f.Kind == profiles.KindRestart):
+		sig := "SIGKILL"
+		if f.Kind == profiles.KindRestart {
+			sig = "SIGTERM (graceful)"
+		}
+		return sig + ", started again after " + f.For.String() + " on the same ports and data; " +
+			"one broker, replication factor 1: an acknowledged write survives the process's death (it is in the page cache) " +
+			"but nothing protects it against the loss of that broker's machine or disk"
 	}
 	return ""
 }
 
 // fireFaults fires the profile's faults at their times and undoes each at
-// its end.
+// its end. A window ends when its fault is undone: for a process started
+// again, once it answers.
 func (r *patternRun) fireFaults(ctx context.Context, start time.Time) {
 	var wg sync.WaitGroup
 	for _, f := range r.p.Faults {
@@ -74,6 +228,9 @@ func (r *patternRun) fireFaults(ctx context.Context, start time.Time) {
 			case <-time.After(time.Until(start.Add(f.At.Std()))):
 			}
 			w := FaultWindow{Target: string(f.Target), Kind: string(f.Kind), StartS: time.Since(start).Seconds(), Detail: faultDetail(f)}
+			if f.Target == profiles.TargetNetwork && r.pattern == profiles.Async {
+				w.Detail += "; async does not use this link"
+			}
 			r.o.Logf("%s: fault %s %s %s for %v", r.key, f.Target, f.Kind, w.Detail, f.For)
 			undo, err := r.fault(ctx, f)
 			if err != nil {
@@ -87,6 +244,7 @@ func (r *patternRun) fireFaults(ctx context.Context, start time.Time) {
 			if undo != nil {
 				if err := undo(); err != nil {
 					r.o.Logf("%s: ending fault %s %s: %v", r.key, f.Target, f.Kind, err)
+					w.Error = strings.TrimPrefix(w.Error+"; ", "; ") + "ending it: " + err.Error()
 				}
 			}
 			w.EndS = time.Since(start).Seconds()
@@ -99,23 +257,32 @@ func (r *patternRun) fireFaults(ctx context.Context, start time.Time) {
 }
 
 // restoreFaults makes sure nothing is left paused or switched off after
-// the attack, whatever happened to the fault goroutines.
+// the attack, whatever happened to the fault goroutines. A process that a
+// fault stopped is started again by that fault's own undo, which runs
+// even when the attack ends early.
 func (r *patternRun) restoreFaults() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for _, f := range r.p.Faults {
 		switch f.Target {
 		case profiles.TargetProvider:
-			doJSON(ctx, "POST", r.notifyURL+targets.PathProvider, []byte(`{"outage":false,"slowdown":1}`), nil)
+			doJSON(ctx, "POST", r.notifyURL+targets.PathProvider, []byte(`{"outage":false,"slowdown":1,"delay":"0s"}`), nil)
 		case profiles.TargetNotification:
 			r.notif.Signal(syscall.SIGCONT)
 		case profiles.TargetBroker:
-			if r.broker != nil && r.broker.PID != 0 {
+			if r.broker != nil && r.broker.PID != 0 && f.Kind == profiles.KindPause {
 				syscall.Kill(-r.broker.PID, syscall.SIGCONT)
+			}
+		case profiles.TargetNetwork:
+			if p := r.faulted().proxy; p != nil {
+				p.Set(netfault.Pass, 0)
 			}
 		}
 	}
 }
+
+// restartTimeout bounds starting a process again after a fault.
+const restartTimeout = 3 * time.Minute
 
 // fault fires f and returns how to undo it.
 func (r *patternRun) fault(ctx context.Context, f profiles.Fault) (undo func() error, err error) {
@@ -129,19 +296,72 @@ func (r *patternRun) fault(ctx context.Context, f profiles.Fault) (undo func() e
 			return doJSON(c, "POST", r.notifyURL+targets.PathProvider, []byte(body), nil)
 		}
 	}
-	switch {
-	case f.Target == profiles.TargetProvider && f.Kind == profiles.KindOutage:
-		return bg(`{"outage":false}`), provider(`{"outage":true}`)
-	case f.Target == profiles.TargetProvider && f.Kind == profiles.KindSlowdown:
-		return bg(`{"slowdown":1}`), provider(fmt.Sprintf(`{"slowdown":%g}`, f.Factor))
-	case f.Target == profiles.TargetNotification && f.Kind == profiles.KindPause:
-		return func() error { return r.notif.Signal(syscall.SIGCONT) }, r.notif.Signal(syscall.SIGSTOP)
-	case f.Target == profiles.TargetBroker && f.Kind == profiles.KindPause:
+	// startAgain is the undo of a kill or restart: it runs even when the
+	// attack was interrupted, so it does not take ctx.
+	startAgain := func(start func(context.Context) error) func() error {
+		return func() error {
+			c, cancel := context.WithTimeout(context.Background(), restartTimeout)
+			defer cancel()
+			return start(c)
+		}
+	}
+	switch f.Target {
+	case profiles.TargetProvider:
+		switch f.Kind {
+		case profiles.KindOutage:
+			return bg(`{"outage":false}`), provider(`{"outage":true}`)
+		case profiles.KindSlowdown:
+			return bg(`{"slowdown":1}`), provider(fmt.Sprintf(`{"slowdown":%g}`, f.Factor))
+		case profiles.KindLatency:
+			return bg(`{"delay":"0s"}`), provider(fmt.Sprintf(`{"delay":%q}`, f.Delay.String()))
+		}
+	case profiles.TargetNotification:
+		switch f.Kind {
+		case profiles.KindPause:
+			return func() error { return r.notif.Signal(syscall.SIGCONT) }, r.notif.Signal(syscall.SIGSTOP)
+		case profiles.KindKill:
+			if r.notif.PID() == 0 {
+				return nil, fmt.Errorf("%s is not running", r.notif.Name)
+			}
+			r.notif.Kill()
+			return startAgain(r.notif.Restart), nil
+		case profiles.KindRestart:
+			if r.notif.PID() == 0 {
+				return nil, fmt.Errorf("%s is not running", r.notif.Name)
+			}
+			err := r.notif.Stop(Grace)
+			return startAgain(r.notif.Restart), err
+		}
+	case profiles.TargetBroker:
 		if r.broker == nil || r.broker.PID == 0 {
 			return nil, errors.New("the broker is not a process of this run (external or none)")
 		}
-		pid := r.broker.PID
-		return func() error { return syscall.Kill(-pid, syscall.SIGCONT) }, syscall.Kill(-pid, syscall.SIGSTOP)
+		switch f.Kind {
+		case profiles.KindPause:
+			pid := r.broker.PID
+			return func() error { return syscall.Kill(-pid, syscall.SIGCONT) }, syscall.Kill(-pid, syscall.SIGSTOP)
+		case profiles.KindKill, profiles.KindRestart:
+			err := r.broker.Halt(ctx, f.Kind == profiles.KindKill)
+			if err != nil && r.broker.Running() {
+				return nil, err // still up: nothing to start again
+			}
+			return startAgain(r.broker.Start), err
+		}
+	case profiles.TargetNetwork:
+		p := r.faulted().proxy
+		if p == nil {
+			return nil, errors.New("no proxy on the link")
+		}
+		mode := map[profiles.FaultKind]netfault.Mode{
+			profiles.KindLatency:   netfault.Latency,
+			profiles.KindBlackhole: netfault.Blackhole,
+			profiles.KindReset:     netfault.Reset,
+		}[f.Kind]
+		if mode == netfault.Pass {
+			break
+		}
+		p.Set(mode, f.Delay.Std())
+		return func() error { p.Set(netfault.Pass, 0); return nil }, nil
 	}
 	return nil, fmt.Errorf("%s %s is not supported", f.Target, f.Kind)
 }

@@ -56,7 +56,7 @@ const poll = 5 * time.Millisecond
 // concurrent use; Close it when done.
 type Proxy struct {
 	ln     net.Listener
-	target string
+	target atomic.Pointer[string]
 
 	mode  atomic.Int32
 	delay atomic.Int64 // ns, for Latency
@@ -75,22 +75,28 @@ type pair struct {
 }
 
 // Listen starts a proxy on addr ("127.0.0.1:0" picks a free port) that
-// forwards to target (host:port).
+// forwards to target (host:port). The target may be "" and set later
+// (SetTarget), when the server's address is known only after the proxy's
+// is; until then a connection is closed at once.
 func Listen(addr, target string) (*Proxy, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("netfault: listen on %s: %w", addr, err)
 	}
-	p := &Proxy{ln: ln, target: target, conns: map[*pair]struct{}{}}
+	p := &Proxy{ln: ln, conns: map[*pair]struct{}{}}
+	p.target.Store(&target)
 	p.wg.Go(p.accept)
 	return p, nil
 }
+
+// SetTarget changes the server that new connections are forwarded to.
+func (p *Proxy) SetTarget(target string) { p.target.Store(&target) }
 
 // Addr is the address clients connect to.
 func (p *Proxy) Addr() string { return p.ln.Addr().String() }
 
 // Target is the server's address.
-func (p *Proxy) Target() string { return p.target }
+func (p *Proxy) Target() string { return *p.target.Load() }
 
 // Set switches the proxy to mode m; delay is the added latency for Latency
 // and ignored otherwise. Switching to Reset resets every open connection.
@@ -218,7 +224,11 @@ func (p *Proxy) serve(c *pair) {
 	if !p.hold() {
 		return
 	}
-	s, err := net.DialTimeout("tcp", p.target, DialTimeout)
+	target := p.Target()
+	if target == "" {
+		return
+	}
+	s, err := net.DialTimeout("tcp", target, DialTimeout)
 	if err != nil {
 		return // the client sees its connection closed, as with a refused one
 	}

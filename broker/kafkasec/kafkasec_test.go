@@ -174,7 +174,9 @@ func partitionOf(t *testing.T, ctx context.Context, c *broker.Client, topic stri
 	return 0
 }
 
-func listenLoopback(network, _ string) (net.Listener, error) { return net.Listen(network, "127.0.0.1:0") }
+func listenLoopback(network, _ string) (net.Listener, error) {
+	return net.Listen(network, "127.0.0.1:0")
+}
 
 // selfSigned returns a certificate for 127.0.0.1 and localhost, signed by
 // itself, and its key, PEM-encoded.

@@ -14,7 +14,8 @@ usage() {
 usage: ./bench.sh <verb> [args]
 
   <profile>   run a benchmark with profiles/<profile>.yaml, e.g. ./bench.sh surge
-              (extra args go to 'commbench run', e.g. --patterns sync,async)
+              (extra args go to 'commbench run', e.g. --patterns sync,async;
+              --compose first: Kafka from docker-compose.bench.yml)
   test        install what is missing, then run every test (what CI runs)
   setup       install what is missing (Go modules, Java and Maven, Kafka jars), idempotently
   build       build bin/commbench
@@ -105,7 +106,16 @@ case "$verb" in
     [ -f "profiles/$verb.yaml" ] || { usage | sed "s/PROFILES/$(profiles)/" >&2; die "unknown verb or profile '$verb'"; }
     build
     rc=0
-    "$BIN" run --profile "profiles/$verb.yaml" "$@" || rc=$?
+    if [ "${1:-}" = --compose ]; then
+      # Kafka from docker-compose.bench.yml instead of the local jars.
+      shift
+      command -v docker >/dev/null 2>&1 || die "--compose needs Docker with the compose plugin"
+      docker compose -f docker-compose.bench.yml up -d --wait kafka
+      trap 'docker compose -f docker-compose.bench.yml down -v' EXIT
+      KAFKA_BROKERS=localhost:9092 "$BIN" run --broker external --profile "profiles/$verb.yaml" "$@" || rc=$?
+    else
+      "$BIN" run --profile "profiles/$verb.yaml" "$@" || rc=$?
+    fi
     page="$ROOT/reports/latest/index.html"
     if [ -f "$page" ]; then
       say "report: $page"

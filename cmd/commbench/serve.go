@@ -13,6 +13,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/commbench/commbench/broker/kafkasec"
 	"github.com/commbench/commbench/targets"
 	"github.com/commbench/commbench/targets/ledger"
 	"github.com/commbench/commbench/targets/notification"
@@ -103,6 +104,9 @@ func serveReaction(args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if _, err := kafkasec.FromEnv(); err != nil {
+		return usageErr(err, "fix the KAFKA_TLS* / KAFKA_SASL_* variable, or unset it")
+	}
 	m, err := reaction.ParseMode(*mode)
 	if err != nil {
 		return usageErr(fmt.Errorf("--mode: %w", err), "")
@@ -152,6 +156,9 @@ func serveNotification(args []string) error {
 	fs.StringVar(&cfg.LedgerFile, "ledger-file", "", "append-only journal of the ledger, replayed on start, so that the ledger survives a kill of this process (default: in memory only)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if _, err := kafkasec.FromEnv(); err != nil {
+		return usageErr(err, "fix the KAFKA_TLS* / KAFKA_SASL_* variable, or unset it")
 	}
 	cfg.Brokers = brokers
 	cfg.Log = newLogger("notification")

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"testing"
 	"time"
+
+	"github.com/segmentio/kafka-go"
 
 	"github.com/commbench/commbench/broker"
 )
@@ -31,7 +34,23 @@ func TestHaltAndStartKeepsTopicsAndOffsets(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.DeleteTopics(context.Background(), topic)
-	produce(t, ctx, b.Addrs, topic, produced)
+	// A Writer of its own: the default transport's cached metadata may not
+	// know the new topic yet.
+	w := &kafka.Writer{Addr: kafka.TCP(b.Addrs...), Topic: topic, RequiredAcks: kafka.RequireAll,
+		BatchTimeout: 5 * time.Millisecond, Transport: &kafka.Transport{MetadataTTL: time.Second}}
+	for i := range produced {
+		for {
+			err := w.WriteMessages(ctx, kafka.Message{Key: []byte(strconv.Itoa(i)), Value: []byte("x")})
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, kafka.UnknownTopicOrPartition) || ctx.Err() != nil {
+				t.Fatalf("produce: %v", err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	w.Close()
 	consume(t, ctx, b.Addrs, topic, group, committed)
 
 	addrs, pid := b.Addrs, b.PID

@@ -231,7 +231,11 @@ func (r *patternRun) fireFaults(ctx context.Context, start time.Time) {
 			if f.Target == profiles.TargetNetwork && r.pattern == profiles.Async {
 				w.Detail += "; async does not use this link"
 			}
-			r.o.Logf("%s: fault %s %s %s for %v", r.key, f.Target, f.Kind, w.Detail, f.For)
+			detail := ""
+			if w.Detail != "" {
+				detail = ": " + w.Detail
+			}
+			r.o.Logf("%s: fault %s %s for %v%s", r.key, f.Target, f.Kind, f.For, detail)
 			undo, err := r.fault(ctx, f)
 			if err != nil {
 				w.Error = err.Error()

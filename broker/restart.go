@@ -108,9 +108,22 @@ func (b *Broker) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("start Kafka again: %w", err)
 	}
+	pidMu.Lock()
 	b.PID, b.cmd, b.done = nb.PID, nb.cmd, nb.done
+	pidMu.Unlock()
 	if err := waitReady(ctx, o, b, b.LogFile, outFile); err != nil {
 		return err
 	}
 	return nil
+}
+
+// pidMu guards PID where Start swaps it, apart from restartMu, which Start
+// holds while the broker gets ready: Pid must not wait for that.
+var pidMu sync.Mutex
+
+// Pid is the broker's process id, safe to read while a fault restarts it.
+func (b *Broker) Pid() int {
+	pidMu.Lock()
+	defer pidMu.Unlock()
+	return b.PID
 }

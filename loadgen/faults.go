@@ -39,20 +39,17 @@ import (
 //     while produce and fetch went around it. Doing it honestly needs a
 //     broker listener per link advertised at the proxy's address.
 
-// faulted is what a pattern's faults set up. patternRun has no field for
-// it (run.go is shared), so it lives here, keyed by the run.
+// faulted is what a pattern's faults set up.
 type faulted struct {
 	proxy   *netfault.Proxy // the reaction-notification link, or nil
 	journal string          // the notification ledger's journal, or ""
 }
 
-var faultState sync.Map // *patternRun → *faulted
-
 func (r *patternRun) faulted() *faulted {
-	if v, ok := faultState.Load(r); ok {
-		return v.(*faulted)
+	if r.faultSetup == nil {
+		return &faulted{}
 	}
-	return &faulted{}
+	return r.faultSetup
 }
 
 // hasFault reports whether the profile has a fault on target whose kind is
@@ -93,14 +90,14 @@ func (r *patternRun) setupFaults(ctx context.Context) error {
 		f.journal = filepath.Join(r.dir, r.key+"-ledger.journal")
 		os.Remove(f.journal) // a journal of an earlier run is not this one's
 	}
-	faultState.Store(r, f)
+	r.faultSetup = f
 	return nil
 }
 
 // teardownFaults undoes setupFaults, after the services stopped.
 func (r *patternRun) teardownFaults() {
 	f := r.faulted()
-	faultState.Delete(r)
+	r.faultSetup = nil
 	if f.proxy != nil {
 		f.proxy.Close()
 	}
@@ -274,8 +271,8 @@ func (r *patternRun) restoreFaults() {
 		case profiles.TargetNotification:
 			r.notif.Signal(syscall.SIGCONT)
 		case profiles.TargetBroker:
-			if r.broker != nil && r.broker.PID != 0 && f.Kind == profiles.KindPause {
-				syscall.Kill(-r.broker.PID, syscall.SIGCONT)
+			if r.broker != nil && r.broker.Pid() != 0 && f.Kind == profiles.KindPause {
+				syscall.Kill(-r.broker.Pid(), syscall.SIGCONT)
 			}
 		case profiles.TargetNetwork:
 			if p := r.faulted().proxy; p != nil {
@@ -337,12 +334,12 @@ func (r *patternRun) fault(ctx context.Context, f profiles.Fault) (undo func() e
 			return startAgain(r.notif.Restart), err
 		}
 	case profiles.TargetBroker:
-		if r.broker == nil || r.broker.PID == 0 {
+		if r.broker == nil || r.broker.Pid() == 0 {
 			return nil, errors.New("the broker is not a process of this run (external or none)")
 		}
 		switch f.Kind {
 		case profiles.KindPause:
-			pid := r.broker.PID
+			pid := r.broker.Pid()
 			return func() error { return syscall.Kill(-pid, syscall.SIGCONT) }, syscall.Kill(-pid, syscall.SIGSTOP)
 		case profiles.KindKill, profiles.KindRestart:
 			err := r.broker.Halt(ctx, f.Kind == profiles.KindKill)

@@ -91,13 +91,16 @@ func Run(ctx context.Context, o RunOptions) (*Results, string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, "", err
 	}
+	// A run that fails before it measured anything (a broker that does not
+	// start, say) leaves no empty run folder behind.
+	written := false
+	defer func() {
+		if !written {
+			os.RemoveAll(dir)
+		}
+	}()
 	if err := writeShardInfo(dir, o); err != nil {
 		return nil, "", err
-	}
-	latest := filepath.Join(filepath.Dir(o.OutRoot), "latest")
-	os.Remove(latest)
-	if rel, err := filepath.Rel(filepath.Dir(latest), dir); err == nil {
-		os.Symlink(rel, latest)
 	}
 	res := &Results{
 		Schema:   SchemaVersion,
@@ -127,6 +130,15 @@ func Run(ctx context.Context, o RunOptions) (*Results, string, error) {
 		res.Run.Finished = time.Now()
 		if err := res.Write(dir); err != nil {
 			o.Logf("writing results: %v", err)
+			return
+		}
+		if !written {
+			written = true
+			latest := filepath.Join(filepath.Dir(o.OutRoot), "latest")
+			os.Remove(latest)
+			if rel, err := filepath.Rel(filepath.Dir(latest), dir); err == nil {
+				os.Symlink(rel, latest)
+			}
 		}
 	}
 
@@ -244,7 +256,9 @@ type patternRun struct {
 	counts ledger.Counts
 	notify *hdrhistogram.Histogram
 	meter  *cpuMeter
-	faults []FaultWindow
+	faults []FaultWindow // as fired
+	// what the faults set up: a proxy, a journal (faults.go)
+	faultSetup *faulted
 }
 
 func (r *patternRun) async() bool { return r.pattern != profiles.Sync }
@@ -502,8 +516,8 @@ func (r *patternRun) pids() map[string]int {
 		return map[string]int{"generator": os.Getpid()} // the services are not ours to read
 	}
 	m := map[string]int{"reaction": r.react.PID(), "notification": r.notif.PID(), "generator": os.Getpid()}
-	if r.broker != nil && r.broker.PID != 0 {
-		m["broker"] = r.broker.PID
+	if r.broker != nil && r.broker.Pid() != 0 {
+		m["broker"] = r.broker.Pid()
 	}
 	return m
 }

@@ -21,6 +21,22 @@ type Results struct {
 	Run      RunInfo             `json:"run"`
 	Order    []string            `json:"order"` // patterns in the order they first ran
 	Patterns map[string]*Pattern `json:"patterns"`
+	// Claims are the classic claims about sync and async communication,
+	// each checked against this run's numbers (package claims fills them
+	// in; empty when no one has evaluated them yet).
+	Claims []Claim `json:"claims"`
+}
+
+// Claim is one classic statement about sync vs async communication and
+// what this run says about it.
+type Claim struct {
+	ID       string `json:"id"`       // stable, e.g. "sync-blocks-caller"
+	Claim    string `json:"claim"`    // the statement as people make it
+	Verdict  string `json:"verdict"`  // "holds", "does not hold", "mixed" or "not exercised"
+	Evidence string `json:"evidence"` // one or two sentences with the numbers
+	// Numbers are the figures the verdict rests on, by name with its unit
+	// (e.g. "sync_api_p99_ms").
+	Numbers map[string]float64 `json:"numbers,omitempty"`
 }
 
 // RunInfo describes the run as a whole.

@@ -23,7 +23,8 @@ func keyPaths(prefix string, v any, out *[]string) {
 			}
 			if prefix == "patterns" || strings.HasSuffix(prefix, ".drops") && strings.Contains(prefix, "series") ||
 				strings.HasSuffix(prefix, "cpu_cores") || strings.HasSuffix(prefix, "rss_mb") ||
-				strings.HasSuffix(prefix, "cpu_s_per_1k") || strings.HasSuffix(prefix, "peak_rss_mb") {
+				strings.HasSuffix(prefix, "cpu_s_per_1k") || strings.HasSuffix(prefix, "peak_rss_mb") ||
+				prefix == "claims[].numbers" {
 				p = prefix + ".*" // map keys are data, not schema
 			}
 			*out = append(*out, p)
@@ -51,6 +52,7 @@ func TestResultsSchemaGolden(t *testing.T) {
 		Run:      RunInfo{Calibration: &Calibration{}, Faults: []FaultWindow{{}}},
 		Order:    []string{"sync"},
 		Patterns: map[string]*Pattern{"sync": pat},
+		Claims:   []Claim{{Numbers: map[string]float64{"x": 1}}},
 	}
 	b, err := json.Marshal(r)
 	if err != nil {

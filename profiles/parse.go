@@ -178,6 +178,12 @@ func fill(p *Profile, file string, root *yaml.Node) {
 	if !has(root, "warmup", "rate") {
 		p.Warmup.Rate = min(p.Warmup.Rate, highest)
 	}
+	if !has(root, "services", "notification", "balancer") {
+		p.Services.Notification.Balancer = BalancerNone
+		if p.Services.Notification.Replicas > 1 {
+			p.Services.Notification.Balancer = BalancerNginx
+		}
+	}
 	for i := range p.Faults {
 		f := &p.Faults[i]
 		if f.Kind == KindSlowdown && !has(root, "faults", i, "factor") {

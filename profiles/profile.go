@@ -44,6 +44,46 @@ type Profile struct {
 	Drain Drain `yaml:"drain"`
 	// Gate holds the regression gate's thresholds.
 	Gate Gate `yaml:"gate"`
+	// Variants run each pattern again with some service knobs changed,
+	// keyed pattern.variant (sync.r2): how a profile compares 1, 2 and 4
+	// notification replicas, or 1, 2 and 3 consumer groups, in one run.
+	// Default: none, each pattern runs once with the knobs above.
+	Variants []Variant `yaml:"variants"`
+}
+
+// Variant is a named change to the service knobs; a pattern runs once per
+// variant. A knob left out (or 0) keeps the profile's value.
+type Variant struct {
+	// Name keys the variant's results (sync.<name>): lower-case letters,
+	// digits and dashes. Required, unique.
+	Name string `yaml:"name"`
+	// Replicas overrides services.notification.replicas; >= 1.
+	Replicas int `yaml:"replicas"`
+	// Balancer overrides services.notification.balancer: nginx or none.
+	Balancer Balancer `yaml:"balancer"`
+	// Groups overrides services.kafka.groups.
+	Groups []string `yaml:"groups"`
+}
+
+// Apply returns a copy of p whose services have v's knobs, with the
+// balancer's default filled in for the replicas.
+func (p *Profile) Apply(v Variant) *Profile {
+	q := *p
+	n := &q.Services.Notification
+	if v.Replicas > 0 {
+		n.Replicas = v.Replicas
+		if v.Balancer == "" && n.Replicas > 1 && n.Balancer == BalancerNone {
+			n.Balancer = BalancerNginx
+		}
+	}
+	if v.Balancer != "" {
+		n.Balancer = v.Balancer
+	}
+	if len(v.Groups) > 0 {
+		q.Services.Kafka.Groups = v.Groups
+	}
+	q.Variants = nil
+	return &q
 }
 
 // Pattern is how the reaction service gets the notification service to
@@ -125,7 +165,45 @@ type Notification struct {
 	RetryBackoff Duration `yaml:"retry_backoff"`
 	// RetryMaxBackoff caps the doubling. >= retry_backoff. Default: 5s.
 	RetryMaxBackoff Duration `yaml:"retry_max_backoff"`
+	// Replicas is how many notification processes run. Sync and hybrid
+	// call them through a load balancer; async runs them in one consumer
+	// group, each with `consumers` consumers. Their ledgers are merged for
+	// the reconciliation. Faults on target notification hit the first
+	// replica. 1 to 64. Default: 1.
+	Replicas int `yaml:"replicas"`
+	// Balancer is what the reaction service calls the replicas through:
+	// nginx (started by the run, on loopback) or none (the one replica
+	// directly; replicas must be 1). Default: nginx when replicas > 1,
+	// else none.
+	Balancer Balancer `yaml:"balancer"`
 }
+
+// Balancer is the load balancer in front of the notification replicas.
+type Balancer string
+
+// LB is the balancer the run puts in front of the replicas: Balancer, or
+// its default when it is empty (a profile built in Go).
+func (n Notification) LB() Balancer {
+	switch {
+	case n.Balancer != "":
+		return n.Balancer
+	case n.Replicas > 1:
+		return BalancerNginx
+	}
+	return BalancerNone
+}
+
+// The balancers.
+const (
+	BalancerNone  Balancer = "none"  // the reaction service calls the one replica directly
+	BalancerNginx Balancer = "nginx" // nginx, an upstream of the replicas with keepalive
+)
+
+// Balancers lists every balancer.
+var Balancers = []Balancer{BalancerNone, BalancerNginx}
+
+// MaxReplicas bounds services.notification.replicas.
+const MaxReplicas = 64
 
 // Reaction is the reaction service.
 type Reaction struct {
@@ -147,7 +225,17 @@ type Kafka struct {
 	// cluster with at least that many brokers (docker-compose.bench.yml's
 	// cluster profile has 3).
 	ReplicationFactor int `yaml:"replication_factor"`
+	// Groups are the consumer groups reading the reactions topic (async
+	// and hybrid): fan-out. The first is the notification service, whose
+	// ledger is reconciled; each other one is one more notification
+	// process in its own group, with its own provider and ledger, standing
+	// for another service reacting to the same event (analytics, search).
+	// Lower-case names, unique, 1 to 16. Default: [notification].
+	Groups []string `yaml:"groups"`
 }
+
+// MaxGroups bounds services.kafka.groups.
+const MaxGroups = 16
 
 // HybridKnobs are the hybrid pattern's knobs.
 type HybridKnobs struct {
@@ -283,9 +371,10 @@ func defaults() Profile {
 				Retries:         10,
 				RetryBackoff:    Duration(50 * time.Millisecond),
 				RetryMaxBackoff: Duration(5 * time.Second),
+				Replicas:        1,
 			},
 			Reaction: Reaction{Timeout: Duration(2 * time.Second)},
-			Kafka:    Kafka{Partitions: 8},
+			Kafka:    Kafka{Partitions: 8, Groups: []string{"notification"}},
 			Hybrid:   HybridKnobs{Budget: Duration(50 * time.Millisecond)},
 		},
 		Attack: Attack{

@@ -67,6 +67,7 @@ func (l *errorList) validate(p *Profile, root *yaml.Node) {
 	l.rate(path{"warmup", "rate"}, p.Warmup.Rate)
 
 	l.services(&p.Services)
+	l.variants(p)
 	l.faults(p.Faults, total, written)
 
 	a := p.Attack
@@ -113,6 +114,66 @@ func (l *errorList) services(s *Services) {
 		l.addf(path{"services", "kafka", "replication_factor"}, "must be <= 32767, got %d", s.Kafka.ReplicationFactor)
 	}
 	l.positive(path{"services", "hybrid", "budget"}, s.Hybrid.Budget)
+	l.replicas(path{"services", "notification"}, n.Replicas, n.LB())
+	l.groups(path{"services", "kafka", "groups"}, s.Kafka.Groups, false)
+}
+
+func (l *errorList) replicas(at path, replicas int, b Balancer) {
+	if replicas < 1 || replicas > MaxReplicas {
+		l.addf(at.add("replicas"), "must be 1 to %d notification processes, got %d", MaxReplicas, replicas)
+	}
+	switch {
+	case !slices.Contains(Balancers, b):
+		l.addf(at.add("balancer"), "unknown balancer %q; use %s", b, quoteList(Balancers))
+	case b == BalancerNone && replicas > 1:
+		l.addf(at.add("balancer"), "%d replicas need a load balancer in front of them; use nginx (or replicas: 1)", replicas)
+	}
+}
+
+// groups checks a list of consumer groups; in a variant, empty means the
+// profile's.
+func (l *errorList) groups(at path, groups []string, mayBeEmpty bool) {
+	if len(groups) == 0 && !mayBeEmpty {
+		l.addf(at, "needs at least one consumer group, the notification service's: [notification]")
+	}
+	if len(groups) > MaxGroups {
+		l.addf(at, "at most %d consumer groups, got %d", MaxGroups, len(groups))
+	}
+	for i, g := range groups {
+		switch {
+		case !nameRE.MatchString(g):
+			l.addf(at.add(i), "must be lower-case letters, digits and dashes (it names a consumer group and a process), got %q", g)
+		case slices.Contains(groups[:i], g):
+			l.addf(at.add(i), "%q is listed twice; each group reads every message once, so list it once", g)
+		}
+	}
+}
+
+// variants checks each variant, and the services as each variant makes
+// them.
+func (l *errorList) variants(p *Profile) {
+	for i, v := range p.Variants {
+		at := path{"variants", i}
+		switch {
+		case v.Name == "":
+			l.addf(at.add("name"), "missing; a variant needs a name, which keys its results (sync.<name>)")
+		case !nameRE.MatchString(v.Name):
+			l.addf(at.add("name"), "must be lower-case letters, digits and dashes, got %q", v.Name)
+		case slices.ContainsFunc(p.Variants[:i], func(w Variant) bool { return w.Name == v.Name }):
+			l.addf(at.add("name"), "%q is used twice; name each variant once", v.Name)
+		}
+		switch {
+		case v.Replicas < 0 || v.Replicas > MaxReplicas:
+			l.addf(at.add("replicas"), "must be 1 to %d notification processes (or left out for the profile's), got %d", MaxReplicas, v.Replicas)
+		case v.Balancer != "" && !slices.Contains(Balancers, v.Balancer):
+			l.addf(at.add("balancer"), "unknown balancer %q; use %s", v.Balancer, quoteList(Balancers))
+		default:
+			if n := p.Apply(v).Services.Notification; n.LB() == BalancerNone && n.Replicas > 1 {
+				l.addf(at.add("balancer"), "%d replicas need a load balancer in front of them; use nginx (or replicas: 1)", n.Replicas)
+			}
+		}
+		l.groups(at.add("groups"), v.Groups, true)
+	}
 }
 
 func (l *errorList) faults(faults []Fault, total time.Duration, written func(...any) bool) {

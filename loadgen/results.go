@@ -155,6 +155,27 @@ type Summary struct {
 	// "total", over the attack and the drain.
 	CPUSecondsPer1k map[string]float64 `json:"cpu_s_per_1k"`
 	PeakRSSMB       map[string]float64 `json:"peak_rss_mb"`
+
+	// Replicas is how many notification processes ran (scale-out), and
+	// Balancer what the reaction service called them through: "nginx"
+	// (its worker's CPU is "lb") or "none". Their ledgers are merged for
+	// the reconciliation; their CPU is "notification", "notification-2", ...
+	Replicas int    `json:"replicas,omitempty"`
+	Balancer string `json:"balancer,omitempty"`
+	// Groups are the consumer groups on the topic besides the notification
+	// service's (fan-out, async and hybrid), each reconciled against its
+	// own ledger; their CPU is "group-<name>". Empty without fan-out.
+	Groups []GroupSummary `json:"groups,omitempty"`
+}
+
+// GroupSummary is one more consumer group reading the reactions topic.
+type GroupSummary struct {
+	Name       string      `json:"name"`
+	Delivered  int64       `json:"delivered"` // accepted reactions this group's ledger delivered
+	Lost       int64       `json:"lost"`      // accepted, never delivered by this group (nor dead-lettered)
+	Duplicated int64       `json:"duplicated"`
+	PeakLag    int64       `json:"peak_lag"`
+	Notify     Percentiles `json:"notify_ms"` // time-to-notify in this group
 }
 
 // Percentiles of a latency, in milliseconds.
@@ -199,6 +220,9 @@ type Series struct {
 	Delivered []int64   `json:"delivered"` // cumulative
 
 	Lag []int64 `json:"lag"` // broker-side, total over partitions; -1 where it could not be read
+	// LagByGroup is the lag of each consumer group by name, with fan-out
+	// (the notification service's group under "notification").
+	LagByGroup map[string][]int64 `json:"lag_by_group,omitempty"`
 
 	Drops map[string][]int64 `json:"drops"` // by class, as in Drops
 

@@ -23,7 +23,7 @@ func keyPaths(prefix string, v any, out *[]string) {
 			}
 			if prefix == "patterns" || strings.HasSuffix(prefix, ".drops") && strings.Contains(prefix, "series") ||
 				strings.HasSuffix(prefix, "cpu_cores") || strings.HasSuffix(prefix, "rss_mb") ||
-				strings.HasSuffix(prefix, "cpu_s_per_1k") || strings.HasSuffix(prefix, "peak_rss_mb") ||
+				strings.HasSuffix(prefix, "cpu_s_per_1k") || strings.HasSuffix(prefix, "peak_rss_mb") || strings.HasSuffix(prefix, "lag_by_group") ||
 				prefix == "claims[].numbers" {
 				p = prefix + ".*" // map keys are data, not schema
 			}
@@ -47,6 +47,9 @@ func TestResultsSchemaGolden(t *testing.T) {
 	pat.Series.Drops = map[string][]int64{"timeout": {0}}
 	pat.Series.CPU = map[string][]float64{"reaction": {0}}
 	pat.Series.RSSMB = map[string][]float64{"reaction": {0}}
+	pat.Summary.Replicas, pat.Summary.Balancer = 2, "nginx"
+	pat.Summary.Groups = []GroupSummary{{}}
+	pat.Series.LagByGroup = map[string][]int64{"notification": {0}}
 	r := Results{
 		Schema:   SchemaVersion,
 		Run:      RunInfo{Calibration: &Calibration{}, Faults: []FaultWindow{{}}},

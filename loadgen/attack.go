@@ -204,10 +204,10 @@ var names = sync.OnceValue(func() (n struct{ users, posts, authors []string }) {
 // newTargeter returns a vegeta.Targeter of POST url with reaction bodies
 // whose ids count up from first, safe for vegeta's concurrent workers.
 // SentAt is taken when the target is built, right before vegeta sends it.
+// Each carries the W3C traceparent derived from its id (targets.Traceparent).
 func newTargeter(url string, first uint64, rec *Recorder) vegeta.Targeter {
 	var next atomic.Uint64
 	next.Store(first)
-	header := http.Header{"Content-Type": {"application/json"}} // vegeta copies it into each request
 	n := names()
 	return func(t *vegeta.Target) error {
 		id := next.Add(1) - 1
@@ -221,7 +221,7 @@ func newTargeter(url string, first uint64, rec *Recorder) vegeta.Targeter {
 		}
 		t.Method = http.MethodPost
 		t.URL = url
-		t.Header = header
+		t.Header = http.Header{"Content-Type": {"application/json"}, "Traceparent": {targets.Traceparent(id)}}
 		t.Body = r.Append(make([]byte, 0, 128))
 		rec.countSent()
 		return nil

@@ -15,10 +15,10 @@ import (
 // with one write(2), before Record returns. A process killed with SIGKILL
 // loses nothing the kernel accepted, so a ledger opened again on the same
 // file (Open) replays it and carries on with the same counts, ids and
-// time-to-notify histogram. There is no fsync: the journal survives the
-// death of the process, not of the machine.
+// time-to-notify and hop histograms. There is no fsync: the journal
+// survives the death of the process, not of the machine.
 //
-// A record is 32 bytes, little-endian:
+// A record is 64 bytes, little-endian:
 //
 //	[0]     kind (recDeliver, recDuplicate, ...)
 //	[1]     journalTag, to recognise the file
@@ -26,9 +26,13 @@ import (
 //	[8:16]  reaction id
 //	[16:24] sent at, Unix ns
 //	[24:32] delivered at, Unix ns
-const recordSize = 32
+//	[32:64] a first delivery's hop stamps (Stamps: api in, handoff,
+//	        notification in, provider start), Unix ns; zero otherwise
+const recordSize = 64
 
-const journalTag = 0xCB
+// journalTag recognises the file; 0xCB was the 32-byte record without hop
+// stamps, which this version refuses rather than misreads.
+const journalTag = 0xCC
 
 // Record kinds.
 const (
@@ -49,12 +53,16 @@ type journal struct {
 }
 
 // write appends one record with one write(2). It does not allocate.
-func (j *journal) write(kind byte, id uint64, sentAt, deliveredAt int64) error {
+func (j *journal) write(kind byte, id uint64, sentAt, deliveredAt int64, st Stamps) error {
 	var b [recordSize]byte
 	b[0], b[1] = kind, journalTag
 	binary.LittleEndian.PutUint64(b[8:], id)
 	binary.LittleEndian.PutUint64(b[16:], uint64(sentAt))
 	binary.LittleEndian.PutUint64(b[24:], uint64(deliveredAt))
+	binary.LittleEndian.PutUint64(b[32:], uint64(st.APIIn))
+	binary.LittleEndian.PutUint64(b[40:], uint64(st.Handoff))
+	binary.LittleEndian.PutUint64(b[48:], uint64(st.NotifIn))
+	binary.LittleEndian.PutUint64(b[56:], uint64(st.ProviderStart))
 	for {
 		n, err := syscall.Write(j.fd, b[:])
 		if err == syscall.EINTR {
@@ -64,7 +72,7 @@ func (j *journal) write(kind byte, id uint64, sentAt, deliveredAt int64) error {
 			return fmt.Errorf("%w %s: %w", ErrJournal, j.path, err)
 		}
 		if n != recordSize {
-			// A regular file takes 32 bytes whole or fails; a short write
+			// A regular file takes 64 bytes whole or fails; a short write
 			// means the disk is full.
 			return fmt.Errorf("%w %s: short write of %d bytes", ErrJournal, j.path, n)
 		}
@@ -74,7 +82,7 @@ func (j *journal) write(kind byte, id uint64, sentAt, deliveredAt int64) error {
 
 // Open returns a ledger journalled to path: a new file, or one a previous
 // process left, which is replayed first — counts, delivered ids, dead
-// letters and the time-to-notify histogram carry on where that process
+// letters and the time-to-notify and hop histograms carry on where that process
 // stopped, and the deliveries after its last Interval call are in the open
 // interval. Reset empties the file. Close the ledger to close the file.
 func Open(path string) (*Ledger, error) {
@@ -109,6 +117,11 @@ func (l *Ledger) replay(f *os.File, path string) (int64, error) {
 	s := l.state
 	lastMark := -1 // the byte offset of the last mark
 	whole := len(data) - len(data)%recordSize
+	// A partial last record must still be ours: a short foreign file is
+	// refused, not truncated.
+	if rest := data[whole:]; len(rest) >= 2 && rest[1] != journalTag {
+		return 0, fmt.Errorf("%w %s: last record at byte %d is not a commbench ledger record (tag %#x); remove the file to start afresh", ErrJournal, path, whole, rest[1])
+	}
 	for off := 0; off < whole; off += recordSize {
 		if data[off+1] != journalTag || data[off] < recDeliver || data[off] > recMark {
 			return 0, fmt.Errorf("%w %s: record at byte %d is not a commbench ledger record (kind %d, tag %#x); remove the file to start afresh", ErrJournal, path, off, data[off], data[off+1])
@@ -128,10 +141,22 @@ func (l *Ledger) replay(f *os.File, path string) (int64, error) {
 			p := l.page(id)
 			p[(id>>6)&(pageWords-1)] |= 1 << (id & 63)
 			s.delivered.Add(1)
-			us := l.micros(int64(binary.LittleEndian.Uint64(r[16:])), int64(binary.LittleEndian.Uint64(r[24:])))
+			sentAt, deliveredAt := int64(binary.LittleEndian.Uint64(r[16:])), int64(binary.LittleEndian.Uint64(r[24:]))
+			us := l.micros(sentAt, deliveredAt)
 			_ = s.notify.RecordValue(us)
 			if off > lastMark {
 				_ = s.interval.RecordValue(us)
+			}
+			st := Stamps{
+				APIIn:         int64(binary.LittleEndian.Uint64(r[32:])),
+				Handoff:       int64(binary.LittleEndian.Uint64(r[40:])),
+				NotifIn:       int64(binary.LittleEndian.Uint64(r[48:])),
+				ProviderStart: int64(binary.LittleEndian.Uint64(r[56:])),
+			}
+			if st.complete() {
+				s.recordHops(sentAt, st, deliveredAt)
+			} else {
+				s.untraced.Add(1)
 			}
 		case recDuplicate:
 			s.duplicates.Add(1)

@@ -14,8 +14,8 @@ func TestJournalReplaysAfterTheProcessIsGone(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.Record(1, 0, 3_000_000)
-	l.Record(2, 0, 4_000_000)
-	l.Record(1, 0, 9_000_000) // a duplicate
+	l.RecordTrace(2, 0, Stamps{100_000, 200_000, 300_000, 400_000}, 4_000_000) // traced: hops replayed too
+	l.Record(1, 0, 9_000_000)                                                  // a duplicate
 	l.Deduplicated()
 	l.DeadLetter(7)
 	l.Interval() // the sampler read 1 and 2
@@ -40,6 +40,14 @@ func TestJournalReplaysAfterTheProcessIsGone(t *testing.T) {
 	}
 	if got.NotifyHist != want.NotifyHist {
 		t.Error("time-to-notify histogram differs after the replay")
+	}
+	for _, name := range HopNames {
+		if got.HopHists[name] != want.HopHists[name] {
+			t.Errorf("hop %s histogram differs after the replay", name)
+		}
+	}
+	if got.Untraced != 2 {
+		t.Errorf("untraced after the replay: got %d, want 2 (ids 1 and 3)", got.Untraced)
 	}
 	if h := back.Interval(); h.TotalCount() != 1 || h.Max() < 4_990 {
 		t.Errorf("open interval after the replay: %d values, max %d µs; want only id 3's 5,000 µs", h.TotalCount(), h.Max())

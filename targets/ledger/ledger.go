@@ -52,19 +52,25 @@ type state struct {
 	duplicates   atomic.Int64
 	deduplicated atomic.Int64
 	clamped      atomic.Int64
+	untraced     atomic.Int64
 
 	mu       sync.Mutex // guards the histograms and the dead letters
 	notify   *hdrhistogram.Histogram
 	interval *hdrhistogram.Histogram
+	hops     [NumHops]*hdrhistogram.Histogram
 	dead     map[uint64]struct{}
 }
 
 func newState() *state {
-	return &state{
+	s := &state{
 		notify:   hdrhistogram.New(LowestMicros, HighestMicros, Digits),
 		interval: hdrhistogram.New(LowestMicros, HighestMicros, Digits),
 		dead:     make(map[uint64]struct{}),
 	}
+	for i := range s.hops {
+		s.hops[i] = hdrhistogram.New(LowestMicros, HighestMicros, Digits)
+	}
+	return s
 }
 
 // New returns an empty ledger.
@@ -76,12 +82,21 @@ func New() *Ledger {
 var ErrIDRange = fmt.Errorf("reaction id out of the ledger's range 1..%d", uint64(MaxID))
 
 // Record notes that reaction id, sent at sentAt, was delivered at
-// deliveredAt (both Unix nanoseconds). It returns false, and counts a
-// duplicate, when id had been delivered before; only a first delivery goes
-// into the time-to-notify histogram. With a journal (Open), the delivery is
-// in the journal before Record returns; err wraps ErrJournal when it could
-// not be written (the delivery is counted in memory all the same).
+// deliveredAt (both Unix nanoseconds), without hop stamps: the delivery is
+// counted as untraced. See RecordTrace.
 func (l *Ledger) Record(id uint64, sentAt, deliveredAt int64) (first bool, err error) {
+	return l.RecordTrace(id, sentAt, Stamps{}, deliveredAt)
+}
+
+// RecordTrace notes that reaction id, sent at sentAt, was delivered at
+// deliveredAt (both Unix nanoseconds), with the hop stamps st taken on its
+// way. It returns false, and counts a duplicate, when id had been delivered
+// before; only a first delivery goes into the time-to-notify histogram and
+// the hop histograms (a delivery whose stamps are incomplete is counted in
+// Untraced instead of the hops). With a journal (Open), the delivery is in
+// the journal before RecordTrace returns; err wraps ErrJournal when it could
+// not be written (the delivery is counted in memory all the same).
+func (l *Ledger) RecordTrace(id uint64, sentAt int64, st Stamps, deliveredAt int64) (first bool, err error) {
 	if id == 0 || id > MaxID {
 		return false, ErrIDRange
 	}
@@ -94,20 +109,27 @@ func (l *Ledger) Record(id uint64, sentAt, deliveredAt int64) (first bool, err e
 	if old&bit != 0 {
 		s.duplicates.Add(1)
 		if l.journal != nil {
-			return false, l.journal.write(recDuplicate, id, sentAt, deliveredAt)
+			return false, l.journal.write(recDuplicate, id, sentAt, deliveredAt, Stamps{})
 		}
 		return false, nil
 	}
 	s.delivered.Add(1)
 	us := l.micros(sentAt, deliveredAt)
+	traced := st.complete()
+	if !traced {
+		s.untraced.Add(1)
+	}
 	s.mu.Lock()
 	// The journal record is written under s.mu, so that its order against
 	// Interval's marks is the order of the histograms.
 	if l.journal != nil {
-		err = l.journal.write(recDeliver, id, sentAt, deliveredAt)
+		err = l.journal.write(recDeliver, id, sentAt, deliveredAt, st)
 	}
 	_ = s.notify.RecordValue(us) // cannot fail: us is within the bounds
 	_ = s.interval.RecordValue(us)
+	if traced {
+		s.recordHops(sentAt, st, deliveredAt)
+	}
 	s.mu.Unlock()
 	return true, err
 }
@@ -133,7 +155,7 @@ func (l *Ledger) Deduplicated() {
 	l.swap.RLock()
 	l.state.deduplicated.Add(1)
 	if l.journal != nil {
-		_ = l.journal.write(recDeduplicated, 0, 0, 0) // a count: losing one is not losing a delivery
+		_ = l.journal.write(recDeduplicated, 0, 0, 0, Stamps{}) // a count: losing one is not losing a delivery
 	}
 	l.swap.RUnlock()
 }
@@ -147,7 +169,7 @@ func (l *Ledger) DeadLetter(id uint64) {
 	if l.journal != nil {
 		// DeadLetter has no error to return; a failed write shows as a
 		// dead letter missing after a restart, i.e. as lost: not hidden.
-		_ = l.journal.write(recDead, id, 0, 0)
+		_ = l.journal.write(recDead, id, 0, 0, Stamps{})
 	}
 	s.mu.Unlock()
 	l.swap.RUnlock()
@@ -192,6 +214,7 @@ type Counts struct {
 	Deduplicated int64 `json:"deduplicated"`  // redeliveries caught before the provider
 	DeadLettered int64 `json:"dead_lettered"` // given up on after the retries
 	Clamped      int64 `json:"clamped"`       // time-to-notify above the histogram's bound
+	Untraced     int64 `json:"untraced"`      // first deliveries without complete hop stamps: not in the hop histograms
 }
 
 // Counts returns the totals so far; it is cheap enough to poll every second.
@@ -208,6 +231,7 @@ func (l *Ledger) Counts() Counts {
 		Deduplicated: s.deduplicated.Load(),
 		DeadLettered: dead,
 		Clamped:      s.clamped.Load(),
+		Untraced:     s.untraced.Load(),
 	}
 }
 
@@ -223,7 +247,7 @@ func (l *Ledger) Interval() *hdrhistogram.Histogram {
 	h := s.interval
 	s.interval = fresh
 	if l.journal != nil {
-		_ = l.journal.write(recMark, 0, 0, 0) // lost, a restart puts more in the open interval
+		_ = l.journal.write(recMark, 0, 0, 0, Stamps{}) // lost, a restart puts more in the open interval
 	}
 	s.mu.Unlock()
 	return h
@@ -238,6 +262,9 @@ type Snapshot struct {
 	// NotifyHist is the time-to-notify histogram in microseconds, in the
 	// HdrHistogram V2 compressed encoding (base64).
 	NotifyHist string `json:"notify_hist"`
+	// HopHists are the hop histograms of the traced first deliveries,
+	// keyed by HopNames, encoded like NotifyHist.
+	HopHists map[string]string `json:"hop_hists"`
 }
 
 // Snapshot copies the ledger.
@@ -265,13 +292,22 @@ func (l *Ledger) Snapshot() (*Snapshot, error) {
 	snap.DeliveredIDs = b.Ranges()
 	s.mu.Lock()
 	enc, err := s.notify.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
+	snap.HopHists = make(map[string]string, NumHops)
+	for i, h := range s.hops {
+		if err != nil {
+			break
+		}
+		var b []byte
+		b, err = h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
+		snap.HopHists[HopNames[i]] = string(b)
+	}
 	dead := make([]uint64, 0, len(s.dead))
 	for id := range s.dead {
 		dead = append(dead, id)
 	}
 	s.mu.Unlock()
 	if err != nil {
-		return nil, fmt.Errorf("encode time-to-notify histogram: %w", err)
+		return nil, fmt.Errorf("encode time-to-notify or hop histogram: %w", err)
 	}
 	snap.NotifyHist = string(enc)
 	snap.DeadLetteredIDs = FromIDs(dead)
@@ -281,6 +317,7 @@ func (l *Ledger) Snapshot() (*Snapshot, error) {
 		Deduplicated: s.deduplicated.Load(),
 		DeadLettered: int64(len(dead)),
 		Clamped:      s.clamped.Load(),
+		Untraced:     s.untraced.Load(),
 	}
 	return snap, nil
 }

@@ -15,7 +15,7 @@ func TestRecordCountsFirstDeliveriesAndDuplicates(t *testing.T) {
 		}
 	}
 	got := l.Counts()
-	want := Counts{Delivered: 4, Duplicates: 2}
+	want := Counts{Delivered: 4, Duplicates: 2, Untraced: 4} // Record has no hop stamps
 	if got != want {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
@@ -255,5 +255,52 @@ func TestRangesMinusAndUnion(t *testing.T) {
 				t.Errorf("Union: got %v, want %v", got, tt.both)
 			}
 		})
+	}
+}
+
+func TestRecordTraceSplitsTimeToNotifyIntoHops(t *testing.T) {
+	l := New()
+	const ms = int64(1_000_000)
+	st := Stamps{APIIn: 1 * ms, Handoff: 3 * ms, NotifIn: 10 * ms, ProviderStart: 11 * ms}
+	l.RecordTrace(1, 0, st, 16*ms)
+	l.RecordTrace(1, 0, st, 20*ms)                   // a duplicate: not in the hops
+	l.RecordTrace(2, 0, Stamps{APIIn: 1 * ms}, 5*ms) // incomplete: untraced
+	// A stamp out of order (another clock, rounding) gives 0, never negative.
+	l.RecordTrace(3, 2*ms, Stamps{APIIn: 1 * ms, Handoff: 3 * ms, NotifIn: 4 * ms, ProviderStart: 5 * ms}, 6*ms)
+	snap, err := l.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.Untraced != 1 {
+		t.Errorf("untraced: got %d, want 1", snap.Untraced)
+	}
+	hops, err := snap.HopHistograms()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [NumHops]int64{1000, 2000, 7000, 1000, 5000} // id 1's hops in µs
+	for i, h := range hops {
+		if h.TotalCount() != 2 {
+			t.Errorf("%s: got %d values, want 2 (ids 1 and 3)", HopNames[i], h.TotalCount())
+		}
+		if got := h.Max(); !h.ValuesAreEquivalent(got, want[i]) {
+			t.Errorf("%s: got max %d µs, want %d", HopNames[i], got, want[i])
+		}
+		if h.Min() < 0 {
+			t.Errorf("%s: negative hop %d", HopNames[i], h.Min())
+		}
+	}
+	if got := hops[HopAPI].Min(); got != 0 {
+		t.Errorf("api hop of id 3 (stamped before its send): got %d µs, want 0", got)
+	}
+}
+
+func BenchmarkRecordTrace(b *testing.B) {
+	l := New()
+	b.ReportAllocs()
+	id := uint64(0)
+	for b.Loop() {
+		id++
+		l.RecordTrace(id, 0, Stamps{1_000_000, 2_000_000, 3_000_000, 4_000_000}, 5_000_000)
 	}
 }

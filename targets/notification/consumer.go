@@ -152,12 +152,13 @@ func (s *Service) consume(ctx, work context.Context, dialer *kafka.Dialer, dlq *
 			sleep(ctx, 200*time.Millisecond)
 			continue
 		}
+		notifIn := time.Now().UnixNano()
 		s.consumer.fetched.Add(1)
 		tr.fetched(m.Partition, m.Offset)
 		s.consumer.inFlight.Add(1)
 		wg.Go(func() {
 			defer func() { s.consumer.inFlight.Add(-1); <-slot }()
-			if !s.handle(work, dlq, &m) {
+			if !s.handle(work, dlq, &m, notifIn) {
 				return // cut off by shutdown: not committed, redelivered later
 			}
 			s.consumer.handled.Add(1)
@@ -170,9 +171,6 @@ func (s *Service) consume(ctx, work context.Context, dialer *kafka.Dialer, dlq *
 	}
 }
 
-// handle delivers one message, retrying failures with exponential backoff
-// and jitter, and dead-letters it after the last attempt. It reports
-// whether the message was handled (and may be committed).
 // transportOrDefault keeps a nil *kafka.Transport from becoming a non-nil
 // RoundTripper: nil means kafka-go's default transport.
 func transportOrDefault(t *kafka.Transport) kafka.RoundTripper {
@@ -182,15 +180,20 @@ func transportOrDefault(t *kafka.Transport) kafka.RoundTripper {
 	return t
 }
 
-func (s *Service) handle(ctx context.Context, dlq *kafka.Writer, m *kafka.Message) bool {
+// handle delivers one message, retrying failures with exponential backoff
+// and jitter, and dead-letters it after the last attempt. It reports
+// whether the message was handled (and may be committed). notifIn is when
+// it was fetched: the retries and their backoff are in the processing hop.
+func (s *Service) handle(ctx context.Context, dlq *kafka.Writer, m *kafka.Message, notifIn int64) bool {
 	var r targets.Reaction
 	if err := targets.Decode(m.Value, &r); err != nil {
 		s.consumer.poison.Add(1)
 		return s.deadLetter(ctx, dlq, m, 0, 0, err)
 	}
+	st := stamps(header(m, targets.KafkaStamps), notifIn)
 	backoff := s.cfg.RetryBackoff
 	for attempt := 1; ; attempt++ {
-		_, err := s.notify(ctx, &r)
+		_, err := s.notify(ctx, &r, st)
 		if err == nil {
 			return true
 		}
@@ -216,11 +219,11 @@ func (s *Service) deadLetter(ctx context.Context, dlq *kafka.Writer, m *kafka.Me
 	dm := kafka.Message{
 		Key:   m.Key,
 		Value: m.Value,
-		Headers: []kafka.Header{
+		Headers: append([]kafka.Header{
 			{Key: "commbench-error", Value: []byte(cause.Error())},
 			{Key: "commbench-attempts", Value: strconv.AppendInt(nil, int64(attempts), 10)},
 			{Key: "commbench-source", Value: fmt.Appendf(nil, "%s/%d/%d", m.Topic, m.Partition, m.Offset)},
-		},
+		}, m.Headers...), // the trace context and stamps go along
 	}
 	for {
 		err := dlq.WriteMessages(ctx, dm)
@@ -240,6 +243,16 @@ func (s *Service) deadLetter(ctx context.Context, dlq *kafka.Writer, m *kafka.Me
 	}
 	s.consumer.deadLettered.Add(1)
 	return true
+}
+
+// header returns the value of m's first header named key, or nil.
+func header(m *kafka.Message, key string) []byte {
+	for _, h := range m.Headers {
+		if h.Key == key {
+			return h.Value
+		}
+	}
+	return nil
 }
 
 // sleep waits d or until ctx is done; it reports whether it slept the whole d.

@@ -10,6 +10,7 @@ import (
 	"github.com/valyala/fasthttp/fasthttputil"
 
 	"github.com/commbench/commbench/targets"
+	"github.com/commbench/commbench/targets/ledger"
 	"github.com/commbench/commbench/targets/provider"
 )
 
@@ -124,7 +125,7 @@ func TestNotifyTimesOutWaitingForCapacity(t *testing.T) {
 		Provider:    provider.Config{P50: time.Hour, P99: time.Hour, Capacity: 1},
 		CallTimeout: 30 * time.Millisecond,
 	})
-	go s.notify(context.Background(), &targets.Reaction{ID: 1, SentAt: 1}) // holds the only slot
+	go s.notify(context.Background(), &targets.Reaction{ID: 1, SentAt: 1}, ledger.Stamps{}) // holds the only slot
 	for s.provider.State().InFlight == 0 {
 		time.Sleep(time.Millisecond)
 	}

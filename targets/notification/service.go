@@ -161,19 +161,29 @@ func (s *Service) Provider() *provider.Provider { return s.provider }
 
 // notify is the one path every reaction takes, whichever way it came:
 // skip it if it was delivered already, else call the provider and record the
-// delivery. It reports whether the reaction was a duplicate.
-func (s *Service) notify(ctx context.Context, r *targets.Reaction) (duplicate bool, err error) {
+// delivery with its hop stamps st (APIIn, Handoff and NotifIn as they came;
+// notify stamps ProviderStart). It reports whether the reaction was a
+// duplicate.
+func (s *Service) notify(ctx context.Context, r *targets.Reaction, st ledger.Stamps) (duplicate bool, err error) {
 	if s.ledger.Delivered(r.ID) {
 		s.ledger.Deduplicated()
 		return true, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
 	defer cancel()
-	if err := s.provider.Send(ctx); err != nil {
+	if err := s.provider.SendStamped(ctx, &st.ProviderStart); err != nil {
 		return false, err
 	}
-	first, err := s.ledger.Record(r.ID, r.SentAt, time.Now().UnixNano())
+	first, err := s.ledger.RecordTrace(r.ID, r.SentAt, st, time.Now().UnixNano())
 	return !first, err
+}
+
+// stamps are the hop stamps a reaction arrived with, and notifIn; a
+// missing or malformed stamps value leaves APIIn and Handoff zero, and the
+// delivery is counted as untraced.
+func stamps(v []byte, notifIn int64) ledger.Stamps {
+	apiIn, handoff, _ := targets.ParseStamps(v)
+	return ledger.Stamps{APIIn: apiIn, Handoff: handoff, NotifIn: notifIn}
 }
 
 // Handler serves the HTTP API: POST /v1/notify, the ledger, stats, health
@@ -211,6 +221,7 @@ func (s *Service) Handler() fasthttp.RequestHandler {
 }
 
 func (s *Service) serveNotify(ctx *fasthttp.RequestCtx) {
+	notifIn := time.Now().UnixNano()
 	var r targets.Reaction
 	if !targets.DecodeReaction(ctx, &r) {
 		s.http.bad.Add(1)
@@ -220,7 +231,7 @@ func (s *Service) serveNotify(ctx *fasthttp.RequestCtx) {
 	defer s.http.inFlight.Add(-1)
 	// fasthttp does not cancel a handler when its client goes away; the call
 	// timeout bounds the work instead.
-	dup, err := s.notify(context.Background(), &r)
+	dup, err := s.notify(context.Background(), &r, stamps(ctx.Request.Header.Peek(targets.HeaderStamps), notifIn))
 	switch {
 	case err == nil:
 		if dup {

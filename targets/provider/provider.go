@@ -112,7 +112,12 @@ func (p *Provider) Latency() time.Duration {
 // Send delivers one notification: it waits for a free slot, then for the
 // call's latency, and fails at the error rate. During an outage it fails at
 // once with ErrOutage.
-func (p *Provider) Send(ctx context.Context) error {
+func (p *Provider) Send(ctx context.Context) error { return p.SendStamped(ctx, nil) }
+
+// SendStamped is Send that, when start is not nil, stores in it the time
+// (Unix ns) the call got its slot and began: the end of the wait for a free
+// slot, the start of the provider hop.
+func (p *Provider) SendStamped(ctx context.Context, start *int64) error {
 	if p.outage.Load() {
 		p.refused.Add(1)
 		return ErrOutage
@@ -124,6 +129,9 @@ func (p *Provider) Send(ctx context.Context) error {
 	case <-ctx.Done():
 		p.waiting.Add(-1)
 		return fmt.Errorf("provider: waiting for a free slot: %w", ctx.Err())
+	}
+	if start != nil {
+		*start = time.Now().UnixNano()
 	}
 	p.inFlight.Add(1)
 	defer func() {

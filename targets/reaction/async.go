@@ -69,18 +69,30 @@ func (t failingTransport) RoundTrip(context.Context, net.Addr, kafka.Request) (k
 	return nil, t.err
 }
 
-func (n *asyncNotifier) notify(r *targets.Reaction, body []byte) outcome {
-	return produce(n.w, n.timeout, r, body)
+func (n *asyncNotifier) notify(r *targets.Reaction, tr trace, body []byte) outcome {
+	return produce(n.w, n.timeout, r, tr, body)
 }
 
-// produce writes one reaction and waits for the ack: 202, or 504 when the
-// ack did not come in time, 503 when Kafka refused or could not be reached.
-func produce(w *kafka.Writer, timeout time.Duration, r *targets.Reaction, body []byte) outcome {
+// produce writes one reaction, with the trace context and the hop stamps in
+// message headers, and waits for the ack: 202, or 504 when the ack did not
+// come in time, 503 when Kafka refused or could not be reached.
+//
+// t_handoff is stamped as the produce begins: the stamp travels in the
+// message, so it cannot be the ack's time; the produce, the ack and the
+// batching wait are in the queue hop, with the time in Kafka.
+func produce(w *kafka.Writer, timeout time.Duration, r *targets.Reaction, tr trace, body []byte) outcome {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	// The writer may hold the message until its batch is sent: give it its
-	// own copy of the value, not the caller's pooled buffer.
-	msg := kafka.Message{Key: []byte(r.Author), Value: append([]byte(nil), body...)}
+	// own copies of the value and headers, not the caller's buffers.
+	msg := kafka.Message{
+		Key:   []byte(r.Author),
+		Value: append([]byte(nil), body...),
+		Headers: []kafka.Header{
+			{Key: targets.HeaderTraceparent, Value: append([]byte(nil), tr.parent...)},
+			{Key: targets.KafkaStamps, Value: targets.AppendStamps(make([]byte, 0, 40), tr.apiIn, time.Now().UnixNano())},
+		},
+	}
 	err := w.WriteMessages(ctx, msg)
 	switch {
 	case err == nil:

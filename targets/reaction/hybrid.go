@@ -56,9 +56,9 @@ func newHybridNotifier(cfg Config) (*hybridNotifier, error) {
 
 var errSyncFailed = errors.New("sync call failed")
 
-func (n *hybridNotifier) notify(r *targets.Reaction, body []byte) outcome {
+func (n *hybridNotifier) notify(r *targets.Reaction, tr trace, body []byte) outcome {
 	o, err := n.cb.Execute(func() (outcome, error) {
-		o := n.sync.call(body, time.Now().Add(n.budget))
+		o := n.sync.call(tr, body, time.Now().Add(n.budget))
 		if o.err != nil {
 			return o, errSyncFailed
 		}
@@ -69,7 +69,9 @@ func (n *hybridNotifier) notify(r *targets.Reaction, body []byte) outcome {
 	}
 	// Fall back to Kafka: the sync call failed, ran out of budget, or the
 	// breaker is open (gobreaker.ErrOpenState, ErrTooManyRequests).
-	fb := produce(n.w, n.timeout, r, body)
+	// The fallback's t_handoff is stamped as it produces: the failed sync
+	// try is in the handoff hop.
+	fb := produce(n.w, n.timeout, r, tr, body)
 	if fb.err != nil {
 		why := o.err
 		if why == nil {

@@ -95,7 +95,7 @@ func TestSyncStatusMapping(t *testing.T) {
 			})
 			n := syncTo(ln, 50*time.Millisecond)
 			r := targets.Reaction{ID: 1, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: 1}
-			if got := n.notify(&r, r.Append(nil)); got.status != tt.want || got.path != "sync" {
+			if got := n.notify(&r, trace{parent: []byte(targets.Traceparent(1)), apiIn: 1}, r.Append(nil)); got.status != tt.want || got.path != "sync" {
 				t.Errorf("got %d via %s (%v), want %d via sync", got.status, got.path, got.err, tt.want)
 			}
 		})
@@ -160,4 +160,28 @@ func ExampleParseMode() {
 	_, err := ParseMode("rpc")
 	fmt.Println(err)
 	// Output: unknown mode "rpc": want sync, async or hybrid
+}
+
+// TestSyncCallCarriesTheTrace checks the headers the notification service
+// gets: the traceparent as it came and the stamps t_api_in, t_handoff.
+func TestSyncCallCarriesTheTrace(t *testing.T) {
+	var parent, st []byte
+	ln := downstream(t, func(ctx *fasthttp.RequestCtx) {
+		parent = append([]byte(nil), ctx.Request.Header.Peek(targets.HeaderTraceparent)...)
+		st = append([]byte(nil), ctx.Request.Header.Peek(targets.HeaderStamps)...)
+		ctx.SetStatusCode(fasthttp.StatusOK)
+	})
+	n := syncTo(ln, time.Second)
+	r := targets.Reaction{ID: 7, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: 1}
+	apiIn := time.Now().UnixNano()
+	if o := n.notify(&r, trace{parent: []byte(targets.Traceparent(7)), apiIn: apiIn}, r.Append(nil)); o.err != nil {
+		t.Fatal(o.err)
+	}
+	if string(parent) != targets.Traceparent(7) {
+		t.Errorf("traceparent: got %q, want %q", parent, targets.Traceparent(7))
+	}
+	gotIn, handoff, ok := targets.ParseStamps(st)
+	if !ok || gotIn != apiIn || handoff < apiIn {
+		t.Errorf("stamps: got %q, want %d,<t_handoff >= t_api_in>", st, apiIn)
+	}
 }

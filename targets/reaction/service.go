@@ -145,11 +145,20 @@ type outcome struct {
 	err    error
 }
 
+// trace is what a reaction's notification carries besides its body: the
+// W3C traceparent (owned by the caller until notify returns) and when the
+// reaction service received the request (t_api_in, Unix ns). The notifier
+// stamps t_handoff as it sends.
+type trace struct {
+	parent []byte
+	apiIn  int64
+}
+
 // notifier is one pattern's way to get the notification service to act.
 // body is the reaction's canonical JSON encoding, owned by the caller until
 // notify returns.
 type notifier interface {
-	notify(r *targets.Reaction, body []byte) outcome
+	notify(r *targets.Reaction, tr trace, body []byte) outcome
 	close(ctx context.Context) error
 	breaker() string // the circuit breaker's state, or "" without one
 }
@@ -212,6 +221,7 @@ func (s *Service) Handler() fasthttp.RequestHandler {
 var bufPool = targets.NewBufPool()
 
 func (s *Service) serveReaction(ctx *fasthttp.RequestCtx) {
+	tr := trace{apiIn: time.Now().UnixNano()}
 	s.counts.received.Add(1)
 	var r targets.Reaction
 	if !targets.DecodeReaction(ctx, &r) {
@@ -226,7 +236,13 @@ func (s *Service) serveReaction(ctx *fasthttp.RequestCtx) {
 	buf := bufPool.Get()
 	defer bufPool.Put(buf)
 	*buf = r.Append((*buf)[:0])
-	o := s.notifier.notify(&r, *buf)
+	// The load generator's trace context goes on as it came; a request
+	// without a valid one gets one derived from the reaction id.
+	var parent [55]byte
+	if tr.parent = ctx.Request.Header.Peek(targets.HeaderTraceparent); !targets.ValidTraceparent(tr.parent) {
+		tr.parent = targets.AppendTraceparent(parent[:0], r.ID)
+	}
+	o := s.notifier.notify(&r, tr, *buf)
 	ctx.Response.Header.Set(targets.HeaderPath, o.path)
 	*buf = strconv.AppendUint((*buf)[:0], r.ID, 10)
 	ctx.Response.Header.SetBytesV(targets.HeaderID, *buf)

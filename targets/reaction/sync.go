@@ -52,14 +52,15 @@ func newSyncNotifier(cfg Config) (*syncNotifier, error) {
 	}, nil
 }
 
-func (n *syncNotifier) notify(r *targets.Reaction, body []byte) outcome {
-	return n.call(body, time.Now().Add(n.timeout))
+func (n *syncNotifier) notify(r *targets.Reaction, tr trace, body []byte) outcome {
+	return n.call(tr, body, time.Now().Add(n.timeout))
 }
 
-// call posts body and classifies the result: 201, or 502 (the notification
-// service failed or answered garbage), 503 (unavailable or overloaded: no
-// connection to be had) or 504 (it took too long).
-func (n *syncNotifier) call(body []byte, deadline time.Time) outcome {
+// call posts body, with the trace context and the hop stamps in headers, and
+// classifies the result: 201, or 502 (the notification service failed or
+// answered garbage), 503 (unavailable or overloaded: no connection to be
+// had) or 504 (it took too long).
+func (n *syncNotifier) call(tr trace, body []byte, deadline time.Time) outcome {
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
@@ -67,7 +68,12 @@ func (n *syncNotifier) call(body []byte, deadline time.Time) outcome {
 	req.SetRequestURI(n.uri)
 	req.Header.SetMethod(fasthttp.MethodPost)
 	req.Header.SetContentType("application/json")
+	req.Header.SetBytesV(targets.HeaderTraceparent, tr.parent)
 	req.SetBodyRaw(body)
+	// t_handoff: the call is sent now (a wait for a free connection is
+	// in the queue hop, with the wire).
+	var st [40]byte
+	req.Header.SetBytesV(targets.HeaderStamps, targets.AppendStamps(st[:0], tr.apiIn, time.Now().UnixNano()))
 	err := n.client.DoDeadline(req, resp, deadline)
 	if err != nil {
 		return outcome{status: classify(err), path: "sync", err: fmt.Errorf("notify: %w", err)}

@@ -112,6 +112,9 @@ type Pattern struct {
 		API            string `json:"api"` // from the intended send time
 		APIUncorrected string `json:"api_uncorrected"`
 		Notify         string `json:"notify"`
+		// Hops are the hop histograms of the traced first deliveries
+		// (Summary.Hops).
+		Hops Hops[string] `json:"hops"`
 	} `json:"histograms"`
 	Runs   int           `json:"runs"`
 	Faults []FaultWindow `json:"faults,omitempty"` // as fired in this pattern's attack
@@ -132,6 +135,11 @@ type Summary struct {
 	API            Percentiles `json:"api_ms"` // from the intended send time (corrected for coordinated omission)
 	APIUncorrected Percentiles `json:"api_uncorrected_ms"`
 	Notify         Percentiles `json:"notify_ms"` // time-to-notify: delivered_at - sent_at
+	// Hops split time-to-notify into the hops a reaction takes, from the
+	// stamps it carries (traceparent and hop stamps in HTTP and Kafka
+	// headers); Traced is how many first deliveries they hold.
+	Hops   Hops[HopPercentiles] `json:"hops_ms"`
+	Traced int64                `json:"traced"`
 
 	Drops Drops `json:"drops"`
 
@@ -162,6 +170,9 @@ type Summary struct {
 	// the reconciliation; their CPU is "notification", "notification-2", ...
 	Replicas int    `json:"replicas,omitempty"`
 	Balancer string `json:"balancer,omitempty"`
+	// ReplicaDelivered is how many distinct ids each replica's ledger
+	// delivered, in replica order: how evenly the work was spread.
+	ReplicaDelivered []int64 `json:"replica_delivered,omitempty"`
 	// Groups are the consumer groups on the topic besides the notification
 	// service's (fan-out, async and hybrid), each reconciled against its
 	// own ledger; their CPU is "group-<name>". Empty without fan-out.
@@ -185,6 +196,38 @@ type Percentiles struct {
 	P99  float64 `json:"p99"`
 	P999 float64 `json:"p999"`
 	Max  float64 `json:"max"`
+}
+
+// Hops holds one T per hop of a reaction's way to delivery, in the order
+// it takes them (ledger.HopNames):
+//
+//   - API: sent_at → t_api_in, the network and queueing into the reaction service
+//   - Handoff: t_api_in → t_handoff, validation and the store (hybrid's
+//     fallback: the failed sync try too), until the sync call is sent or the
+//     Kafka produce begins
+//   - Queue: t_handoff → t_notif_in, the wire (sync), or produce, ack, time
+//     in Kafka and fetch (async)
+//   - Processing: t_notif_in → t_provider_start, dedup, retries with their
+//     backoff, waiting for a provider slot
+//   - Provider: t_provider_start → delivered, the successful provider call
+type Hops[T any] struct {
+	API        T `json:"api"`
+	Handoff    T `json:"handoff"`
+	Queue      T `json:"queue"`
+	Processing T `json:"processing"`
+	Provider   T `json:"provider"`
+}
+
+// All returns the hops in order, to fill or read in a loop.
+func (h *Hops[T]) All() [5]*T {
+	return [5]*T{&h.API, &h.Handoff, &h.Queue, &h.Processing, &h.Provider}
+}
+
+// HopPercentiles are one hop's latency, in milliseconds.
+type HopPercentiles struct {
+	P50 float64 `json:"p50"`
+	P99 float64 `json:"p99"`
+	Max float64 `json:"max"`
 }
 
 // Drops are requests that were not accepted, by class.

@@ -48,6 +48,7 @@ func TestResultsSchemaGolden(t *testing.T) {
 	pat.Series.CPU = map[string][]float64{"reaction": {0}}
 	pat.Series.RSSMB = map[string][]float64{"reaction": {0}}
 	pat.Summary.Replicas, pat.Summary.Balancer = 2, "nginx"
+	pat.Summary.ReplicaDelivered = []int64{1, 1}
 	pat.Summary.Groups = []GroupSummary{{}}
 	pat.Series.LagByGroup = map[string][]int64{"notification": {0}}
 	r := Results{

@@ -1,0 +1,527 @@
+package claims
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/commbench/commbench/loadgen"
+)
+
+// The verdicts.
+const (
+	Holds        = "holds"
+	DoesNotHold  = "does not hold"
+	Mixed        = "mixed"
+	NotExercised = "not exercised"
+)
+
+// Verdicts lists every verdict.
+var Verdicts = []string{Holds, DoesNotHold, Mixed, NotExercised}
+
+// rule is one claim and how this run decides it.
+type rule struct {
+	id, claim string
+	eval      func(in *run) verdict
+}
+
+// verdict is what a rule found.
+type verdict struct {
+	verdict  string
+	evidence string
+	numbers  map[string]float64
+}
+
+func notExercised(format string, args ...any) verdict {
+	return verdict{verdict: NotExercised, evidence: fmt.Sprintf(format, args...)}
+}
+
+// Rules lists the claims in the order Evaluate returns them, as id and
+// statement.
+func Rules() [][2]string {
+	var out [][2]string
+	for _, r := range rules {
+		out = append(out, [2]string{r.id, r.claim})
+	}
+	return out
+}
+
+var rules = []rule{
+	{"sync-blocks-caller", "Sync blocks the caller: the user waits for the whole downstream call.", blocksCaller},
+	{"sync-provision-for-peak", "Sync must be provisioned for peak load.", provisionForPeak},
+	{"sync-cascades", "A failure cascades along a chain of sync calls unless circuit breakers stop it.", cascades},
+	{"sync-couples-deployments", "Sync couples deployments: a planned downtime downstream fails upstream.", couplesDeployments},
+	{"async-absorbs-surge", "Async absorbs a surge with no drops and no data loss while consumers catch up.", absorbsSurge},
+	{"async-retries-dead-letters", "Async retries for free and dead-letters what keeps failing.", retriesDeadLetters},
+	{"async-eventual-consistency", "Async delays notifications (eventual consistency).", eventualConsistency},
+	{"broker-spof", "The broker is a single point of failure.", brokerSPOF},
+	{"tracing-harder", "Tracing gets harder with async.", tracingHarder},
+	{"lb-hop-3-5ms", "Adding a load balancer adds a hop of 3–5 ms.", lbHop},
+	{"fanout-free-for-producer", "When several services react to the same event, async lets you add consumers at no cost to the producer.", fanoutFree},
+}
+
+// Evaluate checks every claim against r and returns one Claim per rule, in
+// the order of [Rules]. It reads r only.
+func Evaluate(r *loadgen.Results) []loadgen.Claim {
+	in := &run{r: r, prof: parseKnobs(r.Run.ProfileYAML)}
+	out := make([]loadgen.Claim, 0, len(rules))
+	for _, rl := range rules {
+		v := rl.eval(in)
+		for k, x := range v.numbers {
+			v.numbers[k] = round(x)
+		}
+		out = append(out, loadgen.Claim{ID: rl.id, Claim: rl.claim, Verdict: v.verdict, Evidence: v.evidence, Numbers: v.numbers})
+	}
+	return out
+}
+
+func needs(in *run, names ...string) (map[string]*loadgen.Pattern, verdict, bool) {
+	ps := map[string]*loadgen.Pattern{}
+	var missing []string
+	for _, n := range names {
+		if _, p := in.pattern(n); p != nil {
+			ps[n] = p
+		} else {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, notExercised("Needs the %s pattern(s); this run has %s.", strings.Join(missing, " and "), strings.Join(in.r.Keys(), ", ")), false
+	}
+	return ps, verdict{}, true
+}
+
+// blocksCaller: sync's callers wait for the notification. It holds when
+// sync's API latency p50 is at least its own time-to-notify p50 (the 201
+// comes only after the notification) and sync's API p50 and p99 are above
+// async's (p99 by more than 20%) under the same load; it does not hold when
+// sync's API p50 and p99 are both at or below async's; mixed otherwise.
+func blocksCaller(in *run) verdict {
+	ps, v, ok := needs(in, "sync", "async")
+	if !ok {
+		return v
+	}
+	s, a := ps["sync"].Summary, ps["async"].Summary
+	n := map[string]float64{
+		"sync_api_p50_ms": s.API.P50, "sync_api_p99_ms": s.API.P99,
+		"sync_notify_p50_ms": s.Notify.P50, "sync_notify_p99_ms": s.Notify.P99,
+		"async_api_p50_ms": a.API.P50, "async_api_p99_ms": a.API.P99,
+	}
+	waits := s.API.P50 >= s.Notify.P50
+	switch {
+	case waits && s.API.P50 > a.API.P50 && s.API.P99 > 1.2*a.API.P99:
+		return verdict{Holds, fmt.Sprintf("Sync's callers waited %s at p50 and %s at p99, the notification's own %s (time-to-notify p50) included, since the 201 comes after it; async's callers waited %s and %s under the same load.",
+			ms(s.API.P50), ms(s.API.P99), ms(s.Notify.P50), ms(a.API.P50), ms(a.API.P99)), n}
+	case s.API.P50 <= a.API.P50 && s.API.P99 <= a.API.P99:
+		return verdict{DoesNotHold, fmt.Sprintf("Sync's callers waited no longer than async's: %s vs %s at p50, %s vs %s at p99; at this load the whole notification (%s p50) cost less than a Kafka acknowledgement.",
+			ms(s.API.P50), ms(a.API.P50), ms(s.API.P99), ms(a.API.P99), ms(s.Notify.P50)), n}
+	}
+	return verdict{Mixed, fmt.Sprintf("Sync's callers waited %s at p50 and %s at p99 against async's %s and %s, and sync's time-to-notify p50 was %s: the wait is longer on one side of the distribution only.",
+		ms(s.API.P50), ms(s.API.P99), ms(a.API.P50), ms(a.API.P99), ms(s.Notify.P50)), n}
+}
+
+// provisionForPeak: sync sized for the base fails the peak. With a surge
+// (the offered rate's highest second at least twice its lowest), sync's
+// peak seconds (offered >= 90% of the highest) are compared with its base
+// seconds (<= 110% of the lowest), fault windows left out. It holds when
+// at the peak sync dropped more than 1% of requests or its per-second API
+// p99 (median over those seconds) was more than 3x the base's; it does not
+// hold when the peak's drops were at most 0.1% and its p99 at most 1.5x
+// the base's (this machine's sync took the peak as it was); mixed between.
+func provisionForPeak(in *run) verdict {
+	ps, v, ok := needs(in, "sync")
+	if !ok {
+		return v
+	}
+	p := ps["sync"]
+	all := in.faults(p, func(loadgen.FaultWindow) bool { return true })
+	peak, base, hi, lo, ok := surge(p.Series, all)
+	if !ok {
+		if hi >= 2*lo && hi > 0 {
+			return notExercised("The surge's peak or base seconds all overlap a fault window, so the surge cannot be told from the faults.")
+		}
+		return notExercised("No surge: the offered rate stayed between %.0f and %.0f rps (a surge needs its peak at twice its lowest).", lo, hi)
+	}
+	pk, bs := count(p.Series, peak), count(p.Series, base)
+	pk99, bs99 := median(p.Series.APIP99, peak), median(p.Series.APIP99, base)
+	n := map[string]float64{
+		"peak_rps": hi, "base_rps": lo,
+		"sync_peak_drop_ratio": pk.ratio(), "sync_base_drop_ratio": bs.ratio(),
+		"sync_peak_api_p99_ms": pk99, "sync_base_api_p99_ms": bs99,
+	}
+	also := ""
+	if _, a := in.pattern("async"); a != nil {
+		if apk, _, _, _, ok := surge(a.Series, in.faults(a, func(loadgen.FaultWindow) bool { return true })); ok {
+			at := count(a.Series, apk)
+			n["async_peak_drop_ratio"] = at.ratio()
+			n["async_peak_api_p99_ms"] = median(a.Series.APIP99, apk)
+			also = fmt.Sprintf(" Async, with the same services, dropped %s at the peak (API p99 %s).", pct(at.ratio()), ms(n["async_peak_api_p99_ms"]))
+		}
+	}
+	floor := max(bs99, 1)
+	switch {
+	case pk.ratio() > Failed || pk99 > 3*floor:
+		return verdict{Holds, fmt.Sprintf("At the peak (%.0f rps) sync dropped %s of requests and its API p99 was %s, against %s and %s at the base (%.0f rps): capacity that serves the base fails the peak's users.%s",
+			hi, pct(pk.ratio()), ms(pk99), pct(bs.ratio()), ms(bs99), lo, also), n}
+	case pk.ratio() <= Clean && pk99 <= 1.5*floor:
+		return verdict{DoesNotHold, fmt.Sprintf("Sync took the peak of %.0f rps as it took the base of %.0f rps: drops %s, API p99 %s against %s; on this machine its capacity already covers this peak.%s",
+			hi, lo, pct(pk.ratio()), ms(pk99), ms(bs99), also), n}
+	}
+	return verdict{Mixed, fmt.Sprintf("At the peak (%.0f rps) sync dropped %s and its API p99 was %s against %s at the base: slower, but not failing.%s",
+		hi, pct(pk.ratio()), ms(pk99), ms(bs99), also), n}
+}
+
+// cascades: commbench's workflow has one hop (reaction → notification →
+// provider); the chain of depth N is not built yet, so this claim is not
+// exercised by any profile.
+func cascades(in *run) verdict {
+	for _, k := range in.r.Keys() {
+		if strings.Contains(k, "chain") {
+			return notExercised("This commbench cannot evaluate chain results (%s) yet.", k)
+		}
+	}
+	return notExercised("Needs a chain of sync calls (A→B→C→D); commbench's workflow has one hop, reaction → notification, so no profile exercises it yet.")
+}
+
+// couplesDeployments: a planned downtime of the notification service (a
+// restart or kill fault) and what sync's callers saw. Over the fault's
+// seconds plus RestartSlack, it holds when sync dropped more than 1% and
+// async (when it ran) at most 0.1% with nothing lost; it does not hold when
+// sync dropped at most 0.1%; mixed otherwise (e.g. async failed too).
+func couplesDeployments(in *run) verdict {
+	ps, v, ok := needs(in, "sync")
+	if !ok {
+		return v
+	}
+	p := ps["sync"]
+	ws := in.faults(p, target("notification", "restart", "kill"))
+	if len(ws) == 0 {
+		return notExercised("No notification restart or kill (a planned downtime downstream) ran in this profile.")
+	}
+	st := count(p.Series, seconds(p.Series, ws, RestartSlack))
+	n := map[string]float64{"downtime_s": span(ws), "sync_window_requests": st.sent, "sync_window_drops": st.drops, "sync_window_drop_ratio": st.ratio()}
+	asyncOK, also := true, ""
+	if _, a := in.pattern("async"); a != nil {
+		if aws := in.faults(a, target("notification", "restart", "kill")); len(aws) > 0 {
+			at := count(a.Series, seconds(a.Series, aws, RestartSlack))
+			n["async_window_drop_ratio"], n["async_lost"], n["async_notify_p99_ms"] = at.ratio(), float64(a.Summary.Lost), a.Summary.Notify.P99
+			asyncOK = at.ratio() <= Clean && a.Summary.Lost == 0
+			also = fmt.Sprintf(" Async dropped %s in its window and lost %d: the backlog waited in Kafka (time-to-notify p99 %s).", pct(at.ratio()), a.Summary.Lost, ms(a.Summary.Notify.P99))
+		}
+	}
+	switch {
+	case st.ratio() > Failed && asyncOK:
+		return verdict{Holds, fmt.Sprintf("While the notification service was down (%s), sync failed %.0f of %.0f requests (%s): its callers saw the downstream's deployment.%s",
+			window(ws), st.drops, st.sent, pct(st.ratio()), also), n}
+	case st.ratio() <= Clean:
+		return verdict{DoesNotHold, fmt.Sprintf("While the notification service was down (%s), sync failed only %s of its %.0f requests: the downtime did not reach its callers.%s",
+			window(ws), pct(st.ratio()), st.sent, also), n}
+	}
+	return verdict{Mixed, fmt.Sprintf("While the notification service was down (%s), sync failed %s of its requests, but async did not ride it out either.%s",
+		window(ws), pct(st.ratio()), also), n}
+}
+
+// absorbsSurge: with a surge in async's offered rate (as in
+// provisionForPeak), it holds when async dropped nothing outside broker
+// fault windows, lost nothing, built a backlog (peak lag > 0) and drained
+// it; it does not hold on any drop, any loss or an undrained backlog; mixed
+// when nothing was dropped or lost but no backlog formed (the consumers
+// kept up, so nothing had to be absorbed). Dead-lettered reactions are
+// not lost: they are kept in the dead-letter topic; the evidence counts them.
+func absorbsSurge(in *run) verdict {
+	ps, v, ok := needs(in, "async")
+	if !ok {
+		return v
+	}
+	p := ps["async"]
+	s := p.Summary
+	_, _, hi, lo, ok := surge(p.Series, nil)
+	if !ok {
+		return notExercised("No surge: async's offered rate stayed between %.0f and %.0f rps (a surge needs its peak at twice its lowest).", lo, hi)
+	}
+	broker := seconds(p.Series, in.faults(p, target("broker")), RestartSlack)
+	var drops int64
+	for i := range p.Series.T {
+		if !slices.Contains(broker, i) {
+			drops += dropsAt(p.Series, i)
+		}
+	}
+	if len(p.Series.T) == 0 {
+		drops = s.Drops.Total
+	}
+	n := map[string]float64{
+		"peak_rps": hi, "base_rps": lo, "async_requests": float64(s.Requests), "async_drops": float64(drops),
+		"async_lost": float64(s.Lost), "async_dead_lettered": float64(s.DeadLettered), "async_peak_lag": float64(s.PeakLag), "async_drain_s": s.DrainS,
+	}
+	if s.Drained {
+		n["async_drained"] = 1
+	} else {
+		n["async_drained"] = 0
+	}
+	var failed []string
+	if drops > 0 {
+		failed = append(failed, fmt.Sprintf("dropped %d of %d requests", drops, s.Requests))
+	}
+	if s.Lost > 0 {
+		failed = append(failed, fmt.Sprintf("lost %d accepted reactions", s.Lost))
+	}
+	if !s.Drained {
+		failed = append(failed, fmt.Sprintf("had not drained its backlog %.0f s after the attack", s.DrainS))
+	}
+	switch {
+	case len(failed) > 0:
+		return verdict{DoesNotHold, fmt.Sprintf("In the surge to %.0f rps async %s (peak lag %d).", hi, strings.Join(failed, ", "), s.PeakLag), n}
+	case s.PeakLag == 0:
+		return verdict{Mixed, fmt.Sprintf("Async dropped and lost nothing in the surge to %.0f rps, but no backlog formed (peak lag 0): its consumers kept up, so nothing had to be absorbed.", hi), n}
+	}
+	return verdict{Holds, fmt.Sprintf("Async accepted all %d requests of the surge to %.0f rps (0 dropped); the backlog peaked at %d messages and drained %.1f s after the attack; lost 0, dead-lettered %d.",
+		s.Requests, hi, s.PeakLag, s.DrainS, s.DeadLettered), n}
+}
+
+// retriesDeadLetters: with a provider outage, it holds when async dropped
+// at most 0.1% of requests in the outage's seconds, lost nothing and
+// drained: the caller never saw the outage, the retries delivered late and
+// what outlasted them was dead-lettered. It does not hold on a loss or more
+// than 0.1% dropped in the outage; mixed when the backlog had not drained.
+func retriesDeadLetters(in *run) verdict {
+	ps, v, ok := needs(in, "async")
+	if !ok {
+		return v
+	}
+	p := ps["async"]
+	s := p.Summary
+	ws := in.faults(p, target("provider", "outage"))
+	if len(ws) == 0 {
+		return notExercised("No provider outage ran in this profile, so nothing had to be retried.")
+	}
+	at := count(p.Series, seconds(p.Series, ws, 0))
+	n := map[string]float64{
+		"outage_s": span(ws), "async_window_requests": at.sent, "async_window_drop_ratio": at.ratio(),
+		"async_lost": float64(s.Lost), "async_dead_lettered": float64(s.DeadLettered), "async_notify_p99_ms": s.Notify.P99,
+	}
+	also := ""
+	if _, sp := in.pattern("sync"); sp != nil {
+		if sws := in.faults(sp, target("provider", "outage")); len(sws) > 0 {
+			st := count(sp.Series, seconds(sp.Series, sws, 0))
+			n["sync_window_drop_ratio"] = st.ratio()
+			also = fmt.Sprintf(" Sync failed %s of its requests in the same window.", pct(st.ratio()))
+		}
+	}
+	switch {
+	case s.Lost > 0 || at.ratio() > Clean:
+		return verdict{DoesNotHold, fmt.Sprintf("During the provider outage (%s) async dropped %s of its requests and lost %d accepted reactions.%s", window(ws), pct(at.ratio()), s.Lost, also), n}
+	case !s.Drained:
+		return verdict{Mixed, fmt.Sprintf("During the provider outage (%s) async's callers saw nothing (%s dropped), but the retries had not finished %.0f s after the attack (dead-lettered %d so far).%s",
+			window(ws), pct(at.ratio()), s.DrainS, s.DeadLettered, also), n}
+	}
+	return verdict{Holds, fmt.Sprintf("During the provider outage (%s) async answered its callers (%s of %.0f dropped) and retried: time-to-notify p99 %s, %d dead-lettered after the retries, lost 0. Free for the caller, not for the author, who waited.%s",
+		window(ws), pct(at.ratio()), at.sent, ms(s.Notify.P99), s.DeadLettered, also), n}
+}
+
+// eventualConsistency: async's time-to-notify against sync's. It holds
+// when async's p50 and p99 are both above sync's; it does not hold when
+// both are at or below; mixed otherwise. Sync's time-to-notify counts only
+// the reactions it accepted.
+func eventualConsistency(in *run) verdict {
+	ps, v, ok := needs(in, "sync", "async")
+	if !ok {
+		return v
+	}
+	s, a := ps["sync"].Summary, ps["async"].Summary
+	n := map[string]float64{
+		"sync_notify_p50_ms": s.Notify.P50, "sync_notify_p99_ms": s.Notify.P99,
+		"async_notify_p50_ms": a.Notify.P50, "async_notify_p99_ms": a.Notify.P99,
+		"sync_drops": float64(s.Drops.Total),
+	}
+	switch {
+	case a.Notify.P50 > s.Notify.P50 && a.Notify.P99 > s.Notify.P99:
+		return verdict{Holds, fmt.Sprintf("Authors waited longer with async: time-to-notify %s vs sync's %s at p50, %s vs %s at p99 (sync's counts only the %d reactions it accepted).",
+			ms(a.Notify.P50), ms(s.Notify.P50), ms(a.Notify.P99), ms(s.Notify.P99), s.Accepted), n}
+	case a.Notify.P50 <= s.Notify.P50 && a.Notify.P99 <= s.Notify.P99:
+		return verdict{DoesNotHold, fmt.Sprintf("Async notified no later than sync: time-to-notify %s vs %s at p50, %s vs %s at p99.",
+			ms(a.Notify.P50), ms(s.Notify.P50), ms(a.Notify.P99), ms(s.Notify.P99)), n}
+	}
+	return verdict{Mixed, fmt.Sprintf("Async's time-to-notify was %s vs sync's %s at p50 and %s vs %s at p99: later on one side of the distribution only.",
+		ms(a.Notify.P50), ms(s.Notify.P50), ms(a.Notify.P99), ms(s.Notify.P99)), n}
+}
+
+// brokerSPOF: only when a broker fault (pause, kill, restart) ran during
+// async. Over the fault's seconds plus RestartSlack, it holds when async
+// dropped more than 1% (or lost anything); it does not hold when async
+// dropped at most 0.1% and lost nothing; mixed between. Hybrid's drops in
+// its own window and its sync-path acceptances there are the evidence of
+// the way around it.
+func brokerSPOF(in *run) verdict {
+	ps, v, ok := needs(in, "async")
+	if !ok {
+		return v
+	}
+	p := ps["async"]
+	ws := in.faults(p, target("broker"))
+	if len(ws) == 0 {
+		return notExercised("No broker fault ran in this profile (broker kill and restart need --broker local).")
+	}
+	at := count(p.Series, seconds(p.Series, ws, RestartSlack))
+	n := map[string]float64{"broker_down_s": span(ws), "async_window_requests": at.sent, "async_window_drop_ratio": at.ratio(), "async_lost": float64(p.Summary.Lost)}
+	also := ""
+	if _, h := in.pattern("hybrid"); h != nil {
+		if hws := in.faults(h, target("broker")); len(hws) > 0 {
+			idx := seconds(h.Series, hws, RestartSlack)
+			ht := count(h.Series, idx)
+			var viaSync int64
+			for _, i := range idx {
+				if i < len(h.Series.PathSync) {
+					viaSync += h.Series.PathSync[i]
+				}
+			}
+			n["hybrid_window_drop_ratio"], n["hybrid_window_sync_path"] = ht.ratio(), float64(viaSync)
+			if ht.ratio() <= Failed {
+				also = fmt.Sprintf(" Hybrid kept answering through its sync path (%d accepted on it, %s dropped in its window): the broker is a single point of failure for pure async, not for a design with a way around it.", viaSync, pct(ht.ratio()))
+			} else {
+				also = fmt.Sprintf(" Hybrid failed too: %s dropped in its window.", pct(ht.ratio()))
+			}
+		}
+	}
+	switch {
+	case at.ratio() > Failed || p.Summary.Lost > 0:
+		return verdict{Holds, fmt.Sprintf("While the broker was down (%s) async failed %.0f of %.0f requests (%s) and lost %d.%s",
+			window(ws), at.drops, at.sent, pct(at.ratio()), p.Summary.Lost, also), n}
+	case at.ratio() <= Clean:
+		return verdict{DoesNotHold, fmt.Sprintf("Async rode out the broker fault (%s): %s of %.0f requests dropped, none lost.%s", window(ws), pct(at.ratio()), at.sent, also), n}
+	}
+	return verdict{Mixed, fmt.Sprintf("While the broker was down (%s) async failed %s of its requests: hurt, not down.%s", window(ws), pct(at.ratio()), also), n}
+}
+
+// tracingHarder: only when results.json has the hop breakdown of
+// time-to-notify (summary.hops_ms) for async. It holds when async's
+// breakdown has hops sync's does not (the queue) and those take more than
+// half of async's summed hop p50s: most of the story is where a request's
+// trace no longer reaches. Mixed otherwise: the run traced both patterns
+// through HTTP and Kafka headers alike, so harder is not impossible.
+func tracingHarder(in *run) verdict {
+	_, a := in.pattern("async")
+	if a == nil {
+		return notExercised("Needs the async pattern; this run has %s.", strings.Join(in.r.Keys(), ", "))
+	}
+	ah := hops(a)
+	if ah == nil {
+		return notExercised("results.json has no hop breakdown of time-to-notify (summary.hops_ms) for async.")
+	}
+	var sh map[string]float64
+	if _, s := in.pattern("sync"); s != nil {
+		sh = hops(s)
+	}
+	n := map[string]float64{"async_hops": float64(len(ah)), "sync_hops": float64(len(sh))}
+	var total, extra float64
+	var extras []string
+	names := make([]string, 0, len(ah))
+	for k := range ah {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		total += ah[k]
+		n["async_"+k+"_p50_ms"] = ah[k]
+		if _, ok := sh[k]; !ok && sh != nil {
+			extra += ah[k]
+			extras = append(extras, k)
+		}
+	}
+	if sh != nil && len(extras) > 0 && total > 0 && extra > total/2 {
+		return verdict{Holds, fmt.Sprintf("Async's time-to-notify splits into %d hops to sync's %d; the ones sync does not have (%s) took %s of %s at p50: most of the wait is after the request's own span ended.",
+			len(ah), len(sh), strings.Join(extras, ", "), ms(extra), ms(total)), n}
+	}
+	return verdict{Mixed, fmt.Sprintf("This run traced async through Kafka headers into %d hops (%s; %s summed at p50): more hops to follow than sync's %d, but the trace is whole.",
+		len(ah), strings.Join(names, ", "), ms(total), len(sh)), n}
+}
+
+// lbHop: only when sync ran with and without a load balancer (profile
+// variants, e.g. sync.r1 direct and sync.lb through nginx). The LB's cost
+// is the difference of sync's API p50, preferring two runs with the same
+// number of replicas. It holds when that difference is 3–5 ms; it does not
+// hold otherwise.
+func lbHop(in *run) verdict {
+	var direct, lb []string
+	for _, k := range in.r.Keys() {
+		if k != "sync" && !strings.HasPrefix(k, "sync.") {
+			continue
+		}
+		kn, ok := in.knobsOf(k)
+		switch {
+		case !ok:
+		case kn.balancer == "none":
+			direct = append(direct, k)
+		default:
+			lb = append(lb, k)
+		}
+	}
+	if len(direct) == 0 || len(lb) == 0 {
+		return notExercised("Needs sync run both directly and through a load balancer (variants of the claims-scale profile); this run has %s.", strings.Join(in.r.Keys(), ", "))
+	}
+	d := direct[0]
+	dk, _ := in.knobsOf(d)
+	l := lb[0]
+	for _, k := range lb {
+		if kn, _ := in.knobsOf(k); kn.replicas == dk.replicas {
+			l = k
+			break
+		}
+	}
+	lk, _ := in.knobsOf(l)
+	ds, ls := in.r.Patterns[d].Summary, in.r.Patterns[l].Summary
+	d50, d99 := ls.API.P50-ds.API.P50, ls.API.P99-ds.API.P99
+	n := map[string]float64{"direct_api_p50_ms": ds.API.P50, "lb_api_p50_ms": ls.API.P50, "lb_added_p50_ms": d50, "lb_added_p99_ms": d99, "offered_rps": ls.OfferedRPS}
+	note := ""
+	if lk.replicas != dk.replicas {
+		note = fmt.Sprintf(" (%s runs %d replicas, %s %d: the difference is not the balancer's alone)", l, lk.replicas, d, dk.replicas)
+	}
+	if d50 >= 3 && d50 <= 5 {
+		return verdict{Holds, fmt.Sprintf("Through %s sync's API p50 was %s against %s direct (%s): the balancer added %s.%s", lk.balancer, ms(ls.API.P50), ms(ds.API.P50), d, ms(d50), note), n}
+	}
+	return verdict{DoesNotHold, fmt.Sprintf("Through %s (%s) sync's API p50 was %s against %s direct (%s): the balancer added %s at p50 and %s at p99, not 3–5 ms. On loopback a hop costs its processing only; a real hop adds the network's round trip.%s",
+		lk.balancer, l, ms(ls.API.P50), ms(ds.API.P50), d, ms(d50), ms(d99), note), n}
+}
+
+// fanoutFree: only when async ran with different numbers of consumer
+// groups (variants, e.g. async.m1 and async.m3). The producer's cost is
+// async's API latency, with the fewest groups against the most. It holds
+// when p50 and p99 rose by at most 10% plus 1 ms; it does not hold when
+// p99 rose by more than 25% plus 2 ms; mixed between. The broker's CPU
+// per 1,000 reactions shows where the cost went instead.
+func fanoutFree(in *run) verdict {
+	type run struct {
+		key    string
+		groups int
+	}
+	var runs []run
+	for _, k := range in.r.Keys() {
+		if k != "async" && !strings.HasPrefix(k, "async.") {
+			continue
+		}
+		if kn, ok := in.knobsOf(k); ok {
+			runs = append(runs, run{k, kn.groups})
+		}
+	}
+	slices.SortStableFunc(runs, func(a, b run) int { return a.groups - b.groups })
+	if len(runs) < 2 || runs[0].groups == runs[len(runs)-1].groups {
+		return notExercised("Needs async run with different numbers of consumer groups (variants of a fan-out profile); this run has %s.", strings.Join(in.r.Keys(), ", "))
+	}
+	lo, hi := runs[0], runs[len(runs)-1]
+	ls, hs := in.r.Patterns[lo.key].Summary, in.r.Patterns[hi.key].Summary
+	n := map[string]float64{
+		"groups_low": float64(lo.groups), "groups_high": float64(hi.groups),
+		"api_p50_ms_low": ls.API.P50, "api_p50_ms_high": hs.API.P50, "api_p99_ms_low": ls.API.P99, "api_p99_ms_high": hs.API.P99,
+		"broker_cpu_s_per_1k_low": ls.CPUSecondsPer1k["broker"], "broker_cpu_s_per_1k_high": hs.CPUSecondsPer1k["broker"],
+	}
+	cost := fmt.Sprintf(" The broker's CPU per 1,000 reactions went from %.2f to %.2f s.", ls.CPUSecondsPer1k["broker"], hs.CPUSecondsPer1k["broker"])
+	switch {
+	case hs.API.P50 <= 1.1*ls.API.P50+1 && hs.API.P99 <= 1.1*ls.API.P99+1:
+		return verdict{Holds, fmt.Sprintf("With %d consumer groups instead of %d the producer's API latency stayed put: p50 %s vs %s, p99 %s vs %s.%s",
+			hi.groups, lo.groups, ms(hs.API.P50), ms(ls.API.P50), ms(hs.API.P99), ms(ls.API.P99), cost), n}
+	case hs.API.P99 > 1.25*ls.API.P99+2:
+		return verdict{DoesNotHold, fmt.Sprintf("With %d consumer groups instead of %d the producer's API p99 rose from %s to %s (p50 %s to %s): on one machine the extra consumers compete with the producer for the CPU and the broker.%s",
+			hi.groups, lo.groups, ms(ls.API.P99), ms(hs.API.P99), ms(ls.API.P50), ms(hs.API.P50), cost), n}
+	}
+	return verdict{Mixed, fmt.Sprintf("With %d consumer groups instead of %d the producer's API latency moved a little: p50 %s to %s, p99 %s to %s.%s",
+		hi.groups, lo.groups, ms(ls.API.P50), ms(hs.API.P50), ms(ls.API.P99), ms(hs.API.P99), cost), n}
+}

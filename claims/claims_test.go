@@ -1,0 +1,335 @@
+package claims
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/commbench/commbench/loadgen"
+)
+
+// steady is a made-up run: sync, async and hybrid at 100 rps for 60 s,
+// then 5 s of drain; sync's callers wait longer than async's, async's
+// authors wait longer than sync's; nothing dropped, lost or faulted.
+func steady() *loadgen.Results {
+	r := &loadgen.Results{
+		Schema:   loadgen.SchemaVersion,
+		Run:      loadgen.RunInfo{Profile: "test", ProfileYAML: "name: test\n"},
+		Order:    []string{"sync", "async", "hybrid"},
+		Patterns: map[string]*loadgen.Pattern{},
+	}
+	for _, name := range r.Order {
+		r.Patterns[name] = pattern(func(float64) float64 { return 100 })
+	}
+	set := func(name string, api50, api99, n50, n99 float64) {
+		s := &r.Patterns[name].Summary
+		s.API.P50, s.API.P99, s.Notify.P50, s.Notify.P99 = api50, api99, n50, n99
+	}
+	set("sync", 10, 40, 8, 30)
+	set("async", 3, 10, 20, 200)
+	set("hybrid", 9, 30, 9, 60)
+	return r
+}
+
+// pattern is one pattern's results with the offered rate rate(t) over a
+// 60 s attack and a 5 s drain, everything sent, accepted and answered in
+// 10 ms at p99 each second.
+func pattern(rate func(t float64) float64) *loadgen.Pattern {
+	const attack, n = 60, 65
+	p := &loadgen.Pattern{Runs: 1}
+	s := &p.Series
+	s.AttackEndS = attack
+	s.Drops = map[string][]int64{}
+	for _, c := range loadgen.DropClasses {
+		s.Drops[c] = make([]int64, n)
+	}
+	var sent float64
+	for i := range n {
+		t := float64(i + 1)
+		v := 0.0
+		if t <= attack {
+			v = rate(t)
+		}
+		sent += v
+		s.T = append(s.T, t)
+		s.OfferedRPS = append(s.OfferedRPS, v)
+		s.AchievedRPS = append(s.AchievedRPS, v)
+		s.AcceptedRPS = append(s.AcceptedRPS, v)
+		s.APIP99 = append(s.APIP99, 10)
+		s.PathSync = append(s.PathSync, int64(v))
+		s.PathAsync = append(s.PathAsync, 0)
+	}
+	p.Summary.Requests, p.Summary.Accepted, p.Summary.Delivered = int64(sent), int64(sent), int64(sent)
+	p.Summary.Drained = true
+	return p
+}
+
+// withSurge makes every pattern's offered rate 100 rps, 1,000 rps from 20 s to
+// 40 s, then 100 rps again.
+func withSurge(r *loadgen.Results) {
+	for name := range r.Patterns {
+		s := r.Patterns[name].Summary
+		r.Patterns[name] = pattern(func(t float64) float64 {
+			if t > 20 && t <= 40 {
+				return 1000
+			}
+			return 100
+		})
+		r.Patterns[name].Summary.API, r.Patterns[name].Summary.Notify = s.API, s.Notify
+	}
+}
+
+// drop makes pattern name drop n requests a second in (from, to].
+func drop(r *loadgen.Results, name string, from, to float64, n int64) {
+	p := r.Patterns[name]
+	for i, t := range p.Series.T {
+		if t > from && t <= to {
+			p.Series.Drops["http_503"][i] += n
+			p.Series.AcceptedRPS[i] -= float64(n)
+			p.Summary.Drops.Total += n
+			p.Summary.Drops.HTTP503 += n
+			p.Summary.Accepted -= n
+		}
+	}
+}
+
+// p99 sets pattern name's per-second API p99 to v in (from, to].
+func p99(r *loadgen.Results, name string, from, to, v float64) {
+	p := r.Patterns[name]
+	for i, t := range p.Series.T {
+		if t > from && t <= to {
+			p.Series.APIP99[i] = v
+		}
+	}
+}
+
+func fault(r *loadgen.Results, target, kind string, from, to float64) {
+	r.Run.Faults = append(r.Run.Faults, loadgen.FaultWindow{Target: target, Kind: kind, StartS: from, EndS: to})
+}
+
+// variants replaces the run's patterns with pattern keys of profile
+// variants (sync.r1, async.m3, ...), their profile given as yaml.
+func variants(r *loadgen.Results, yaml string, keys map[string][4]float64) {
+	r.Run.ProfileYAML = yaml
+	r.Patterns, r.Order = map[string]*loadgen.Pattern{}, nil
+	for k, v := range keys {
+		p := pattern(func(float64) float64 { return 100 })
+		p.Summary.API.P50, p.Summary.API.P99, p.Summary.Notify.P50, p.Summary.Notify.P99 = v[0], v[1], v[2], v[3]
+		r.Patterns[k] = p
+	}
+	r.Order = r.Keys()
+}
+
+const scaleYAML = `name: claims-scale
+patterns: [sync]
+services:
+  notification: {replicas: 1}
+variants:
+  - {name: r1, replicas: 1}
+  - {name: lb, replicas: 1, balancer: nginx}
+  - {name: r2, replicas: 2}
+`
+
+const fanoutYAML = `name: fanout
+patterns: [async]
+variants:
+  - {name: m1, groups: [notification]}
+  - {name: m3, groups: [notification, analytics, search]}
+`
+
+func TestEvaluate(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		id    string
+		have  func(r *loadgen.Results) // changes to steady()
+		want  string
+		words []string // in the evidence
+	}{
+		// sync-blocks-caller
+		{"blocks: sync slower", "sync-blocks-caller", nil, Holds, []string{"10.0 ms at p50", "3.00 ms"}},
+		{"blocks: sync as fast", "sync-blocks-caller", func(r *loadgen.Results) {
+			r.Patterns["sync"].Summary.API.P50, r.Patterns["sync"].Summary.API.P99 = 2, 5
+		}, DoesNotHold, []string{"no longer than async's"}},
+		{"blocks: p99 only", "sync-blocks-caller", func(r *loadgen.Results) {
+			r.Patterns["sync"].Summary.API.P50 = 2
+		}, Mixed, nil},
+		{"blocks: no async", "sync-blocks-caller", func(r *loadgen.Results) { delete(r.Patterns, "async") }, NotExercised, []string{"async"}},
+
+		// sync-provision-for-peak
+		{"peak: sync drops at the peak", "sync-provision-for-peak", func(r *loadgen.Results) {
+			withSurge(r)
+			drop(r, "sync", 20, 40, 200)
+		}, Holds, []string{"1000 rps", "20%"}},
+		{"peak: sync takes it", "sync-provision-for-peak", withSurge, DoesNotHold, []string{"took the peak"}},
+		{"peak: slower only", "sync-provision-for-peak", func(r *loadgen.Results) {
+			withSurge(r)
+			p99(r, "sync", 20, 40, 20)
+		}, Mixed, nil},
+		{"peak: no surge", "sync-provision-for-peak", nil, NotExercised, []string{"No surge"}},
+
+		// sync-cascades
+		{"cascades: no chain", "sync-cascades", nil, NotExercised, []string{"one hop"}},
+
+		// sync-couples-deployments
+		{"coupling: sync fails in the restart", "sync-couples-deployments", func(r *loadgen.Results) {
+			fault(r, "notification", "restart", 30, 40)
+			drop(r, "sync", 30, 40, 100)
+		}, Holds, []string{"notification restart 30–40 s", "1000 of 1200"}},
+		{"coupling: nobody noticed", "sync-couples-deployments", func(r *loadgen.Results) {
+			fault(r, "notification", "kill", 30, 40)
+		}, DoesNotHold, []string{"did not reach"}},
+		{"coupling: async failed too", "sync-couples-deployments", func(r *loadgen.Results) {
+			fault(r, "notification", "restart", 30, 40)
+			drop(r, "sync", 30, 40, 100)
+			drop(r, "async", 30, 40, 100)
+		}, Mixed, nil},
+		{"coupling: a pause is no deployment", "sync-couples-deployments", func(r *loadgen.Results) {
+			fault(r, "notification", "pause", 30, 40)
+		}, NotExercised, nil},
+
+		// async-absorbs-surge
+		{"surge: absorbed", "async-absorbs-surge", func(r *loadgen.Results) {
+			withSurge(r)
+			r.Patterns["async"].Summary.PeakLag, r.Patterns["async"].Summary.DrainS = 5000, 4
+		}, Holds, []string{"peaked at 5000", "lost 0"}},
+		{"surge: lost", "async-absorbs-surge", func(r *loadgen.Results) {
+			withSurge(r)
+			r.Patterns["async"].Summary.PeakLag, r.Patterns["async"].Summary.Lost = 5000, 3
+		}, DoesNotHold, []string{"lost 3"}},
+		{"surge: dropped", "async-absorbs-surge", func(r *loadgen.Results) {
+			withSurge(r)
+			r.Patterns["async"].Summary.PeakLag = 5000
+			drop(r, "async", 20, 25, 10)
+		}, DoesNotHold, []string{"dropped 50"}},
+		{"surge: drops in a broker fault do not count here", "async-absorbs-surge", func(r *loadgen.Results) {
+			withSurge(r)
+			r.Patterns["async"].Summary.PeakLag = 5000
+			fault(r, "broker", "kill", 50, 55)
+			drop(r, "async", 50, 55, 10)
+		}, Holds, nil},
+		{"surge: no backlog", "async-absorbs-surge", withSurge, Mixed, []string{"no backlog"}},
+		{"surge: none", "async-absorbs-surge", nil, NotExercised, nil},
+
+		// async-retries-dead-letters
+		{"retries: delivered late", "async-retries-dead-letters", func(r *loadgen.Results) {
+			fault(r, "provider", "outage", 30, 40)
+			drop(r, "sync", 30, 40, 100)
+			r.Patterns["async"].Summary.DeadLettered = 12
+		}, Holds, []string{"12 dead-lettered", "Sync failed 100%"}},
+		{"retries: lost", "async-retries-dead-letters", func(r *loadgen.Results) {
+			fault(r, "provider", "outage", 30, 40)
+			r.Patterns["async"].Summary.Lost = 5
+		}, DoesNotHold, []string{"lost 5"}},
+		{"retries: still retrying", "async-retries-dead-letters", func(r *loadgen.Results) {
+			fault(r, "provider", "outage", 30, 40)
+			r.Patterns["async"].Summary.Drained = false
+		}, Mixed, nil},
+		{"retries: a slowdown fails nothing", "async-retries-dead-letters", func(r *loadgen.Results) {
+			fault(r, "provider", "slowdown", 30, 40)
+		}, NotExercised, nil},
+
+		// async-eventual-consistency
+		{"eventual: async later", "async-eventual-consistency", nil, Holds, []string{"20.0 ms vs sync's 8.00 ms"}},
+		{"eventual: async as fast", "async-eventual-consistency", func(r *loadgen.Results) {
+			r.Patterns["async"].Summary.Notify.P50, r.Patterns["async"].Summary.Notify.P99 = 5, 20
+		}, DoesNotHold, nil},
+		{"eventual: p99 only", "async-eventual-consistency", func(r *loadgen.Results) {
+			r.Patterns["async"].Summary.Notify.P50 = 5
+		}, Mixed, nil},
+		{"eventual: no sync", "async-eventual-consistency", func(r *loadgen.Results) { delete(r.Patterns, "sync") }, NotExercised, nil},
+
+		// broker-spof
+		{"broker: async fails, hybrid goes around", "broker-spof", func(r *loadgen.Results) {
+			fault(r, "broker", "kill", 30, 40)
+			drop(r, "async", 30, 40, 100)
+		}, Holds, []string{"async failed 1000", "Hybrid kept answering"}},
+		{"broker: async rides it out", "broker-spof", func(r *loadgen.Results) {
+			fault(r, "broker", "pause", 30, 35)
+		}, DoesNotHold, []string{"rode out"}},
+		{"broker: no broker fault", "broker-spof", nil, NotExercised, []string{"--broker local"}},
+
+		// tracing-harder
+		{"tracing: no hops in results.json", "tracing-harder", nil, NotExercised, []string{"hops_ms"}},
+
+		// lb-hop-3-5ms
+		{"lb: 4 ms", "lb-hop-3-5ms", func(r *loadgen.Results) {
+			variants(r, scaleYAML, map[string][4]float64{"sync.r1": {10, 20, 8, 18}, "sync.lb": {14, 25, 8, 18}, "sync.r2": {11, 21, 8, 18}})
+		}, Holds, []string{"added 4.00 ms"}},
+		{"lb: loopback is cheap", "lb-hop-3-5ms", func(r *loadgen.Results) {
+			variants(r, scaleYAML, map[string][4]float64{"sync.r1": {10, 20, 8, 18}, "sync.lb": {10.2, 20.5, 8, 18}})
+		}, DoesNotHold, []string{"added 0.20 ms", "sync.lb"}},
+		{"lb: replicas differ", "lb-hop-3-5ms", func(r *loadgen.Results) {
+			variants(r, scaleYAML, map[string][4]float64{"sync.r1": {10, 20, 8, 18}, "sync.r2": {10.3, 20.5, 8, 18}})
+		}, DoesNotHold, []string{"not the balancer's alone"}},
+		{"lb: no variants", "lb-hop-3-5ms", nil, NotExercised, nil},
+
+		// fanout-free-for-producer
+		{"fanout: producer unchanged", "fanout-free-for-producer", func(r *loadgen.Results) {
+			variants(r, fanoutYAML, map[string][4]float64{"async.m1": {3, 10, 20, 200}, "async.m3": {3.1, 10.5, 25, 220}})
+		}, Holds, []string{"3 consumer groups instead of 1"}},
+		{"fanout: producer slowed", "fanout-free-for-producer", func(r *loadgen.Results) {
+			variants(r, fanoutYAML, map[string][4]float64{"async.m1": {3, 10, 20, 200}, "async.m3": {6, 40, 25, 220}})
+		}, DoesNotHold, []string{"rose from 10.0 ms to 40.0 ms"}},
+		{"fanout: a little", "fanout-free-for-producer", func(r *loadgen.Results) {
+			variants(r, fanoutYAML, map[string][4]float64{"async.m1": {3, 10, 20, 200}, "async.m3": {3.5, 12.5, 25, 220}})
+		}, Mixed, nil},
+		{"fanout: one group", "fanout-free-for-producer", nil, NotExercised, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := steady()
+			if tc.have != nil {
+				tc.have(r)
+			}
+			got := find(t, Evaluate(r), tc.id)
+			if got.Verdict != tc.want {
+				t.Errorf("verdict %q, want %q; evidence: %s", got.Verdict, tc.want, got.Evidence)
+			}
+			for _, w := range tc.words {
+				if !strings.Contains(got.Evidence, w) {
+					t.Errorf("evidence %q lacks %q", got.Evidence, w)
+				}
+			}
+			if got.Evidence == "" || got.Claim == "" {
+				t.Errorf("claim %q with evidence %q: want both", got.Claim, got.Evidence)
+			}
+		})
+	}
+}
+
+func find(t *testing.T, cs []loadgen.Claim, id string) loadgen.Claim {
+	t.Helper()
+	for _, c := range cs {
+		if c.ID == id {
+			return c
+		}
+	}
+	t.Fatalf("no claim %q in %v", id, cs)
+	return loadgen.Claim{}
+}
+
+// TestEvaluateEveryRule: one claim per rule, in order, with a known
+// verdict, even for results with nothing in them.
+func TestEvaluateEveryRule(t *testing.T) {
+	for _, r := range []*loadgen.Results{steady(), {Patterns: map[string]*loadgen.Pattern{}}} {
+		cs := Evaluate(r)
+		if len(cs) != len(rules) {
+			t.Fatalf("got %d claims, want %d", len(cs), len(rules))
+		}
+		for i, c := range cs {
+			if c.ID != rules[i].id {
+				t.Errorf("claim %d is %q, want %q", i, c.ID, rules[i].id)
+			}
+			if !contains(Verdicts, c.Verdict) {
+				t.Errorf("%s: verdict %q is none of %v", c.ID, c.Verdict, Verdicts)
+			}
+		}
+	}
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,10 @@
+// Package claims checks the classic claims about synchronous and
+// asynchronous communication ("sync blocks the caller", "the broker is a
+// single point of failure", ...) against one run's results.json, and says
+// for each whether this run shows it holding, not holding, mixed, or does
+// not exercise it at all.
+//
+// Every rule uses only what results.json holds (summaries, per-second
+// series, fault windows, the profile as it ran) and is written down beside
+// its code, so that a verdict can be checked by hand from the same file.
+package claims

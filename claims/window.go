@@ -1,0 +1,318 @@
+package claims
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/commbench/commbench/loadgen"
+)
+
+// Thresholds the rules share. A drop ratio is drops over requests sent in
+// the seconds looked at.
+const (
+	// Failed is the drop ratio above which a pattern failed its callers.
+	Failed = 0.01
+	// Clean is the drop ratio at or below which it did not.
+	Clean = 0.001
+	// RestartSlack is added after a fault's end: a process started again
+	// needs a moment before it answers, and answers in flight land late.
+	RestartSlack = 2.0
+)
+
+// run is what the rules read: the results and the profile as it ran.
+type run struct {
+	r    *loadgen.Results
+	prof profileKnobs
+}
+
+// pattern returns the results of pattern name ("sync"): its own key, or
+// else the first key of that pattern (a variant such as sync.r1, or
+// sync.2 of a repeat); nil when the run has none.
+func (in *run) pattern(name string) (string, *loadgen.Pattern) {
+	if p, ok := in.r.Patterns[name]; ok {
+		return name, p
+	}
+	for _, k := range in.r.Keys() {
+		if strings.HasPrefix(k, name+".") {
+			return k, in.r.Patterns[k]
+		}
+	}
+	return "", nil
+}
+
+// faults are the fault windows of p that fired (those of the run when p
+// records none) and satisfy keep.
+func (in *run) faults(p *loadgen.Pattern, keep func(loadgen.FaultWindow) bool) []loadgen.FaultWindow {
+	src := p.Faults
+	if len(src) == 0 {
+		src = in.r.Run.Faults
+	}
+	var out []loadgen.FaultWindow
+	for _, f := range src {
+		if f.Error == "" && f.EndS > f.StartS && keep(f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func target(t string, kinds ...string) func(loadgen.FaultWindow) bool {
+	return func(f loadgen.FaultWindow) bool {
+		return f.Target == t && (len(kinds) == 0 || slices.Contains(kinds, f.Kind))
+	}
+}
+
+// seconds are the indices of s's seconds that end inside any of ws, each
+// window extended by slack seconds: second i ends at s.T[i] and is inside
+// [start, end] when start < T[i] <= end+slack.
+func seconds(s loadgen.Series, ws []loadgen.FaultWindow, slack float64) []int {
+	var out []int
+	for i, t := range s.T {
+		for _, w := range ws {
+			if t > w.StartS && t <= w.EndS+slack {
+				out = append(out, i)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// tally is the requests sent and dropped in some seconds of a series.
+type tally struct {
+	sent, drops float64
+}
+
+func (t tally) ratio() float64 {
+	if t.sent <= 0 {
+		return 0
+	}
+	return t.drops / t.sent
+}
+
+func count(s loadgen.Series, idx []int) tally {
+	var t tally
+	for _, i := range idx {
+		if i < len(s.AchievedRPS) {
+			t.sent += s.AchievedRPS[i]
+		}
+		t.drops += float64(dropsAt(s, i))
+	}
+	return t
+}
+
+func dropsAt(s loadgen.Series, i int) int64 {
+	var n int64
+	for _, v := range s.Drops {
+		if i < len(v) {
+			n += v[i]
+		}
+	}
+	return n
+}
+
+// surge finds the peak and the base of s's offered rate over the attack,
+// leaving out seconds in any of skip: the peak seconds are those at or
+// above 90% of the highest rate, the base those at or below 110% of the
+// lowest non-zero one. ok is false when the highest rate is under twice
+// the lowest (no surge) or either set is empty.
+func surge(s loadgen.Series, skip []loadgen.FaultWindow) (peak, base []int, peakRPS, baseRPS float64, ok bool) {
+	lo, hi := math.Inf(1), 0.0
+	for i, t := range s.T {
+		if t > s.AttackEndS || i >= len(s.OfferedRPS) || s.OfferedRPS[i] <= 0 {
+			continue
+		}
+		lo, hi = min(lo, s.OfferedRPS[i]), max(hi, s.OfferedRPS[i])
+	}
+	if hi == 0 || hi < 2*lo {
+		return nil, nil, hi, lo, false
+	}
+	skipped := seconds(s, skip, 0)
+	for i, t := range s.T {
+		if t > s.AttackEndS || i >= len(s.OfferedRPS) || slices.Contains(skipped, i) {
+			continue
+		}
+		switch v := s.OfferedRPS[i]; {
+		case v >= 0.9*hi:
+			peak = append(peak, i)
+		case v > 0 && v <= 1.1*lo:
+			base = append(base, i)
+		}
+	}
+	return peak, base, hi, lo, len(peak) > 0 && len(base) > 0
+}
+
+// median of v at the indices idx, leaving out non-positive values (a
+// second without answers); 0 when none is left.
+func median(v []float64, idx []int) float64 {
+	var xs []float64
+	for _, i := range idx {
+		if i < len(v) && v[i] > 0 {
+			xs = append(xs, v[i])
+		}
+	}
+	if len(xs) == 0 {
+		return 0
+	}
+	slices.Sort(xs)
+	if n := len(xs); n%2 == 0 {
+		return (xs[n/2-1] + xs[n/2]) / 2
+	}
+	return xs[len(xs)/2]
+}
+
+// hops reads p's summary.hops_ms (the tracing breakdown of time-to-notify,
+// when the run recorded one) as hop → p50 in ms, without depending on how
+// the summary declares it: an object of hops, each a number or an object
+// with a p50.
+func hops(p *loadgen.Pattern) map[string]float64 {
+	b, err := json.Marshal(p.Summary)
+	if err != nil {
+		return nil
+	}
+	var s struct {
+		Hops map[string]json.RawMessage `json:"hops_ms"`
+	}
+	if json.Unmarshal(b, &s) != nil || len(s.Hops) == 0 {
+		return nil
+	}
+	out := map[string]float64{}
+	for k, raw := range s.Hops {
+		var v float64
+		if json.Unmarshal(raw, &v) == nil {
+			out[k] = v
+			continue
+		}
+		var pc struct {
+			P50 *float64 `json:"p50"`
+		}
+		if json.Unmarshal(raw, &pc) == nil && pc.P50 != nil {
+			out[k] = *pc.P50
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// profileKnobs are the few knobs of the profile as it ran (run.profile_yaml)
+// the scale-out and fan-out claims need: the variants a pattern ran with,
+// read leniently (the profile was validated when it ran).
+type profileKnobs struct {
+	Services struct {
+		Notification struct {
+			Replicas int    `yaml:"replicas"`
+			Balancer string `yaml:"balancer"`
+		} `yaml:"notification"`
+		Kafka struct {
+			Groups []string `yaml:"groups"`
+		} `yaml:"kafka"`
+	} `yaml:"services"`
+	Variants []variant `yaml:"variants"`
+}
+
+type variant struct {
+	Name     string   `yaml:"name"`
+	Replicas int      `yaml:"replicas"`
+	Balancer string   `yaml:"balancer"`
+	Groups   []string `yaml:"groups"`
+}
+
+// knobs is what one pattern key ran with.
+type knobs struct {
+	replicas int
+	balancer string // "nginx" or "none"
+	groups   int
+}
+
+// knobsOf returns the knobs pattern key ran with: a variant's (key
+// pattern.variant) over the profile's; ok is false for a key whose suffix
+// names no variant (a repeat, sync.2, counts as the profile's knobs).
+func (in *run) knobsOf(key string) (knobs, bool) {
+	base := in.prof.Services
+	k := knobs{replicas: max(base.Notification.Replicas, 1), balancer: base.Notification.Balancer, groups: max(len(base.Kafka.Groups), 1)}
+	if _, name, found := strings.Cut(key, "."); found {
+		i := slices.IndexFunc(in.prof.Variants, func(v variant) bool { return v.Name == name })
+		switch {
+		case i >= 0:
+			v := in.prof.Variants[i]
+			if v.Replicas > 0 {
+				k.replicas = v.Replicas
+			}
+			if v.Balancer != "" {
+				k.balancer = v.Balancer
+			}
+			if len(v.Groups) > 0 {
+				k.groups = len(v.Groups)
+			}
+		case strings.Trim(name, "0123456789") != "":
+			return k, false
+		}
+	}
+	// As profiles fills it in: nginx in front of more than one replica
+	// unless a balancer was named, and "none" cannot front several.
+	if k.balancer == "" || k.balancer == "none" && k.replicas > 1 {
+		k.balancer = "none"
+		if k.replicas > 1 {
+			k.balancer = "nginx"
+		}
+	}
+	return k, true
+}
+
+func parseKnobs(yamlText string) profileKnobs {
+	var p profileKnobs
+	_ = yaml.Unmarshal([]byte(yamlText), &p) // an unreadable profile has no variants
+	return p
+}
+
+// ms formats milliseconds with the precision their size deserves.
+func ms(v float64) string {
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0f ms", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f ms", v)
+	}
+	return fmt.Sprintf("%.2f ms", v)
+}
+
+// pct formats a ratio as a percentage.
+func pct(ratio float64) string {
+	switch v := 100 * ratio; {
+	case v == 0:
+		return "0%"
+	case v < 0.1:
+		return fmt.Sprintf("%.3f%%", v)
+	case v < 10:
+		return fmt.Sprintf("%.1f%%", v)
+	default:
+		return fmt.Sprintf("%.0f%%", v)
+	}
+}
+
+// round keeps numbers readable in results.json: two decimals.
+func round(v float64) float64 { return math.Round(v*100) / 100 }
+
+// window describes fault windows for a sentence: "notification restart 40–50 s".
+func window(ws []loadgen.FaultWindow) string {
+	var parts []string
+	for _, w := range ws {
+		parts = append(parts, fmt.Sprintf("%s %s %g–%g s", w.Target, w.Kind, w.StartS, w.EndS))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func span(ws []loadgen.FaultWindow) float64 {
+	var s float64
+	for _, w := range ws {
+		s += w.EndS - w.StartS
+	}
+	return s
+}

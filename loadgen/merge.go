@@ -261,6 +261,7 @@ func mergePattern(key string, all []mergePart, outDir string) (*Pattern, error) 
 
 	// The whole run's histograms, merged from each shard's.
 	wholeAPI, wholeAPIU, wholeNotify := newHist(), newHist(), newNotify()
+	hops := newHopHists()
 	for _, p := range parts {
 		h := p.res.Patterns[key].Histograms
 		if err := mergeEncoded(wholeAPI, h.API); err != nil {
@@ -272,6 +273,9 @@ func mergePattern(key string, all []mergePart, outDir string) (*Pattern, error) 
 		if p.shard.Owner {
 			if err := mergeEncoded(wholeNotify, h.Notify); err != nil {
 				return nil, fmt.Errorf("%s: notify histogram: %w", p.dir, err)
+			}
+			if err := hops.fromPattern(h.Hops); err != nil {
+				return nil, fmt.Errorf("%s: %w", p.dir, err)
 			}
 		}
 	}
@@ -326,6 +330,7 @@ func mergePattern(key string, all []mergePart, outDir string) (*Pattern, error) 
 	s.CPUSecondsPer1k["total"] = total
 	s.API, s.APIUncorrected, s.Notify = percentiles(wholeAPI), percentiles(wholeAPIU), percentiles(wholeNotify)
 	pat.Histograms.API, pat.Histograms.APIUncorrected, pat.Histograms.Notify = encode(wholeAPI), encode(wholeAPIU), encode(wholeNotify)
+	hops.set(pat)
 
 	// Per-second percentiles from the merged windows.
 	se := &pat.Series

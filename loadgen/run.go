@@ -733,6 +733,11 @@ func (r *patternRun) summarize(rec *Recorder, pacer StagePacer, attackEnd time.D
 	pat.Histograms.API = encode(api)
 	pat.Histograms.APIUncorrected = encode(apiUnc)
 	pat.Histograms.Notify = encode(r.notify)
+	// The hops of the traced first deliveries. A snapshot whose hop
+	// histograms do not decode leaves them empty: Traced 0 says so.
+	if hops := newHopHists(); hops.fromSnapshot(snap) == nil {
+		hops.set(pat)
+	}
 	return pat
 }
 

@@ -102,6 +102,13 @@ func p99(r *loadgen.Results, name string, from, to, v float64) {
 	}
 }
 
+// trace gives pattern name hop p50s and every delivery traced.
+func trace(r *loadgen.Results, name string, api, handoff, queue, processing, provider float64) {
+	s := &r.Patterns[name].Summary
+	s.Traced = s.Delivered
+	s.Hops.API.P50, s.Hops.Handoff.P50, s.Hops.Queue.P50, s.Hops.Processing.P50, s.Hops.Provider.P50 = api, handoff, queue, processing, provider
+}
+
 func fault(r *loadgen.Results, target, kind string, from, to float64) {
 	r.Run.Faults = append(r.Run.Faults, loadgen.FaultWindow{Target: target, Kind: kind, StartS: from, EndS: to})
 }
@@ -248,6 +255,19 @@ func TestEvaluate(t *testing.T) {
 		{"broker: no broker fault", "broker-spof", nil, NotExercised, []string{"--broker local"}},
 
 		// tracing-harder
+		{"tracing: the wait is past the broker", "tracing-harder", func(r *loadgen.Results) {
+			trace(r, "sync", 1, 0.2, 0.3, 0.5, 6)
+			trace(r, "async", 1, 0.2, 15, 0.5, 6)
+		}, Holds, []string{"queue hop (produce, time in Kafka, fetch) took 15.0 ms", "past the broker"}},
+		{"tracing: no harder", "tracing-harder", func(r *loadgen.Results) {
+			trace(r, "sync", 1, 0.2, 2, 0.5, 6)
+			trace(r, "async", 1, 0.2, 2.5, 0.5, 6)
+		}, DoesNotHold, []string{"as completely as sync"}},
+		{"tracing: half traced", "tracing-harder", func(r *loadgen.Results) {
+			trace(r, "sync", 1, 0.2, 2, 0.5, 6)
+			trace(r, "async", 1, 0.2, 2.5, 0.5, 6)
+			r.Patterns["async"].Summary.Traced /= 2
+		}, Mixed, []string{"50%"}},
 		{"tracing: no hops in results.json", "tracing-harder", nil, NotExercised, []string{"hops_ms"}},
 
 		// lb-hop-3-5ms
@@ -260,6 +280,11 @@ func TestEvaluate(t *testing.T) {
 		{"lb: replicas differ", "lb-hop-3-5ms", func(r *loadgen.Results) {
 			variants(r, scaleYAML, map[string][4]float64{"sync.r1": {10, 20, 8, 18}, "sync.r2": {10.3, 20.5, 8, 18}})
 		}, DoesNotHold, []string{"not the balancer's alone"}},
+		{"lb: knobs from the summary", "lb-hop-3-5ms", func(r *loadgen.Results) {
+			variants(r, "name: x\n", map[string][4]float64{"sync.direct": {10, 20, 8, 18}, "sync.via": {10.4, 21, 8, 18}})
+			r.Patterns["sync.direct"].Summary.Replicas, r.Patterns["sync.direct"].Summary.Balancer = 1, "none"
+			r.Patterns["sync.via"].Summary.Replicas, r.Patterns["sync.via"].Summary.Balancer = 1, "nginx"
+		}, DoesNotHold, []string{"added 0.40 ms"}},
 		{"lb: no variants", "lb-hop-3-5ms", nil, NotExercised, nil},
 
 		// fanout-free-for-producer
@@ -272,6 +297,12 @@ func TestEvaluate(t *testing.T) {
 		{"fanout: a little", "fanout-free-for-producer", func(r *loadgen.Results) {
 			variants(r, fanoutYAML, map[string][4]float64{"async.m1": {3, 10, 20, 200}, "async.m3": {3.5, 12.5, 25, 220}})
 		}, Mixed, nil},
+		{"fanout: groups from the summary", "fanout-free-for-producer", func(r *loadgen.Results) {
+			variants(r, "name: x\n", map[string][4]float64{"async.one": {3, 10, 20, 200}, "async.two": {3, 10, 20, 200}})
+			r.Patterns["async.one"].Summary.Replicas = 1
+			r.Patterns["async.two"].Summary.Replicas = 1
+			r.Patterns["async.two"].Summary.Groups = []loadgen.GroupSummary{{Name: "analytics"}}
+		}, Holds, []string{"2 consumer groups instead of 1"}},
 		{"fanout: one group", "fanout-free-for-producer", nil, NotExercised, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,7 +1,6 @@
 package claims
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -166,41 +165,6 @@ func median(v []float64, idx []int) float64 {
 	return xs[len(xs)/2]
 }
 
-// hops reads p's summary.hops_ms (the tracing breakdown of time-to-notify,
-// when the run recorded one) as hop → p50 in ms, without depending on how
-// the summary declares it: an object of hops, each a number or an object
-// with a p50.
-func hops(p *loadgen.Pattern) map[string]float64 {
-	b, err := json.Marshal(p.Summary)
-	if err != nil {
-		return nil
-	}
-	var s struct {
-		Hops map[string]json.RawMessage `json:"hops_ms"`
-	}
-	if json.Unmarshal(b, &s) != nil || len(s.Hops) == 0 {
-		return nil
-	}
-	out := map[string]float64{}
-	for k, raw := range s.Hops {
-		var v float64
-		if json.Unmarshal(raw, &v) == nil {
-			out[k] = v
-			continue
-		}
-		var pc struct {
-			P50 *float64 `json:"p50"`
-		}
-		if json.Unmarshal(raw, &pc) == nil && pc.P50 != nil {
-			out[k] = *pc.P50
-		}
-	}
-	if len(out) == 0 {
-		return nil
-	}
-	return out
-}
-
 // profileKnobs are the few knobs of the profile as it ran (run.profile_yaml)
 // the scale-out and fan-out claims need: the variants a pattern ran with,
 // read leniently (the profile was validated when it ran).
@@ -231,10 +195,21 @@ type knobs struct {
 	groups   int
 }
 
-// knobsOf returns the knobs pattern key ran with: a variant's (key
-// pattern.variant) over the profile's; ok is false for a key whose suffix
+// knobsOf returns the knobs pattern key ran with: those its summary
+// records (replicas, balancer, groups), or else, for results from before
+// the summary had them, a variant's (key pattern.variant) over the
+// profile's; ok is false for a key whose suffix
 // names no variant (a repeat, sync.2, counts as the profile's knobs).
 func (in *run) knobsOf(key string) (knobs, bool) {
+	// A run that records them in the summary says best.
+	if p := in.r.Patterns[key]; p != nil && p.Summary.Replicas > 0 {
+		s := p.Summary
+		k := knobs{replicas: s.Replicas, balancer: s.Balancer, groups: 1 + len(s.Groups)}
+		if k.balancer == "" {
+			k.balancer = "none"
+		}
+		return k, true
+	}
 	base := in.prof.Services
 	k := knobs{replicas: max(base.Notification.Replicas, 1), balancer: base.Notification.Balancer, groups: max(len(base.Kafka.Groups), 1)}
 	if _, name, found := strings.Cut(key, "."); found {

@@ -109,13 +109,14 @@ func (r *patternRun) teardownFaults() {
 }
 
 // notifyTarget is the URL the reaction service calls the notification
-// service at: the notification service itself, or a proxy in between.
+// service at: the notification service itself (or the load balancer in
+// front of its replicas), or a proxy in between.
 func (r *patternRun) notifyTarget() string {
 	f := r.faulted()
 	if f.proxy == nil {
-		return r.notifyURL
+		return r.callURL()
 	}
-	f.proxy.SetTarget(strings.TrimPrefix(r.notifyURL, "http://"))
+	f.proxy.SetTarget(strings.TrimPrefix(r.callURL(), "http://"))
 	return "http://" + f.proxy.Addr()
 }
 

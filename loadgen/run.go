@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -80,6 +81,9 @@ func Run(ctx context.Context, o RunOptions) (*Results, string, error) {
 		return nil, "", err
 	}
 	if err := checkShard(o, patterns); err != nil {
+		return nil, "", err
+	}
+	if err := checkBalancer(o, p, patterns); err != nil {
 		return nil, "", err
 	}
 	started := time.Now()
@@ -197,37 +201,50 @@ func Run(ctx context.Context, o RunOptions) (*Results, string, error) {
 		res.Run.Machine.Java = fmt.Sprintf("%d (%s)", major, java)
 	}
 
+	// Variants: each pattern runs once per variant, keyed pattern.variant.
+	variants := p.Variants
+	if len(variants) == 0 || o.Targets != nil {
+		variants = []profiles.Variant{{}}
+	}
+	runs := o.Repeat * len(variants) * len(patterns)
 	var runErr error
+	n := 0
 loop:
 	for rep := 1; rep <= o.Repeat; rep++ {
-		for i, pt := range patterns {
-			key := string(pt)
-			if rep > 1 {
-				key = fmt.Sprintf("%s.%d", pt, rep)
-			}
-			pr := &patternRun{o: o, p: p, pattern: pt, key: key, dir: dir, runID: id, broker: b, client: client,
-				label: fmt.Sprintf("%s %d/%d", key, (rep-1)*len(patterns)+i+1, o.Repeat*len(patterns))}
-			pat, err := pr.run(ctx)
-			if pat != nil {
-				res.Patterns[key] = pat
-				res.Order = append(res.Order, key)
-				if pat.Summary.Saturated {
-					res.Run.Warnings = append(res.Run.Warnings, fmt.Sprintf("%s: the generator achieved %.0f of %.0f rps offered (below 99%%): its latency numbers understate the load", key, pat.Summary.AchievedRPS, pat.Summary.OfferedRPS))
+		for _, v := range variants {
+			for _, pt := range patterns {
+				n++
+				key := string(pt)
+				if v.Name != "" {
+					key += "." + v.Name
 				}
-			}
-			if err != nil {
-				runErr = err
-				res.Run.Partial = true
-				if ctx.Err() != nil {
-					res.Run.PartialReason = "interrupted during " + key
-					runErr = ErrInterrupted
-				} else {
-					res.Run.PartialReason = fmt.Sprintf("%s failed: %v", key, err)
+				if rep > 1 {
+					key = fmt.Sprintf("%s.%d", key, rep)
+				}
+				pr := &patternRun{o: o, p: p.Apply(v), pattern: pt, key: key, dir: dir, runID: id, broker: b, client: client,
+					label: fmt.Sprintf("%s %d/%d", key, n, runs)}
+				pat, err := pr.run(ctx)
+				if pat != nil {
+					res.Patterns[key] = pat
+					res.Order = append(res.Order, key)
+					if pat.Summary.Saturated {
+						res.Run.Warnings = append(res.Run.Warnings, fmt.Sprintf("%s: the generator achieved %.0f of %.0f rps offered (below 99%%): its latency numbers understate the load", key, pat.Summary.AchievedRPS, pat.Summary.OfferedRPS))
+					}
+				}
+				if err != nil {
+					runErr = err
+					res.Run.Partial = true
+					if ctx.Err() != nil {
+						res.Run.PartialReason = "interrupted during " + key
+						runErr = ErrInterrupted
+					} else {
+						res.Run.PartialReason = fmt.Sprintf("%s failed: %v", key, err)
+					}
+					write()
+					break loop
 				}
 				write()
-				break loop
 			}
-			write()
 		}
 	}
 	write()
@@ -248,7 +265,14 @@ type patternRun struct {
 
 	topic, group string
 	notif, react *Proc
-	notifyURL    string
+	notifyURL    string // the first replica's
+	// Scale-out: every notification replica (notif is the first), their
+	// URLs, and the balancer in front of them (nil for none).
+	replicas   []*Proc
+	replicaURL []string
+	lb         *Proc
+	// Fan-out: the consumer groups besides the notification service's.
+	groups []*fanGroup
 
 	mu     sync.Mutex // guards what the sampler writes and the drain reads
 	series Series
@@ -311,17 +335,13 @@ func (r *patternRun) run(ctx context.Context) (*Pattern, error) {
 
 func (r *patternRun) startServices(ctx context.Context) error {
 	p := r.p
-	nAddr, err := freePort()
-	if err != nil {
-		return err
-	}
 	rAddr, err := freePort()
 	if err != nil {
 		return err
 	}
 	s := p.Services
-	nargs := []string{"serve", "notification", "--listen", nAddr,
-		"--topic", r.topic, "--group", r.group,
+	base := []string{"serve", "notification",
+		"--topic", r.topic,
 		"--consumers", strconv.Itoa(s.Notification.Consumers),
 		"--concurrency", strconv.Itoa(s.Notification.Concurrency),
 		"--retries", strconv.Itoa(s.Notification.Retries + 1),
@@ -333,16 +353,55 @@ func (r *patternRun) startServices(ctx context.Context) error {
 		"--provider-error-rate", strconv.FormatFloat(s.Provider.ErrorRate, 'g', -1, 64),
 	}
 	if r.async() {
-		nargs = append(nargs, "--brokers", strings.Join(r.brokerAddrsFor("notification"), ","))
+		base = append(base, "--brokers", strings.Join(r.brokerAddrsFor("notification"), ","))
 	} else {
-		nargs = append(nargs, "--brokers", "")
+		base = append(base, "--brokers", "")
 	}
-	nargs = append(nargs, r.faultArgs("notification")...)
-	r.notif, err = startProc(ctx, "notification-"+r.key, nAddr, r.o.Exe, nargs, r.dir)
-	if err != nil {
+	nargs := func(listen, group string) []string {
+		return append(slices.Clone(base), "--listen", listen, "--group", group)
+	}
+	// On failure, stop what started: stopServices stops every process
+	// recorded so far.
+	ok := false
+	defer func() {
+		if !ok {
+			r.stopServices()
+		}
+	}()
+	for i := range max(1, s.Notification.Replicas) {
+		nAddr, err := freePort()
+		if err != nil {
+			return err
+		}
+		args := nargs(nAddr, r.group)
+		if i == 0 {
+			args = append(args, r.faultArgs("notification")...) // faults hit the first replica
+		}
+		name := "notification-" + r.key
+		if i > 0 {
+			name = fmt.Sprintf("notification-%d-%s", i+1, r.key)
+		}
+		pr, err := startProc(ctx, name, nAddr, r.o.Exe, args, r.dir)
+		if err != nil {
+			return err
+		}
+		r.replicas = append(r.replicas, pr)
+		r.replicaURL = append(r.replicaURL, "http://"+nAddr)
+	}
+	r.notif, r.notifyURL = r.replicas[0], r.replicaURL[0]
+	if err := r.startGroups(ctx, nargs); err != nil {
 		return err
 	}
-	r.notifyURL = "http://" + nAddr
+	if s.Notification.LB() == profiles.BalancerNginx && r.pattern != profiles.Async {
+		// Async reaches the replicas through the consumer group, not HTTP.
+		ups := make([]string, len(r.replicas))
+		for i, pr := range r.replicas {
+			ups[i] = pr.Addr
+		}
+		if r.lb, err = startNginx(ctx, "lb-"+r.key, r.dir, ups); err != nil {
+			return fmt.Errorf("load balancer: %w", err)
+		}
+	}
 	rargs := []string{"serve", "reaction", "--mode", string(r.pattern), "--listen", rAddr,
 		"--notify-url", r.notifyTarget(), "--topic", r.topic,
 		"--write-cost", s.Reaction.WriteCost.String(),
@@ -356,16 +415,53 @@ func (r *patternRun) startServices(ctx context.Context) error {
 	}
 	r.react, err = startProc(ctx, "reaction-"+r.key, rAddr, r.o.Exe, rargs, r.dir)
 	if err != nil {
-		r.notif.Stop(Grace)
 		return err
+	}
+	ok = true
+	return nil
+}
+
+// callURL is the URL the reaction service's HTTP calls go to: the
+// balancer, or the one replica.
+func (r *patternRun) callURL() string {
+	if r.lb != nil {
+		return "http://" + r.lb.Addr
+	}
+	return r.notifyURL
+}
+
+// checkBalancer refuses, before any load, a run that needs nginx on a
+// machine without it.
+func checkBalancer(o RunOptions, p *profiles.Profile, patterns []profiles.Pattern) error {
+	if o.Targets != nil || !slices.ContainsFunc(patterns, func(pt profiles.Pattern) bool { return pt != profiles.Async }) {
+		return nil
+	}
+	need := p.Services.Notification.LB() == profiles.BalancerNginx
+	for _, v := range p.Variants {
+		need = need || p.Apply(v).Services.Notification.LB() == profiles.BalancerNginx
+	}
+	if !need {
+		return nil
+	}
+	if _, err := FindNginx(); err != nil {
+		return fmt.Errorf("%s: services.notification.balancer is nginx: %w", o.ProfileFile, err)
 	}
 	return nil
 }
 
 func (r *patternRun) stopServices() {
 	// The reaction service first: it flushes its Kafka writer; then the
-	// notification service, which commits what its consumers handled.
-	for _, pr := range []*Proc{r.react, r.notif} {
+	// balancer; then the notification services, which commit what their
+	// consumers handled.
+	procs := []*Proc{r.react, r.lb}
+	procs = append(procs, r.replicas...)
+	for _, g := range r.groups {
+		procs = append(procs, g.proc)
+	}
+	if len(r.replicas) == 0 {
+		procs = append(procs, r.notif) // another runner's notification (shard.go)
+	}
+	for _, pr := range procs {
 		if pr == nil {
 			continue
 		}
@@ -406,7 +502,7 @@ func (r *patternRun) warmup(ctx context.Context) (uint64, error) {
 	// Let the warmup drain so that none of it is counted in the run.
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
-		c, _, err := fetchInterval(ctx, r.notifyURL)
+		c, _, err := fetchIntervals(ctx, r.ledgerURLs())
 		lagOK := true
 		if r.async() {
 			lag, _, lerr := r.client.Lag(ctx, r.group, r.topic)
@@ -417,8 +513,14 @@ func (r *patternRun) warmup(ctx context.Context) (uint64, error) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if err := doJSON(ctx, "POST", r.notifyURL+targets.PathLedgerReset, nil, nil); err != nil {
-		return 0, fmt.Errorf("reset the ledger after the warmup: %w", err)
+	resets := r.ledgerURLs()
+	for _, g := range r.groups {
+		resets = append(resets, g.url)
+	}
+	for _, u := range resets {
+		if err := doJSON(ctx, "POST", u+targets.PathLedgerReset, nil, nil); err != nil {
+			return 0, fmt.Errorf("reset the ledger after the warmup: %w", err)
+		}
 	}
 	return pacer.Total(), ctx.Err()
 }
@@ -499,8 +601,21 @@ func (r *patternRun) measure(ctx context.Context, firstID uint64) (*Pattern, err
 	// Reconcile against the whole ledger.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	snap, lerr := fetchLedger(rctx, r.notifyURL)
+	snap, each, lerr := fetchLedgers(rctx, r.ledgerURLs())
 	pat := r.summarize(rec, pacer, attackEnd, drained, drainS, o.Shard.Restrict(snap))
+	if len(r.replicas) > 1 || r.lb != nil {
+		pat.Summary.Replicas = len(r.replicas)
+		pat.Summary.ReplicaDelivered = each
+		pat.Summary.Balancer = string(profiles.BalancerNone)
+		if r.lb != nil {
+			pat.Summary.Balancer = string(profiles.BalancerNginx)
+		}
+	}
+	groups, gerr := r.summarizeGroups(rctx, rec.AcceptedIDs())
+	pat.Summary.Groups = groups
+	if lerr == nil {
+		lerr = gerr
+	}
 	if lerr != nil {
 		return pat, fmt.Errorf("read the ledger: %w", lerr)
 	}
@@ -510,12 +625,33 @@ func (r *patternRun) measure(ctx context.Context, firstID uint64) (*Pattern, err
 	return pat, ctx.Err()
 }
 
+// ledgerURLs are the notification service's ledgers: one per replica.
+func (r *patternRun) ledgerURLs() []string {
+	if len(r.replicaURL) == 0 {
+		return []string{r.notifyURL} // another runner's notification (shard.go)
+	}
+	return r.replicaURL
+}
+
 // pids names the processes whose CPU and memory are sampled.
 func (r *patternRun) pids() map[string]int {
 	if r.o.Targets != nil {
 		return map[string]int{"generator": os.Getpid()} // the services are not ours to read
 	}
 	m := map[string]int{"reaction": r.react.PID(), "notification": r.notif.PID(), "generator": os.Getpid()}
+	for i, pr := range r.replicas {
+		m[replicaName(i)] = pr.PID()
+	}
+	for _, g := range r.groups {
+		m[groupProcName(g.name)] = g.proc.PID()
+	}
+	if r.lb != nil {
+		// nginx's worker does the proxying; its master only supervises.
+		m["lb"] = 0
+		if w := nginxWorkers(r.lb.PID()); len(w) > 0 {
+			m["lb"] = w[0]
+		}
+	}
 	if r.broker != nil && r.broker.Pid() != 0 {
 		m["broker"] = r.broker.Pid()
 	}
@@ -542,7 +678,7 @@ func (r *patternRun) sampler(ctx context.Context, start time.Time, rec *Recorder
 			ierr   = errNotOwner
 		)
 		if r.o.Shard.OwnsLedger() { // the interval is taken from the ledger: one reader only
-			counts, h, ierr = fetchInterval(qctx, r.notifyURL)
+			counts, h, ierr = fetchIntervals(qctx, r.ledgerURLs())
 		}
 		lag := int64(-1)
 		if r.async() && r.client != nil {
@@ -550,6 +686,7 @@ func (r *patternRun) sampler(ctx context.Context, start time.Time, rec *Recorder
 				lag = l
 			}
 		}
+		groupLags := r.sampleGroups(qctx)
 		cancel()
 		cores, rss := r.meter.sample(r.pids(), now.Sub(last))
 		last = now
@@ -581,6 +718,16 @@ func (r *patternRun) sampler(ctx context.Context, start time.Time, rec *Recorder
 		if r.async() {
 			s.Lag = append(s.Lag, lag)
 			r.lag = lag
+		}
+		if groupLags != nil {
+			if s.LagByGroup == nil {
+				s.LagByGroup = map[string][]int64{}
+			}
+			s.LagByGroup[r.p.Services.Kafka.Groups[0]] = append(s.LagByGroup[r.p.Services.Kafka.Groups[0]], lag)
+			for _, g := range r.groups {
+				s.LagByGroup[g.name] = append(s.LagByGroup[g.name], groupLags[g.name])
+				g.peakLag = max(g.peakLag, groupLags[g.name])
+			}
 		}
 		for class, n := range sec.Drops.ByClass() {
 			s.Drops[class] = append(s.Drops[class], n)
@@ -661,8 +808,9 @@ func (r *patternRun) drain(ctx context.Context, accepted int64, timeout time.Dur
 	for {
 		r.mu.Lock()
 		c, lag := r.counts, r.lag
+		groupsOK := r.groupsDrained()
 		r.mu.Unlock()
-		if (!r.async() || lag == 0) && c.Delivered+c.DeadLettered >= accepted {
+		if (!r.async() || lag == 0) && c.Delivered+c.DeadLettered >= accepted && groupsOK {
 			return true
 		}
 		if time.Now().After(deadline) {

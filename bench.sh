@@ -61,6 +61,10 @@ setup() {
   need_apt mvn maven
   # The report's browser test (go test ./reports) draws it in headless Chromium.
   need_apt chromium chromium
+  # Scale-out puts the notification replicas behind nginx, which the run
+  # starts itself (Debian's package: nginx-light is only a transitional
+  # name for it since bookworm). /usr/sbin is not on every user's PATH.
+  [ -x /usr/sbin/nginx ] || need_apt nginx nginx
   build
   # Resolve the Kafka jars into the cache now, so that the first test or run
   # does not pay for it (a no-op when the cache is complete).

@@ -206,13 +206,23 @@ func Run(ctx context.Context, o RunOptions) (*Results, string, error) {
 	if len(variants) == 0 || o.Targets != nil {
 		variants = []profiles.Variant{{}}
 	}
-	runs := o.Repeat * len(variants) * len(patterns)
+	runs := 0
+	for _, v := range variants {
+		for _, pt := range patterns {
+			if v.Runs(pt) {
+				runs += o.Repeat
+			}
+		}
+	}
 	var runErr error
 	n := 0
 loop:
 	for rep := 1; rep <= o.Repeat; rep++ {
 		for _, v := range variants {
 			for _, pt := range patterns {
+				if !v.Runs(pt) {
+					continue
+				}
 				n++
 				key := string(pt)
 				if v.Name != "" {
@@ -433,12 +443,19 @@ func (r *patternRun) callURL() string {
 // checkBalancer refuses, before any load, a run that needs nginx on a
 // machine without it.
 func checkBalancer(o RunOptions, p *profiles.Profile, patterns []profiles.Pattern) error {
-	if o.Targets != nil || !slices.ContainsFunc(patterns, func(pt profiles.Pattern) bool { return pt != profiles.Async }) {
+	if o.Targets != nil {
 		return nil
 	}
-	need := p.Services.Notification.LB() == profiles.BalancerNginx
-	for _, v := range p.Variants {
-		need = need || p.Apply(v).Services.Notification.LB() == profiles.BalancerNginx
+	variants := p.Variants
+	if len(variants) == 0 {
+		variants = []profiles.Variant{{}}
+	}
+	need := false
+	for _, v := range variants {
+		for _, pt := range patterns {
+			// Async reaches the replicas through Kafka: no balancer.
+			need = need || pt != profiles.Async && v.Runs(pt) && p.Apply(v).Services.Notification.LB() == profiles.BalancerNginx
+		}
 	}
 	if !need {
 		return nil

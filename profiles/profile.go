@@ -7,6 +7,7 @@ package profiles
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -63,6 +64,14 @@ type Variant struct {
 	Balancer Balancer `yaml:"balancer"`
 	// Groups overrides services.kafka.groups.
 	Groups []string `yaml:"groups"`
+	// Patterns are the profile's patterns this variant runs, in the
+	// profile's order. Default: all of them.
+	Patterns []Pattern `yaml:"patterns"`
+}
+
+// Runs reports whether the variant runs pattern pt.
+func (v Variant) Runs(pt Pattern) bool {
+	return len(v.Patterns) == 0 || slices.Contains(v.Patterns, pt)
 }
 
 // Apply returns a copy of p whose services have v's knobs, with the

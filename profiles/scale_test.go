@@ -125,6 +125,17 @@ func TestScaleKnobs(t *testing.T) {
 			want: `variants[0].groups[1]: "notification" is listed twice`,
 		},
 		{
+			// A variant of some patterns only.
+			name: "variant patterns",
+			have: "variants: [{name: direct, patterns: [sync]}]\n",
+		},
+		{
+			// A variant of a pattern the profile does not run.
+			name: "variant unknown pattern",
+			have: "variants: [{name: h, patterns: [hybrid]}]\n",
+			want: `variants[0].patterns[0]: "hybrid" is not one of the profile's patterns (sync or async)`,
+		},
+		{
 			// A typo in a variant's field.
 			name: "variant unknown field",
 			have: "variants: [{name: r2, replica: 2}]\n",

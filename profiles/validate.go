@@ -173,6 +173,14 @@ func (l *errorList) variants(p *Profile) {
 			}
 		}
 		l.groups(at.add("groups"), v.Groups, true)
+		for j, pt := range v.Patterns {
+			switch {
+			case !slices.Contains(p.Patterns, pt):
+				l.addf(at.add("patterns", j), "%q is not one of the profile's patterns (%s)", pt, quoteList(p.Patterns))
+			case slices.Contains(v.Patterns[:j], pt):
+				l.addf(at.add("patterns", j), "%q is listed twice", pt)
+			}
+		}
 	}
 }
 

@@ -76,6 +76,7 @@ type page struct {
 	Runs     []header
 	Banners  []banner
 	Table    table
+	Claims   *claimsBlock // the run's claims; nil on a comparison
 	Sections []section
 	Library  template.JS // echarts.min.js
 	Notice   string
@@ -111,6 +112,7 @@ func reportPage(r *loadgen.Results) (*page, error) {
 		Runs:    []header{runHeader(r, "")},
 		Banners: banners(r, ""),
 		Table:   summaryTable(r, order),
+		Claims:  claimsSection(r),
 		Library: template.JS(echartsJS),
 		Notice:  echartsNotice,
 		Version: EChartsVersion,

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/commbench/commbench/claims"
+	"github.com/commbench/commbench/loadgen"
 	"github.com/commbench/commbench/reports"
 )
 
@@ -27,11 +29,31 @@ func cmdReport(args []string) error {
 	if err := isRunDir(dirs[0]); err != nil {
 		return err
 	}
+	if err := attachClaims(dirs[0]); err != nil {
+		return err
+	}
 	path, err := reports.Render(dirs[0])
 	if err != nil {
 		return err
 	}
 	fmt.Println(path)
+	return nil
+}
+
+// attachClaims evaluates the claims of a run whose results.json has none
+// (a run from before claims) and writes them into it.
+func attachClaims(dir string) error {
+	res, err := loadgen.ReadResults(dir)
+	if err != nil {
+		return err
+	}
+	if len(res.Claims) > 0 {
+		return nil
+	}
+	res.Claims = claims.Evaluate(res)
+	if err := res.Write(dir); err != nil {
+		return fmt.Errorf("report: writing the claims into %s: %w", filepath.Join(dir, "results.json"), err)
+	}
 	return nil
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/commbench/commbench/broker"
 	"github.com/commbench/commbench/broker/kafkasec"
+	"github.com/commbench/commbench/claims"
 	"github.com/commbench/commbench/loadgen"
 	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/reports"
@@ -146,7 +147,13 @@ func cmdRun(args []string) error {
 		fmt.Println()
 	}
 	if res != nil {
+		// The claims go into results.json before the report reads it.
+		res.Claims = claims.Evaluate(res)
+		if werr := res.Write(runDir); werr != nil {
+			fmt.Fprintf(os.Stderr, "commbench: the claims could not be written to results.json: %v\n", werr)
+		}
 		printSummary(res)
+		printClaims(res)
 		fmt.Printf("results: %s\n", filepath.Join(runDir, "results.json"))
 		if page, rerr := reports.Render(runDir); rerr != nil {
 			fmt.Fprintf(os.Stderr, "commbench: the report could not be rendered: %v (run 'commbench report %s' to try again)\n", rerr, runDir)
@@ -206,6 +213,22 @@ func availableProfiles(dir string) string {
 func isTerminal(f *os.File) bool {
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// printClaims lists the claims with a verdict from this run, one line
+// each; those the profile did not exercise are counted.
+func printClaims(r *loadgen.Results) {
+	skipped := 0
+	for _, c := range r.Claims {
+		if c.Verdict == claims.NotExercised {
+			skipped++
+			continue
+		}
+		fmt.Printf("claim %-27s %s\n", c.ID, c.Verdict)
+	}
+	if skipped > 0 {
+		fmt.Printf("claims not exercised by this profile: %d (the report says why)\n", skipped)
+	}
 }
 
 func printSummary(r *loadgen.Results) {

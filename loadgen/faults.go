@@ -268,7 +268,9 @@ func (r *patternRun) restoreFaults() {
 	for _, f := range r.p.Faults {
 		switch f.Target {
 		case profiles.TargetProvider:
-			doJSON(ctx, "POST", r.notifyURL+targets.PathProvider, []byte(`{"outage":false,"slowdown":1,"delay":"0s"}`), nil)
+			for _, u := range r.ledgerURLs() {
+				doJSON(ctx, "POST", u+targets.PathProvider, []byte(`{"outage":false,"slowdown":1,"delay":"0s"}`), nil)
+			}
 		case profiles.TargetNotification:
 			r.notif.Signal(syscall.SIGCONT)
 		case profiles.TargetBroker:
@@ -288,14 +290,21 @@ const restartTimeout = 3 * time.Minute
 
 // fault fires f and returns how to undo it.
 func (r *patternRun) fault(ctx context.Context, f profiles.Fault) (undo func() error, err error) {
-	provider := func(body string) error {
-		return doJSON(ctx, "POST", r.notifyURL+targets.PathProvider, []byte(body), nil)
+	// A provider fault hits every replica's provider: they stand for
+	// one provider.
+	providers := func(ctx context.Context, body string) error {
+		var errs []error
+		for _, u := range r.ledgerURLs() {
+			errs = append(errs, doJSON(ctx, "POST", u+targets.PathProvider, []byte(body), nil))
+		}
+		return errors.Join(errs...)
 	}
+	provider := func(body string) error { return providers(ctx, body) }
 	bg := func(body string) func() error {
 		return func() error {
 			c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			return doJSON(c, "POST", r.notifyURL+targets.PathProvider, []byte(body), nil)
+			return providers(c, body)
 		}
 	}
 	// startAgain is the undo of a kill or restart: it runs even when the

@@ -178,7 +178,8 @@ type Notification struct {
 	// call them through a load balancer; async runs them in one consumer
 	// group, each with `consumers` consumers. Their ledgers are merged for
 	// the reconciliation. Faults on target notification hit the first
-	// replica. 1 to 64. Default: 1.
+	// replica (its process); provider faults hit every replica's provider.
+	// 1 to 64. Default: 1.
 	Replicas int `yaml:"replicas"`
 	// Balancer is what the reaction service calls the replicas through:
 	// nginx (started by the run, on loopback) or none (the one replica

@@ -29,6 +29,11 @@ type Plan struct {
 	Faults   []Fault
 	// Drain is the longest wait for the backlog after the stages.
 	Drain time.Duration
+	// Variants are the profile's variants; each runs its patterns.
+	Variants []Variant
+	// Runs are the pattern runs, keyed as in results.json: the patterns,
+	// or pattern.variant for each variant.
+	Runs []string
 }
 
 // PlannedStage is a stage with its place in time and its requests.
@@ -52,6 +57,19 @@ func (p *Profile) Plan() Plan {
 		Stages:         make([]PlannedStage, len(p.Stages)),
 		Faults:         p.Faults,
 		Drain:          p.Drain.Timeout.Std(),
+		Variants:       p.Variants,
+	}
+	for _, v := range p.Variants {
+		for _, pt := range p.Patterns {
+			if v.Runs(pt) {
+				pl.Runs = append(pl.Runs, string(pt)+"."+v.Name)
+			}
+		}
+	}
+	if len(p.Variants) == 0 {
+		for _, pt := range p.Patterns {
+			pl.Runs = append(pl.Runs, string(pt))
+		}
 	}
 	var hits float64
 	for i, st := range p.Stages {
@@ -106,8 +124,28 @@ func (pl Plan) String() string {
 		}
 		tw.Flush()
 	}
+	if len(pl.Variants) > 0 {
+		b.WriteString("\nvariants:\n")
+		for _, v := range pl.Variants {
+			var knobs []string
+			if v.Replicas > 0 {
+				knobs = append(knobs, fmt.Sprintf("replicas %d", v.Replicas))
+			}
+			if v.Balancer != "" {
+				knobs = append(knobs, "balancer "+string(v.Balancer))
+			}
+			if len(v.Groups) > 0 {
+				knobs = append(knobs, "groups "+strings.Join(v.Groups, ", "))
+			}
+			if len(knobs) == 0 {
+				knobs = []string{"the profile's knobs"}
+			}
+			fmt.Fprintf(&b, "  %s: %s\n", v.Name, strings.Join(knobs, "; "))
+		}
+		fmt.Fprintf(&b, "runs: %s\n", strings.Join(pl.Runs, ", "))
+	}
 	fmt.Fprintf(&b, "\ndrain: up to %s after the stages\n", pl.Drain)
-	n := uint64(len(pl.Patterns))
+	n := uint64(len(pl.Runs))
 	fmt.Fprintf(&b, "per pattern: %s, %s requests; all patterns: %s recorded requests\n",
 		pl.Duration, thousands(pl.Requests), thousands(n*pl.Requests))
 	return b.String()

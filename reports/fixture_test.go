@@ -195,6 +195,7 @@ func synthetic(attack int, seed uint64) *loadgen.Results {
 			sum.CPUSecondsPer1k["broker"] = 0.37
 			sum.CPUSecondsPer1k["total"] = 1.35
 		}
+		sum.Hops, sum.Traced = syntheticHops[name], sum.Delivered
 		pat := &loadgen.Pattern{Summary: sum, Series: s, Runs: 1, Faults: faults}
 		pat.Histograms.API = encode(api)
 		pat.Histograms.APIUncorrected = encode(unc)
@@ -202,6 +203,27 @@ func synthetic(attack int, seed uint64) *loadgen.Results {
 		r.Patterns[name] = pat
 	}
 	return r
+}
+
+// syntheticHops are the patterns' hops, shaped like a run's: sync's queue
+// is the wire, async's is Kafka; the outage's waits are in processing.
+var syntheticHops = map[string]loadgen.Hops[loadgen.HopPercentiles]{
+	"sync": {
+		API: hp(0.21, 1.8, 12), Handoff: hp(0.04, 0.3, 4),
+		Queue: hp(0.12, 2.1, 30), Processing: hp(0.3, 48, 900), Provider: hp(5.1, 39, 80),
+	},
+	"async": {
+		API: hp(0.2, 1.5, 10), Handoff: hp(0.04, 0.3, 3),
+		Queue: hp(4.2, 2400, 9100), Processing: hp(0.4, 310, 5200), Provider: hp(5, 38, 79),
+	},
+	"hybrid": {
+		API: hp(0.22, 1.9, 11), Handoff: hp(0.05, 51, 60),
+		Queue: hp(0.15, 900, 4000), Processing: hp(0.35, 120, 2000), Provider: hp(5.1, 39, 81),
+	},
+}
+
+func hp(p50, p99, hi float64) loadgen.HopPercentiles {
+	return loadgen.HopPercentiles{P50: p50, P99: p99, Max: hi}
 }
 
 func capacityOr(c float64) float64 { return max(c, 600) }

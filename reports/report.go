@@ -122,6 +122,9 @@ func reportPage(r *loadgen.Results) (*page, error) {
 		return nil, err
 	}
 	p.Sections = secs
+	if hops, ok := hopsSection(r, order); ok {
+		p.Sections = append(p.Sections, hops)
+	}
 	return p, nil
 }
 

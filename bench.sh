@@ -23,6 +23,9 @@ usage: ./bench.sh <verb> [args]
               (exit 1 on a regression; extra args go to 'commbench gate', e.g. --no-rerun)
   baseline    run the ci profile and save its results as reports/baseline.json
               (extra args go to 'commbench run', e.g. --broker local)
+  claims      run the claims profiles one after another: claims-surge, claims-outage,
+              claims-scale and claims-chain (those that exist); each report's Claims
+              section says what held (extra args go to every 'commbench run')
   help        this text
 
 Profiles: PROFILES
@@ -87,11 +90,40 @@ run_tests() {
   COMMBENCH_BIN="$BIN" go test -count=1 -timeout 30m ./...
 }
 
+# run_claims runs every claims profile there is, one after another, and
+# says which ran, where their reports are, and which failed or are missing.
+CLAIMS_PROFILES="claims-surge claims-outage claims-scale claims-chain"
+run_claims() {
+  build
+  local name rc=0 ran=() failed=() missing=()
+  for name in $CLAIMS_PROFILES; do
+    if [ ! -f "profiles/$name.yaml" ]; then
+      missing+=("$name"); continue
+    fi
+    say "claims: running $name"
+    if "$BIN" run --profile "profiles/$name.yaml" "$@"; then
+      local latest
+      latest=$(readlink reports/latest 2>/dev/null || true)
+      ran+=("$name${latest:+: $ROOT/reports/$latest/index.html}")
+    else
+      rc=$?
+      failed+=("$name (exit $rc)")
+    fi
+  done
+  local line
+  for line in "${ran[@]}"; do say "claims: ran $line"; done
+  for line in "${failed[@]}"; do say "claims: FAILED $line"; done
+  [ ${#missing[@]} -eq 0 ] || say "claims: not run (no profile yet): ${missing[*]}"
+  [ ${#failed[@]} -eq 0 ] || exit 1
+  [ ${#ran[@]} -gt 0 ] || die "no claims profile found in profiles/"
+}
+
 verb=${1:-help}
 shift || true
 case "$verb" in
   help|-h|--help) usage | sed "s/PROFILES/$(profiles)/" ;;
   test) run_tests ;;
+  claims) run_claims "$@" ;;
   setup) setup ;;
   build) build ;;
   gate)

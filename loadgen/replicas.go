@@ -109,5 +109,8 @@ func mergeSnapshots(snaps []*ledger.Snapshot) *ledger.Snapshot {
 	out.Duplicates += int64(each - union)
 	out.Delivered = int64(union)
 	out.NotifyHist = encode(hist)
+	// The hops too; a replica's that do not decode leave them all empty
+	// (summary.traced 0 shows it).
+	_ = MergeHopHists(out, snaps)
 	return out
 }

@@ -15,7 +15,6 @@ import (
 // hopColors are the hops', in loadgen.HopNames order.
 var hopColors = [5]string{"#5b8def", "#f1c40f", "#8e44ad", "#e8710a", "#1e9e5a"}
 
-
 // hopsTip lists a bar's hops and their sum, which is not the percentile of
 // time-to-notify.
 const hopsTip = `function (ps) { if (!ps.length) return ''; var s = ps[0].axisValue, t = 0; ps.forEach(function (p) { t += p.value; s += '<br/>' + p.marker + p.seriesName + ': <b>' + p.value + ' ms</b>'; }); return s + '<br/>sum of the hops: <b>' + t.toFixed(3) + ' ms</b>'; }`

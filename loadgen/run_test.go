@@ -165,6 +165,19 @@ func checkSmoke(t *testing.T, res *loadgen.Results, dir string) {
 		if s.Delivered < s.Accepted-s.DeadLettered {
 			t.Errorf("%s: delivered %d of %d accepted", key, s.Delivered, s.Accepted)
 		}
+		// Every first delivery was traced through its hops, and the hops
+		// are there in the summary and the histograms.
+		if s.Traced != s.Delivered {
+			t.Errorf("%s: traced %d of %d delivered", key, s.Traced, s.Delivered)
+		}
+		for i, h := range s.Hops.All() {
+			if h.P50 < 0 || h.P99 < h.P50 || h.Max < h.P99 || *pat.Histograms.Hops.All()[i] == "" {
+				t.Errorf("%s: hop %s %+v, histogram %d bytes", key, loadgen.HopNames[i], *h, len(*pat.Histograms.Hops.All()[i]))
+			}
+		}
+		t.Logf("%s hops p50/p99 ms: api %.3g/%.3g, handoff %.3g/%.3g, queue %.3g/%.3g, processing %.3g/%.3g, provider %.3g/%.3g; time-to-notify %.3g/%.3g", key,
+			s.Hops.API.P50, s.Hops.API.P99, s.Hops.Handoff.P50, s.Hops.Handoff.P99, s.Hops.Queue.P50, s.Hops.Queue.P99,
+			s.Hops.Processing.P50, s.Hops.Processing.P99, s.Hops.Provider.P50, s.Hops.Provider.P99, s.Notify.P50, s.Notify.P99)
 		if len(pat.Series.T) < 4 || pat.Histograms.API == "" {
 			t.Errorf("%s: %d seconds of series, api histogram %q", key, len(pat.Series.T), pat.Histograms.API)
 		}

@@ -75,6 +75,8 @@ func Evaluate(r *loadgen.Results) []loadgen.Claim {
 	return out
 }
 
+// needs returns the results of the named patterns, or a not-exercised
+// verdict naming the missing ones.
 func needs(in *run, names ...string) (map[string]*loadgen.Pattern, verdict, bool) {
 	ps := map[string]*loadgen.Pattern{}
 	var missing []string
@@ -91,6 +93,29 @@ func needs(in *run, names ...string) (map[string]*loadgen.Pattern, verdict, bool
 	return ps, verdict{}, true
 }
 
+// which says which results stood for the named patterns when they were not
+// the plain ones (variants: "sync.direct and async.r1"), as a sentence to
+// append to the evidence; "" otherwise.
+func which(in *run, names ...string) string {
+	var keys []string
+	plain := true
+	for _, n := range names {
+		k, _ := in.pattern(n)
+		keys = append(keys, k)
+		plain = plain && k == n
+	}
+	if plain {
+		return ""
+	}
+	return " (Compared: " + strings.Join(keys, " and ") + ".)"
+}
+
+// with appends which's sentence to v's evidence.
+func (v verdict) with(note string) verdict {
+	v.evidence += note
+	return v
+}
+
 // blocksCaller: sync's callers wait for the notification. It holds when
 // sync's API latency p50 is at least its own time-to-notify p50 (the 201
 // comes only after the notification) and sync's API p50 and p99 are above
@@ -102,6 +127,7 @@ func blocksCaller(in *run) verdict {
 		return v
 	}
 	s, a := ps["sync"].Summary, ps["async"].Summary
+	note := which(in, "sync", "async")
 	n := map[string]float64{
 		"sync_api_p50_ms": s.API.P50, "sync_api_p99_ms": s.API.P99,
 		"sync_notify_p50_ms": s.Notify.P50, "sync_notify_p99_ms": s.Notify.P99,
@@ -111,13 +137,13 @@ func blocksCaller(in *run) verdict {
 	switch {
 	case waits && s.API.P50 > a.API.P50 && s.API.P99 > 1.2*a.API.P99:
 		return verdict{Holds, fmt.Sprintf("Sync's callers waited %s at p50 and %s at p99, the notification's own %s (time-to-notify p50) included, since the 201 comes after it; async's callers waited %s and %s under the same load.",
-			ms(s.API.P50), ms(s.API.P99), ms(s.Notify.P50), ms(a.API.P50), ms(a.API.P99)), n}
+			ms(s.API.P50), ms(s.API.P99), ms(s.Notify.P50), ms(a.API.P50), ms(a.API.P99)), n}.with(note)
 	case s.API.P50 <= a.API.P50 && s.API.P99 <= a.API.P99:
 		return verdict{DoesNotHold, fmt.Sprintf("Sync's callers waited no longer than async's: %s vs %s at p50, %s vs %s at p99; at this load the whole notification (%s p50) cost less than a Kafka acknowledgement.",
-			ms(s.API.P50), ms(a.API.P50), ms(s.API.P99), ms(a.API.P99), ms(s.Notify.P50)), n}
+			ms(s.API.P50), ms(a.API.P50), ms(s.API.P99), ms(a.API.P99), ms(s.Notify.P50)), n}.with(note)
 	}
 	return verdict{Mixed, fmt.Sprintf("Sync's callers waited %s at p50 and %s at p99 against async's %s and %s, and sync's time-to-notify p50 was %s: the wait is longer on one side of the distribution only.",
-		ms(s.API.P50), ms(s.API.P99), ms(a.API.P50), ms(a.API.P99), ms(s.Notify.P50)), n}
+		ms(s.API.P50), ms(s.API.P99), ms(a.API.P50), ms(a.API.P99), ms(s.Notify.P50)), n}.with(note)
 }
 
 // provisionForPeak: sync sized for the base fails the peak. With a surge
@@ -328,6 +354,7 @@ func eventualConsistency(in *run) verdict {
 		return v
 	}
 	s, a := ps["sync"].Summary, ps["async"].Summary
+	note := which(in, "sync", "async")
 	n := map[string]float64{
 		"sync_notify_p50_ms": s.Notify.P50, "sync_notify_p99_ms": s.Notify.P99,
 		"async_notify_p50_ms": a.Notify.P50, "async_notify_p99_ms": a.Notify.P99,
@@ -336,13 +363,13 @@ func eventualConsistency(in *run) verdict {
 	switch {
 	case a.Notify.P50 > s.Notify.P50 && a.Notify.P99 > s.Notify.P99:
 		return verdict{Holds, fmt.Sprintf("Authors waited longer with async: time-to-notify %s vs sync's %s at p50, %s vs %s at p99 (sync's counts only the %d reactions it accepted).",
-			ms(a.Notify.P50), ms(s.Notify.P50), ms(a.Notify.P99), ms(s.Notify.P99), s.Accepted), n}
+			ms(a.Notify.P50), ms(s.Notify.P50), ms(a.Notify.P99), ms(s.Notify.P99), s.Accepted), n}.with(note)
 	case a.Notify.P50 <= s.Notify.P50 && a.Notify.P99 <= s.Notify.P99:
 		return verdict{DoesNotHold, fmt.Sprintf("Async notified no later than sync: time-to-notify %s vs %s at p50, %s vs %s at p99.",
-			ms(a.Notify.P50), ms(s.Notify.P50), ms(a.Notify.P99), ms(s.Notify.P99)), n}
+			ms(a.Notify.P50), ms(s.Notify.P50), ms(a.Notify.P99), ms(s.Notify.P99)), n}.with(note)
 	}
 	return verdict{Mixed, fmt.Sprintf("Async's time-to-notify was %s vs sync's %s at p50 and %s vs %s at p99: later on one side of the distribution only.",
-		ms(a.Notify.P50), ms(s.Notify.P50), ms(a.Notify.P99), ms(s.Notify.P99)), n}
+		ms(a.Notify.P50), ms(s.Notify.P50), ms(a.Notify.P99), ms(s.Notify.P99)), n}.with(note)
 }
 
 // brokerSPOF: only when a broker fault (pause, kill, restart) ran during

@@ -159,6 +159,9 @@ func TestEvaluate(t *testing.T) {
 		{"blocks: p99 only", "sync-blocks-caller", func(r *loadgen.Results) {
 			r.Patterns["sync"].Summary.API.P50 = 2
 		}, Mixed, nil},
+		{"blocks: variants stand in, and are named", "sync-blocks-caller", func(r *loadgen.Results) {
+			variants(r, scaleYAML, map[string][4]float64{"sync.r1": {10, 40, 8, 30}, "async.r1": {3, 10, 20, 200}})
+		}, Holds, []string{"(Compared: sync.r1 and async.r1.)"}},
 		{"blocks: no async", "sync-blocks-caller", func(r *loadgen.Results) { delete(r.Patterns, "async") }, NotExercised, []string{"async"}},
 
 		// sync-provision-for-peak

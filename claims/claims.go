@@ -461,7 +461,7 @@ func tracingHarder(in *run) verdict {
 		pct(cover(as)), ms(ah.Queue.P50), syncTxt, ms(after), ms(total))
 	switch {
 	case ah.Queue.P50 > 2*syncQ && total > 0 && after > total/2:
-		return verdict{Holds, what + " Most of the wait lies past the broker, where the caller's request has already been answered: only the propagated trace context finds it.", n}
+		return verdict{Holds, what + " Most of the wait comes after the caller was answered, outside its request's span: only the context propagated through Kafka finds it.", n}
 	case cover(as) >= 0.99 && syncCover >= 0.99 && ah.Queue.P50 <= 1.5*syncQ:
 		return verdict{DoesNotHold, what + " With the context in the headers, async was traced as completely as sync, and the broker added little.", n}
 	}

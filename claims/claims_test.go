@@ -261,7 +261,7 @@ func TestEvaluate(t *testing.T) {
 		{"tracing: the wait is past the broker", "tracing-harder", func(r *loadgen.Results) {
 			trace(r, "sync", 1, 0.2, 0.3, 0.5, 6)
 			trace(r, "async", 1, 0.2, 15, 0.5, 6)
-		}, Holds, []string{"queue hop (produce, time in Kafka, fetch) took 15.0 ms", "past the broker"}},
+		}, Holds, []string{"queue hop (produce, time in Kafka, fetch) took 15.0 ms", "after the caller was answered"}},
 		{"tracing: no harder", "tracing-harder", func(r *loadgen.Results) {
 			trace(r, "sync", 1, 0.2, 2, 0.5, 6)
 			trace(r, "async", 1, 0.2, 2.5, 0.5, 6)

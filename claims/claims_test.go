@@ -162,6 +162,20 @@ func TestEvaluate(t *testing.T) {
 		{"blocks: variants stand in, and are named", "sync-blocks-caller", func(r *loadgen.Results) {
 			variants(r, scaleYAML, map[string][4]float64{"sync.r1": {10, 40, 8, 30}, "async.r1": {3, 10, 20, 200}})
 		}, Holds, []string{"(Compared: sync.r1 and async.r1.)"}},
+		{"blocks: a broker fault does not decide it", "sync-blocks-caller", func(r *loadgen.Results) {
+			fault(r, "broker", "kill", 30, 40)
+			r.Patterns["async"].Summary.API.P99 = 3000 // the produce waited out the broker
+			for name, v := range map[string][3]float64{"sync": {10, 40, 8}, "async": {3, 10, 20}} {
+				s := &r.Patterns[name].Series
+				s.APIP50, s.NotifyP50 = make([]float64, len(s.T)), make([]float64, len(s.T))
+				for i, t := range s.T {
+					s.APIP50[i], s.APIP99[i], s.NotifyP50[i] = v[0], v[1], v[2]
+					if name == "async" && t > 30 && t <= 42 {
+						s.APIP99[i] = 3000
+					}
+				}
+			}
+		}, Holds, []string{"Fault windows left out", "async's callers waited 3.00 ms and 10.0 ms"}},
 		{"blocks: no async", "sync-blocks-caller", func(r *loadgen.Results) { delete(r.Patterns, "async") }, NotExercised, []string{"async"}},
 
 		// sync-provision-for-peak

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -279,7 +280,7 @@ func round(v float64) float64 { return math.Round(v*100) / 100 }
 func window(ws []loadgen.FaultWindow) string {
 	var parts []string
 	for _, w := range ws {
-		parts = append(parts, fmt.Sprintf("%s %s %g–%g s", w.Target, w.Kind, w.StartS, w.EndS))
+		parts = append(parts, fmt.Sprintf("%s %s %s–%s s", w.Target, w.Kind, tenths(w.StartS), tenths(w.EndS)))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -291,3 +292,6 @@ func span(ws []loadgen.FaultWindow) float64 {
 	}
 	return s
 }
+
+// tenths formats seconds to a tenth, without a trailing ".0".
+func tenths(v float64) string { return strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64) }

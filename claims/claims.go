@@ -2,6 +2,7 @@ package claims
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -68,6 +69,10 @@ func Evaluate(r *loadgen.Results) []loadgen.Claim {
 	for _, rl := range rules {
 		v := rl.eval(in)
 		for k, x := range v.numbers {
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				delete(v.numbers, k) // JSON has no room for them
+				continue
+			}
 			v.numbers[k] = round(x)
 		}
 		out = append(out, loadgen.Claim{ID: rl.id, Claim: rl.claim, Verdict: v.verdict, Evidence: v.evidence, Numbers: v.numbers})
@@ -195,7 +200,7 @@ func provisionForPeak(in *run) verdict {
 		if hi >= 2*lo && hi > 0 {
 			return notExercised("The surge's peak or base seconds all overlap a fault window, so the surge cannot be told from the faults.")
 		}
-		return notExercised("No surge: the offered rate stayed between %.0f and %.0f rps (a surge needs its peak at twice its lowest).", lo, hi)
+		return noSurge("", lo, hi)
 	}
 	pk, bs := count(p.Series, peak), count(p.Series, base)
 	pk99, bs99 := median(p.Series.APIP99, peak), median(p.Series.APIP99, base)
@@ -224,6 +229,13 @@ func provisionForPeak(in *run) verdict {
 	}
 	return verdict{Mixed, fmt.Sprintf("At the peak (%.0f rps) sync dropped %s and its API p99 was %s against %s at the base: slower, but not failing.%s",
 		hi, pct(pk.ratio()), ms(pk99), ms(bs99), also), n}
+}
+
+func noSurge(whose string, lo, hi float64) verdict {
+	if hi <= 0 {
+		return notExercised("No surge: results.json has no offered rate per second to find one in.")
+	}
+	return notExercised("No surge: %sthe offered rate stayed between %.0f and %.0f rps (a surge needs its peak at twice its lowest).", whose, lo, hi)
 }
 
 // cascades: commbench's workflow has one hop (reaction → notification →
@@ -292,7 +304,7 @@ func absorbsSurge(in *run) verdict {
 	s := p.Summary
 	_, _, hi, lo, ok := surge(p.Series, nil)
 	if !ok {
-		return notExercised("No surge: async's offered rate stayed between %.0f and %.0f rps (a surge needs its peak at twice its lowest).", lo, hi)
+		return noSurge("async's ", lo, hi)
 	}
 	broker := seconds(p.Series, in.faults(p, target("broker")), RestartSlack)
 	var drops int64

@@ -76,23 +76,25 @@ func dial(t *testing.T, p *Proxy) (net.Conn, *bufio.Reader) {
 func TestPassAndLatency(t *testing.T) {
 	p := proxy(t)
 	c, r := dial(t, p)
-	if d, err := call(c, r, time.Second); err != nil || d > 50*time.Millisecond {
-		t.Fatalf("pass: %v, %v; want an echo in well under 50ms", d, err)
+	// Only lower bounds: a delay cannot come early, but a busy machine can
+	// make anything late.
+	if _, err := call(c, r, 5*time.Second); err != nil {
+		t.Fatalf("pass: %v; want an echo", err)
 	}
 	p.Set(Latency, 80*time.Millisecond)
-	if d, err := call(c, r, time.Second); err != nil || d < 80*time.Millisecond || d > 500*time.Millisecond {
-		t.Errorf("latency 80ms: %v, %v; want the delay once", d, err)
+	if d, err := call(c, r, 5*time.Second); err != nil || d < 80*time.Millisecond {
+		t.Errorf("latency 80ms: %v, %v; want at least the delay", d, err)
 	}
 	p.Set(Pass, 0)
-	if d, err := call(c, r, time.Second); err != nil || d > 50*time.Millisecond {
-		t.Errorf("pass again: %v, %v", d, err)
+	if _, err := call(c, r, 5*time.Second); err != nil {
+		t.Errorf("pass again: %v", err)
 	}
 }
 
 func TestBlackholeHangsThenHeals(t *testing.T) {
 	p := proxy(t)
 	c, r := dial(t, p)
-	if _, err := call(c, r, time.Second); err != nil {
+	if _, err := call(c, r, 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	p.Set(Blackhole, 0)
@@ -107,7 +109,7 @@ func TestBlackholeHangsThenHeals(t *testing.T) {
 	}
 	p.Set(Pass, 0)
 	// What waited is forwarded: the new connection's line comes back.
-	c2.SetDeadline(time.Now().Add(time.Second))
+	c2.SetDeadline(time.Now().Add(5 * time.Second))
 	if line, err := r2.ReadString('\n'); err != nil || line != "hello\n" {
 		t.Errorf("after the black hole: %q, %v; want the held line", line, err)
 	}
@@ -121,20 +123,20 @@ func isTimeout(err error) bool {
 func TestResetClosesWithRST(t *testing.T) {
 	p := proxy(t)
 	c, r := dial(t, p)
-	if _, err := call(c, r, time.Second); err != nil {
+	if _, err := call(c, r, 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	p.Set(Reset, 0)
-	if _, err := call(c, r, time.Second); !errors.Is(err, syscall.ECONNRESET) {
+	if _, err := call(c, r, 5*time.Second); !errors.Is(err, syscall.ECONNRESET) {
 		t.Errorf("open connection: got %v, want ECONNRESET", err)
 	}
 	c2, r2 := dial(t, p)
-	if _, err := call(c2, r2, time.Second); !errors.Is(err, syscall.ECONNRESET) && !errors.Is(err, syscall.EPIPE) {
+	if _, err := call(c2, r2, 5*time.Second); !errors.Is(err, syscall.ECONNRESET) && !errors.Is(err, syscall.EPIPE) {
 		t.Errorf("new connection: got %v, want ECONNRESET", err)
 	}
 	p.Set(Pass, 0)
 	c3, r3 := dial(t, p)
-	if _, err := call(c3, r3, time.Second); err != nil {
+	if _, err := call(c3, r3, 5*time.Second); err != nil {
 		t.Errorf("after the resets: %v", err)
 	}
 	if s := p.Stats(); s.Reset != 2 || s.Accepted != 3 {
@@ -148,7 +150,7 @@ func TestCloseEndsEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, r := dial(t, p)
-	call(c, r, time.Second)
+	call(c, r, 5*time.Second)
 	p.Set(Blackhole, 0)
 	dial(t, p)
 	time.Sleep(20 * time.Millisecond)
@@ -156,7 +158,7 @@ func TestCloseEndsEverything(t *testing.T) {
 	go func() { p.Close(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(2 * time.Second):
+	case <-time.After(10 * time.Second):
 		t.Fatal("Close did not return with connections held in a black hole")
 	}
 }

@@ -87,7 +87,10 @@ run_tests() {
   unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
   [ -z "$unformatted" ] || die "gofmt would change: $unformatted"
   say "go test (real Kafka, embedded kfake, loopback services)"
-  COMMBENCH_BIN="$BIN" go test -count=1 -timeout 30m ./...
+  # -p 1: one package at a time. Several packages start a real Kafka and
+  # drive real load; run side by side on a small machine they would stall
+  # each other and measure the contention instead of the code.
+  COMMBENCH_BIN="$BIN" go test -p 1 -count=1 -timeout 30m ./...
 }
 
 # run_claims runs every claims profile there is, one after another, and

@@ -156,8 +156,10 @@ func checkSmoke(t *testing.T, res *loadgen.Results, dir string) {
 			continue
 		}
 		s := pat.Summary
-		if s.Requests != 400 || s.Accepted == 0 {
-			t.Errorf("%s: requests %d accepted %d, want 400 and > 0", key, s.Requests, s.Accepted)
+		// Every scheduled request is sent, or, when a stalled machine kept
+		// the generator from it within the attack's bound, the run says so.
+		if (s.Requests != 400 && !s.Saturated) || s.Requests > 400 || s.Accepted == 0 {
+			t.Errorf("%s: requests %d (saturated %v) accepted %d, want 400 (or fewer, flagged saturated) and > 0 accepted", key, s.Requests, s.Saturated, s.Accepted)
 		}
 		if key != "sync" && s.Lost != 0 {
 			t.Errorf("%s: lost %d, want 0", key, s.Lost)

@@ -296,7 +296,7 @@ func mergePattern(key string, all []mergePart, outDir string) (*Pattern, error) 
 		s.GoodputRPS += ps.GoodputRPS
 		s.LateSends += ps.LateSends
 		s.Saturated = s.Saturated || ps.Saturated
-		addDrops(&s.Drops, ps.Drops)
+		s.Drops.Merge(ps.Drops)
 		s.Delivered += ps.Delivered
 		s.Lost += ps.Lost
 		s.DeadLettered += ps.DeadLettered
@@ -381,17 +381,6 @@ func writeWindows(path string, start time.Time, ws []*hdrhistogram.Histogram) er
 		}
 	}
 	return errors.Join(err, f.Close())
-}
-
-func addDrops(d *Drops, o Drops) {
-	d.Total += o.Total
-	d.Timeout += o.Timeout
-	d.Refused += o.Refused
-	d.Reset += o.Reset
-	d.HTTP429 += o.HTTP429
-	d.HTTP503 += o.HTTP503
-	d.HTTP5xx += o.HTTP5xx
-	d.Other += o.Other
 }
 
 // mergeSeries sums the shards' per-second counts, shard k's second j at

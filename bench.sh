@@ -67,7 +67,12 @@ setup() {
   # Scale-out puts the notification replicas behind nginx, which the run
   # starts itself (Debian's package: nginx-light is only a transitional
   # name for it since bookworm). /usr/sbin is not on every user's PATH.
-  [ -x /usr/sbin/nginx ] || need_apt nginx nginx
+  if [ ! -x /usr/sbin/nginx ]; then
+    need_apt nginx nginx
+    # The package may start its default server on port 80; commbench starts
+    # its own nginx per run on loopback, so stop that one.
+    /usr/sbin/nginx -s quit >/dev/null 2>&1 || true
+  fi
   build
   # Resolve the Kafka jars into the cache now, so that the first test or run
   # does not pay for it (a no-op when the cache is complete).

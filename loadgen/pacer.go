@@ -182,8 +182,31 @@ func (p StagePacer) Rate(elapsed time.Duration) float64 {
 	if elapsed < 0 || elapsed >= p.dur {
 		return 0
 	}
+	sg := p.segmentAt(elapsed)
+	f := float64(elapsed-sg.start) / float64(sg.For)
+	return sg.From + (sg.To-sg.From)*f
+}
+
+// Hits returns how many hits are due by elapsed: the floor of the integral
+// of the rate from 0 to elapsed, Total from the end of the last stage on.
+func (p StagePacer) Hits(elapsed time.Duration) uint64 {
+	switch {
+	case elapsed <= 0 || len(p.segs) == 0:
+		return 0
+	case elapsed >= p.dur:
+		return p.total
+	}
+	sg := p.segmentAt(elapsed)
+	d := elapsed - sg.start
+	to := sg.From + (sg.To-sg.From)*float64(d)/float64(sg.For)
+	return min(floorHits(sg.hits0+stageHits(d, sg.From, to)), p.total)
+}
+
+// segmentAt is the last stage that starts at or before elapsed, which must
+// be within the stages.
+func (p StagePacer) segmentAt(elapsed time.Duration) *segment {
 	lo, hi := 0, len(p.segs)-1
-	for lo < hi { // the last stage starting at or before elapsed
+	for lo < hi {
 		mid := int(uint(lo+hi+1) >> 1)
 		if p.segs[mid].start <= elapsed {
 			lo = mid
@@ -191,9 +214,7 @@ func (p StagePacer) Rate(elapsed time.Duration) float64 {
 			hi = mid - 1
 		}
 	}
-	sg := &p.segs[lo]
-	f := float64(elapsed-sg.start) / float64(sg.For)
-	return sg.From + (sg.To-sg.From)*f
+	return &p.segs[lo]
 }
 
 // String describes the stages and the hits they add up to:

@@ -353,3 +353,42 @@ func tiny(n int, d time.Duration, a, b float64) []Stage {
 func secs(s float64) time.Duration { return time.Duration(math.Round(s * 1e9)) }
 
 func absDur(d time.Duration) time.Duration { return max(d, -d) }
+
+func TestHitsCountsWhatIsDue(t *testing.T) {
+	tests := []struct {
+		name   string
+		stages []Stage
+	}{
+		{"constant", []Stage{{For: 2 * time.Second, From: 100, To: 100}}},
+		{"ramp up, pause, ramp down", []Stage{{For: time.Second, From: 0, To: 300}, {For: time.Second}, {For: 1500 * time.Millisecond, From: 200, To: 0}}},
+		{"fractional rate", []Stage{{For: 3 * time.Second, From: 0.7, To: 0.7}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := NewStagePacer(tt.stages...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.Hits(p.Duration()); got != p.Total() {
+				t.Errorf("Hits(end) = %d, want Total %d", got, p.Total())
+			}
+			if got := p.Hits(0); got != 0 {
+				t.Errorf("Hits(0) = %d, want 0", got)
+			}
+			// Hit n is due at Due(n) (whole nanoseconds: within one of the
+			// exact time): by then n hits are due, and a millisecond before,
+			// fewer.
+			for n := uint64(1); n <= p.Total(); n++ {
+				due := p.Due(n)
+				if got := p.Hits(due + 1); got < n {
+					t.Fatalf("Hits(Due(%d)=%v) = %d, want >= %d", n, due, got, n)
+				}
+				if due > time.Millisecond {
+					if got := p.Hits(due - time.Millisecond); got >= n {
+						t.Fatalf("Hits(Due(%d)-1ms) = %d, want < %d", n, got, n)
+					}
+				}
+			}
+		})
+	}
+}

@@ -517,19 +517,15 @@ func (r *patternRun) warmup(ctx context.Context) (uint64, error) {
 	}
 	accepted := rec.Totals().Accepted
 	// Let the warmup drain so that none of it is counted in the run.
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) && ctx.Err() == nil {
+	pollUntil(ctx, 30*time.Second, 200*time.Millisecond, func() bool {
 		c, _, err := fetchIntervals(ctx, r.ledgerURLs())
 		lagOK := true
 		if r.async() {
 			lag, _, lerr := r.client.Lag(ctx, r.group, r.topic)
 			lagOK = lerr == nil && lag == 0
 		}
-		if err == nil && lagOK && c.Delivered+c.DeadLettered >= accepted {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return err == nil && lagOK && c.Delivered+c.DeadLettered >= accepted
+	})
 	resets := r.ledgerURLs()
 	for _, g := range r.groups {
 		resets = append(resets, g.url)
@@ -763,30 +759,7 @@ var errNotOwner = errors.New("the ledger is sampled by shard 0")
 
 // offeredIn is the schedule's rate averaged over [from, to).
 func offeredIn(p StagePacer, from, to time.Duration) float64 {
-	if from >= p.Duration() {
-		return 0
-	}
-	// Count the hits due in the window: exact, as the pacer sends them.
-	n := 0.0
-	lo := dueCount(p, from)
-	hi := dueCount(p, min(to, p.Duration()))
-	n = float64(hi - lo)
-	return n / (to - from).Seconds()
-}
-
-// dueCount is how many hits are due by t.
-func dueCount(p StagePacer, t time.Duration) uint64 {
-	// Binary search on Due: the largest n with Due(n) <= t.
-	lo, hi := uint64(0), p.Total()
-	for lo < hi {
-		mid := (lo + hi + 1) / 2
-		if p.Due(mid) <= t {
-			lo = mid
-		} else {
-			hi = mid - 1
-		}
-	}
-	return lo
+	return float64(p.Hits(to)-p.Hits(from)) / (to - from).Seconds()
 }
 
 func (r *patternRun) progress(t float64, pacer StagePacer, sec Second, lag int64) {
@@ -821,13 +794,19 @@ func (r *patternRun) progress(t float64, pacer StagePacer, sec Second, lag int64
 // reaction delivered or dead-lettered, or timeout. It reports whether it
 // drained.
 func (r *patternRun) drain(ctx context.Context, accepted int64, timeout time.Duration) bool {
+	return pollUntil(ctx, timeout, 100*time.Millisecond, func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return (!r.async() || r.lag == 0) && r.counts.Delivered+r.counts.DeadLettered >= accepted && r.groupsDrained()
+	})
+}
+
+// pollUntil calls done every interval until it reports true (then true),
+// or until timeout passes or ctx ends (then false).
+func pollUntil(ctx context.Context, timeout, every time.Duration, done func() bool) bool {
 	deadline := time.Now().Add(timeout)
 	for {
-		r.mu.Lock()
-		c, lag := r.counts, r.lag
-		groupsOK := r.groupsDrained()
-		r.mu.Unlock()
-		if (!r.async() || lag == 0) && c.Delivered+c.DeadLettered >= accepted && groupsOK {
+		if done() {
 			return true
 		}
 		if time.Now().After(deadline) {
@@ -836,7 +815,7 @@ func (r *patternRun) drain(ctx context.Context, accepted int64, timeout time.Dur
 		select {
 		case <-ctx.Done():
 			return false
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(every):
 		}
 	}
 }

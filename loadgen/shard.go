@@ -282,26 +282,14 @@ func (r *patternRun) waitStart(ctx context.Context) error {
 // the shared ledger, delivered or dead-lettered, and (for the owner, when
 // it reads Kafka) the lag is 0; or until timeout.
 func (r *patternRun) drainTargets(ctx context.Context, accepted ledger.Ranges, timeout time.Duration) bool {
-	deadline := time.Now().Add(timeout)
-	for {
+	return pollUntil(ctx, timeout, time.Second, func() bool {
 		qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		snap, err := fetchLedger(qctx, r.notifyURL)
 		cancel()
 		r.mu.Lock()
 		lag := r.lag
 		r.mu.Unlock()
-		if err == nil && (r.client == nil || lag == 0) {
-			if len(accepted.Minus(snap.DeliveredIDs.Union(snap.DeadLetteredIDs))) == 0 {
-				return true
-			}
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		select {
-		case <-ctx.Done():
-			return false
-		case <-time.After(time.Second):
-		}
-	}
+		return err == nil && (r.client == nil || lag == 0) &&
+			len(accepted.Minus(snap.DeliveredIDs.Union(snap.DeadLetteredIDs))) == 0
+	})
 }

@@ -3,6 +3,7 @@ package loadgen_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -104,7 +105,9 @@ func runSmoke(t *testing.T, ctx context.Context, o loadgen.RunOptions) (*loadgen
 	t.Helper()
 	o.Exe = commbench(t)
 	o.OutRoot = filepath.Join(t.TempDir(), "runs")
-	o.Logf = t.Logf
+	if o.Logf == nil {
+		o.Logf = t.Logf
+	}
 	if o.Profile == nil {
 		o.Profile = quickSmoke(t)
 	}
@@ -226,9 +229,16 @@ func TestInterruptWritesPartialResults(t *testing.T) {
 	p := quickSmoke(t)
 	p.Stages = []profiles.Stage{{For: profiles.Duration(30 * time.Second), Rate: 100, To: 100}}
 	p.Patterns = []profiles.Pattern{profiles.Async}
-	// Interrupt in the middle of the attack, as Ctrl-C would.
-	time.AfterFunc(4*time.Second, cancel)
-	res, dir, err := runSmoke(t, ctx, loadgen.RunOptions{Profile: p, Broker: broker.Options{Kind: broker.Embedded}})
+	// Interrupt in the middle of the attack, as Ctrl-C would: 2s after the
+	// runner says the attack began (a slow machine may take long to warm up).
+	var once sync.Once
+	logf := func(format string, args ...any) {
+		t.Logf(format, args...)
+		if strings.Contains(fmt.Sprintf(format, args...), ": attack, ") {
+			once.Do(func() { time.AfterFunc(2*time.Second, cancel) })
+		}
+	}
+	res, dir, err := runSmoke(t, ctx, loadgen.RunOptions{Profile: p, Broker: broker.Options{Kind: broker.Embedded}, Logf: logf})
 	if !errors.Is(err, loadgen.ErrInterrupted) {
 		t.Fatalf("got %v, want ErrInterrupted", err)
 	}
@@ -237,7 +247,7 @@ func TestInterruptWritesPartialResults(t *testing.T) {
 		t.Fatalf("results.json after Ctrl-C: %v", rerr)
 	}
 	if !back.Run.Partial || back.Patterns["async"] == nil || back.Patterns["async"].Summary.Requests == 0 {
-		t.Errorf("got partial=%v patterns=%v, want a partial run with what async measured", back.Run.Partial, res.Order)
+		t.Fatalf("got partial=%v patterns=%v, want a partial run with what async measured", back.Run.Partial, res.Order)
 	}
 	if n := back.Patterns["async"].Summary.Requests; n >= 3000 {
 		t.Errorf("requests %d: the attack did not stop", n)

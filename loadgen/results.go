@@ -177,6 +177,34 @@ type Summary struct {
 	// service's (fan-out, async and hybrid), each reconciled against its
 	// own ledger; their CPU is "group-<name>". Empty without fan-out.
 	Groups []GroupSummary `json:"groups,omitempty"`
+
+	// ChainDepth is how many services a reaction crossed (services.chain):
+	// A the reaction service, relays B, C, … and the notification service
+	// last; 0 for the plain workflow (A and the notification service).
+	// ChainBreaker says whether every sync hop had a circuit breaker.
+	ChainDepth   int  `json:"chain_depth,omitempty"`
+	ChainBreaker bool `json:"chain_breaker,omitempty"`
+	// Chain is each hop's calls, errors and latency, A first, over the
+	// attack and the drain. Empty without a chain.
+	Chain []HopSummary `json:"chain,omitempty"`
+}
+
+// HopSummary is one service of a chain. A's numbers are the load
+// generator's (its requests, drops and API latency); each later hop's are
+// what it measured itself: the calls it handled (sync: HTTP requests from
+// the hop before; async: messages it consumed, each attempt of the last
+// hop counted) and how long each took, everything downstream of it included.
+type HopSummary struct {
+	Name     string      `json:"name"`    // "A", "B", …
+	Service  string      `json:"service"` // reaction, relay or notification
+	Calls    int64       `json:"calls"`
+	Errors   int64       `json:"errors"`   // calls that failed, rejected ones included
+	Rejected int64       `json:"rejected"` // failed fast by an open circuit breaker
+	Opened   int64       `json:"breaker_opened"`
+	Latency  Percentiles `json:"latency_ms"`
+	// PeakLag is, async, the peak lag of the consumer group reading into
+	// this hop (B's is the reactions topic's).
+	PeakLag int64 `json:"peak_lag,omitempty"`
 }
 
 // GroupSummary is one more consumer group reading the reactions topic.
@@ -269,6 +297,10 @@ type Series struct {
 
 	Drops map[string][]int64 `json:"drops"` // by class, as in Drops
 
+	// Chain is each chain hop's second by second, by hop name ("A", "B",
+	// …), as in Summary.Chain. Empty without a chain.
+	Chain map[string]*HopSeries `json:"chain,omitempty"`
+
 	CPU   map[string][]float64 `json:"cpu_cores"` // cores used in that second, by process
 	RSSMB map[string][]float64 `json:"rss_mb"`
 }
@@ -331,4 +363,17 @@ func (r *Results) Keys() []string {
 	}
 	slices.Sort(rest)
 	return append(out, rest...)
+}
+
+// HopSeries is one chain hop per second.
+type HopSeries struct {
+	Calls  []int64   `json:"calls"`  // finished in that second
+	Errors []int64   `json:"errors"` // failed in that second, rejected ones included
+	P99    []float64 `json:"p99_ms"` // of the calls finished in that second; 0 for none
+	// Lag is, async, the lag of the consumer group reading into this hop;
+	// -1 where it could not be read.
+	Lag []int64 `json:"lag,omitempty"`
+	// Breaker is the hop's circuit breaker state at each sample ("closed",
+	// "open", "half-open"); empty without one.
+	Breaker []string `json:"breaker,omitempty"`
 }

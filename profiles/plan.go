@@ -27,6 +27,7 @@ type Plan struct {
 	// sends them.
 	Requests uint64
 	Faults   []Fault
+	Chain    Chain
 	// Drain is the longest wait for the backlog after the stages.
 	Drain time.Duration
 	// Variants are the profile's variants; each runs its patterns.
@@ -58,6 +59,7 @@ func (p *Profile) Plan() Plan {
 		Faults:         p.Faults,
 		Drain:          p.Drain.Timeout.Std(),
 		Variants:       p.Variants,
+		Chain:          p.Services.Chain,
 	}
 	for _, v := range p.Variants {
 		for _, pt := range p.Patterns {
@@ -114,6 +116,17 @@ func (pl Plan) String() string {
 	}
 	fmt.Fprintf(tw, "total\t%s\t\t%s\n", pl.Duration, thousands(pl.Requests))
 	tw.Flush()
+	if c := pl.Chain; c.Depth > 2 {
+		hops := make([]string, c.Depth)
+		for i := range hops {
+			hops[i] = string(rune('A' + i))
+		}
+		breaker := "no circuit breakers"
+		if c.Breaker {
+			breaker = fmt.Sprintf("a circuit breaker on every sync hop (opens after %d failures, for %s)", c.TripFailures, c.OpenFor)
+		}
+		fmt.Fprintf(&b, "\nchain: %s (reaction, %d relays, notification); %s\n", strings.Join(hops, " → "), c.Relays(), breaker)
+	}
 	if len(pl.Faults) > 0 {
 		b.WriteString("\nfaults:\n")
 		faults := slices.Clone(pl.Faults)
@@ -136,6 +149,9 @@ func (pl Plan) String() string {
 			}
 			if len(v.Groups) > 0 {
 				knobs = append(knobs, "groups "+strings.Join(v.Groups, ", "))
+			}
+			if v.Breaker != nil {
+				knobs = append(knobs, fmt.Sprintf("breaker %t", *v.Breaker))
 			}
 			if len(knobs) == 0 {
 				knobs = []string{"the profile's knobs"}

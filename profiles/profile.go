@@ -64,6 +64,8 @@ type Variant struct {
 	Balancer Balancer `yaml:"balancer"`
 	// Groups overrides services.kafka.groups.
 	Groups []string `yaml:"groups"`
+	// Breaker overrides services.chain.breaker.
+	Breaker *bool `yaml:"breaker"`
 	// Patterns are the profile's patterns this variant runs, in the
 	// profile's order. Default: all of them.
 	Patterns []Pattern `yaml:"patterns"`
@@ -90,6 +92,9 @@ func (p *Profile) Apply(v Variant) *Profile {
 	}
 	if len(v.Groups) > 0 {
 		q.Services.Kafka.Groups = v.Groups
+	}
+	if v.Breaker != nil {
+		q.Services.Chain.Breaker = *v.Breaker
 	}
 	q.Variants = nil
 	return &q
@@ -137,7 +142,39 @@ type Services struct {
 	Reaction     Reaction     `yaml:"reaction"`
 	Kafka        Kafka        `yaml:"kafka"`
 	Hybrid       HybridKnobs  `yaml:"hybrid"`
+	Chain        Chain        `yaml:"chain"`
 }
+
+// Chain makes the workflow a chain of services, A → B → … → D: the
+// reaction service (A), Depth-2 relays, and the notification service last,
+// which calls the provider. Sync, each hop calls the next over HTTP; async,
+// each relay is a consumer group producing to the next hop's topic. A fault
+// on target notification then hits the end of the chain, and the run shows
+// how far the damage travels. Hybrid has no chain form.
+type Chain struct {
+	// Depth is how many services a reaction crosses, A and the
+	// notification service included: 2 is the plain workflow, 4 is
+	// A → B → C → D. 2 to MaxChainDepth. Default: 2.
+	Depth int `yaml:"depth"`
+	// Breaker puts a circuit breaker on every sync hop: A's call to B and
+	// each relay's call to the next hop. Default: false.
+	Breaker bool `yaml:"breaker"`
+	// TripFailures is how many consecutive failures open a breaker. >= 1.
+	// Default: 5.
+	TripFailures int `yaml:"trip_failures"`
+	// OpenFor is how long an open breaker fails calls fast before it lets
+	// one trial call through. > 0. Default: 5s.
+	OpenFor Duration `yaml:"open_for"`
+	// Timeout bounds each relay's call to the next hop (A's is
+	// services.reaction.timeout). > 0. Default: 2s.
+	Timeout Duration `yaml:"timeout"`
+}
+
+// MaxChainDepth bounds services.chain.depth.
+const MaxChainDepth = 8
+
+// Relays is how many relays the chain has: Depth-2, 0 without a chain.
+func (c Chain) Relays() int { return max(c.Depth-2, 0) }
 
 // Provider is the simulated email/push provider that the notification
 // service calls for every notification.
@@ -386,6 +423,7 @@ func defaults() Profile {
 			Reaction: Reaction{Timeout: Duration(2 * time.Second)},
 			Kafka:    Kafka{Partitions: 8, Groups: []string{"notification"}},
 			Hybrid:   HybridKnobs{Budget: Duration(50 * time.Millisecond)},
+			Chain:    Chain{Depth: 2, TripFailures: 5, OpenFor: Duration(5 * time.Second), Timeout: Duration(2 * time.Second)},
 		},
 		Attack: Attack{
 			Timeout:     Duration(5 * time.Second),

@@ -68,6 +68,9 @@ func (l *errorList) validate(p *Profile, root *yaml.Node) {
 
 	l.services(&p.Services)
 	l.variants(p)
+	if !l.any("services") && !l.any("variants") {
+		l.chain(p)
+	}
 	l.faults(p.Faults, total, written)
 
 	a := p.Attack
@@ -116,6 +119,42 @@ func (l *errorList) services(s *Services) {
 	l.positive(path{"services", "hybrid", "budget"}, s.Hybrid.Budget)
 	l.replicas(path{"services", "notification"}, n.Replicas, n.LB())
 	l.groups(path{"services", "kafka", "groups"}, s.Kafka.Groups, false)
+
+	c := s.Chain
+	if c.Depth < 2 || c.Depth > MaxChainDepth {
+		l.addf(path{"services", "chain", "depth"}, "must be 2 (no chain: reaction → notification) to %d services, got %d", MaxChainDepth, c.Depth)
+	}
+	l.atLeast(path{"services", "chain", "trip_failures"}, c.TripFailures, 1)
+	l.positive(path{"services", "chain", "open_for"}, c.OpenFor)
+	l.positive(path{"services", "chain", "timeout"}, c.Timeout)
+}
+
+// chain checks what a chain cannot be combined with, for the patterns and
+// knobs each variant runs.
+func (l *errorList) chain(p *Profile) {
+	variants := p.Variants
+	if len(variants) == 0 {
+		variants = []Variant{{}}
+	}
+	for i, v := range variants {
+		q := p.Apply(v)
+		if q.Services.Chain.Depth <= 2 || l.any("services") {
+			continue
+		}
+		at := path{"services", "chain", "depth"}
+		if len(p.Variants) > 0 {
+			at = path{"variants", i}
+		}
+		n := q.Services.Notification
+		switch {
+		case v.Runs(Hybrid) && slices.Contains(p.Patterns, Hybrid):
+			l.addf(at, "a chain (services.chain.depth %d) runs sync and async; hybrid has no chain form: drop it from patterns", q.Services.Chain.Depth)
+		case n.Replicas > 1:
+			l.addf(at, "a chain ends in one notification process; set services.notification.replicas to 1 (scale-out and chains are separate experiments)")
+		case len(q.Services.Kafka.Groups) > 1:
+			l.addf(at, "a chain has one consumer group per hop; list one group in services.kafka.groups (fan-out and chains are separate experiments)")
+		}
+	}
 }
 
 func (l *errorList) replicas(at path, replicas int, b Balancer) {

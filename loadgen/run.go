@@ -86,6 +86,9 @@ func Run(ctx context.Context, o RunOptions) (*Results, string, error) {
 	if err := checkBalancer(o, p, patterns); err != nil {
 		return nil, "", err
 	}
+	if err := checkChain(o, p, patterns); err != nil {
+		return nil, "", err
+	}
 	started := time.Now()
 	id := started.Format("20060102-150405") + "-" + p.Name
 	if !o.Shard.Whole() {
@@ -274,6 +277,9 @@ type patternRun struct {
 	client  *broker.Client
 
 	topic, group string
+	// dTopic is the topic the notification service reads: the reactions
+	// topic, or an async chain's last (chain.go).
+	dTopic       string
 	notif, react *Proc
 	notifyURL    string // the first replica's
 	// Scale-out: every notification replica (notif is the first), their
@@ -283,6 +289,9 @@ type patternRun struct {
 	lb         *Proc
 	// Fan-out: the consumer groups besides the notification service's.
 	groups []*fanGroup
+	// A chain's hops after A (chain.go): the relays, then the notification
+	// service.
+	chain []*chainHop
 
 	mu     sync.Mutex // guards what the sampler writes and the drain reads
 	series Series
@@ -309,15 +318,17 @@ func (r *patternRun) run(ctx context.Context) (*Pattern, error) {
 	}
 	r.topic = fmt.Sprintf("commbench.%s.%s.reactions", r.runID, r.key)
 	r.group = fmt.Sprintf("commbench.%s.%s.notification", r.runID, r.key)
+	topics := append(r.chainTopics(), r.topic+".dlq")
+	r.dTopic = topics[len(topics)-2]
 	if r.async() {
-		if err := r.client.CreateReplicatedTopics(ctx, p.Services.Kafka.Partitions, p.Services.Kafka.ReplicationFactor, r.topic, r.topic+".dlq"); err != nil {
+		if err := r.client.CreateReplicatedTopics(ctx, p.Services.Kafka.Partitions, p.Services.Kafka.ReplicationFactor, topics...); err != nil {
 			return nil, fmt.Errorf("create topics: %w", err)
 		}
 		if !o.KeepTopics {
 			defer func() {
 				dctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 				defer cancel()
-				if err := r.client.DeleteTopics(dctx, r.topic, r.topic+".dlq"); err != nil {
+				if err := r.client.DeleteTopics(dctx, topics...); err != nil {
 					o.Logf("%s: deleting topics: %v", r.key, err)
 				}
 			}()
@@ -351,7 +362,7 @@ func (r *patternRun) startServices(ctx context.Context) error {
 	}
 	s := p.Services
 	base := []string{"serve", "notification",
-		"--topic", r.topic,
+		"--topic", r.dTopic, "--dlq-topic", r.topic + ".dlq",
 		"--consumers", strconv.Itoa(s.Notification.Consumers),
 		"--concurrency", strconv.Itoa(s.Notification.Concurrency),
 		"--retries", strconv.Itoa(s.Notification.Retries + 1),
@@ -402,6 +413,9 @@ func (r *patternRun) startServices(ctx context.Context) error {
 	if err := r.startGroups(ctx, nargs); err != nil {
 		return err
 	}
+	if err := r.startRelays(ctx); err != nil {
+		return err
+	}
 	if s.Notification.LB() == profiles.BalancerNginx && r.pattern != profiles.Async {
 		// Async reaches the replicas through the consumer group, not HTTP.
 		ups := make([]string, len(r.replicas))
@@ -417,6 +431,9 @@ func (r *patternRun) startServices(ctx context.Context) error {
 		"--write-cost", s.Reaction.WriteCost.String(),
 		"--timeout", s.Reaction.Timeout.String(),
 		"--budget", s.Hybrid.Budget.String(),
+	}
+	if r.chained() && r.pattern == profiles.Sync {
+		rargs = append(rargs, breakerArgs(s.Chain)...)
 	}
 	if r.async() {
 		rargs = append(rargs, "--brokers", strings.Join(r.brokerAddrsFor("reaction"), ","))
@@ -434,6 +451,9 @@ func (r *patternRun) startServices(ctx context.Context) error {
 // callURL is the URL the reaction service's HTTP calls go to: the
 // balancer, or the one replica.
 func (r *patternRun) callURL() string {
+	if len(r.chain) > 1 {
+		return r.chain[0].url // a chain's first relay, B
+	}
 	if r.lb != nil {
 		return "http://" + r.lb.Addr
 	}
@@ -471,6 +491,7 @@ func (r *patternRun) stopServices() {
 	// balancer; then the notification services, which commit what their
 	// consumers handled.
 	procs := []*Proc{r.react, r.lb}
+	procs = append(procs, r.relayProcs()...) // B first: each flushes into a hop still up
 	procs = append(procs, r.replicas...)
 	for _, g := range r.groups {
 		procs = append(procs, g.proc)
@@ -521,7 +542,7 @@ func (r *patternRun) warmup(ctx context.Context) (uint64, error) {
 		c, _, err := fetchIntervals(ctx, r.ledgerURLs())
 		lagOK := true
 		if r.async() {
-			lag, _, lerr := r.client.Lag(ctx, r.group, r.topic)
+			lag, _, lerr := r.client.Lag(ctx, r.group, r.dTopic)
 			lagOK = lerr == nil && lag == 0
 		}
 		return err == nil && lagOK && c.Delivered+c.DeadLettered >= accepted
@@ -574,6 +595,9 @@ func (r *patternRun) measure(ctx context.Context, firstID uint64) (*Pattern, err
 
 	if err := r.waitStart(ctx); err != nil {
 		return nil, err
+	}
+	if err := r.chainBaseline(ctx); err != nil {
+		return nil, fmt.Errorf("chain: %w", err)
 	}
 	o.Logf("%s: attack, %s", r.label, pacer)
 	start := time.Now()
@@ -658,6 +682,9 @@ func (r *patternRun) pids() map[string]int {
 	for _, g := range r.groups {
 		m[groupProcName(g.name)] = g.proc.PID()
 	}
+	for _, pr := range r.relayProcs() {
+		m[strings.TrimSuffix(pr.Name, "-"+r.key)] = pr.PID()
+	}
 	if r.lb != nil {
 		// nginx's worker does the proxying; its master only supervises.
 		m["lb"] = 0
@@ -695,11 +722,17 @@ func (r *patternRun) sampler(ctx context.Context, start time.Time, rec *Recorder
 		}
 		lag := int64(-1)
 		if r.async() && r.client != nil {
-			if l, _, err := r.client.Lag(qctx, r.group, r.topic); err == nil {
+			if l, _, err := r.client.Lag(qctx, r.group, r.dTopic); err == nil {
 				lag = l
 			}
 		}
 		groupLags := r.sampleGroups(qctx)
+		var hops []hopSample
+		var aBreaker string
+		if len(r.chain) > 0 {
+			aBreaker = r.aBreaker(qctx)
+			hops = r.sampleChain(qctx)
+		}
 		cancel()
 		cores, rss := r.meter.sample(r.pids(), now.Sub(last))
 		last = now
@@ -745,6 +778,7 @@ func (r *patternRun) sampler(ctx context.Context, start time.Time, rec *Recorder
 		for class, n := range sec.Drops.ByClass() {
 			s.Drops[class] = append(s.Drops[class], n)
 		}
+		r.recordChain(sec, hops, aBreaker)
 		for name, c := range cores {
 			s.CPU[name] = append(s.CPU[name], c)
 			s.RSSMB[name] = append(s.RSSMB[name], rss[name])
@@ -846,6 +880,7 @@ func (r *patternRun) summarize(rec *Recorder, pacer StagePacer, attackEnd time.D
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s.Notify = percentiles(r.notify)
+	r.summarizeChain(&s, t, s.API)
 	for _, l := range r.series.Lag {
 		s.PeakLag = max(s.PeakLag, l)
 	}

@@ -244,7 +244,7 @@ func targetBroker(o RunOptions, patterns []profiles.Pattern) *broker.Broker {
 // services are someone else's. The ledger's owner resets the ledger.
 func (r *patternRun) startTargets(ctx context.Context) (firstID uint64, err error) {
 	t := r.o.Targets
-	r.topic, r.group = t.Topic, t.Group
+	r.topic, r.group, r.dTopic = t.Topic, t.Group, t.Topic
 	r.notifyURL = t.Notification
 	for _, u := range []string{t.Reaction, t.Notification} {
 		if err := doJSON(ctx, "GET", u+"/healthz", nil, nil); err != nil {

@@ -1,0 +1,285 @@
+package loadgen
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/commbench/commbench/profiles"
+	"github.com/commbench/commbench/targets"
+	"github.com/commbench/commbench/targets/ledger"
+)
+
+// Chains (services.chain.depth > 2): A → B → … → D. A is the reaction
+// service, D the notification service, and each hop between is one
+// `commbench serve relay` process. Sync, every hop calls the next over HTTP
+// (with a circuit breaker on each when services.chain.breaker is set); async,
+// every hop after A is a consumer group reading the topic into it and
+// producing to the topic into the next (D reads the last one and keeps the
+// ledger). A fault on target notification hits D: the per-hop series show
+// how far the damage travels back towards A.
+
+// chainHop is one hop after A: a relay, or D.
+type chainHop struct {
+	name    string // "B", "C", …, the last is D's
+	service string // relay or notification
+	url     string
+	proc    *Proc  // nil for D (it is r.notif)
+	group   string // async: the consumer group reading into this hop
+	inTopic string // async: the topic it reads
+
+	// What the sampler has seen, guarded by patternRun.mu.
+	base, last targets.HopInterval // the counters at the attack's start, and at the last sample
+	hist       *hdrhistogram.Histogram
+	peakLag    int64
+}
+
+// hopName names hop i of a chain, A being 0.
+func hopName(i int) string { return string(rune('A' + i)) }
+
+// chained reports whether this pattern runs a chain.
+func (r *patternRun) chained() bool { return r.p.Services.Chain.Depth > 2 && r.o.Targets == nil }
+
+// chainTopics are the topics of an async chain: into B (the reactions
+// topic A produces to), into C, …, into D; the last is the one D reads.
+// Without a chain, just the reactions topic.
+func (r *patternRun) chainTopics() []string {
+	topics := []string{r.topic}
+	if !r.chained() || !r.async() {
+		return topics
+	}
+	for i := 2; i < r.p.Services.Chain.Depth; i++ {
+		topics = append(topics, r.topic+".to-"+hopName(i))
+	}
+	return topics
+}
+
+// startRelays starts the relays from the last to the first, each pointed at
+// the next hop, after D is up. A is started afterwards, pointed at B
+// (callURL).
+func (r *patternRun) startRelays(ctx context.Context) error {
+	if !r.chained() {
+		return nil
+	}
+	c, n := r.p.Services.Chain, r.p.Services.Notification
+	topics := r.chainTopics()
+	depth := c.Depth
+	d := &chainHop{name: hopName(depth - 1), service: "notification", url: r.notifyURL, group: r.group}
+	if r.async() {
+		d.inTopic = topics[len(topics)-1]
+	}
+	hops := []*chainHop{d}
+	next := r.notifyURL
+	for i := depth - 2; i >= 1; i-- {
+		addr, err := freePort()
+		if err != nil {
+			return err
+		}
+		h := &chainHop{name: hopName(i), service: "relay", url: "http://" + addr}
+		args := []string{"serve", "relay", "--name", h.name, "--mode", string(r.pattern), "--listen", addr}
+		if r.async() {
+			h.group = fmt.Sprintf("commbench.%s.%s.relay-%s", r.runID, r.key, h.name)
+			h.inTopic = topics[i-1]
+			args = append(args,
+				"--brokers", strings.Join(r.brokerAddrsFor("relay"), ","),
+				"--in-topic", h.inTopic, "--out-topic", topics[i], "--group", h.group,
+				"--consumers", strconv.Itoa(n.Consumers), "--concurrency", strconv.Itoa(n.Concurrency))
+		} else {
+			args = append(args, "--brokers", "", "--next-url", next, "--timeout", c.Timeout.String())
+			args = append(args, breakerArgs(c)...)
+		}
+		h.proc, err = startProc(ctx, "relay-"+h.name+"-"+r.key, addr, r.o.Exe, args, r.dir)
+		if err != nil {
+			return err
+		}
+		hops = append(hops, h)
+		next = h.url
+	}
+	slices.Reverse(hops)
+	r.chain = hops
+	return nil
+}
+
+// breakerArgs are the flags that put a circuit breaker on a sync hop, if
+// the chain has them.
+func breakerArgs(c profiles.Chain) []string {
+	if !c.Breaker {
+		return nil
+	}
+	return []string{"--breaker", "--trip-failures", strconv.Itoa(c.TripFailures), "--open-for", c.OpenFor.String()}
+}
+
+// relayProcs are the relays' processes, B first.
+func (r *patternRun) relayProcs() []*Proc {
+	var out []*Proc
+	for _, h := range r.chain {
+		if h.proc != nil {
+			out = append(out, h.proc)
+		}
+	}
+	return out
+}
+
+// chainBaseline reads every hop's counters just before the attack: what
+// the warmup did is not counted, and the interval histograms start afresh.
+func (r *patternRun) chainBaseline(ctx context.Context) error {
+	for _, h := range r.chain {
+		var hi targets.HopInterval
+		if err := getJSON(ctx, h.url+targets.PathHopInterval, &hi); err != nil {
+			return fmt.Errorf("hop %s: %w", h.name, err)
+		}
+		h.base, h.last = hi, hi
+		h.hist = hdrhistogram.New(ledger.LowestMicros, ledger.HighestMicros, ledger.Digits)
+	}
+	return nil
+}
+
+// hopSample is one hop's second: read from its /v1/hop/interval, or failed.
+type hopSample struct {
+	hi   targets.HopInterval
+	h    *hdrhistogram.Histogram
+	lag  int64
+	err  error
+	seen bool
+}
+
+// sampleChain reads every hop after A, concurrently: a hop that hangs (D
+// paused) must not hold up the others' samples.
+func (r *patternRun) sampleChain(ctx context.Context) []hopSample {
+	out := make([]hopSample, len(r.chain))
+	var wg sync.WaitGroup
+	for i, h := range r.chain {
+		wg.Go(func() {
+			s := &out[i]
+			s.lag = -1
+			if r.async() && h.group != "" && r.client != nil {
+				if l, _, err := r.client.Lag(ctx, h.group, h.inTopic); err == nil {
+					s.lag = l
+				}
+			}
+			if s.err = getJSON(ctx, h.url+targets.PathHopInterval, &s.hi); s.err != nil {
+				return
+			}
+			s.h, s.err = hdrhistogram.Decode([]byte(s.hi.Hist))
+			s.seen = s.err == nil
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// recordChain appends one second of every hop to the series: A from the
+// generator's second, the others from their samples. A hop that could not
+// be read that second (paused, killed) shows 0 calls and a p99 of 0; its
+// counts land in the next second it answers. Called with r.mu held.
+func (r *patternRun) recordChain(sec Second, samples []hopSample, aBreaker string) {
+	if len(r.chain) == 0 {
+		return
+	}
+	s := &r.series
+	if s.Chain == nil {
+		s.Chain = map[string]*HopSeries{}
+	}
+	hs := func(name string) *HopSeries {
+		if s.Chain[name] == nil {
+			s.Chain[name] = &HopSeries{}
+		}
+		return s.Chain[name]
+	}
+	a := hs("A")
+	a.Calls = append(a.Calls, sec.Sent)
+	a.Errors = append(a.Errors, sec.Drops.Total)
+	a.P99 = append(a.P99, sec.APIP99)
+	if r.p.Services.Chain.Breaker && !r.async() {
+		a.Breaker = append(a.Breaker, aBreaker)
+	}
+	for i, h := range r.chain {
+		x := hs(h.name)
+		smp := samples[i]
+		calls, errs, p99 := int64(0), int64(0), 0.0
+		if smp.seen {
+			calls, errs = smp.hi.Calls-h.last.Calls, smp.hi.Errors-h.last.Errors
+			h.last = smp.hi
+			if smp.h.TotalCount() > 0 {
+				p99 = ms(smp.h.ValueAtQuantile(99))
+			}
+			h.hist.Merge(smp.h)
+		}
+		x.Calls = append(x.Calls, calls)
+		x.Errors = append(x.Errors, errs)
+		x.P99 = append(x.P99, p99)
+		if r.async() {
+			x.Lag = append(x.Lag, smp.lag)
+			h.peakLag = max(h.peakLag, smp.lag)
+		}
+		if smp.hi.Breaker != "" || smp.seen && len(x.Breaker) > 0 {
+			x.Breaker = append(x.Breaker, smp.hi.Breaker)
+		}
+	}
+}
+
+// aBreaker reads A's circuit breaker state from the reaction service's
+// stats: "" without one, or when it cannot be read.
+func (r *patternRun) aBreaker(ctx context.Context) string {
+	if !r.p.Services.Chain.Breaker || r.async() || len(r.chain) == 0 {
+		return ""
+	}
+	var st struct {
+		Breaker string `json:"breaker"`
+	}
+	if err := getJSON(ctx, "http://"+r.react.Addr+targets.PathStats, &st); err != nil {
+		return ""
+	}
+	return st.Breaker
+}
+
+// summarizeChain fills the chain's summary: A from the generator's totals,
+// each other hop from what it counted since the attack began.
+func (r *patternRun) summarizeChain(s *Summary, t Totals, api Percentiles) {
+	if len(r.chain) == 0 {
+		return
+	}
+	c := r.p.Services.Chain
+	s.ChainDepth, s.ChainBreaker = c.Depth, c.Breaker
+	s.Chain = append(s.Chain, HopSummary{Name: "A", Service: "reaction", Calls: t.Requests, Errors: t.Drops.Total, Latency: api})
+	for _, h := range r.chain {
+		hs := HopSummary{
+			Name:     h.name,
+			Service:  h.service,
+			Calls:    h.last.Calls - h.base.Calls,
+			Errors:   h.last.Errors - h.base.Errors,
+			Rejected: h.last.Rejected - h.base.Rejected,
+			Opened:   h.last.Opened - h.base.Opened,
+			Latency:  percentiles(h.hist),
+			PeakLag:  h.peakLag,
+		}
+		s.Chain = append(s.Chain, hs)
+	}
+}
+
+// checkChain refuses, before any load, a chain this run cannot build.
+func checkChain(o RunOptions, p *profiles.Profile, patterns []profiles.Pattern) error {
+	variants := p.Variants
+	if len(variants) == 0 {
+		variants = []profiles.Variant{{}}
+	}
+	for _, v := range variants {
+		if p.Apply(v).Services.Chain.Depth <= 2 {
+			continue
+		}
+		if o.Targets != nil {
+			return fmt.Errorf("%s: services.chain: a chain runs only on services this run starts, not with --targets", o.ProfileFile)
+		}
+		for _, pt := range patterns {
+			if pt == profiles.Hybrid && v.Runs(pt) {
+				return fmt.Errorf("%s: services.chain: hybrid has no chain form; run --patterns sync,async", o.ProfileFile)
+			}
+		}
+	}
+	return nil
+}

@@ -10,6 +10,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"syscall"
+
+	"github.com/valyala/fasthttp"
 )
 
 // HTTP paths and headers shared by the services and the load generator.
@@ -40,6 +43,24 @@ const (
 // MaxBodyBytes is the largest reaction body the services accept; larger
 // bodies get 413.
 const MaxBodyBytes = 4 << 10
+
+// Classify maps the error of an HTTP call to the next service (fasthttp's
+// client) to the status a caller answers: 504 when the call took too long;
+// 503 when the next service could not be had (no free connection, a dial
+// timeout, connection refused); 502 otherwise (it failed or answered
+// garbage). The reaction service and the relays answer the same way.
+func Classify(err error) int {
+	switch {
+	case errors.Is(err, fasthttp.ErrTimeout):
+		return fasthttp.StatusGatewayTimeout
+	case errors.Is(err, fasthttp.ErrNoFreeConns),
+		errors.Is(err, fasthttp.ErrDialTimeout),
+		errors.Is(err, syscall.ECONNREFUSED):
+		return fasthttp.StatusServiceUnavailable
+	default:
+		return fasthttp.StatusBadGateway
+	}
+}
 
 // Reaction is one user's reaction to a post. ID is unique within a run and
 // is what the ledger reconciles on; SentAt is the load generator's send time

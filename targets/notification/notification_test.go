@@ -2,6 +2,7 @@ package notification
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"testing"
 	"time"
@@ -13,51 +14,6 @@ import (
 	"github.com/commbench/commbench/targets/ledger"
 	"github.com/commbench/commbench/targets/provider"
 )
-
-func TestTrackerCommitsOnlyContiguousOffsets(t *testing.T) {
-	type step struct {
-		done       int64
-		wantCommit int64 // -1: nothing to commit yet
-	}
-	tests := []struct {
-		name    string
-		fetched []int64
-		steps   []step
-	}{
-		{"in order", []int64{0, 1, 2}, []step{{0, 0}, {1, 1}, {2, 2}}},
-		{"out of order waits for the head", []int64{5, 6, 7}, []step{{7, -1}, {6, -1}, {5, 7}}},
-		{"a gap in the middle", []int64{0, 1, 2, 3}, []step{{0, 0}, {2, -1}, {3, -1}, {1, 3}}},
-		{"an offset from before a rebalance is ignored", []int64{10, 11}, []step{{3, -1}, {10, 10}, {11, 11}}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var tr tracker
-			for _, off := range tt.fetched {
-				tr.fetched(0, off)
-			}
-			for _, s := range tt.steps {
-				got, ok := tr.done(0, s.done)
-				if !ok {
-					got = -1
-				}
-				if got != s.wantCommit {
-					t.Errorf("done(%d): got commit %d, want %d", s.done, got, s.wantCommit)
-				}
-			}
-		})
-	}
-}
-
-func TestTrackerRestartsAPartitionHandedBack(t *testing.T) {
-	var tr tracker
-	tr.fetched(3, 100)
-	tr.fetched(3, 101)
-	// A rebalance hands partition 3 back from its committed offset 100.
-	tr.fetched(3, 100)
-	if got, ok := tr.done(3, 100); !ok || got != 100 {
-		t.Errorf("got %d %v, want 100 true", got, ok)
-	}
-}
 
 func newTestService(t *testing.T, cfg Config) (*Service, *fasthttp.Client) {
 	t.Helper()
@@ -117,6 +73,15 @@ func TestNotifyEndpoint(t *testing.T) {
 	st := s.Stats()
 	if st.Ledger.Delivered != 1 || st.Ledger.Deduplicated != 1 || st.HTTP.Outage != 1 || st.HTTP.Failed != 1 || st.HTTP.Bad != 2 {
 		t.Errorf("stats: %+v", st)
+	} // The hop meter counts the notify calls, not the bad requests: the
+	// delivery and the duplicate succeeded, the outage and the failure not.
+	code, text := do(t, c, "GET", targets.PathHopInterval, nil)
+	var hi targets.HopInterval
+	if err := json.Unmarshal([]byte(text), &hi); code != 200 || err != nil {
+		t.Fatalf("hop interval: %d %s (%v)", code, text, err)
+	}
+	if hi.Calls != 4 || hi.Errors != 2 || hi.Rejected != 0 || hi.Breaker != "" || hi.Hist == "" {
+		t.Errorf("hop interval: %+v, want 4 calls, 2 errors", hi)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/commbench/commbench/targets"
+	"github.com/commbench/commbench/targets/kafkagroup"
 	"github.com/commbench/commbench/targets/ledger"
 	"github.com/commbench/commbench/targets/provider"
 )
@@ -31,14 +32,10 @@ const (
 	DefaultRetryBackoff    = 50 * time.Millisecond
 	DefaultRetryMaxBackoff = 5 * time.Second
 	DefaultCallTimeout     = 5 * time.Second
-	// CommitInterval is how often the consumers commit handled offsets. A
-	// handled message is committed within this time; on a crash, at most this
-	// much handled work is redelivered, and the ledger deduplicates it.
-	CommitInterval = 200 * time.Millisecond
-	// MaxWait bounds how long a fetch waits when a partition has no data;
-	// with MinBytes 1 the broker answers as soon as a message exists, so this
-	// only sets how fast an idle consumer notices shutdown and rebalances.
-	MaxWait = 500 * time.Millisecond
+	// CommitInterval and MaxWait are the consumer loop's (package
+	// kafkagroup, which says why).
+	CommitInterval = kafkagroup.CommitInterval
+	MaxWait        = kafkagroup.MaxWait
 )
 
 // Config is the service's configuration. A zero field takes its default.
@@ -124,6 +121,9 @@ type Service struct {
 	provider *provider.Provider
 	http     httpCounters
 	consumer consumerCounters
+	// hop meters every notify call, HTTP and each consumer attempt: this
+	// service is the last hop of a chain (targets.PathHopInterval).
+	hop *targets.HopMeter
 }
 
 type httpCounters struct {
@@ -147,7 +147,7 @@ func New(cfg Config) (*Service, error) {
 			cfg.Log.Info("ledger replayed from its journal", "file", cfg.LedgerFile, "delivered", c.Delivered, "duplicates", c.Duplicates, "dead_lettered", c.DeadLettered)
 		}
 	}
-	return &Service{cfg: cfg, ledger: l, provider: provider.New(cfg.Provider)}, nil
+	return &Service{cfg: cfg, ledger: l, provider: provider.New(cfg.Provider), hop: targets.NewHopMeter()}, nil
 }
 
 // Close closes the ledger's journal, if any.
@@ -156,6 +156,9 @@ func (s *Service) Close() error { return s.ledger.Close() }
 // Ledger returns the service's ledger.
 func (s *Service) Ledger() *ledger.Ledger { return s.ledger }
 
+// Hop returns the service's hop meter.
+func (s *Service) Hop() *targets.HopMeter { return s.hop }
+
 // Provider returns the service's provider, for faults.
 func (s *Service) Provider() *provider.Provider { return s.provider }
 
@@ -163,8 +166,10 @@ func (s *Service) Provider() *provider.Provider { return s.provider }
 // skip it if it was delivered already, else call the provider and record the
 // delivery with its hop stamps st (APIIn, Handoff and NotifIn as they came;
 // notify stamps ProviderStart). It reports whether the reaction was a
-// duplicate.
+// duplicate. Each call is a call of the hop meter; a duplicate is a success.
 func (s *Service) notify(ctx context.Context, r *targets.Reaction, st ledger.Stamps) (duplicate bool, err error) {
+	start := time.Now()
+	defer func() { s.hop.Observe(start, err != nil) }()
 	if s.ledger.Delivered(r.ID) {
 		s.ledger.Deduplicated()
 		return true, nil
@@ -186,8 +191,8 @@ func stamps(v []byte, notifIn int64) ledger.Stamps {
 	return ledger.Stamps{APIIn: apiIn, Handoff: handoff, NotifIn: notifIn}
 }
 
-// Handler serves the HTTP API: POST /v1/notify, the ledger, stats, health
-// and the provider's admin switch.
+// Handler serves the HTTP API: POST /v1/notify, the ledger, the hop meter,
+// stats, health and the provider's admin switch.
 func (s *Service) Handler() fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		switch string(ctx.Path()) {
@@ -197,6 +202,8 @@ func (s *Service) Handler() fasthttp.RequestHandler {
 			s.serveLedger(ctx)
 		case targets.PathLedgerInterval:
 			s.serveInterval(ctx)
+		case targets.PathHopInterval:
+			s.hop.ServeInterval(ctx)
 		case targets.PathLedgerReset:
 			if !ctx.IsPost() {
 				targets.WriteError(ctx, fasthttp.StatusMethodNotAllowed, "use POST")

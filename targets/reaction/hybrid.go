@@ -34,21 +34,10 @@ func newHybridNotifier(cfg Config) (*hybridNotifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	trip := cfg.TripFailures
-	log := cfg.Log
 	return &hybridNotifier{
-		sync: s,
-		w:    newWriter(cfg),
-		cb: gobreaker.NewCircuitBreaker[outcome](gobreaker.Settings{
-			Name:        "notify",
-			MaxRequests: 1,           // trial calls let through when half-open
-			Interval:    0,           // closed: counts reset only on a state change
-			Timeout:     cfg.OpenFor, // open this long before a trial
-			ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= trip },
-			OnStateChange: func(name string, from, to gobreaker.State) {
-				log.Info("circuit breaker", "name", name, "from", from.String(), "to", to.String())
-			},
-		}),
+		sync:    s,
+		w:       newWriter(cfg),
+		cb:      newBreaker(cfg),
 		budget:  cfg.Budget,
 		timeout: cfg.Timeout,
 	}, nil

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -30,7 +32,7 @@ func TestClassify(t *testing.T) {
 		{"anything else", errors.New("boom"), 502},
 	}
 	for _, tt := range tests {
-		if got := classify(tt.have); got != tt.want {
+		if got := targets.Classify(tt.have); got != tt.want {
 			t.Errorf("%s: got %d, want %d", tt.name, got, tt.want)
 		}
 	}
@@ -183,5 +185,46 @@ func TestSyncCallCarriesTheTrace(t *testing.T) {
 	gotIn, handoff, ok := targets.ParseStamps(st)
 	if !ok || gotIn != apiIn || handoff < apiIn {
 		t.Errorf("stamps: got %q, want %d,<t_handoff >= t_api_in>", st, apiIn)
+	}
+}
+
+// TestSyncBreakerRefusesWhileOpen: with Breaker, sync fails fast with 503
+// "circuit open" after TripFailures failed calls, without calling the
+// notification service again while the breaker is open.
+func TestSyncBreakerRefusesWhileOpen(t *testing.T) {
+	var calls atomic.Int64
+	ln := downstream(t, func(ctx *fasthttp.RequestCtx) {
+		calls.Add(1)
+		ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
+	})
+	s, err := New(Config{Mode: Sync, Breaker: true, NotifyURL: "http://notification", TripFailures: 3, OpenFor: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	s.notifier.(*breakerNotifier).sync.client.Dial = func(string) (net.Conn, error) { return ln.Dial() }
+	if got := s.Stats().Breaker; got != "closed" {
+		t.Errorf("breaker before: got %q, want closed", got)
+	}
+	h := s.Handler()
+	for id := uint64(1); id <= 10; id++ {
+		var ctx fasthttp.RequestCtx
+		ctx.Request.Header.SetMethod("POST")
+		ctx.Request.SetRequestURI(targets.PathReactions)
+		ctx.Request.SetBody((&targets.Reaction{ID: id, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: 1}).Append(nil))
+		h(&ctx)
+		body := string(ctx.Response.Body())
+		if code := ctx.Response.StatusCode(); code != 503 {
+			t.Errorf("reaction %d: got %d %s, want 503", id, code, body)
+		}
+		if open := strings.Contains(body, "circuit open"); open != (id > 3) {
+			t.Errorf("reaction %d: body %s; want circuit open: %v", id, body, id > 3)
+		}
+	}
+	if got := calls.Load(); got != 3 {
+		t.Errorf("notification service called %d times, want 3 (then the breaker is open)", got)
+	}
+	if st := s.Stats(); st.Breaker != "open" || st.S503 != 10 {
+		t.Errorf("stats: %+v, want breaker open and 10 x 503", st)
 	}
 }

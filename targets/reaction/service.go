@@ -77,6 +77,10 @@ type Config struct {
 	Budget       time.Duration
 	TripFailures uint32
 	OpenFor      time.Duration
+	// Breaker puts sync's call through the same circuit breaker: open, a
+	// reaction gets 503 "circuit open" at once. Hybrid always has one;
+	// async ignores it.
+	Breaker bool
 
 	// BatchTimeout is how long the Kafka writer waits to fill a batch;
 	// kafka-go's default of 1 s would make every acknowledged write wait a
@@ -185,7 +189,11 @@ func New(cfg Config) (*Service, error) {
 	var err error
 	switch cfg.Mode {
 	case Sync:
-		s.notifier, err = newSyncNotifier(cfg)
+		if cfg.Breaker {
+			s.notifier, err = newBreakerNotifier(cfg)
+		} else {
+			s.notifier, err = newSyncNotifier(cfg)
+		}
 	case Async:
 		s.notifier = newAsyncNotifier(cfg)
 	case Hybrid:

@@ -2,11 +2,9 @@ package reaction
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
-	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -76,7 +74,7 @@ func (n *syncNotifier) call(tr trace, body []byte, deadline time.Time) outcome {
 	req.Header.SetBytesV(targets.HeaderStamps, targets.AppendStamps(st[:0], tr.apiIn, time.Now().UnixNano()))
 	err := n.client.DoDeadline(req, resp, deadline)
 	if err != nil {
-		return outcome{status: classify(err), path: "sync", err: fmt.Errorf("notify: %w", err)}
+		return outcome{status: targets.Classify(err), path: "sync", err: fmt.Errorf("notify: %w", err)}
 	}
 	switch code := resp.StatusCode(); code {
 	case fasthttp.StatusOK:
@@ -85,20 +83,6 @@ func (n *syncNotifier) call(tr trace, body []byte, deadline time.Time) outcome {
 		return outcome{status: code, path: "sync", err: fmt.Errorf("notify: notification service answered %d: %s", code, resp.Body())}
 	default:
 		return outcome{status: fasthttp.StatusBadGateway, path: "sync", err: fmt.Errorf("notify: notification service answered %d: %s", code, resp.Body())}
-	}
-}
-
-// classify maps a client error to the status the reaction service answers.
-func classify(err error) int {
-	switch {
-	case errors.Is(err, fasthttp.ErrTimeout):
-		return fasthttp.StatusGatewayTimeout
-	case errors.Is(err, fasthttp.ErrNoFreeConns),
-		errors.Is(err, fasthttp.ErrDialTimeout),
-		errors.Is(err, syscall.ECONNREFUSED):
-		return fasthttp.StatusServiceUnavailable
-	default:
-		return fasthttp.StatusBadGateway
 	}
 }
 

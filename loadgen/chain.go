@@ -217,10 +217,20 @@ func (r *patternRun) recordChain(sec Second, samples []hopSample, aBreaker strin
 			x.Lag = append(x.Lag, smp.lag)
 			h.peakLag = max(h.peakLag, smp.lag)
 		}
-		if smp.hi.Breaker != "" || smp.seen && len(x.Breaker) > 0 {
-			x.Breaker = append(x.Breaker, smp.hi.Breaker)
+		if r.hasBreaker(h) {
+			state := smp.hi.Breaker
+			if !smp.seen {
+				state = "" // not read this second
+			}
+			x.Breaker = append(x.Breaker, state)
 		}
 	}
+}
+
+// hasBreaker reports whether hop h has a circuit breaker: every sync relay
+// of a chain with breakers (D calls the provider, not a hop).
+func (r *patternRun) hasBreaker(h *chainHop) bool {
+	return r.p.Services.Chain.Breaker && !r.async() && h.service == "relay"
 }
 
 // aBreaker reads A's circuit breaker state from the reaction service's

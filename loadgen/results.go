@@ -374,6 +374,7 @@ type HopSeries struct {
 	// -1 where it could not be read.
 	Lag []int64 `json:"lag,omitempty"`
 	// Breaker is the hop's circuit breaker state at each sample ("closed",
-	// "open", "half-open"); empty without one.
+	// "open", "half-open"; "" where it could not be read); empty without
+	// one.
 	Breaker []string `json:"breaker,omitempty"`
 }

@@ -361,11 +361,14 @@ func (c *chainRun) damage(n map[string]float64, prefix string) string {
 		}
 		var calls, errs int64
 		for _, i := range c.win {
-			if i < len(hs.Calls) {
-				calls += hs.Calls[i]
-			}
 			if i < len(hs.Errors) {
 				errs += hs.Errors[i]
+			}
+		}
+		// Calls during the fault itself: a killed D serves again in the slack.
+		for _, i := range seconds(c.p.Series, c.ws, 0) {
+			if i < len(hs.Calls) {
+				calls += hs.Calls[i]
 			}
 		}
 		n[prefix+"_"+strings.ToLower(name)+"_window_errors"] = float64(errs)
@@ -470,8 +473,12 @@ func cascades(in *run) verdict {
 		if async.a.ratio() > Clean || async.slower() {
 			how = "did not keep A out of it"
 		}
-		also = fmt.Sprintf(" The async chain (%s) %s: A dropped %s in the window (p99 %s before, %s inside), lost %d; the backlog peaked at %d%s.",
-			async.key, how, pct(async.a.ratio()), ms(async.pre99), ms(async.win99), s.Lost, peak, at)
+		backlog := "no backlog formed"
+		if peak > 0 {
+			backlog = fmt.Sprintf("the backlog peaked at %d%s", peak, at)
+		}
+		also = fmt.Sprintf(" The async chain (%s) %s: A dropped %s in the window (p99 %s before, %s inside), lost %d; %s.",
+			async.key, how, pct(async.a.ratio()), ms(async.pre99), ms(async.win99), s.Lost, backlog)
 	}
 
 	switch {

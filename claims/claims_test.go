@@ -113,6 +113,65 @@ func fault(r *loadgen.Results, target, kind string, from, to float64) {
 	r.Run.Faults = append(r.Run.Faults, loadgen.FaultWindow{Target: target, Kind: kind, StartS: from, EndS: to})
 }
 
+// chains replaces the run's patterns with chain patterns A→B→C→D
+// (summary.chain_depth 4) under keys; a sync key whose variant name has a
+// "g" or a "y" or is "cb" runs with breakers (the rule reads
+// summary.chain_breaker, not the name). Every hop handles 100 calls a
+// second without errors; A's p99 is 10 ms.
+func chains(r *loadgen.Results, keys ...string) {
+	r.Patterns, r.Order = map[string]*loadgen.Pattern{}, keys
+	for _, k := range keys {
+		p := pattern(func(float64) float64 { return 100 })
+		_, v, _ := strings.Cut(k, ".")
+		p.Summary.ChainDepth = 4
+		p.Summary.ChainBreaker = strings.HasPrefix(k, "sync") && (v == "cb" || strings.ContainsAny(v, "gy"))
+		p.Series.Chain = map[string]*loadgen.HopSeries{}
+		for _, h := range []string{"A", "B", "C", "D"} {
+			svc := map[string]string{"A": "reaction", "D": "notification"}[h]
+			if svc == "" {
+				svc = "relay"
+			}
+			p.Summary.Chain = append(p.Summary.Chain, loadgen.HopSummary{Name: h, Service: svc, Calls: p.Summary.Requests})
+			hs := &loadgen.HopSeries{}
+			for _, v := range p.Series.AchievedRPS {
+				hs.Calls = append(hs.Calls, int64(v))
+				hs.Errors = append(hs.Errors, 0)
+				hs.P99 = append(hs.P99, 10)
+			}
+			p.Series.Chain[h] = hs
+		}
+		r.Patterns[k] = p
+	}
+}
+
+// hopErrors makes the named hops of key fail n calls a second in (from,
+// to]; hop A's errors are drops.
+func hopErrors(r *loadgen.Results, key string, from, to float64, n int64, hops ...string) {
+	for _, h := range hops {
+		if h == "A" {
+			drop(r, key, from, to, n)
+		}
+		hs := r.Patterns[key].Series.Chain[h]
+		for i, t := range r.Patterns[key].Series.T {
+			if t > from && t <= to {
+				hs.Errors[i] += n
+			}
+		}
+	}
+}
+
+// hopCalls sets the named hops' calls of key to n a second in (from, to].
+func hopCalls(r *loadgen.Results, key string, from, to float64, n int64, hops ...string) {
+	for _, h := range hops {
+		hs := r.Patterns[key].Series.Chain[h]
+		for i, t := range r.Patterns[key].Series.T {
+			if t > from && t <= to {
+				hs.Calls[i] = n
+			}
+		}
+	}
+}
+
 // variants replaces the run's patterns with pattern keys of profile
 // variants (sync.r1, async.m3, ...), their profile given as yaml.
 func variants(r *loadgen.Results, yaml string, keys map[string][4]float64) {
@@ -190,8 +249,59 @@ func TestEvaluate(t *testing.T) {
 		}, Mixed, nil},
 		{"peak: no surge", "sync-provision-for-peak", nil, NotExercised, []string{"No surge"}},
 
-		// sync-cascades
-		{"cascades: no chain", "sync-cascades", nil, NotExercised, []string{"one hop"}},
+		// sync-cascades (variant names made up: the rule reads the summary)
+		{"cascades: to A, and breakers fail it fast", "sync-cascades", func(r *loadgen.Results) {
+			chains(r, "sync.plain", "sync.guarded", "async.chain")
+			fault(r, "provider", "outage", 30, 40)
+			hopErrors(r, "sync.plain", 30, 40, 100, "D", "C", "B", "A")
+			p99(r, "sync.plain", 30, 40, 2000)
+			hopErrors(r, "sync.guarded", 30, 40, 100, "D", "C", "B", "A")
+			r.Patterns["sync.guarded"].Summary.Chain[2].Rejected = 900
+			r.Patterns["sync.guarded"].Summary.Chain[2].Opened = 3
+			r.Patterns["async.chain"].Summary.Chain[3].PeakLag = 2500
+		}, Holds, []string{"D 1000 errors, C 1000, B 1000, A 1000 drops (83%)", "10.0 ms before the fault to 2000 ms inside", "rejected 900 calls (breakers opened 3 times)", "failed A's calls fast", "A still dropped 83%", "The async chain (async.chain) kept A out of it", "peaked at 2500 (into D)"}},
+		{"cascades: no breaker run", "sync-cascades", func(r *loadgen.Results) {
+			chains(r, "sync.a")
+			fault(r, "provider", "slowdown", 30, 40)
+			p99(r, "sync.a", 30, 40, 900)
+		}, Holds, []string{"untested"}},
+		{"cascades: a killed D refuses fast, with or without breakers", "sync-cascades", func(r *loadgen.Results) {
+			chains(r, "sync.x", "sync.y")
+			fault(r, "notification", "kill", 30, 40)
+			for _, k := range []string{"sync.x", "sync.y"} {
+				hopErrors(r, k, 30, 40, 100, "C", "B", "A")
+				hopCalls(r, k, 30, 40, 0, "D")
+			}
+			r.Patterns["sync.y"].Summary.Chain[1].Rejected = 800
+		}, Holds, []string{"D answered no calls, C 1000 errors, B 1000, A 1000 drops"}},
+		{"cascades: D's fault stays at D", "sync-cascades", func(r *loadgen.Results) {
+			chains(r, "sync.nocb", "sync.cb")
+			fault(r, "provider", "outage", 30, 40)
+			hopErrors(r, "sync.nocb", 30, 40, 100, "D")
+			p99(r, "sync.nocb", 30, 40, 30) // slower, not by 50 ms
+		}, DoesNotHold, []string{"did not reach A", "D 1000 errors, C 0, B 0, A 0 drops (0%)"}},
+		{"cascades: breakers as slow as none", "sync-cascades", func(r *loadgen.Results) {
+			chains(r, "sync.nocb", "sync.cb")
+			fault(r, "provider", "slowdown", 30, 40)
+			p99(r, "sync.nocb", 30, 40, 2000)
+			p99(r, "sync.cb", 30, 40, 1900)
+			r.Patterns["sync.cb"].Summary.Chain[3].Rejected = 40
+		}, Mixed, []string{"above half of the no-breaker run's (2000 ms)"}},
+		{"cascades: breakers never opened", "sync-cascades", func(r *loadgen.Results) {
+			chains(r, "sync.nocb", "sync.cb")
+			fault(r, "provider", "outage", 30, 40)
+			hopErrors(r, "sync.nocb", 30, 40, 100, "D", "C", "B", "A")
+			hopErrors(r, "sync.cb", 30, 40, 100, "D", "C", "B", "A")
+		}, Mixed, []string{"never rejected a call"}},
+		{"cascades: no chain", "sync-cascades", nil, NotExercised, []string{"no chain"}},
+		{"cascades: no fault on D", "sync-cascades", func(r *loadgen.Results) {
+			chains(r, "sync.nocb", "async.nocb")
+			fault(r, "broker", "pause", 30, 40)
+		}, NotExercised, []string{"no fault hit its last service D"}},
+		{"cascades: breakers only", "sync-cascades", func(r *loadgen.Results) {
+			chains(r, "sync.cb", "async")
+			fault(r, "notification", "restart", 30, 40)
+		}, NotExercised, []string{"without circuit breakers", "sync.cb and async"}},
 
 		// sync-couples-deployments
 		{"coupling: sync fails in the restart", "sync-couples-deployments", func(r *loadgen.Results) {
@@ -380,4 +490,26 @@ func contains(s []string, v string) bool {
 		}
 	}
 	return false
+}
+
+// TestCascadesNumbers: the figures behind sync-cascades, by role (not by
+// variant name) and with their units.
+func TestCascadesNumbers(t *testing.T) {
+	r := steady()
+	chains(r, "sync.plain", "sync.guarded", "async.chain")
+	fault(r, "provider", "outage", 30, 40)
+	hopErrors(r, "sync.plain", 30, 40, 100, "D", "C", "B", "A")
+	p99(r, "sync.plain", 30, 40, 2000)
+	r.Patterns["sync.guarded"].Summary.Chain[2].Rejected = 900
+	r.Patterns["async.chain"].Summary.Lost = 2
+	got := find(t, Evaluate(r), "sync-cascades").Numbers
+	for k, want := range map[string]float64{
+		"fault_s": 10, "sync_nocb_a_window_p99_ms": 2000, "sync_nocb_a_pre_p99_ms": 10, "sync_nocb_a_window_drop_ratio": 0.83,
+		"sync_nocb_d_window_errors": 1000, "sync_nocb_b_window_errors": 1000, "sync_cb_rejected": 900, "sync_cb_a_window_p99_ms": 10,
+		"async_a_window_drop_ratio": 0, "async_lost": 2,
+	} {
+		if v, ok := got[k]; !ok || v != want {
+			t.Errorf("%s = %v (present %v), want %v", k, v, ok, want)
+		}
+	}
 }

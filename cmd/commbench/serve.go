@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"os/signal"
@@ -19,23 +20,26 @@ import (
 	"github.com/commbench/commbench/targets/notification"
 	"github.com/commbench/commbench/targets/provider"
 	"github.com/commbench/commbench/targets/reaction"
+	"github.com/commbench/commbench/targets/relay"
 )
 
 func init() {
-	register(command{name: "serve", summary: "run a service: serve reaction|notification", run: cmdServe})
+	register(command{name: "serve", summary: "run a service: serve reaction|relay|notification", run: cmdServe})
 }
 
 func cmdServe(args []string) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return usageErr(errors.New("serve: which service?"), "commbench serve reaction --mode sync|async|hybrid, or commbench serve notification")
+		return usageErr(errors.New("serve: which service?"), "commbench serve reaction --mode sync|async|hybrid, commbench serve relay --mode sync|async --name B, or commbench serve notification")
 	}
 	switch args[0] {
 	case "reaction":
 		return serveReaction(args[1:])
+	case "relay":
+		return serveRelay(args[1:])
 	case "notification":
 		return serveNotification(args[1:])
 	}
-	return usageErr(fmt.Errorf("serve: unknown service %q", args[0]), "the services are reaction and notification")
+	return usageErr(fmt.Errorf("serve: unknown service %q", args[0]), "the services are reaction, relay and notification")
 }
 
 // brokersFlag is a comma-separated list of host:port, defaulting to
@@ -98,8 +102,9 @@ func serveReaction(args []string) error {
 	fs.IntVar(&cfg.MaxConns, "max-conns", reaction.DefaultMaxConns, "most connections to the notification service")
 	fs.DurationVar(&cfg.ConnWait, "conn-wait", reaction.DefaultConnWait, "how long a request waits for a free connection before 503")
 	fs.DurationVar(&cfg.Budget, "budget", reaction.DefaultBudget, "hybrid: the sync call's deadline before falling back to Kafka")
-	trip := fs.Uint("trip-failures", reaction.DefaultTripFailures, "hybrid: consecutive failures that open the circuit breaker")
-	fs.DurationVar(&cfg.OpenFor, "open-for", reaction.DefaultOpenFor, "hybrid: how long the breaker stays open before a trial call")
+	fs.BoolVar(&cfg.Breaker, "breaker", false, "sync: put the call through a circuit breaker (hybrid always has one; async ignores it)")
+	trip := fs.Uint("trip-failures", reaction.DefaultTripFailures, "hybrid, sync --breaker: consecutive failures that open the circuit breaker")
+	fs.DurationVar(&cfg.OpenFor, "open-for", reaction.DefaultOpenFor, "hybrid, sync --breaker: how long the breaker stays open before a trial call")
 	fs.DurationVar(&cfg.BatchTimeout, "batch-timeout", reaction.DefaultBatchTimeout, "Kafka writer batch window")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -123,12 +128,80 @@ func serveReaction(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cfg.Log.Info("listening", "mode", m, "addr", "http://"+ln.Addr().String(), "notify_url", cfg.NotifyURL, "brokers", brokers.String(), "topic", cfg.Topic)
+	cfg.Log.Info("listening", "mode", m, "addr", "http://"+ln.Addr().String(), "notify_url", cfg.NotifyURL, "brokers", brokers.String(), "topic", cfg.Topic, "breaker", cfg.Breaker || m == reaction.Hybrid)
 	fmt.Printf("LISTEN=%s\n", ln.Addr())
 	err = targets.Serve(ctx, ln, targets.NewServer("commbench-reaction", svc.Handler()), *grace)
 	cctx, cancel := context.WithTimeout(context.Background(), *grace)
 	defer cancel()
 	return errors.Join(err, svc.Close(cctx))
+}
+
+func serveRelay(args []string) error {
+	fs := flag.NewFlagSet("serve relay", flag.ContinueOnError)
+	var (
+		cfg     relay.Config
+		mode    = fs.String("mode", "sync", "how to reach the next hop: sync (HTTP) or async (Kafka)")
+		addr    = fs.String("listen", "127.0.0.1:8082", "address to serve on (port 0 picks a free one)")
+		brokers = defaultBrokers()
+		grace   = fs.Duration("grace", targets.DefaultGrace, "graceful shutdown bound")
+	)
+	fs.StringVar(&cfg.Name, "name", relay.DefaultName, "the hop's name in logs and errors: B, C, ...")
+	fs.StringVar(&cfg.NextURL, "next-url", "", "sync: the next hop, a relay or the notification service, e.g. http://127.0.0.1:8081")
+	fs.DurationVar(&cfg.Timeout, "timeout", relay.DefaultTimeout, "sync: bound on the call to the next hop; async: on one produce attempt's wait for Kafka's ack")
+	fs.IntVar(&cfg.MaxConns, "max-conns", relay.DefaultMaxConns, "sync: most connections to the next hop")
+	fs.DurationVar(&cfg.ConnWait, "conn-wait", relay.DefaultConnWait, "sync: how long a call waits for a free connection before 503")
+	fs.BoolVar(&cfg.Breaker, "breaker", false, "sync: put the calls through a circuit breaker")
+	trip := fs.Uint("trip-failures", relay.DefaultTripFailures, "sync --breaker: consecutive failures that open the circuit breaker")
+	fs.DurationVar(&cfg.OpenFor, "open-for", relay.DefaultOpenFor, "sync --breaker: how long the breaker stays open before a trial call")
+	fs.Var(&brokers, "brokers", "async: Kafka bootstrap addresses host:port,... (default $KAFKA_BROKERS)")
+	fs.StringVar(&cfg.InTopic, "in-topic", "", "async: the topic to consume")
+	fs.StringVar(&cfg.OutTopic, "out-topic", "", "async: the next hop's topic")
+	fs.StringVar(&cfg.Group, "group", "", "async: consumer group (default commbench.relay.<name>)")
+	fs.IntVar(&cfg.Consumers, "consumers", relay.DefaultConsumers, "async: consumer group members in this process")
+	fs.IntVar(&cfg.Concurrency, "concurrency", relay.DefaultConcurrency, "async: messages in flight per consumer")
+	fs.DurationVar(&cfg.BatchTimeout, "batch-timeout", relay.DefaultBatchTimeout, "async: Kafka writer batch window")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if _, err := kafkasec.FromEnv(); err != nil {
+		return usageErr(err, "fix the KAFKA_TLS* / KAFKA_SASL_* variable, or unset it")
+	}
+	m, err := relay.ParseMode(*mode)
+	if err != nil {
+		return usageErr(fmt.Errorf("--mode: %w", err), "")
+	}
+	if *trip > math.MaxUint32 {
+		return usageErr(fmt.Errorf("--trip-failures: %d is too many", *trip), "")
+	}
+	cfg.Mode, cfg.Brokers, cfg.TripFailures = m, brokers, uint32(*trip)
+	cfg.Log = newLogger("relay").With("hop", cfg.Name)
+	svc, err := relay.New(cfg)
+	if err != nil {
+		return usageErr(err, "run 'commbench serve relay -h' for the flags")
+	}
+	ln, err := listen(*addr, "listen")
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if m == relay.Sync {
+		cfg.Log.Info("listening", "mode", m, "addr", "http://"+ln.Addr().String(), "next_url", cfg.NextURL, "breaker", cfg.Breaker)
+	} else {
+		cfg.Log.Info("listening", "mode", m, "addr", "http://"+ln.Addr().String(), "brokers", brokers.String(), "in_topic", cfg.InTopic, "out_topic", cfg.OutTopic, "group", cfg.Group)
+	}
+	fmt.Printf("LISTEN=%s\n", ln.Addr())
+
+	var wg sync.WaitGroup
+	var consumeErr error
+	if m == relay.Async {
+		wg.Go(func() { consumeErr = svc.Consume(ctx, *grace) })
+	}
+	err = targets.Serve(ctx, ln, targets.NewServer("commbench-relay", svc.Handler()), *grace)
+	wg.Wait() // the messages in flight are produced (or cut off) before the writer is flushed
+	cctx, cancel := context.WithTimeout(context.Background(), *grace)
+	defer cancel()
+	return errors.Join(err, consumeErr, svc.Close(cctx))
 }
 
 func serveNotification(args []string) error {

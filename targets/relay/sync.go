@@ -1,0 +1,156 @@
+package relay
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"time"
+
+	"github.com/sony/gobreaker/v2"
+	"github.com/valyala/fasthttp"
+
+	"github.com/commbench/commbench/targets"
+)
+
+// newClient sets the HTTP client to the next hop as the reaction service's
+// sync client is set (targets/reaction/sync.go).
+func (s *Service) newClient() {
+	u, _ := url.Parse(s.cfg.NextURL) // checked by Validate
+	s.uri = "http://" + u.Host + targets.PathNotify
+	s.client = &fasthttp.HostClient{
+		Addr: u.Host,
+		Name: "commbench-relay-" + s.cfg.Name,
+		// fasthttp's defaults are no dial, read or write timeout and an
+		// instant ErrNoFreeConns when the pool is full: set each on purpose.
+		Dial:                func(addr string) (net.Conn, error) { return fasthttp.DialTimeout(addr, DialTimeout) },
+		MaxConns:            s.cfg.MaxConns,
+		MaxConnWaitTimeout:  s.cfg.ConnWait,
+		ReadTimeout:         s.cfg.Timeout,
+		WriteTimeout:        s.cfg.Timeout,
+		MaxIdleConnDuration: 30 * time.Second,
+		// A POST is not idempotent: never resend it behind the caller's back.
+		MaxIdemponentCallAttempts: 1,
+		RetryIfErr:                func(*fasthttp.Request, int, error) (bool, bool) { return false, false },
+	}
+}
+
+// newBreaker sets the circuit breaker as hybrid's (targets/reaction): it
+// opens after TripFailures consecutive failed calls, stays open OpenFor,
+// then lets one trial call through.
+func (s *Service) newBreaker() {
+	trip, log, meter := s.cfg.TripFailures, s.cfg.Log, s.hop
+	s.cb = gobreaker.NewCircuitBreaker[outcome](gobreaker.Settings{
+		Name:        "relay " + s.cfg.Name,
+		MaxRequests: 1,             // trial calls let through when half-open
+		Interval:    0,             // closed: counts reset only on a state change
+		Timeout:     s.cfg.OpenFor, // open this long before a trial
+		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= trip },
+		OnStateChange: func(name string, from, to gobreaker.State) {
+			if to == gobreaker.StateOpen {
+				meter.Opened()
+			}
+			log.Info("circuit breaker", "name", name, "from", from.String(), "to", to.String())
+		},
+	})
+	meter.SetBreaker(func() string { return s.cb.State().String() })
+}
+
+// outcome is how a call to the next hop ended: the status this relay
+// answers, whether the next hop marked the reaction a duplicate, and why it
+// failed.
+type outcome struct {
+	status    int
+	duplicate bool
+	err       error
+}
+
+var errFailed = errors.New("next hop failed")
+
+// serveNotify validates the reaction, passes it on and answers as the next
+// hop did. Every call, a bad one included, is a call of the hop meter;
+// any status but 200 is a failure.
+func (s *Service) serveNotify(ctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	s.counts.received.Add(1)
+	var o outcome
+	defer func() { s.hop.Observe(start, ctx.Response.StatusCode() != fasthttp.StatusOK) }()
+	var r targets.Reaction
+	if !targets.DecodeReaction(ctx, &r) {
+		s.counts.bad.Add(1)
+		return
+	}
+	s.counts.inFlight.Add(1)
+	defer s.counts.inFlight.Add(-1)
+	if s.cb == nil {
+		o = s.forward(ctx)
+	} else {
+		var err error
+		o, err = s.cb.Execute(func() (outcome, error) {
+			o := s.forward(ctx)
+			if o.err != nil {
+				return o, errFailed
+			}
+			return o, nil
+		})
+		if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
+			s.hop.Reject()
+			s.counts.rejected.Add(1)
+			o = outcome{status: fasthttp.StatusServiceUnavailable, err: fmt.Errorf("relay %s: circuit open", s.cfg.Name)}
+		}
+	}
+	switch o.status {
+	case fasthttp.StatusOK:
+		s.counts.ok.Add(1)
+		if o.duplicate {
+			s.counts.duplicate.Add(1)
+			ctx.Response.Header.Set(targets.HeaderDuplicate, "1")
+		}
+	case fasthttp.StatusBadGateway:
+		s.counts.status502.Add(1)
+	case fasthttp.StatusServiceUnavailable:
+		s.counts.status503.Add(1)
+	case fasthttp.StatusGatewayTimeout:
+		s.counts.status504.Add(1)
+	}
+	if o.err != nil {
+		targets.WriteError(ctx, o.status, o.err.Error())
+		return
+	}
+	ctx.SetStatusCode(o.status)
+}
+
+// forward posts the request's body unchanged to the next hop, with the
+// traceparent and stamps headers exactly as they came (the stamps are A's:
+// a relay's time is in the queue hop, as the wire's is), and maps the
+// answer: 200, 503 and 504 as they are, anything else 502; a transport
+// error as targets.Classify says.
+func (s *Service) forward(ctx *fasthttp.RequestCtx) outcome {
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(s.uri)
+	req.Header.SetMethod(fasthttp.MethodPost)
+	req.Header.SetContentType("application/json")
+	if v := ctx.Request.Header.Peek(targets.HeaderTraceparent); v != nil {
+		req.Header.SetBytesV(targets.HeaderTraceparent, v)
+	}
+	if v := ctx.Request.Header.Peek(targets.HeaderStamps); v != nil {
+		req.Header.SetBytesV(targets.HeaderStamps, v)
+	}
+	// The body is the handler's until it returns, and the call ends first.
+	req.SetBodyRaw(ctx.PostBody())
+	err := s.client.DoDeadline(req, resp, time.Now().Add(s.cfg.Timeout))
+	if err != nil {
+		return outcome{status: targets.Classify(err), err: fmt.Errorf("relay %s: next hop: %w", s.cfg.Name, err)}
+	}
+	switch code := resp.StatusCode(); code {
+	case fasthttp.StatusOK:
+		return outcome{status: code, duplicate: len(resp.Header.Peek(targets.HeaderDuplicate)) > 0}
+	case fasthttp.StatusServiceUnavailable, fasthttp.StatusGatewayTimeout:
+		return outcome{status: code, err: fmt.Errorf("relay %s: next hop answered %d: %s", s.cfg.Name, code, resp.Body())}
+	default:
+		return outcome{status: fasthttp.StatusBadGateway, err: fmt.Errorf("relay %s: next hop answered %d: %s", s.cfg.Name, code, resp.Body())}
+	}
+}

@@ -359,27 +359,35 @@ func (c *chainRun) damage(n map[string]float64, prefix string) string {
 		if hs == nil {
 			continue
 		}
-		var calls, errs int64
+		var calls, errs, idle int64
 		for _, i := range c.win {
 			if i < len(hs.Errors) {
 				errs += hs.Errors[i]
 			}
 		}
-		// Calls during the fault itself: a killed D serves again in the slack.
+		// Calls during the faults themselves (a killed D serves again in
+		// the slack): a dead hop counts no errors, so say it was silent.
 		for _, i := range seconds(c.p.Series, c.ws, 0) {
 			if i < len(hs.Calls) {
 				calls += hs.Calls[i]
+				if hs.Calls[i] == 0 {
+					idle++
+				}
 			}
 		}
 		n[prefix+"_"+strings.ToLower(name)+"_window_errors"] = float64(errs)
+		silent := ""
+		if idle > 0 {
+			silent = fmt.Sprintf(" (no calls for %d s)", idle)
+		}
 		switch {
 		case calls == 0 && errs == 0:
 			parts = append(parts, name+" answered no calls")
 		case !named:
-			parts = append(parts, fmt.Sprintf("%s %d errors", name, errs))
+			parts = append(parts, fmt.Sprintf("%s %d errors%s", name, errs, silent))
 			named = true
 		default:
-			parts = append(parts, fmt.Sprintf("%s %d", name, errs))
+			parts = append(parts, fmt.Sprintf("%s %d%s", name, errs, silent))
 		}
 	}
 	return strings.Join(parts, ", ")

@@ -157,10 +157,14 @@ func TestBrowser(t *testing.T) {
 	if err := Compare(&compare, a, b); err != nil {
 		t.Fatal(err)
 	}
+	var chain bytes.Buffer
+	if err := Write(&chain, chainFixture(t)); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		page []byte
-	}{{"report", report.Bytes()}, {"compare", compare.Bytes()}} {
+	}{{"report", report.Bytes()}, {"compare", compare.Bytes()}, {"chain", chain.Bytes()}} {
 		states, loadMs := open(t, ctx, tc.page)
 		want := bytes.Count(tc.page, []byte(`<div class="item" id="`))
 		if len(states) != want || want == 0 {

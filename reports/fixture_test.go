@@ -245,3 +245,274 @@ func encode(h *hdrhistogram.Histogram) string {
 	}
 	return string(b)
 }
+
+// syntheticChain is a made-up run of the claims-chain profile: a chain
+// A→B→C→D at 300 rps for 90 s, run sync without breakers (sync.nocb),
+// sync with a breaker on every hop (sync.cb) and async. D is killed from
+// 20 to 30 s and the provider is 5x slower from 50 to 65 s. Without
+// breakers the kill comes back to A as fast errors and the slowdown as
+// waiting up to the relays' 2 s timeout; with breakers A fails fast, and
+// a little longer (an open breaker waits 5 s before a trial call); async
+// answers A throughout and D's lag absorbs both. It is deterministic:
+// testdata/chain/results.json is syntheticChain(1).
+func syntheticChain(seed uint64) *loadgen.Results {
+	rng := rand.New(rand.NewPCG(seed, 3))
+	const attack, rate = 90, 300.0
+	killFrom, killTo, slowFrom, slowTo := 20.0, 30.0, 50.0, 65.0
+	killed := func(t float64) bool { return t > killFrom && t <= killTo }
+	slow := func(t float64) bool { return t > slowFrom && t <= slowTo }
+	started := time.Date(2026, 11, 24, 17, 0, 0, 0, time.UTC)
+	faults := []loadgen.FaultWindow{
+		{Target: "notification", Kind: "kill", StartS: killFrom, EndS: killTo},
+		{Target: "provider", Kind: "slowdown", StartS: slowFrom, EndS: slowTo, Detail: "factor 5"},
+	}
+	r := &loadgen.Results{
+		Schema: loadgen.SchemaVersion,
+		Run: loadgen.RunInfo{
+			ID: "20261124-170000-claims-chain", Profile: "claims-chain",
+			Description: "A→B→C→D at 300 rps: D killed, then the provider 5x slower; sync without and with breakers, async.",
+			ProfileFile: "profiles/claims-chain.yaml",
+			ProfileYAML: "name: claims-chain\npatterns: [sync, async]\nservices:\n  chain: {depth: 4}\nvariants:\n  - {name: nocb, breaker: false}\n  - {name: cb, breaker: true, patterns: [sync]}\n",
+			Started:     started, Finished: started.Add(6 * time.Minute), Repeat: 1,
+			Machine: loadgen.Machine{OS: "linux", Arch: "amd64", CPUs: 2, CPUModel: "AMD EPYC", MemoryBytes: 24 << 30, GoVersion: "go1.26.8"},
+			Broker:  loadgen.BrokerInfo{Kind: "local", Version: "4.3.1", Label: "Apache Kafka 4.3.1 (local, KRaft)", Addrs: []string{"127.0.0.1:9092"}, Partitions: 8},
+			Faults:  faults,
+			Version: "test",
+		},
+		Order:    []string{"sync.nocb", "sync.cb", "async"},
+		Patterns: map[string]*loadgen.Pattern{},
+	}
+	hops := []string{"A", "B", "C", "D"}
+	services := []string{"reaction", "relay", "relay", "notification"}
+	for _, key := range r.Order {
+		async, breaker := key == "async", key == "sync.cb"
+		n := attack + 2
+		if async {
+			n = attack + 8
+		}
+		s := loadgen.Series{AttackEndS: attack, Drops: map[string][]int64{}, CPU: map[string][]float64{}, RSSMB: map[string][]float64{}, Chain: map[string]*loadgen.HopSeries{}}
+		for _, class := range loadgen.DropClasses {
+			s.Drops[class] = make([]int64, n)
+		}
+		for _, h := range hops {
+			s.Chain[h] = &loadgen.HopSeries{}
+		}
+		api, unc, notify := hist(), hist(), hist()
+		hopHist := []*hdrhistogram.Histogram{hist(), hist(), hist(), hist()}
+		sum := loadgen.Summary{ChainDepth: 4, ChainBreaker: breaker}
+		chain := make([]loadgen.HopSummary, 4)
+		for i, h := range hops {
+			chain[i] = loadgen.HopSummary{Name: h, Service: services[i]}
+		}
+		lag, delivered, openUntil := 0.0, int64(0), 0.0
+		for i := range n {
+			t := float64(i + 1)
+			sent := 0.0
+			if t <= attack {
+				sent = rate * (1 - 0.004*rng.Float64())
+			}
+			// Per hop, A first: calls, errors, rejected and p99 this second.
+			var calls, errs, rej [4]float64
+			var p99 [4]float64
+			d99 := 38 + 6*rng.Float64()
+			for j := range 4 {
+				calls[j], p99[j] = sent, d99+float64(3-j)*1.5
+			}
+			var dropKind string
+			capacity := 1.0 // D's share of its normal throughput (async)
+			switch {
+			case killed(t):
+				capacity = 0
+			case slow(t):
+				capacity = 0.35
+			}
+			if sent == 0 {
+				calls, p99 = [4]float64{}, [4]float64{}
+			}
+			switch {
+			case sent == 0:
+			case async:
+				// A, B and C go on; D reads what it can, the rest waits in Kafka.
+				backlog := lag + sent
+				done := min(backlog, rate*1.8*capacity)
+				lag = backlog - done
+				calls[3] = done
+				if killed(t) {
+					p99[3] = 0
+				} else if slow(t) {
+					p99[3] = 190 + 20*rng.Float64()
+				}
+				// A and the relays wait for a produce only.
+				p99[0], p99[1], p99[2] = 6+2*rng.Float64(), 4+rng.Float64(), 4+rng.Float64()
+			case killed(t) || (breaker && t > killTo && t <= openUntil):
+				// A killed D refuses at once: every hop fails fast. With
+				// breakers, C's opens at the first failures, B's and A's
+				// follow, and stay open until a trial call passes.
+				calls[3] = 0
+				errs = [4]float64{sent, sent, sent, 0}
+				p99 = [4]float64{4 + rng.Float64(), 2.5, 1.5, 0}
+				dropKind = "http_5xx"
+				if breaker {
+					if t == killFrom+1 {
+						openUntil = killTo + 5
+					}
+					calls = [4]float64{sent, 8, 2, 0}
+					errs = [4]float64{sent, 8, 2, 0}
+					rej = [4]float64{sent - 8, 6, 2, 0}
+					p99 = [4]float64{1.2, 0.9, 0.8, 0}
+					dropKind = "http_503"
+				}
+				if t > killTo {
+					calls[3], errs[3] = 1, 0 // the trial call
+				}
+			case slow(t):
+				// The provider is slower: D waits for provider slots, the
+				// relays wait for D until their 2 s timeout, A for them.
+				k := min(1, (t-slowFrom)/4)
+				timedOut := sent * 0.12 * k
+				p99[3] = 200 + 1700*k + 80*rng.Float64()
+				p99[2], p99[1] = min(p99[3]+5, 2000), min(p99[3]+8, 2000)
+				p99[0] = p99[1] + 350*k + 50*rng.Float64()
+				errs = [4]float64{timedOut, timedOut, timedOut, 0}
+				dropKind = "timeout"
+				if breaker && t > slowFrom+2 {
+					// C's breaker opens on the timeouts: calls fail fast.
+					calls[3], calls[2], calls[1] = sent*0.1, sent*0.1, sent
+					errs = [4]float64{sent * 0.9, sent * 0.9, sent * 0.9, 0}
+					rej = [4]float64{0, sent * 0.9, sent * 0.9, 0}
+					p99 = [4]float64{48 + 10*rng.Float64(), 42, 40, p99[3]}
+					dropKind = "http_503"
+				}
+			}
+			drops := errs[0]
+			accepted := sent - drops
+			delivered += int64(calls[3] - errs[3])
+			s.T = append(s.T, t)
+			s.OfferedRPS = append(s.OfferedRPS, map[bool]float64{true: rate}[t <= attack])
+			s.AchievedRPS = append(s.AchievedRPS, sent)
+			s.AcceptedRPS = append(s.AcceptedRPS, accepted)
+			if async {
+				s.PathSync, s.PathAsync = append(s.PathSync, 0), append(s.PathAsync, int64(accepted))
+				s.Lag = append(s.Lag, int64(lag))
+				sum.PeakLag = max(sum.PeakLag, int64(lag))
+			} else {
+				s.PathSync, s.PathAsync = append(s.PathSync, int64(accepted)), append(s.PathAsync, 0)
+			}
+			a50 := 0.0
+			if sent > 0 {
+				a50 = min(p99[0], 9+2*rng.Float64())
+			}
+			s.APIP50 = append(s.APIP50, a50)
+			s.APIP99 = append(s.APIP99, p99[0])
+			s.APIMax = append(s.APIMax, p99[0]*1.4)
+			n50, n99 := a50, p99[0]
+			if async {
+				n50, n99 = 12+lag/rate*1000, 40+lag/rate*1600
+			}
+			if calls[3]-errs[3] <= 0 {
+				n50, n99 = 0, 0
+			}
+			s.NotifyP50 = append(s.NotifyP50, n50)
+			s.NotifyP99 = append(s.NotifyP99, n99)
+			s.Delivered = append(s.Delivered, delivered)
+			if dropKind != "" {
+				s.Drops[dropKind][i] = int64(drops)
+			}
+			for j, h := range hops {
+				hs := s.Chain[h]
+				hs.Calls = append(hs.Calls, int64(calls[j]))
+				hs.Errors = append(hs.Errors, int64(errs[j]))
+				hs.P99 = append(hs.P99, sig(p99[j]))
+				if async && j > 0 {
+					l := int64(0)
+					if j == 3 {
+						l = int64(lag)
+					}
+					hs.Lag = append(hs.Lag, l)
+				}
+				if breaker && j < 3 {
+					state := "closed"
+					if rej[j] > 0 {
+						state = "open"
+					}
+					hs.Breaker = append(hs.Breaker, state)
+				}
+				c := &chain[j]
+				c.Calls += int64(calls[j])
+				c.Errors += int64(errs[j])
+				c.Rejected += int64(rej[j])
+				if rej[j] > 0 && (i == 0 || s.Chain[h].Breaker[i-1] != "open") {
+					c.Opened++
+				}
+				if j > 0 && async {
+					c.PeakLag = max(c.PeakLag, hs.Lag[i])
+				}
+				for range int(calls[j] / 30) {
+					if p99[j] > 0 {
+						hopHist[j].RecordValue(int64(p99[j] / 3 * math.Exp(rng.NormFloat64()*0.45) * 1000))
+					}
+				}
+			}
+			procs := map[string]float64{"reaction": sent / 3000, "relay": sent / 2000, "notification": calls[3] / 2500, "generator": sent / 4000}
+			if async {
+				procs["broker"] = sent / 1200
+			}
+			for _, proc := range slices.Sorted(maps.Keys(procs)) {
+				v := procs[proc]
+				s.CPU[proc] = append(s.CPU[proc], math.Round((v+0.01*rng.Float64())*1000)/1000)
+				s.RSSMB[proc] = append(s.RSSMB[proc], 20+v*10)
+			}
+			for range int(sent / 30) {
+				v := max(a50, 0.1) * math.Exp(rng.NormFloat64()*math.Log(max(p99[0], a50*1.1, 0.2)/max(a50, 0.1))/2.33)
+				api.RecordValue(int64(math.Min(v, 60000) * 1000))
+				unc.RecordValue(int64(math.Min(v*0.9, 60000) * 1000))
+			}
+			for range int((calls[3] - errs[3]) / 30) {
+				if n50 > 0 {
+					v := n50 * math.Exp(rng.NormFloat64()*math.Log(max(n99, n50*1.1)/n50)/2.33)
+					notify.RecordValue(int64(math.Min(v, 600000) * 1000))
+				}
+			}
+			sum.Requests += int64(sent)
+			sum.Accepted += int64(accepted)
+			if dropKind != "" {
+				sum.Drops.Total += int64(drops)
+				switch dropKind {
+				case "timeout":
+					sum.Drops.Timeout += int64(drops)
+				case "http_503":
+					sum.Drops.HTTP503 += int64(drops)
+				default:
+					sum.Drops.HTTP5xx += int64(drops)
+				}
+			}
+		}
+		if async {
+			sum.AcceptedAsync = sum.Accepted
+		} else {
+			sum.AcceptedSync = sum.Accepted
+		}
+		sum.OfferedRPS, sum.AchievedRPS = rate, float64(sum.Requests)/attack
+		sum.GoodputRPS = float64(sum.Accepted) / attack
+		sum.API, sum.APIUncorrected, sum.Notify = percentiles(api), percentiles(unc), percentiles(notify)
+		sum.Delivered = sum.Accepted
+		sum.DrainS, sum.Drained = 0.6, true
+		if async {
+			sum.DrainS = 6.2
+		}
+		sum.Indeterminate = sum.Drops.Timeout
+		sum.CPUSecondsPer1k = map[string]float64{"reaction": 0.31, "relay": 0.52, "notification": 0.4, "generator": 0.25, "total": 1.48}
+		if async {
+			sum.CPUSecondsPer1k["broker"], sum.CPUSecondsPer1k["total"] = 0.81, 2.29
+		}
+		for j := range chain {
+			chain[j].Latency = percentiles(hopHist[j])
+		}
+		chain[0].Latency = sum.API // A's latency is the API's
+		sum.Chain = chain
+		pat := &loadgen.Pattern{Summary: sum, Series: s, Runs: 1, Faults: faults}
+		pat.Histograms.API, pat.Histograms.APIUncorrected, pat.Histograms.Notify = encode(api), encode(unc), encode(notify)
+		r.Patterns[key] = pat
+	}
+	return r
+}

@@ -99,10 +99,12 @@ type banner struct {
 }
 
 type section struct {
-	Title  string
-	Note   string
-	Cols   int // charts per row
-	Charts []renderedChart
+	Title   string // "": it continues the section before (a chain's next pattern)
+	Note    string
+	Cols    int    // charts per row
+	Heading string // a sub-heading above the charts; "" for none
+	Charts  []renderedChart
+	Hops    *hopTable // a chain's hops, below the charts; nil for none
 }
 
 func reportPage(r *loadgen.Results) (*page, error) {
@@ -124,6 +126,9 @@ func reportPage(r *loadgen.Results) (*page, error) {
 	p.Sections = secs
 	if hops, ok := hopsSection(r, order); ok {
 		p.Sections = append(p.Sections, hops)
+	}
+	if chain, ok := chainSections(r, order); ok {
+		p.Sections = append(p.Sections, chain...)
 	}
 	return p, nil
 }

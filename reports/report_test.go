@@ -21,7 +21,7 @@ var update = flag.Bool("update", false, "rewrite testdata/ (fixtures and golden 
 var regenerate sync.Once
 
 // writeFixtures writes the synthetic runs to testdata/ (-update): run A,
-// and run B, another seed on real Kafka.
+// run B, another seed on real Kafka, and a chain run.
 func writeFixtures(t *testing.T) {
 	rb := synthetic(120, 2)
 	rb.Run.ID = "20261125-090000-surge"
@@ -30,7 +30,7 @@ func writeFixtures(t *testing.T) {
 	rb.Run.Broker = loadgen.BrokerInfo{Kind: "local", Version: "4.1.1", Label: "Apache Kafka 4.1.1 (local, KRaft)", Addrs: []string{"127.0.0.1:9092"}, Partitions: 8}
 	rb.Run.Warnings = nil
 	rb.Patterns["async"].Summary.Lost = 5
-	for dir, r := range map[string]*loadgen.Results{"testdata": synthetic(120, 1), "testdata/b": rb} {
+	for dir, r := range map[string]*loadgen.Results{"testdata": synthetic(120, 1), "testdata/b": rb, "testdata/chain": syntheticChain(1)} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -55,6 +55,20 @@ func fixtures(t *testing.T) (a, b *loadgen.Results) {
 		t.Fatal(err)
 	}
 	return a, b
+}
+
+// chainFixture reads the chain run of testdata/chain, written first with
+// -update.
+func chainFixture(t *testing.T) *loadgen.Results {
+	t.Helper()
+	if *update {
+		regenerate.Do(func() { writeFixtures(t) })
+	}
+	r, err := loadgen.ReadResults("testdata/chain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 // golden compares page, the embedded library cut out, with
@@ -97,6 +111,11 @@ func TestGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden(t, "compare.golden.html", compare.Bytes())
+	var chain bytes.Buffer
+	if err := Write(&chain, chainFixture(t)); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "chain.golden.html", chain.Bytes())
 
 	// The same results give the same bytes.
 	var again bytes.Buffer
@@ -155,6 +174,40 @@ func TestContent(t *testing.T) {
 		if !strings.Contains(page, want) {
 			t.Errorf("the report lacks %q", want)
 		}
+	}
+}
+
+// TestChain: the chain section is there for a run with chains, with a
+// chart of errors and of p99 per hop for each chain pattern, lag for the
+// async one, and a table of the hops; a run without chains has none.
+func TestChain(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Write(&buf, chainFixture(t)); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+	for _, want := range []string{
+		"<h2>Chain</h2>", "A is the reaction service", "B and C are relays, D the notification service",
+		"<h3>sync.nocb · sync: HTTP, no circuit breakers</h3>", "<h3>sync.cb · sync: HTTP, a circuit breaker on every hop</h3>",
+		`id="chart_chain_errors_sync_nocb"`, `id="chart_chain_p99_sync_cb"`, `id="chart_chain_lag_async"`,
+		"<th>breaker opened</th>", "<td>notification</td>",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the chain report lacks %q", want)
+		}
+	}
+	for _, absent := range []string{`id="chart_chain_lag_sync_nocb"`, `id="chart_chain_lag_sync_cb"`} {
+		if strings.Contains(page, absent) {
+			t.Errorf("the chain report has %q: sync has no lag", absent)
+		}
+	}
+	a, _ := fixtures(t)
+	buf.Reset()
+	if err := Write(&buf, a); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "chart_chain_") || strings.Contains(buf.String(), "<h2>Chain</h2>") {
+		t.Error("a run without chains has a chain section")
 	}
 }
 

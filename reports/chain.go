@@ -1,0 +1,162 @@
+package reports
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/commbench/commbench/loadgen"
+)
+
+// chainColors are the hops', A first: D, where the faults land, is red.
+var chainColors = []string{"#3b6fd4", "#8e44ad", "#e8710a", "#c0392b", "#16a2b8", "#7f8c8d", "#1e9e5a", "#f1c40f"}
+
+// hopTable is a chain pattern's hops, one row each.
+type hopTable struct {
+	Heads []string
+	Rows  [][]cell
+}
+
+// chainSections show how far a fault at the end of a chain travelled: for
+// each chain pattern (summary.chain), its hops' errors and p99 per second
+// (async: and each hop's consumer lag), and a table of the hops. The first
+// section carries the title and the note; ok is false when no pattern ran
+// a chain, and the page is then as it was before chains.
+func chainSections(r *loadgen.Results, order []string) ([]section, bool) {
+	var keys []string
+	for _, name := range order {
+		if len(r.Patterns[name].Summary.Chain) > 0 {
+			keys = append(keys, name)
+		}
+	}
+	if len(keys) == 0 {
+		return nil, false
+	}
+	faults := faultWindows(r)
+	drain := 0.0
+	for _, name := range order {
+		drain = max(drain, r.Patterns[name].Series.AttackEndS)
+	}
+	var out []section
+	for _, key := range keys {
+		p := r.Patterns[key]
+		names := hopNames(p)
+		timeChart := func(id, title, yName string) chart {
+			return chart{id: id + jsID(key), title: key + ": " + title, x: xTime, yName: yName, faults: faults, drainAt: drain}
+		}
+		ec := timeChart("chart_chain_errors_", "errors per hop per second", "errors/s")
+		ec.subtitle = "A: requests dropped; later hops: calls failed, breaker rejections included"
+		pc := timeChart("chart_chain_p99_", "p99 per hop per second", "ms")
+		pc.subtitle = "of the calls each hop finished, all downstream included (none: no point); A: API p99; log scale"
+		pc.yLog = true
+		gc := timeChart("chart_chain_lag_", "consumer lag into each hop", "messages")
+		gc.subtitle = "the lag of the consumer group reading into the hop, from the broker"
+		for i, h := range names {
+			hs := p.Series.Chain[h]
+			if hs == nil {
+				continue
+			}
+			c := chainColors[i%len(chainColors)]
+			// A failure that travels gives every hop the same line: each
+			// hop's is thinner than the one before, so that all show.
+			w := float32(max(4-i, 1))
+			ec.series = append(ec.series, series{name: h, color: c, width: w, data: minMax(p.Series.T, floats(hs.Errors), MaxPoints, known)})
+			// A log axis draws no 0: a hop that finished no call has no line.
+			if pts := minMax(p.Series.T, hs.P99, MaxPoints, positive); len(pts) > 0 {
+				pc.series = append(pc.series, series{name: h, color: c, width: w, data: pts})
+			}
+			if pts := minMax(p.Series.T, floats(hs.Lag), MaxPoints, known); len(pts) > 0 {
+				gc.series = append(gc.series, series{name: h, color: c, width: w, data: pts})
+			}
+		}
+		s := section{Heading: key + " · " + chainKind(key, p), Cols: 2, Hops: hopsTable(p)}
+		for _, c := range []chart{ec, pc, gc} {
+			if len(c.series) > 0 {
+				s.Charts = append(s.Charts, c.render())
+			}
+		}
+		s.Cols = max(min(len(s.Charts), 3), 1)
+		out = append(out, s)
+	}
+	out[0].Title = "Chain"
+	out[0].Note = chainNote(hopNames(r.Patterns[keys[0]]))
+	return out, true
+}
+
+// hopNames are p's chain hops in order, A first.
+func hopNames(p *loadgen.Pattern) []string {
+	var names []string
+	for _, h := range p.Summary.Chain {
+		names = append(names, h.Name)
+	}
+	for _, k := range slices.Sorted(maps.Keys(p.Series.Chain)) {
+		if !slices.Contains(names, k) {
+			names = append(names, k)
+		}
+	}
+	return names
+}
+
+// chainNote says what the hops are and how to read the charts.
+func chainNote(names []string) string {
+	if len(names) < 2 {
+		return "A reaction crosses a chain of services, A the reaction service first."
+	}
+	first, last := names[0], names[len(names)-1]
+	relays := ""
+	switch mid := names[1 : len(names)-1]; len(mid) {
+	case 0:
+	case 1:
+		relays = mid[0] + " is a relay, "
+	default:
+		relays = strings.Join(mid[:len(mid)-1], ", ") + " and " + mid[len(mid)-1] + " are relays, "
+	}
+	return fmt.Sprintf("A reaction crosses a chain of services: %s is the reaction service (its calls, errors and latency are the load generator's requests, drops and API latency), %s"+
+		"%s the notification service that calls the provider. Sync, each hop calls the next over HTTP; async, each hop is a Kafka consumer group producing to the next hop's topic. "+
+		"The faults hit %s: read each chart from %s back to %s to see how far the errors and the waiting travelled. A hop's latency includes everything downstream of it.",
+		first, relays, last, last, last, first)
+}
+
+// chainKind describes how a chain pattern's hops call each other.
+func chainKind(key string, p *loadgen.Pattern) string {
+	pat, _, _ := strings.Cut(key, ".")
+	switch {
+	case pat == "async":
+		return "async: each hop a Kafka consumer group"
+	case p.Summary.ChainBreaker:
+		return pat + ": HTTP, a circuit breaker on every hop"
+	}
+	return pat + ": HTTP, no circuit breakers"
+}
+
+// hopsTable is p's hops: calls, errors, breaker rejections and trips,
+// latency and, async, the peak lag into each.
+func hopsTable(p *loadgen.Pattern) *hopTable {
+	t := &hopTable{Heads: []string{"hop", "service", "calls", "errors", "rejected", "breaker opened", "p50 ms", "p99 ms", "max ms", "peak lag"}}
+	na := cell{Text: "—", Class: "na"}
+	lag := false
+	for _, hs := range p.Series.Chain {
+		lag = lag || len(hs.Lag) > 0
+	}
+	for i, h := range p.Summary.Chain {
+		errs := count(h.Errors)
+		if h.Errors > 0 {
+			errs += " (" + pct(float64(h.Errors), float64(h.Calls)) + ")"
+		}
+		rw := []cell{{Text: h.Name}, {Text: h.Service}, {Text: count(h.Calls)}, {Text: errs}}
+		if p.Summary.ChainBreaker || h.Rejected > 0 || h.Opened > 0 {
+			rw = append(rw, cell{Text: count(h.Rejected)}, cell{Text: count(h.Opened)})
+		} else {
+			rw = append(rw, na, na)
+		}
+		rw = append(rw, cell{Text: ms(h.Latency.P50)}, cell{Text: ms(h.Latency.P99)}, cell{Text: ms(h.Latency.Max)})
+		if lag && i > 0 {
+			rw = append(rw, cell{Text: count(h.PeakLag)})
+		} else {
+			rw = append(rw, na)
+		}
+		t.Rows = append(t.Rows, rw)
+	}
+	return t
+}

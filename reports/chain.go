@@ -145,7 +145,9 @@ func hopsTable(p *loadgen.Pattern) *hopTable {
 			errs += " (" + pct(float64(h.Errors), float64(h.Calls)) + ")"
 		}
 		rw := []cell{{Text: h.Name}, {Text: h.Service}, {Text: count(h.Calls)}, {Text: errs}}
-		if p.Summary.ChainBreaker || h.Rejected > 0 || h.Opened > 0 {
+		// The load generator counts no rejections or trips for A: its
+		// rejections are among its drops.
+		if (p.Summary.ChainBreaker && i > 0) || h.Rejected > 0 || h.Opened > 0 {
 			rw = append(rw, cell{Text: count(h.Rejected)}, cell{Text: count(h.Opened)})
 		} else {
 			rw = append(rw, na, na)

@@ -441,7 +441,11 @@ func syntheticChain(seed uint64) *loadgen.Results {
 				c.Calls += int64(calls[j])
 				c.Errors += int64(errs[j])
 				c.Rejected += int64(rej[j])
-				if rej[j] > 0 && (i == 0 || s.Chain[h].Breaker[i-1] != "open") {
+				if j == 0 {
+					// The load generator counts A's rejections among its
+					// drops, and no trips: only its breaker's state.
+					c.Rejected = 0
+				} else if rej[j] > 0 && (i == 0 || s.Chain[h].Breaker[i-1] != "open") {
 					c.Opened++
 				}
 				if j > 0 && async {

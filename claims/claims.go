@@ -318,13 +318,15 @@ func (c *chainRun) rejected() (rejected, opened int64) {
 }
 
 // failedFast: with breakers, A was answered fast while D was down: the
-// breakers rejected calls, and A's in-window p99 was at most FailFast of
-// the no-breaker run's or did not rise at all (when the failure came back
-// fast without breakers too, e.g. a killed D refuses connections, there
-// is nothing to halve).
+// breakers acted (a relay's opened or rejected calls; A's rejections are
+// among its drops, uncounted, and in a real run A's breaker opened first
+// and spared the relays any call to reject), and A's in-window p99 was at
+// most FailFast of the no-breaker run's or did not rise at all (when the
+// failure came back fast without breakers too, e.g. a killed D refuses
+// connections, there is nothing to halve).
 func (c *chainRun) failedFast(nocb *chainRun) bool {
-	rej, _ := c.rejected()
-	return rej > 0 && (c.win99 <= FailFast*nocb.win99 || !c.slower())
+	rej, opened := c.rejected()
+	return (rej > 0 || opened > 0) && (c.win99 <= FailFast*nocb.win99 || !c.slower())
 }
 
 // hopNames are c's hops in chain order, A first.
@@ -342,10 +344,16 @@ func (c *chainRun) hopNames() []string {
 }
 
 // damage says how far the fault travelled, from the last hop back to A:
-// "D 1204 errors, C 1190, B 1180, A 1175 drops (23%)". A hop with no
-// calls in the window (a killed or paused D) answered nothing. It fills
-// n with each hop's errors in the window.
+// "D 1204 errors, C 1190, B 1180, A 1175 drops (23%)". A killed, paused
+// or restarted D counts no errors of its own (its callers do): it is said
+// to be down. It fills n with each hop's errors in the window.
 func (c *chainRun) damage(n map[string]float64, prefix string) string {
+	down := ""
+	for _, w := range c.ws {
+		if w.Target == "notification" && down == "" {
+			down = map[string]string{"kill": "killed", "pause": "paused", "restart": "restarted"}[w.Kind]
+		}
+	}
 	var parts []string
 	named := false
 	names := c.hopNames()
@@ -359,35 +367,21 @@ func (c *chainRun) damage(n map[string]float64, prefix string) string {
 		if hs == nil {
 			continue
 		}
-		var calls, errs, idle int64
+		var errs int64
 		for _, i := range c.win {
 			if i < len(hs.Errors) {
 				errs += hs.Errors[i]
 			}
 		}
-		// Calls during the faults themselves (a killed D serves again in
-		// the slack): a dead hop counts no errors, so say it was silent.
-		for _, i := range seconds(c.p.Series, c.ws, 0) {
-			if i < len(hs.Calls) {
-				calls += hs.Calls[i]
-				if hs.Calls[i] == 0 {
-					idle++
-				}
-			}
-		}
 		n[prefix+"_"+strings.ToLower(name)+"_window_errors"] = float64(errs)
-		silent := ""
-		if idle > 0 {
-			silent = fmt.Sprintf(" (no calls for %d s)", idle)
-		}
 		switch {
-		case calls == 0 && errs == 0:
-			parts = append(parts, name+" answered no calls")
+		case j == len(names)-1 && errs == 0 && down != "":
+			parts = append(parts, name+" "+down)
 		case !named:
-			parts = append(parts, fmt.Sprintf("%s %d errors%s", name, errs, silent))
+			parts = append(parts, fmt.Sprintf("%s %d errors", name, errs))
 			named = true
 		default:
-			parts = append(parts, fmt.Sprintf("%s %d%s", name, errs, silent))
+			parts = append(parts, fmt.Sprintf("%s %d", name, errs))
 		}
 	}
 	return strings.Join(parts, ", ")
@@ -412,8 +406,9 @@ func (c *chainRun) numbers(n map[string]float64, prefix string) {
 // The fault reached A in a run when A's drop ratio in the window was
 // above Failed (1%), or its p99 there was at least CascadeRise (3x) its
 // p99 before and at least CascadeRiseMs (50 ms) above it. With breakers,
-// A failed fast when the hops rejected calls and A's in-window p99 was at
-// most FailFast (half) of the no-breaker run's, or did not rise as above.
+// A failed fast when the breakers acted (a relay's breaker opened or
+// rejected calls) and A's in-window p99 was at most FailFast (half) of the
+// no-breaker run's, or did not rise as above.
 // It holds when the sync chain without breakers let the fault reach A and,
 // with breakers, A failed fast (or no breaker run exists: the evidence
 // says the breakers went untested); it does not hold when the fault did
@@ -462,8 +457,8 @@ func cascades(in *run) verdict {
 		cb.numbers(n, "sync_cb")
 		rej, opened := cb.rejected()
 		n["sync_cb_rejected"], n["sync_cb_breaker_opened"] = float64(rej), float64(opened)
-		brk = fmt.Sprintf(" With a breaker on every hop (%s) the hops rejected %d calls (breakers opened %d times): in the window %s; A's p99 %s before, %s inside.",
-			cb.key, rej, opened, cb.damage(n, "sync_cb"), ms(cb.pre99), ms(cb.win99))
+		brk = fmt.Sprintf(" With a breaker on every hop (%s) the relays' breakers opened %d times and rejected %d calls (A's rejections are among its drops): in the window %s; A's p99 %s before, %s inside.",
+			cb.key, opened, rej, cb.damage(n, "sync_cb"), ms(cb.pre99), ms(cb.win99))
 	}
 
 	also := ""
@@ -502,8 +497,8 @@ func cascades(in *run) verdict {
 		return verdict{Holds, lead + " The failure cascaded to A's callers." + brk + " The breakers failed A's calls fast." + still + also, n}
 	}
 	why := fmt.Sprintf("A's p99 inside (%s) stayed above half of the no-breaker run's (%s)", ms(cb.win99), ms(nocb.win99))
-	if rej, _ := cb.rejected(); rej == 0 {
-		why = "the breakers never rejected a call"
+	if rej, opened := cb.rejected(); rej == 0 && opened == 0 {
+		why = "no relay's breaker ever opened"
 	}
 	return verdict{Mixed, lead + " The failure cascaded to A's callers." + brk + " But the breakers did not make A fail fast: " + why + "." + also, n}
 }

@@ -259,7 +259,7 @@ func TestEvaluate(t *testing.T) {
 			r.Patterns["sync.guarded"].Summary.Chain[2].Rejected = 900
 			r.Patterns["sync.guarded"].Summary.Chain[2].Opened = 3
 			r.Patterns["async.chain"].Summary.Chain[3].PeakLag = 2500
-		}, Holds, []string{"D 1000 errors, C 1000, B 1000, A 1000 drops (83%)", "10.0 ms before the fault to 2000 ms inside", "rejected 900 calls (breakers opened 3 times)", "failed A's calls fast", "A still dropped 83%", "The async chain (async.chain) kept A out of it", "peaked at 2500 (into D)"}},
+		}, Holds, []string{"D 1000 errors, C 1000, B 1000, A 1000 drops (83%)", "10.0 ms before the fault to 2000 ms inside", "breakers opened 3 times and rejected 900 calls", "failed A's calls fast", "A still dropped 83%", "The async chain (async.chain) kept A out of it", "peaked at 2500 (into D)"}},
 		{"cascades: no breaker run", "sync-cascades", func(r *loadgen.Results) {
 			chains(r, "sync.a")
 			fault(r, "provider", "slowdown", 30, 40)
@@ -273,7 +273,19 @@ func TestEvaluate(t *testing.T) {
 				hopCalls(r, k, 30, 40, 0, "D")
 			}
 			r.Patterns["sync.y"].Summary.Chain[1].Rejected = 800
-		}, Holds, []string{"D answered no calls, C 1000 errors, B 1000, A 1000 drops"}},
+		}, Holds, []string{"D killed, C 1000 errors, B 1000, A 1000 drops"}},
+		// As a real claims-chain run: A's own breaker opened first, so the
+		// relays' breakers tripped but had nothing to reject.
+		{"cascades: breakers trip, A's rejects", "sync-cascades", func(r *loadgen.Results) {
+			chains(r, "sync.nocb", "sync.cb")
+			fault(r, "notification", "pause", 20, 35)
+			hopErrors(r, "sync.nocb", 20, 35, 100, "C", "B", "A")
+			p99(r, "sync.nocb", 20, 35, 2004)
+			hopErrors(r, "sync.cb", 20, 35, 100, "A")
+			p99(r, "sync.cb", 20, 24, 2002)
+			p99(r, "sync.cb", 24, 35, 2.4)
+			r.Patterns["sync.cb"].Summary.Chain[1].Opened, r.Patterns["sync.cb"].Summary.Chain[2].Opened = 3, 3
+		}, Holds, []string{"D paused, C 1500 errors", "opened 6 times and rejected 0 calls", "failed A's calls fast"}},
 		{"cascades: D's fault stays at D", "sync-cascades", func(r *loadgen.Results) {
 			chains(r, "sync.nocb", "sync.cb")
 			fault(r, "provider", "outage", 30, 40)
@@ -292,7 +304,7 @@ func TestEvaluate(t *testing.T) {
 			fault(r, "provider", "outage", 30, 40)
 			hopErrors(r, "sync.nocb", 30, 40, 100, "D", "C", "B", "A")
 			hopErrors(r, "sync.cb", 30, 40, 100, "D", "C", "B", "A")
-		}, Mixed, []string{"never rejected a call"}},
+		}, Mixed, []string{"no relay's breaker ever opened"}},
 		{"cascades: no chain", "sync-cascades", nil, NotExercised, []string{"no chain"}},
 		{"cascades: no fault on D", "sync-cascades", func(r *loadgen.Results) {
 			chains(r, "sync.nocb", "async.nocb")

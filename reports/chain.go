@@ -61,13 +61,21 @@ func chainSections(r *loadgen.Results, order []string) ([]section, bool) {
 			// A failure that travels gives every hop the same line: each
 			// hop's is thinner than the one before, so that all show.
 			w := float32(max(4-i, 1))
-			ec.series = append(ec.series, series{name: h, color: c, width: w, data: minMax(p.Series.T, floats(hs.Errors), MaxPoints, known)})
-			// A log axis draws no 0: a hop that finished no call has no line.
-			if pts := minMax(p.Series.T, hs.P99, MaxPoints, positive); len(pts) > 0 {
-				pc.series = append(pc.series, series{name: h, color: c, width: w, data: pts})
+			// A second in which a hop finished no call, or could not be
+			// read (a paused D, and loadgen then records 0), is a hole in
+			// its lines, not a 0 nor a line across.
+			idle := func(j int) bool {
+				return j >= len(hs.Calls) || hs.Calls[j] == 0 && (j >= len(hs.Errors) || hs.Errors[j] == 0)
 			}
-			if pts := minMax(p.Series.T, floats(hs.Lag), MaxPoints, known); len(pts) > 0 {
-				gc.series = append(gc.series, series{name: h, color: c, width: w, data: pts})
+			if s, ok := gapSeries(h, c, w, p.Series.T, floats(hs.Errors), known, idle); ok {
+				ec.series = append(ec.series, s)
+			}
+			// A log axis draws no 0 either.
+			if s, ok := gapSeries(h, c, w, p.Series.T, hs.P99, positive, idle); ok {
+				pc.series = append(pc.series, s)
+			}
+			if s, ok := gapSeries(h, c, w, p.Series.T, floats(hs.Lag), known, func(int) bool { return false }); ok {
+				gc.series = append(gc.series, s)
 			}
 		}
 		s := section{Heading: key + " · " + chainKind(key, p), Cols: 2, Hops: hopsTable(p)}
@@ -82,6 +90,29 @@ func chainSections(r *loadgen.Results, order []string) ([]section, bool) {
 	out[0].Title = "Chain"
 	out[0].Note = chainNote(hopNames(r.Patterns[keys[0]]))
 	return out, true
+}
+
+// gapSeries is the line of v over t, with a hole where hole(i) or !keep(v[i]);
+// ok is false when nothing is left to draw. A series longer than MaxPoints
+// is downsampled as the other charts' are, holes bridged.
+func gapSeries(name, color string, width float32, t, v []float64, keep func(float64) bool, hole func(i int) bool) (series, bool) {
+	s := series{name: name, color: color, width: width}
+	n := min(len(t), len(v))
+	if n > MaxPoints {
+		s.data = minMax(t, v, MaxPoints, keep)
+		return s, len(s.data) > 0
+	}
+	s.gapped = make([][2]any, 0, n)
+	drawn := false
+	for i := range n {
+		if hole(i) || !keep(v[i]) {
+			s.gapped = append(s.gapped, [2]any{secs(t[i]), nil})
+			continue
+		}
+		s.gapped = append(s.gapped, [2]any{secs(t[i]), sig(v[i])})
+		drawn = true
+	}
+	return s, drawn
 }
 
 // hopNames are p's chain hops in order, A first.

@@ -88,6 +88,10 @@ type series struct {
 	dash  string  // solid, dashed, dotted
 	width float32 // 0: 2
 	data  []point
+	// gapped, when set, is drawn instead of data: [x, y] pairs with y
+	// nil where nothing was measured, which breaks the line there rather
+	// than join its neighbours across the hole.
+	gapped [][2]any
 }
 
 // Funcs of the axis labels and tooltips, in JavaScript.
@@ -223,6 +227,9 @@ func (c chart) seriesOpts(i int, s series) func(*charts.SingleSeries) {
 			ss.Data = s.data
 			if s.data == nil {
 				ss.Data = []point{}
+			}
+			if s.gapped != nil {
+				ss.Data = s.gapped
 			}
 		}
 		ss.ShowSymbol = opts.Bool(false)

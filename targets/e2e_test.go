@@ -2,9 +2,13 @@ package targets_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +21,7 @@ import (
 	"github.com/commbench/commbench/targets/notification"
 	"github.com/commbench/commbench/targets/provider"
 	"github.com/commbench/commbench/targets/reaction"
+	"github.com/commbench/commbench/targets/relay"
 )
 
 // These tests run both services on loopback sockets against an embedded
@@ -291,5 +296,319 @@ func TestBadInputKeepsServing(t *testing.T) {
 				t.Errorf("got %d %s, want %d", resp.StatusCode(), resp.Body(), tt.want)
 			}
 		})
+	}
+}
+
+// Chains: A (the reaction service) → relays B, C → D (the notification
+// service), on loopback sockets. The tests count statuses and errors, never
+// how long something took.
+
+// chain is a chain's services; relays[0] is B.
+type chain struct {
+	reactionURL string
+	reaction    *reaction.Service
+	relays      []*relay.Service
+	relayURLs   []string
+}
+
+// startSyncChain starts the relays from the last to the first, the last
+// pointed at dURL, then A pointed at B.
+func startSyncChain(t *testing.T, dURL string, ac reaction.Config, relays ...relay.Config) *chain {
+	t.Helper()
+	c := &chain{relays: make([]*relay.Service, len(relays)), relayURLs: make([]string, len(relays))}
+	next := dURL
+	for i := len(relays) - 1; i >= 0; i-- {
+		rc := relays[i]
+		rc.Mode, rc.NextURL = relay.Sync, next
+		s, err := relay.New(rc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close(context.Background()) })
+		c.relays[i], c.relayURLs[i] = s, serve(t, s.Handler())
+		next = c.relayURLs[i]
+	}
+	ac.Mode, ac.NotifyURL = reaction.Sync, next
+	a, err := reaction.New(ac)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close(context.Background()) })
+	c.reaction, c.reactionURL = a, serve(t, a.Handler())
+	return c
+}
+
+// hopInterval reads a hop's GET /v1/hop/interval.
+func hopInterval(t *testing.T, url string) targets.HopInterval {
+	t.Helper()
+	status, body, err := fasthttp.Get(nil, url+targets.PathHopInterval)
+	var hi targets.HopInterval
+	if err == nil && status == 200 {
+		err = json.Unmarshal(body, &hi)
+	}
+	if err != nil || status != 200 {
+		t.Fatalf("%s%s: %d %s (%v)", url, targets.PathHopInterval, status, body, err)
+	}
+	return hi
+}
+
+// headerLog records the trace headers each reaction arrived with at a hop.
+type headerLog struct {
+	mu sync.Mutex
+	m  map[uint64][2]string // id → traceparent, stamps
+}
+
+// wrap records the headers of each POST /v1/notify, then calls h.
+func (l *headerLog) wrap(h fasthttp.RequestHandler) fasthttp.RequestHandler {
+	l.m = map[uint64][2]string{}
+	return func(ctx *fasthttp.RequestCtx) {
+		var r targets.Reaction
+		if string(ctx.Path()) == targets.PathNotify && targets.Decode(ctx.PostBody(), &r) == nil {
+			l.mu.Lock()
+			l.m[r.ID] = [2]string{string(ctx.Request.Header.Peek(targets.HeaderTraceparent)), string(ctx.Request.Header.Peek(targets.HeaderStamps))}
+			l.mu.Unlock()
+		}
+		h(ctx)
+	}
+}
+
+// postEach sends reactions from..to one after another and returns each
+// answer's status and body: the order is the test's.
+func postEach(t *testing.T, url string, from, to uint64) (statuses []int, bodies []string) {
+	t.Helper()
+	client := &fasthttp.Client{}
+	for id := from; id <= to; id++ {
+		r := targets.Reaction{ID: id, User: "u", Post: "p1", Author: "a", Kind: "like", SentAt: time.Now().UnixNano()}
+		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+		req.SetRequestURI(url + targets.PathReactions)
+		req.Header.SetMethod("POST")
+		req.SetBody(r.Append(nil))
+		if err := client.DoTimeout(req, resp, 30*time.Second); err != nil {
+			t.Fatalf("reaction %d: %v", id, err)
+		}
+		statuses, bodies = append(statuses, resp.StatusCode()), append(bodies, string(resp.Body()))
+		fasthttp.ReleaseRequest(req)
+		fasthttp.ReleaseResponse(resp)
+	}
+	return statuses, bodies
+}
+
+func TestSyncChainDeliversWithTheTrace(t *testing.T) {
+	d, err := notification.New(notification.Config{Provider: provider.Config{P50: time.Millisecond, P99: 5 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var atB, atD headerLog
+	dURL := serve(t, atD.wrap(d.Handler()))
+	c := startSyncChain(t, dURL, reaction.Config{}, relay.Config{Name: "B"}, relay.Config{Name: "C"})
+	// B's headers are recorded on their way in: B is served once more
+	// behind the recorder, and A is pointed at that.
+	bURL := serve(t, atB.wrap(c.relays[0].Handler()))
+	a, err := reaction.New(reaction.Config{Mode: reaction.Sync, NotifyURL: bURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close(context.Background()) })
+	aURL := serve(t, a.Handler())
+
+	const n = 200
+	if got := post(t, aURL, 1, n); got[201] != n {
+		t.Fatalf("statuses: got %v, want %d x 201", got, n)
+	}
+	snap, err := d.Ledger().Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(snap.DeliveredIDs) != fmt.Sprint(ledger.Ranges{{Lo: 1, Hi: n}}) || snap.Untraced != 0 {
+		t.Errorf("D's ledger: ids %v untraced %d; want [1,%d] all traced", snap.DeliveredIDs, snap.Untraced, n)
+	}
+	atB.mu.Lock()
+	atD.mu.Lock()
+	defer atB.mu.Unlock()
+	defer atD.mu.Unlock()
+	for id := uint64(1); id <= n; id++ {
+		b, dd := atB.m[id], atD.m[id]
+		apiIn, handoff, ok := targets.ParseStamps([]byte(dd[1]))
+		if dd != b || dd[0] != targets.Traceparent(id) || !ok || handoff < apiIn {
+			t.Errorf("reaction %d: D got traceparent, stamps %q; B got %q; want A's as they came", id, dd, b)
+			break
+		}
+	}
+	for i, url := range append(c.relayURLs[1:], dURL) { // C, D (B was called through its recorder)
+		if hi := hopInterval(t, url); hi.Calls != n || hi.Errors != 0 {
+			t.Errorf("hop %d: %+v, want %d calls, no errors", i+2, hi, n)
+		}
+	}
+}
+
+func TestSyncChainEndDown(t *testing.T) {
+	// D's port is closed: C cannot connect (503), and B passes C's 503 on.
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dURL := "http://" + ln.Addr().String()
+	ln.Close()
+	c := startSyncChain(t, dURL, reaction.Config{}, relay.Config{Name: "B"}, relay.Config{Name: "C"})
+	const n = 50
+	if got := post(t, c.reactionURL, 1, n); got[503] != n {
+		t.Errorf("A's statuses: got %v, want %d x 503", got, n)
+	}
+	for i, url := range c.relayURLs {
+		if hi := hopInterval(t, url); hi.Calls != n || hi.Errors != n || hi.Rejected != 0 {
+			t.Errorf("relay %s: %+v, want %d calls, all errors", c.relays[i].Stats().Name, hi, n)
+		}
+		if st := c.relays[i].Stats(); st.S503 != n {
+			t.Errorf("relay %s: %+v, want %d x 503", st.Name, st, n)
+		}
+	}
+	if st := c.reaction.Stats(); st.S503 != n {
+		t.Errorf("A: %+v, want %d x 503", st, n)
+	}
+}
+
+// hangingServer accepts connections and reads them, but never answers.
+func hangingServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Go(func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() {
+				defer conn.Close()
+				io.Copy(io.Discard, conn) // until the caller gives up and closes
+			})
+		}
+	})
+	return "http://" + ln.Addr().String()
+}
+
+func TestSyncChainEndHangs(t *testing.T) {
+	// Each hop waits longer than the one after it, so that the timeout is
+	// C's and B and A pass C's 504 back rather than time out themselves.
+	c := startSyncChain(t, hangingServer(t), reaction.Config{Timeout: 5 * time.Second},
+		relay.Config{Name: "B", Timeout: 3 * time.Second}, relay.Config{Name: "C", Timeout: 100 * time.Millisecond})
+	const n = 20
+	statuses, bodies := postEach(t, c.reactionURL, 1, n)
+	for i, st := range statuses {
+		if st != 504 || !strings.Contains(bodies[i], "relay B: next hop answered 504") || !strings.Contains(bodies[i], "relay C: next hop: ") {
+			t.Errorf("reaction %d: got %d %s, want 504 from C through B", i+1, st, bodies[i])
+		}
+	}
+	for i, url := range c.relayURLs {
+		if hi := hopInterval(t, url); hi.Calls != n || hi.Errors != n {
+			t.Errorf("relay %s: %+v, want %d calls, all errors", c.relays[i].Stats().Name, hi, n)
+		}
+		if st := c.relays[i].Stats(); st.S504 != n {
+			t.Errorf("relay %s: %+v, want %d x 504", st.Name, st, n)
+		}
+	}
+}
+
+func TestSyncChainBreakersOpen(t *testing.T) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dURL := "http://" + ln.Addr().String()
+	ln.Close()
+	// Each breaker trips after more failures than the one after it, so
+	// that every one of them gets to refuse calls: C opens after its 3rd,
+	// B after its 10th (C's 3 and 7 refused by C), A after its 15th.
+	const aTrip, bTrip, cTrip, n = 15, 10, 3, 20
+	c := startSyncChain(t, dURL, reaction.Config{Breaker: true, TripFailures: aTrip, OpenFor: time.Hour},
+		relay.Config{Name: "B", Breaker: true, TripFailures: bTrip, OpenFor: time.Hour},
+		relay.Config{Name: "C", Breaker: true, TripFailures: cTrip, OpenFor: time.Hour})
+	statuses, bodies := postEach(t, c.reactionURL, 1, n)
+	for i, st := range statuses {
+		var want string
+		switch id := i + 1; {
+		case id <= cTrip:
+			want = "relay C: next hop: " // refused
+		case id <= bTrip:
+			want = "relay C: circuit open"
+		case id <= aTrip:
+			want = "relay B: circuit open"
+		default:
+			want = `{"error":"circuit open"}` // A's own
+		}
+		if st != 503 || !strings.Contains(bodies[i], want) {
+			t.Errorf("reaction %d: got %d %s, want 503 %s", i+1, st, bodies[i], want)
+		}
+	}
+	want := []struct{ calls, rejected int64 }{{aTrip, aTrip - bTrip}, {bTrip, bTrip - cTrip}}
+	for i, url := range c.relayURLs {
+		hi := hopInterval(t, url)
+		if hi.Calls != want[i].calls || hi.Errors != hi.Calls || hi.Rejected != want[i].rejected || hi.Rejected == 0 || hi.Opened < 1 || hi.Breaker != "open" {
+			t.Errorf("relay %s: %+v, want %d calls, all errors, %d rejected, opened, open", c.relays[i].Stats().Name, hi, want[i].calls, want[i].rejected)
+		}
+	}
+	if st := c.reaction.Stats(); st.S503 != n || st.Breaker != "open" {
+		t.Errorf("A: %+v, want %d x 503 and the breaker open", st, n)
+	}
+}
+
+func TestAsyncChainDelivers(t *testing.T) {
+	// A produces to the reactions topic, B relays it to the next, D consumes
+	// that: the trace context and stamps travel in message headers.
+	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, "chain.ab", "chain.bd", "chain.bd.dlq"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(kc.Close)
+	brokers := kc.ListenAddrs()
+	d, err := notification.New(notification.Config{
+		Provider: provider.Config{P50: time.Millisecond, P99: 5 * time.Millisecond},
+		Brokers:  brokers, Topic: "chain.bd", Group: "g-chain-d", Consumers: 2,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := relay.New(relay.Config{Mode: relay.Async, Name: "B", Brokers: brokers, InTopic: "chain.ab", OutTopic: "chain.bd", Group: "g-chain-b", Consumers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var dErr, bErr error
+	wg.Go(func() { dErr = d.Consume(ctx, 5*time.Second) })
+	wg.Go(func() { bErr = b.Consume(ctx, 5*time.Second) })
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+		if err := errors.Join(dErr, bErr, b.Close(context.Background())); err != nil {
+			t.Errorf("consume: %v", err)
+		}
+	})
+	a, err := reaction.New(reaction.Config{Mode: reaction.Async, Brokers: brokers, Topic: "chain.ab"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close(context.Background()) })
+	const n = 200
+	if got := post(t, serve(t, a.Handler()), 1, n); got[202] != n {
+		t.Fatalf("statuses: got %v, want %d x 202", got, n)
+	}
+	waitDelivered(t, d.Ledger(), n, 30*time.Second)
+	snap, err := d.Ledger().Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(snap.DeliveredIDs) != fmt.Sprint(ledger.Ranges{{Lo: 1, Hi: n}}) || snap.Untraced != 0 {
+		t.Errorf("D's ledger: ids %v untraced %d; want [1,%d] all traced", snap.DeliveredIDs, snap.Untraced, n)
+	}
+	if hi, _ := b.Hop().Interval(); hi.Calls < n || hi.Errors != 0 {
+		t.Errorf("B: %+v, want %d calls, no errors", hi, n)
+	}
+	if hi, _ := d.Hop().Interval(); hi.Calls < n || hi.Errors != 0 {
+		t.Errorf("D: %+v, want %d calls, no errors", hi, n)
 	}
 }

@@ -712,6 +712,20 @@ func (r *patternRun) sampler(ctx context.Context, start time.Time, rec *Recorder
 		now := time.Now()
 		sec := rec.Tick(now)
 		qctx, cancel := context.WithTimeout(ctx, 900*time.Millisecond)
+		// A chain's hops are read beside the ledger, not after it: while D
+		// hangs, its ledger takes the whole timeout, and B and C must still
+		// be read.
+		var (
+			hops     []hopSample
+			aBreaker string
+			chainWG  sync.WaitGroup
+		)
+		if len(r.chain) > 0 {
+			chainWG.Go(func() {
+				aBreaker = r.aBreaker(qctx)
+				hops = r.sampleChain(qctx)
+			})
+		}
 		var (
 			counts ledger.Counts
 			h      *hdrhistogram.Histogram
@@ -727,12 +741,7 @@ func (r *patternRun) sampler(ctx context.Context, start time.Time, rec *Recorder
 			}
 		}
 		groupLags := r.sampleGroups(qctx)
-		var hops []hopSample
-		var aBreaker string
-		if len(r.chain) > 0 {
-			aBreaker = r.aBreaker(qctx)
-			hops = r.sampleChain(qctx)
-		}
+		chainWG.Wait()
 		cancel()
 		cores, rss := r.meter.sample(r.pids(), now.Sub(last))
 		last = now

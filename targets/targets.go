@@ -2,8 +2,10 @@
 // travels from the load generator through the reaction service to the
 // notification service, its wire format, and the HTTP paths and headers.
 //
-// The services themselves live beside it: reaction/, notification/, and the
-// parts of the notification service, provider/ and ledger/.
+// The services themselves live beside it: reaction/, relay/ (the hops in
+// the middle of a chain), notification/, the parts of the notification
+// service, provider/ and ledger/, and kafkagroup/, the consumer loop the
+// notification service and the async relays share.
 package targets
 
 import (

@@ -318,9 +318,9 @@ func (c *chainRun) rejected() (rejected, opened int64) {
 }
 
 // failedFast: with breakers, A was answered fast while D was down: the
-// breakers acted (a relay's opened or rejected calls; A's rejections are
-// among its drops, uncounted, and in a real run A's breaker opened first
-// and spared the relays any call to reject), and A's in-window p99 was at
+// breakers acted (one opened or rejected calls; in a real run A's breaker
+// opened first and spared the relays most calls to reject), and A's
+// in-window p99 was at
 // most FailFast of the no-breaker run's or did not rise at all (when the
 // failure came back fast without breakers too, e.g. a killed D refuses
 // connections, there is nothing to halve).
@@ -457,7 +457,7 @@ func cascades(in *run) verdict {
 		cb.numbers(n, "sync_cb")
 		rej, opened := cb.rejected()
 		n["sync_cb_rejected"], n["sync_cb_breaker_opened"] = float64(rej), float64(opened)
-		brk = fmt.Sprintf(" With a breaker on every hop (%s) the relays' breakers opened %d times and rejected %d calls (A's rejections are among its drops): in the window %s; A's p99 %s before, %s inside.",
+		brk = fmt.Sprintf(" With a breaker on every hop (%s) the breakers opened %d times and rejected %d calls at once: in the window %s; A's p99 %s before, %s inside.",
 			cb.key, opened, rej, cb.damage(n, "sync_cb"), ms(cb.pre99), ms(cb.win99))
 	}
 

@@ -128,6 +128,8 @@ func (r *patternRun) relayProcs() []*Proc {
 // chainBaseline reads every hop's counters just before the attack: what
 // the warmup did is not counted, and the interval histograms start afresh.
 func (r *patternRun) chainBaseline(ctx context.Context) error {
+	r.aBase, _ = r.readABreaker(ctx)
+	r.aLast = r.aBase
 	for _, h := range r.chain {
 		var hi targets.HopInterval
 		if err := getJSON(ctx, h.url+targets.PathHopInterval, &hi); err != nil {
@@ -177,7 +179,7 @@ func (r *patternRun) sampleChain(ctx context.Context) []hopSample {
 // generator's second, the others from their samples. A hop that could not
 // be read that second (paused, killed) shows 0 calls and a p99 of 0; its
 // counts land in the next second it answers. Called with r.mu held.
-func (r *patternRun) recordChain(sec Second, samples []hopSample, aBreaker string) {
+func (r *patternRun) recordChain(sec Second, samples []hopSample, ab aBreaker, abOK bool) {
 	if len(r.chain) == 0 {
 		return
 	}
@@ -196,7 +198,10 @@ func (r *patternRun) recordChain(sec Second, samples []hopSample, aBreaker strin
 	a.Errors = append(a.Errors, sec.Drops.Total)
 	a.P99 = append(a.P99, sec.APIP99)
 	if r.p.Services.Chain.Breaker && !r.async() {
-		a.Breaker = append(a.Breaker, aBreaker)
+		if abOK {
+			r.aLast = ab
+		}
+		a.Breaker = append(a.Breaker, ab.State)
 	}
 	for i, h := range r.chain {
 		x := hs(h.name)
@@ -233,19 +238,23 @@ func (r *patternRun) hasBreaker(h *chainHop) bool {
 	return r.p.Services.Chain.Breaker && !r.async() && h.service == "relay"
 }
 
-// aBreaker reads A's circuit breaker state from the reaction service's
-// stats: "" without one, or when it cannot be read.
-func (r *patternRun) aBreaker(ctx context.Context) string {
+// aBreaker is A's circuit breaker as the reaction service's stats show it.
+type aBreaker struct {
+	State    string `json:"breaker"`
+	Opened   int64  `json:"breaker_opened"`
+	Rejected int64  `json:"breaker_rejected"`
+}
+
+// readABreaker reads A's circuit breaker from the reaction service's
+// stats; ok is false without one, or when it cannot be read.
+func (r *patternRun) readABreaker(ctx context.Context) (b aBreaker, ok bool) {
 	if !r.p.Services.Chain.Breaker || r.async() || len(r.chain) == 0 {
-		return ""
+		return b, false
 	}
-	var st struct {
-		Breaker string `json:"breaker"`
+	if err := getJSON(ctx, "http://"+r.react.Addr+targets.PathStats, &b); err != nil {
+		return b, false
 	}
-	if err := getJSON(ctx, "http://"+r.react.Addr+targets.PathStats, &st); err != nil {
-		return ""
-	}
-	return st.Breaker
+	return b, true
 }
 
 // summarizeChain fills the chain's summary: A from the generator's totals,
@@ -256,7 +265,8 @@ func (r *patternRun) summarizeChain(s *Summary, t Totals, api Percentiles) {
 	}
 	c := r.p.Services.Chain
 	s.ChainDepth, s.ChainBreaker = c.Depth, c.Breaker
-	s.Chain = append(s.Chain, HopSummary{Name: "A", Service: "reaction", Calls: t.Requests, Errors: t.Drops.Total, Latency: api})
+	s.Chain = append(s.Chain, HopSummary{Name: "A", Service: "reaction", Calls: t.Requests, Errors: t.Drops.Total, Latency: api,
+		Rejected: r.aLast.Rejected - r.aBase.Rejected, Opened: r.aLast.Opened - r.aBase.Opened})
 	for _, h := range r.chain {
 		hs := HopSummary{
 			Name:     h.name,

@@ -292,6 +292,8 @@ type patternRun struct {
 	// A chain's hops after A (chain.go): the relays, then the notification
 	// service.
 	chain []*chainHop
+	// A's circuit breaker at the attack's start and at the last sample.
+	aBase, aLast aBreaker
 
 	mu     sync.Mutex // guards what the sampler writes and the drain reads
 	series Series
@@ -716,13 +718,14 @@ func (r *patternRun) sampler(ctx context.Context, start time.Time, rec *Recorder
 		// hangs, its ledger takes the whole timeout, and B and C must still
 		// be read.
 		var (
-			hops     []hopSample
-			aBreaker string
-			chainWG  sync.WaitGroup
+			hops    []hopSample
+			ab      aBreaker
+			abOK    bool
+			chainWG sync.WaitGroup
 		)
 		if len(r.chain) > 0 {
 			chainWG.Go(func() {
-				aBreaker = r.aBreaker(qctx)
+				ab, abOK = r.readABreaker(qctx)
 				hops = r.sampleChain(qctx)
 			})
 		}
@@ -787,7 +790,7 @@ func (r *patternRun) sampler(ctx context.Context, start time.Time, rec *Recorder
 		for class, n := range sec.Drops.ByClass() {
 			s.Drops[class] = append(s.Drops[class], n)
 		}
-		r.recordChain(sec, hops, aBreaker)
+		r.recordChain(sec, hops, ab, abOK)
 		for name, c := range cores {
 			s.CPU[name] = append(s.CPU[name], c)
 			s.RSSMB[name] = append(s.RSSMB[name], rss[name])

@@ -176,9 +176,9 @@ func hopsTable(p *loadgen.Pattern) *hopTable {
 			errs += " (" + pct(float64(h.Errors), float64(h.Calls)) + ")"
 		}
 		rw := []cell{{Text: h.Name}, {Text: h.Service}, {Text: count(h.Calls)}, {Text: errs}}
-		// The load generator counts no rejections or trips for A: its
-		// rejections are among its drops.
-		if (p.Summary.ChainBreaker && i > 0) || h.Rejected > 0 || h.Opened > 0 {
+		// Every sync hop of a chain with breakers has one, A's included
+		// (D calls the provider: no breaker).
+		if (p.Summary.ChainBreaker && h.Service != "notification") || h.Rejected > 0 || h.Opened > 0 {
 			rw = append(rw, cell{Text: count(h.Rejected)}, cell{Text: count(h.Opened)})
 		} else {
 			rw = append(rw, na, na)

@@ -3,6 +3,7 @@ package reaction
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 
 	"github.com/sony/gobreaker/v2"
 	"github.com/valyala/fasthttp"
@@ -10,10 +11,24 @@ import (
 	"github.com/commbench/commbench/targets"
 )
 
+// breakerCounts are a circuit breaker's trips and the calls it refused,
+// for Stats.
+type breakerCounts struct{ opened, rejected atomic.Int64 }
+
+// refused reports whether err is the breaker refusing a call (open, or
+// half-open with its trial call in flight), and counts it.
+func (bc *breakerCounts) refused(err error) bool {
+	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
+		bc.rejected.Add(1)
+		return true
+	}
+	return false
+}
+
 // newBreaker returns the circuit breaker hybrid and sync --breaker share:
 // it opens after TripFailures consecutive failures and stays open for
-// OpenFor before it lets one trial call through.
-func newBreaker(cfg Config) *gobreaker.CircuitBreaker[outcome] {
+// OpenFor before it lets one trial call through. Its trips are counted in bc.
+func newBreaker(cfg Config, bc *breakerCounts) *gobreaker.CircuitBreaker[outcome] {
 	trip := cfg.TripFailures
 	log := cfg.Log
 	return gobreaker.NewCircuitBreaker[outcome](gobreaker.Settings{
@@ -24,6 +39,9 @@ func newBreaker(cfg Config) *gobreaker.CircuitBreaker[outcome] {
 		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= trip },
 		OnStateChange: func(name string, from, to gobreaker.State) {
 			log.Info("circuit breaker", "name", name, "from", from.String(), "to", to.String())
+			if to == gobreaker.StateOpen {
+				bc.opened.Add(1)
+			}
 		},
 	})
 }
@@ -35,16 +53,17 @@ func newBreaker(cfg Config) *gobreaker.CircuitBreaker[outcome] {
 type breakerNotifier struct {
 	sync *syncNotifier
 	cb   *gobreaker.CircuitBreaker[outcome]
+	bc   *breakerCounts
 }
 
 var errCircuitOpen = errors.New("circuit open")
 
-func newBreakerNotifier(cfg Config) (*breakerNotifier, error) {
+func newBreakerNotifier(cfg Config, bc *breakerCounts) (*breakerNotifier, error) {
 	s, err := newSyncNotifier(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &breakerNotifier{sync: s, cb: newBreaker(cfg)}, nil
+	return &breakerNotifier{sync: s, cb: newBreaker(cfg, bc), bc: bc}, nil
 }
 
 func (n *breakerNotifier) notify(r *targets.Reaction, tr trace, body []byte) outcome {
@@ -55,7 +74,7 @@ func (n *breakerNotifier) notify(r *targets.Reaction, tr trace, body []byte) out
 		}
 		return o, nil
 	})
-	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
+	if n.bc.refused(err) {
 		return outcome{status: fasthttp.StatusServiceUnavailable, path: "sync", err: errCircuitOpen}
 	}
 	return o

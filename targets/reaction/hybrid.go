@@ -24,12 +24,13 @@ type hybridNotifier struct {
 	sync   *syncNotifier
 	w      *kafka.Writer
 	cb     *gobreaker.CircuitBreaker[outcome]
+	bc     *breakerCounts
 	budget time.Duration
 	// timeout bounds the fallback's wait for Kafka's ack.
 	timeout time.Duration
 }
 
-func newHybridNotifier(cfg Config) (*hybridNotifier, error) {
+func newHybridNotifier(cfg Config, bc *breakerCounts) (*hybridNotifier, error) {
 	s, err := newSyncNotifier(cfg)
 	if err != nil {
 		return nil, err
@@ -37,7 +38,8 @@ func newHybridNotifier(cfg Config) (*hybridNotifier, error) {
 	return &hybridNotifier{
 		sync:    s,
 		w:       newWriter(cfg),
-		cb:      newBreaker(cfg),
+		cb:      newBreaker(cfg, bc),
+		bc:      bc,
 		budget:  cfg.Budget,
 		timeout: cfg.Timeout,
 	}, nil
@@ -56,6 +58,7 @@ func (n *hybridNotifier) notify(r *targets.Reaction, tr trace, body []byte) outc
 	if err == nil {
 		return o
 	}
+	n.bc.refused(err) // counted when the breaker, not the call, said no
 	// Fall back to Kafka: the sync call failed, ran out of budget, or the
 	// breaker is open (gobreaker.ErrOpenState, ErrTooManyRequests).
 	// The fallback's t_handoff is stamped as it produces: the failed sync

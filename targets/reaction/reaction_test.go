@@ -224,7 +224,7 @@ func TestSyncBreakerRefusesWhileOpen(t *testing.T) {
 	if got := calls.Load(); got != 3 {
 		t.Errorf("notification service called %d times, want 3 (then the breaker is open)", got)
 	}
-	if st := s.Stats(); st.Breaker != "open" || st.S503 != 10 {
-		t.Errorf("stats: %+v, want breaker open and 10 x 503", st)
+	if st := s.Stats(); st.Breaker != "open" || st.S503 != 10 || st.BreakerOpened != 1 || st.BreakerRejected != 7 {
+		t.Errorf("stats: %+v, want breaker open, opened once, 10 x 503 of which 7 rejected", st)
 	}
 }

@@ -173,6 +173,7 @@ type Service struct {
 	store    *store
 	notifier notifier
 	counts   counters
+	breaker  breakerCounts // sync --breaker and hybrid
 }
 
 type counters struct {
@@ -190,14 +191,14 @@ func New(cfg Config) (*Service, error) {
 	switch cfg.Mode {
 	case Sync:
 		if cfg.Breaker {
-			s.notifier, err = newBreakerNotifier(cfg)
+			s.notifier, err = newBreakerNotifier(cfg, &s.breaker)
 		} else {
 			s.notifier, err = newSyncNotifier(cfg)
 		}
 	case Async:
 		s.notifier = newAsyncNotifier(cfg)
 	case Hybrid:
-		s.notifier, err = newHybridNotifier(cfg)
+		s.notifier, err = newHybridNotifier(cfg, &s.breaker)
 	}
 	if err != nil {
 		return nil, err
@@ -287,6 +288,10 @@ type Stats struct {
 	S504     int64  `json:"status_504"`
 	InFlight int64  `json:"in_flight"`
 	Breaker  string `json:"breaker,omitempty"`
+	// BreakerOpened counts the breaker's trips, BreakerRejected the calls
+	// it refused (sync: answered 503 at once; hybrid: sent to Kafka).
+	BreakerOpened   int64 `json:"breaker_opened,omitempty"`
+	BreakerRejected int64 `json:"breaker_rejected,omitempty"`
 }
 
 // Stats returns the service's counters.
@@ -304,5 +309,8 @@ func (s *Service) Stats() Stats {
 		S504:     s.counts.status504.Load(),
 		InFlight: s.counts.inFlight.Load(),
 		Breaker:  s.notifier.breaker(),
+
+		BreakerOpened:   s.breaker.opened.Load(),
+		BreakerRejected: s.breaker.rejected.Load(),
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/commbench/commbench/broker/kafkasec"
 	"github.com/commbench/commbench/targets"
+	"github.com/commbench/commbench/targets/kafkagroup"
 )
 
 // asyncNotifier produces the reaction to Kafka, keyed by author, and answers
@@ -41,24 +42,7 @@ func newWriter(cfg Config) *kafka.Writer {
 	} else if t := sec.Transport(); t != nil {
 		transport = t
 	}
-	return &kafka.Writer{
-		Addr:      kafka.TCP(cfg.Brokers...),
-		Transport: transport, // nil: kafka-go's default, plaintext
-		Topic:     cfg.Topic,
-		Balancer:  &kafka.Hash{}, // key = author: one author's reactions stay in order
-		// A Writer literal defaults to RequireNone: fire and forget.
-		RequiredAcks: kafka.RequireAll,
-		// The default 1 s would make each acknowledged write wait a second.
-		// Concurrent requests still share batches within this window.
-		BatchTimeout: cfg.BatchTimeout,
-		BatchSize:    100,
-		WriteTimeout: cfg.Timeout,
-		ReadTimeout:  cfg.Timeout,
-		MaxAttempts:  3,
-		// kafka-go has no idempotent producer: a retried batch can be written
-		// twice. The notification service deduplicates by reaction id.
-		AllowAutoTopicCreation: false,
-	}
+	return kafkagroup.NewWriter(cfg.Brokers, cfg.Topic, transport, cfg.BatchTimeout, cfg.Timeout)
 }
 
 // failingTransport fails every request with err: a Writer whose security

@@ -3,7 +3,6 @@ package reaction
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/url"
 	"time"
 
@@ -11,9 +10,6 @@ import (
 
 	"github.com/commbench/commbench/targets"
 )
-
-// DialTimeout bounds connecting to the notification service.
-const DialTimeout = time.Second
 
 // syncNotifier calls POST /v1/notify and answers 201 only after the
 // notification service answered 200: the reaction is not accepted unless
@@ -30,21 +26,7 @@ func newSyncNotifier(cfg Config) (*syncNotifier, error) {
 		return nil, fmt.Errorf("notify URL %q: want http://host:port", cfg.NotifyURL)
 	}
 	return &syncNotifier{
-		client: &fasthttp.HostClient{
-			Addr: u.Host,
-			Name: "commbench-reaction",
-			// fasthttp's defaults are no dial, read or write timeout and an
-			// instant ErrNoFreeConns when the pool is full: set each on purpose.
-			Dial:                func(addr string) (net.Conn, error) { return fasthttp.DialTimeout(addr, DialTimeout) },
-			MaxConns:            cfg.MaxConns,
-			MaxConnWaitTimeout:  cfg.ConnWait,
-			ReadTimeout:         cfg.Timeout,
-			WriteTimeout:        cfg.Timeout,
-			MaxIdleConnDuration: 30 * time.Second,
-			// A POST is not idempotent: never resend it behind the caller's back.
-			MaxIdemponentCallAttempts: 1,
-			RetryIfErr:                func(*fasthttp.Request, int, error) (bool, bool) { return false, false },
-		},
+		client:  targets.NewHostClient(u.Host, "commbench-reaction", cfg.MaxConns, cfg.ConnWait, cfg.Timeout),
 		uri:     "http://" + u.Host + targets.PathNotify,
 		timeout: cfg.Timeout,
 	}, nil

@@ -8,33 +8,8 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/commbench/commbench/broker/kafkasec"
 	"github.com/commbench/commbench/targets/kafkagroup"
 )
-
-// newWriter sets the writer to OutTopic as the reaction service's is
-// (targets/reaction/async.go), each kafka-go default that would mislead a
-// benchmark replaced.
-func newWriter(cfg Config, sec kafkasec.Config) *kafka.Writer {
-	return &kafka.Writer{
-		Addr:      kafka.TCP(cfg.Brokers...),
-		Transport: kafkagroup.TransportOrDefault(sec.Transport()), // nil: plaintext
-		Topic:     cfg.OutTopic,
-		Balancer:  &kafka.Hash{}, // key = author: one author's reactions stay in order
-		// A Writer literal defaults to RequireNone: fire and forget.
-		RequiredAcks: kafka.RequireAll,
-		// The default 1 s would hold each message a second; concurrent
-		// messages still share batches within this window.
-		BatchTimeout: cfg.BatchTimeout,
-		BatchSize:    100,
-		WriteTimeout: cfg.Timeout,
-		ReadTimeout:  cfg.Timeout,
-		MaxAttempts:  3,
-		// kafka-go has no idempotent producer: a retried batch can be
-		// written twice. The notification service deduplicates by id.
-		AllowAutoTopicCreation: false,
-	}
-}
 
 // Consume runs the consumer group (async) until ctx is done: each message
 // of InTopic is produced to OutTopic with its key, value and headers (the

@@ -54,8 +54,6 @@ const (
 	DefaultConsumers    = 4
 	DefaultConcurrency  = 64
 	DefaultBatchTimeout = 2 * time.Millisecond
-	// DialTimeout bounds connecting to the next hop.
-	DialTimeout = time.Second
 	// Produce retries back off from RetryBackoff, doubling up to
 	// RetryMaxBackoff, with full jitter.
 	RetryBackoff    = 50 * time.Millisecond
@@ -224,7 +222,7 @@ func New(cfg Config) (*Service, error) {
 			return nil, err
 		}
 		s.sec = sec
-		s.w = newWriter(cfg, sec)
+		s.w = kafkagroup.NewWriter(cfg.Brokers, cfg.OutTopic, kafkagroup.TransportOrDefault(sec.Transport()), cfg.BatchTimeout, cfg.Timeout)
 	}
 	return s, nil
 }

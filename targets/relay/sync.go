@@ -3,7 +3,6 @@ package relay
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"time"
 
@@ -18,21 +17,7 @@ import (
 func (s *Service) newClient() {
 	u, _ := url.Parse(s.cfg.NextURL) // checked by Validate
 	s.uri = "http://" + u.Host + targets.PathNotify
-	s.client = &fasthttp.HostClient{
-		Addr: u.Host,
-		Name: "commbench-relay-" + s.cfg.Name,
-		// fasthttp's defaults are no dial, read or write timeout and an
-		// instant ErrNoFreeConns when the pool is full: set each on purpose.
-		Dial:                func(addr string) (net.Conn, error) { return fasthttp.DialTimeout(addr, DialTimeout) },
-		MaxConns:            s.cfg.MaxConns,
-		MaxConnWaitTimeout:  s.cfg.ConnWait,
-		ReadTimeout:         s.cfg.Timeout,
-		WriteTimeout:        s.cfg.Timeout,
-		MaxIdleConnDuration: 30 * time.Second,
-		// A POST is not idempotent: never resend it behind the caller's back.
-		MaxIdemponentCallAttempts: 1,
-		RetryIfErr:                func(*fasthttp.Request, int, error) (bool, bool) { return false, false },
-	}
+	s.client = targets.NewHostClient(u.Host, "commbench-relay-"+s.cfg.Name, s.cfg.MaxConns, s.cfg.ConnWait, s.cfg.Timeout)
 }
 
 // newBreaker sets the circuit breaker as hybrid's (targets/reaction): it

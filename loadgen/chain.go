@@ -95,6 +95,9 @@ func (r *patternRun) startRelays(ctx context.Context) error {
 		}
 		h.proc, err = startProc(ctx, "relay-"+h.name+"-"+r.key, addr, r.o.Exe, args, r.dir)
 		if err != nil {
+			for _, up := range hops[1:] { // the relays already up; D is stopped with the rest
+				up.proc.Stop(Grace)
+			}
 			return err
 		}
 		hops = append(hops, h)

@@ -241,6 +241,28 @@ func (r *patternRun) hasBreaker(h *chainHop) bool {
 	return r.p.Services.Chain.Breaker && !r.async() && h.service == "relay"
 }
 
+// finishChain reads every hop once more after the sampler stopped, so that
+// the summary counts what the hops did up to the end of the drain, not up
+// to the last whole second (the series keep their seconds).
+func (r *patternRun) finishChain(ctx context.Context) {
+	if len(r.chain) == 0 {
+		return
+	}
+	samples := r.sampleChain(ctx)
+	ab, abOK := r.readABreaker(ctx)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if abOK {
+		r.aLast = ab
+	}
+	for i, h := range r.chain {
+		if smp := samples[i]; smp.seen {
+			h.last = smp.hi
+			h.hist.Merge(smp.h)
+		}
+	}
+}
+
 // aBreaker is A's circuit breaker as the reaction service's stats show it.
 type aBreaker struct {
 	State    string `json:"breaker"`

@@ -640,6 +640,7 @@ func (r *patternRun) measure(ctx context.Context, firstID uint64) (*Pattern, err
 	// Reconcile against the whole ledger.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
+	r.finishChain(rctx)
 	snap, each, lerr := fetchLedgers(rctx, r.ledgerURLs())
 	pat := r.summarize(rec, pacer, attackEnd, drained, drainS, o.Shard.Restrict(snap))
 	if len(r.replicas) > 1 || r.lb != nil {

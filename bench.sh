@@ -24,8 +24,9 @@ usage: ./bench.sh <verb> [args]
   baseline    run the ci profile and save its results as reports/baseline.json
               (extra args go to 'commbench run', e.g. --broker local)
   claims      run the claims profiles one after another: claims-surge, claims-outage,
-              claims-scale and claims-chain (those that exist); each report's Claims
-              section says what held (extra args go to every 'commbench run')
+              claims-scale and claims-chain (those that exist), then every claim's
+              verdict across them ('commbench claims'); each report's Claims
+              section says why (extra args go to every 'commbench run')
   help        this text
 
 Profiles: PROFILES
@@ -103,7 +104,7 @@ run_tests() {
 CLAIMS_PROFILES="claims-surge claims-outage claims-scale claims-chain"
 run_claims() {
   build
-  local name rc=0 ran=() failed=() missing=()
+  local name rc=0 ran=() failed=() missing=() dirs=()
   for name in $CLAIMS_PROFILES; do
     if [ ! -f "profiles/$name.yaml" ]; then
       missing+=("$name"); continue
@@ -113,6 +114,7 @@ run_claims() {
       local latest
       latest=$(readlink reports/latest 2>/dev/null || true)
       ran+=("$name${latest:+: $ROOT/reports/$latest/index.html}")
+      [ -z "$latest" ] || dirs+=("reports/$latest")
     else
       rc=$?
       failed+=("$name (exit $rc)")
@@ -122,6 +124,10 @@ run_claims() {
   for line in "${ran[@]}"; do say "claims: ran $line"; done
   for line in "${failed[@]}"; do say "claims: FAILED $line"; done
   [ ${#missing[@]} -eq 0 ] || say "claims: not run (no profile yet): ${missing[*]}"
+  if [ ${#dirs[@]} -gt 0 ]; then
+    say "claims: every claim, across these runs"
+    "$BIN" claims "${dirs[@]}"
+  fi
   [ ${#failed[@]} -eq 0 ] || exit 1
   [ ${#ran[@]} -gt 0 ] || die "no claims profile found in profiles/"
 }

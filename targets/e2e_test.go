@@ -2,7 +2,6 @@ package targets_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +21,7 @@ import (
 	"github.com/commbench/commbench/targets/provider"
 	"github.com/commbench/commbench/targets/reaction"
 	"github.com/commbench/commbench/targets/relay"
+	"github.com/commbench/commbench/targets/targettest"
 )
 
 // These tests run both services on loopback sockets against an embedded
@@ -48,24 +48,6 @@ func startKafka(t *testing.T) []string {
 	return c.ListenAddrs()
 }
 
-func serve(t *testing.T, h fasthttp.RequestHandler) string {
-	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- targets.Serve(ctx, ln, targets.NewServer("test", h), 5*time.Second) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	return "http://" + ln.Addr().String()
-}
-
 func startStack(t *testing.T, mode reaction.Mode, brokers []string, group string, nc notification.Config) *stack {
 	t.Helper()
 	topic := topics[slices.Index(reaction.Modes, mode)]
@@ -77,7 +59,7 @@ func startStack(t *testing.T, mode reaction.Mode, brokers []string, group string
 	if err != nil {
 		t.Fatal(err)
 	}
-	notifyURL := serve(t, n.Handler())
+	notifyURL := targettest.Serve(t, n.Handler())
 	ctx, cancel := context.WithCancel(context.Background())
 	consumed := make(chan error, 1)
 	go func() { consumed <- n.Consume(ctx, 5*time.Second) }()
@@ -92,7 +74,7 @@ func startStack(t *testing.T, mode reaction.Mode, brokers []string, group string
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close(context.Background()) })
-	return &stack{reactionURL: serve(t, r.Handler()), notifyURL: notifyURL, notif: n}
+	return &stack{reactionURL: targettest.Serve(t, r.Handler()), notifyURL: notifyURL, notif: n}
 }
 
 // post sends reactions from..to (inclusive) with 16 concurrent senders and
@@ -325,7 +307,7 @@ func startSyncChain(t *testing.T, dURL string, ac reaction.Config, relays ...rel
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close(context.Background()) })
-		c.relays[i], c.relayURLs[i] = s, serve(t, s.Handler())
+		c.relays[i], c.relayURLs[i] = s, targettest.Serve(t, s.Handler())
 		next = c.relayURLs[i]
 	}
 	ac.Mode, ac.NotifyURL = reaction.Sync, next
@@ -334,22 +316,8 @@ func startSyncChain(t *testing.T, dURL string, ac reaction.Config, relays ...rel
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close(context.Background()) })
-	c.reaction, c.reactionURL = a, serve(t, a.Handler())
+	c.reaction, c.reactionURL = a, targettest.Serve(t, a.Handler())
 	return c
-}
-
-// hopInterval reads a hop's GET /v1/hop/interval.
-func hopInterval(t *testing.T, url string) targets.HopInterval {
-	t.Helper()
-	status, body, err := fasthttp.Get(nil, url+targets.PathHopInterval)
-	var hi targets.HopInterval
-	if err == nil && status == 200 {
-		err = json.Unmarshal(body, &hi)
-	}
-	if err != nil || status != 200 {
-		t.Fatalf("%s%s: %d %s (%v)", url, targets.PathHopInterval, status, body, err)
-	}
-	return hi
 }
 
 // headerLog records the trace headers each reaction arrived with at a hop.
@@ -399,17 +367,17 @@ func TestSyncChainDeliversWithTheTrace(t *testing.T) {
 		t.Fatal(err)
 	}
 	var atB, atD headerLog
-	dURL := serve(t, atD.wrap(d.Handler()))
+	dURL := targettest.Serve(t, atD.wrap(d.Handler()))
 	c := startSyncChain(t, dURL, reaction.Config{}, relay.Config{Name: "B"}, relay.Config{Name: "C"})
 	// B's headers are recorded on their way in: B is served once more
 	// behind the recorder, and A is pointed at that.
-	bURL := serve(t, atB.wrap(c.relays[0].Handler()))
+	bURL := targettest.Serve(t, atB.wrap(c.relays[0].Handler()))
 	a, err := reaction.New(reaction.Config{Mode: reaction.Sync, NotifyURL: bURL})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close(context.Background()) })
-	aURL := serve(t, a.Handler())
+	aURL := targettest.Serve(t, a.Handler())
 
 	const n = 200
 	if got := post(t, aURL, 1, n); got[201] != n {
@@ -435,7 +403,7 @@ func TestSyncChainDeliversWithTheTrace(t *testing.T) {
 		}
 	}
 	for i, url := range append(c.relayURLs[1:], dURL) { // C, D (B was called through its recorder)
-		if hi := hopInterval(t, url); hi.Calls != n || hi.Errors != 0 {
+		if hi := targettest.HopInterval(t, url); hi.Calls != n || hi.Errors != 0 {
 			t.Errorf("hop %d: %+v, want %d calls, no errors", i+2, hi, n)
 		}
 	}
@@ -455,7 +423,7 @@ func TestSyncChainEndDown(t *testing.T) {
 		t.Errorf("A's statuses: got %v, want %d x 503", got, n)
 	}
 	for i, url := range c.relayURLs {
-		if hi := hopInterval(t, url); hi.Calls != n || hi.Errors != n || hi.Rejected != 0 {
+		if hi := targettest.HopInterval(t, url); hi.Calls != n || hi.Errors != n || hi.Rejected != 0 {
 			t.Errorf("relay %s: %+v, want %d calls, all errors", c.relays[i].Stats().Name, hi, n)
 		}
 		if st := c.relays[i].Stats(); st.S503 != n {
@@ -504,7 +472,7 @@ func TestSyncChainEndHangs(t *testing.T) {
 		}
 	}
 	for i, url := range c.relayURLs {
-		if hi := hopInterval(t, url); hi.Calls != n || hi.Errors != n {
+		if hi := targettest.HopInterval(t, url); hi.Calls != n || hi.Errors != n {
 			t.Errorf("relay %s: %+v, want %d calls, all errors", c.relays[i].Stats().Name, hi, n)
 		}
 		if st := c.relays[i].Stats(); st.S504 != n {
@@ -546,7 +514,7 @@ func TestSyncChainBreakersOpen(t *testing.T) {
 	}
 	want := []struct{ calls, rejected int64 }{{aTrip, aTrip - bTrip}, {bTrip, bTrip - cTrip}}
 	for i, url := range c.relayURLs {
-		hi := hopInterval(t, url)
+		hi := targettest.HopInterval(t, url)
 		if hi.Calls != want[i].calls || hi.Errors != hi.Calls || hi.Rejected != want[i].rejected || hi.Rejected == 0 || hi.Opened < 1 || hi.Breaker != "open" {
 			t.Errorf("relay %s: %+v, want %d calls, all errors, %d rejected, opened, open", c.relays[i].Stats().Name, hi, want[i].calls, want[i].rejected)
 		}
@@ -594,7 +562,7 @@ func TestAsyncChainDelivers(t *testing.T) {
 	}
 	t.Cleanup(func() { a.Close(context.Background()) })
 	const n = 200
-	if got := post(t, serve(t, a.Handler()), 1, n); got[202] != n {
+	if got := post(t, targettest.Serve(t, a.Handler()), 1, n); got[202] != n {
 		t.Fatalf("statuses: got %v, want %d x 202", got, n)
 	}
 	waitDelivered(t, d.Ledger(), n, 30*time.Second)

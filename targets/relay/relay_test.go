@@ -2,7 +2,6 @@ package relay
 
 import (
 	"context"
-	"encoding/json"
 	"net"
 	"strings"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/commbench/commbench/targets"
+	"github.com/commbench/commbench/targets/targettest"
 )
 
 // These tests run relays on loopback sockets in front of fake next hops;
@@ -55,25 +55,6 @@ func TestConfigValidateNamesTheField(t *testing.T) {
 	}
 }
 
-// serve serves h on a loopback port until the test ends.
-func serve(t *testing.T, h fasthttp.RequestHandler) string {
-	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- targets.Serve(ctx, ln, targets.NewServer("test", h), 5*time.Second) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	return "http://" + ln.Addr().String()
-}
-
 // startRelay serves a sync relay in front of next.
 func startRelay(t *testing.T, cfg Config) (*Service, string) {
 	t.Helper()
@@ -83,7 +64,7 @@ func startRelay(t *testing.T, cfg Config) (*Service, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close(context.Background()) })
-	return s, serve(t, s.Handler())
+	return s, targettest.Serve(t, s.Handler())
 }
 
 // closedPort returns the URL of a loopback port nothing listens on.
@@ -121,19 +102,6 @@ func post(t *testing.T, url string, body []byte, headers map[string]string) answ
 	return answer{status: resp.StatusCode(), body: string(resp.Body()), duplicate: string(resp.Header.Peek(targets.HeaderDuplicate))}
 }
 
-func interval(t *testing.T, url string) targets.HopInterval {
-	t.Helper()
-	status, body, err := fasthttp.Get(nil, url+targets.PathHopInterval)
-	var hi targets.HopInterval
-	if err == nil && status == 200 {
-		err = json.Unmarshal(body, &hi)
-	}
-	if err != nil || status != 200 {
-		t.Fatalf("hop interval: %d %s (%v)", status, body, err)
-	}
-	return hi
-}
-
 func reaction(id uint64) []byte {
 	return (&targets.Reaction{ID: id, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: 1700000000000000000}).Append(nil)
 }
@@ -144,7 +112,7 @@ func TestSyncForwardsBodyAndHeadersAsTheyCame(t *testing.T) {
 		got  []byte
 		hdrs = map[string]string{}
 	)
-	next := serve(t, func(ctx *fasthttp.RequestCtx) {
+	next := targettest.Serve(t, func(ctx *fasthttp.RequestCtx) {
 		mu.Lock()
 		got = append([]byte(nil), ctx.PostBody()...)
 		hdrs["path"] = string(ctx.Path())
@@ -199,7 +167,7 @@ func TestSyncStatusMapping(t *testing.T) {
 				// hang holds a handler until the test ends, before its
 				// server shuts down.
 				hang := make(chan struct{})
-				next = serve(t, func(ctx *fasthttp.RequestCtx) { tt.next(ctx, hang) })
+				next = targettest.Serve(t, func(ctx *fasthttp.RequestCtx) { tt.next(ctx, hang) })
 				t.Cleanup(func() { close(hang) })
 			}
 			s, url := startRelay(t, Config{Name: "B", NextURL: next, Timeout: 100 * time.Millisecond})
@@ -211,7 +179,7 @@ func TestSyncStatusMapping(t *testing.T) {
 			if tt.want != 200 {
 				failed = 1
 			}
-			if hi := interval(t, url); hi.Calls != 1 || hi.Errors != failed || hi.Rejected != 0 || hi.Breaker != "" {
+			if hi := targettest.HopInterval(t, url); hi.Calls != 1 || hi.Errors != failed || hi.Rejected != 0 || hi.Breaker != "" {
 				t.Errorf("hop interval: %+v, want 1 call, %d errors", hi, failed)
 			}
 			st := s.Stats()
@@ -224,13 +192,13 @@ func TestSyncStatusMapping(t *testing.T) {
 
 func TestBreakerRefusesWhileOpen(t *testing.T) {
 	var calls atomic.Int64
-	next := serve(t, func(ctx *fasthttp.RequestCtx) {
+	next := targettest.Serve(t, func(ctx *fasthttp.RequestCtx) {
 		calls.Add(1)
 		ctx.SetStatusCode(503)
 	})
 	const trip = 3
 	s, url := startRelay(t, Config{Name: "C", NextURL: next, Breaker: true, TripFailures: trip, OpenFor: time.Hour})
-	if hi := interval(t, url); hi.Breaker != "closed" {
+	if hi := targettest.HopInterval(t, url); hi.Breaker != "closed" {
 		t.Errorf("breaker before: got %q, want closed", hi.Breaker)
 	}
 	const n = 10
@@ -244,7 +212,7 @@ func TestBreakerRefusesWhileOpen(t *testing.T) {
 	if got := calls.Load(); got != trip {
 		t.Errorf("next hop called %d times, want %d (then the breaker is open)", got, trip)
 	}
-	hi := interval(t, url)
+	hi := targettest.HopInterval(t, url)
 	if hi.Calls != n || hi.Errors != n || hi.Rejected != n-trip || hi.Opened != 1 || hi.Breaker != "open" {
 		t.Errorf("hop interval: %+v, want %d calls and errors, %d rejected, opened once, open", hi, n, n-trip)
 	}
@@ -259,7 +227,7 @@ func TestAsyncRelayAnswersNoNotify(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close(context.Background())
-	url := serve(t, s.Handler())
+	url := targettest.Serve(t, s.Handler())
 	if a := post(t, url, reaction(1), nil); a.status != 404 || !strings.Contains(a.body, "relay B is async") {
 		t.Errorf("got %d %s, want 404", a.status, a.body)
 	}

@@ -320,10 +320,9 @@ func (c *chainRun) rejected() (rejected, opened int64) {
 // failedFast: with breakers, A was answered fast while D was down: the
 // breakers acted (one opened or rejected calls; in a real run A's breaker
 // opened first and spared the relays most calls to reject), and A's
-// in-window p99 was at
-// most FailFast of the no-breaker run's or did not rise at all (when the
-// failure came back fast without breakers too, e.g. a killed D refuses
-// connections, there is nothing to halve).
+// in-window p99 was at most FailFast of the no-breaker run's or did not
+// rise at all (when the failure came back fast without breakers too, e.g.
+// a killed D refuses connections, there is nothing to halve).
 func (c *chainRun) failedFast(nocb *chainRun) bool {
 	rej, opened := c.rejected()
 	return (rej > 0 || opened > 0) && (c.win99 <= FailFast*nocb.win99 || !c.slower())
@@ -406,8 +405,8 @@ func (c *chainRun) numbers(n map[string]float64, prefix string) {
 // The fault reached A in a run when A's drop ratio in the window was
 // above Failed (1%), or its p99 there was at least CascadeRise (3x) its
 // p99 before and at least CascadeRiseMs (50 ms) above it. With breakers,
-// A failed fast when the breakers acted (a relay's breaker opened or
-// rejected calls) and A's in-window p99 was at most FailFast (half) of the
+// A failed fast when the breakers acted (a hop's breaker, A's included,
+// opened or rejected calls) and A's in-window p99 was at most FailFast (half) of the
 // no-breaker run's, or did not rise as above.
 // It holds when the sync chain without breakers let the fault reach A and,
 // with breakers, A failed fast (or no breaker run exists: the evidence

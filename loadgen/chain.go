@@ -30,8 +30,8 @@ type chainHop struct {
 	service string // relay or notification
 	url     string
 	proc    *Proc  // nil for D (it is r.notif)
-	group   string // async: the consumer group reading into this hop
-	inTopic string // async: the topic it reads
+	group   string // async, relays: the consumer group reading into this hop
+	inTopic string // async, relays: the topic it reads
 
 	// What the sampler has seen, guarded by patternRun.mu.
 	base, last targets.HopInterval // the counters at the attack's start, and at the last sample
@@ -69,11 +69,8 @@ func (r *patternRun) startRelays(ctx context.Context) error {
 	c, n := r.p.Services.Chain, r.p.Services.Notification
 	topics := r.chainTopics()
 	depth := c.Depth
-	d := &chainHop{name: hopName(depth - 1), service: "notification", url: r.notifyURL, group: r.group}
-	if r.async() {
-		d.inTopic = topics[len(topics)-1]
-	}
-	hops := []*chainHop{d}
+	// D's group and topic are the notification service's (r.group, r.dTopic).
+	hops := []*chainHop{{name: hopName(depth - 1), service: "notification", url: r.notifyURL}}
 	next := r.notifyURL
 	for i := depth - 2; i >= 1; i-- {
 		addr, err := freePort()
@@ -144,17 +141,18 @@ func (r *patternRun) chainBaseline(ctx context.Context) error {
 	return nil
 }
 
-// hopSample is one hop's second: read from its /v1/hop/interval, or failed.
+// hopSample is one hop's second: read from its /v1/hop/interval (seen),
+// or not.
 type hopSample struct {
 	hi   targets.HopInterval
 	h    *hdrhistogram.Histogram
 	lag  int64
-	err  error
 	seen bool
 }
 
 // sampleChain reads every hop after A, concurrently: a hop that hangs (D
-// paused) must not hold up the others' samples.
+// paused) must not hold up the others' samples. D's lag is not read here:
+// it is the notification group's, which the sampler reads anyway.
 func (r *patternRun) sampleChain(ctx context.Context) []hopSample {
 	out := make([]hopSample, len(r.chain))
 	var wg sync.WaitGroup
@@ -162,16 +160,17 @@ func (r *patternRun) sampleChain(ctx context.Context) []hopSample {
 		wg.Go(func() {
 			s := &out[i]
 			s.lag = -1
-			if r.async() && h.group != "" && r.client != nil {
+			if r.async() && h.service == "relay" && r.client != nil {
 				if l, _, err := r.client.Lag(ctx, h.group, h.inTopic); err == nil {
 					s.lag = l
 				}
 			}
-			if s.err = getJSON(ctx, h.url+targets.PathHopInterval, &s.hi); s.err != nil {
+			if getJSON(ctx, h.url+targets.PathHopInterval, &s.hi) != nil {
 				return
 			}
-			s.h, s.err = hdrhistogram.Decode([]byte(s.hi.Hist))
-			s.seen = s.err == nil
+			var err error
+			s.h, err = hdrhistogram.Decode([]byte(s.hi.Hist))
+			s.seen = err == nil
 		})
 	}
 	wg.Wait()
@@ -181,8 +180,9 @@ func (r *patternRun) sampleChain(ctx context.Context) []hopSample {
 // recordChain appends one second of every hop to the series: A from the
 // generator's second, the others from their samples. A hop that could not
 // be read that second (paused, killed) shows 0 calls and a p99 of 0; its
-// counts land in the next second it answers. Called with r.mu held.
-func (r *patternRun) recordChain(sec Second, samples []hopSample, ab aBreaker, abOK bool) {
+// counts land in the next second it answers. dLag is the notification
+// group's lag that second (async). Called with r.mu held.
+func (r *patternRun) recordChain(sec Second, samples []hopSample, dLag int64, ab aBreaker, abOK bool) {
 	if len(r.chain) == 0 {
 		return
 	}
@@ -222,8 +222,12 @@ func (r *patternRun) recordChain(sec Second, samples []hopSample, ab aBreaker, a
 		x.Errors = append(x.Errors, errs)
 		x.P99 = append(x.P99, p99)
 		if r.async() {
-			x.Lag = append(x.Lag, smp.lag)
-			h.peakLag = max(h.peakLag, smp.lag)
+			lag := smp.lag
+			if h.service == "notification" {
+				lag = dLag
+			}
+			x.Lag = append(x.Lag, lag)
+			h.peakLag = max(h.peakLag, lag)
 		}
 		if r.hasBreaker(h) {
 			state := smp.hi.Breaker

@@ -791,7 +791,7 @@ func (r *patternRun) sampler(ctx context.Context, start time.Time, rec *Recorder
 		for class, n := range sec.Drops.ByClass() {
 			s.Drops[class] = append(s.Drops[class], n)
 		}
-		r.recordChain(sec, hops, ab, abOK)
+		r.recordChain(sec, hops, lag, ab, abOK)
 		for name, c := range cores {
 			s.CPU[name] = append(s.CPU[name], c)
 			s.RSSMB[name] = append(s.RSSMB[name], rss[name])

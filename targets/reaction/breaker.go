@@ -15,35 +15,20 @@ import (
 // for Stats.
 type breakerCounts struct{ opened, rejected atomic.Int64 }
 
-// refused reports whether err is the breaker refusing a call (open, or
-// half-open with its trial call in flight), and counts it.
+// refused reports whether err is the breaker refusing a call, and counts
+// it.
 func (bc *breakerCounts) refused(err error) bool {
-	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
+	if targets.Refused(err) {
 		bc.rejected.Add(1)
 		return true
 	}
 	return false
 }
 
-// newBreaker returns the circuit breaker hybrid and sync --breaker share:
-// it opens after TripFailures consecutive failures and stays open for
-// OpenFor before it lets one trial call through. Its trips are counted in bc.
+// newBreaker returns the circuit breaker hybrid and sync --breaker share
+// (targets.NewBreaker); its trips are counted in bc.
 func newBreaker(cfg Config, bc *breakerCounts) *gobreaker.CircuitBreaker[outcome] {
-	trip := cfg.TripFailures
-	log := cfg.Log
-	return gobreaker.NewCircuitBreaker[outcome](gobreaker.Settings{
-		Name:        "notify",
-		MaxRequests: 1,           // trial calls let through when half-open
-		Interval:    0,           // closed: counts reset only on a state change
-		Timeout:     cfg.OpenFor, // open this long before a trial
-		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= trip },
-		OnStateChange: func(name string, from, to gobreaker.State) {
-			log.Info("circuit breaker", "name", name, "from", from.String(), "to", to.String())
-			if to == gobreaker.StateOpen {
-				bc.opened.Add(1)
-			}
-		},
-	})
+	return targets.NewBreaker[outcome]("notify", cfg.TripFailures, cfg.OpenFor, cfg.Log, func() { bc.opened.Add(1) })
 }
 
 // breakerNotifier is sync with a circuit breaker (--breaker): every failed

@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/sony/gobreaker/v2"
 	"github.com/valyala/fasthttp"
 
 	"github.com/commbench/commbench/targets"
@@ -20,25 +19,11 @@ func (s *Service) newClient() {
 	s.client = targets.NewHostClient(u.Host, "commbench-relay-"+s.cfg.Name, s.cfg.MaxConns, s.cfg.ConnWait, s.cfg.Timeout)
 }
 
-// newBreaker sets the circuit breaker as hybrid's (targets/reaction): it
-// opens after TripFailures consecutive failed calls, stays open OpenFor,
-// then lets one trial call through.
+// newBreaker sets the circuit breaker (targets.NewBreaker, as the reaction
+// service's); its trips and state go to the hop meter.
 func (s *Service) newBreaker() {
-	trip, log, meter := s.cfg.TripFailures, s.cfg.Log, s.hop
-	s.cb = gobreaker.NewCircuitBreaker[outcome](gobreaker.Settings{
-		Name:        "relay " + s.cfg.Name,
-		MaxRequests: 1,             // trial calls let through when half-open
-		Interval:    0,             // closed: counts reset only on a state change
-		Timeout:     s.cfg.OpenFor, // open this long before a trial
-		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= trip },
-		OnStateChange: func(name string, from, to gobreaker.State) {
-			if to == gobreaker.StateOpen {
-				meter.Opened()
-			}
-			log.Info("circuit breaker", "name", name, "from", from.String(), "to", to.String())
-		},
-	})
-	meter.SetBreaker(func() string { return s.cb.State().String() })
+	s.cb = targets.NewBreaker[outcome]("relay "+s.cfg.Name, s.cfg.TripFailures, s.cfg.OpenFor, s.cfg.Log, s.hop.Opened)
+	s.hop.SetBreaker(func() string { return s.cb.State().String() })
 }
 
 // outcome is how a call to the next hop ended: the status this relay
@@ -78,7 +63,7 @@ func (s *Service) serveNotify(ctx *fasthttp.RequestCtx) {
 			}
 			return o, nil
 		})
-		if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
+		if targets.Refused(err) {
 			s.hop.Reject()
 			s.counts.rejected.Add(1)
 			o = outcome{status: fasthttp.StatusServiceUnavailable, err: fmt.Errorf("relay %s: circuit open", s.cfg.Name)}

@@ -5,9 +5,11 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -24,7 +26,7 @@ func keyPaths(prefix string, v any, out *[]string) {
 			if prefix == "patterns" || strings.HasSuffix(prefix, ".drops") && strings.Contains(prefix, "series") ||
 				strings.HasSuffix(prefix, "cpu_cores") || strings.HasSuffix(prefix, "rss_mb") ||
 				strings.HasSuffix(prefix, "cpu_s_per_1k") || strings.HasSuffix(prefix, "peak_rss_mb") || strings.HasSuffix(prefix, "lag_by_group") ||
-				prefix == "claims[].numbers" {
+				strings.HasSuffix(prefix, "series.chain") || prefix == "claims[].numbers" {
 				p = prefix + ".*" // map keys are data, not schema
 			}
 			*out = append(*out, p)
@@ -41,29 +43,14 @@ func keyPaths(prefix string, v any, out *[]string) {
 // removal fails here, and must come with a new SchemaVersion. Adding a
 // field needs `go test ./loadgen -run Schema -update`.
 func TestResultsSchemaGolden(t *testing.T) {
-	pat := &Pattern{Runs: 1, Faults: []FaultWindow{{}}}
-	pat.Summary.CPUSecondsPer1k = map[string]float64{"total": 1}
-	pat.Summary.PeakRSSMB = map[string]float64{"reaction": 1}
-	pat.Series.Drops = map[string][]int64{"timeout": {0}}
-	pat.Series.CPU = map[string][]float64{"reaction": {0}}
-	pat.Series.RSSMB = map[string][]float64{"reaction": {0}}
-	pat.Summary.Replicas, pat.Summary.Balancer = 2, "nginx"
-	pat.Summary.ReplicaDelivered = []int64{1, 1}
-	pat.Summary.Groups = []GroupSummary{{}}
-	pat.Series.LagByGroup = map[string][]int64{"notification": {0}}
-	r := Results{
-		Schema:   SchemaVersion,
-		Run:      RunInfo{Calibration: &Calibration{}, Faults: []FaultWindow{{}}},
-		Order:    []string{"sync"},
-		Patterns: map[string]*Pattern{"sync": pat},
-		Claims:   []Claim{{Numbers: map[string]float64{"x": 1}}},
-	}
-	b, err := json.Marshal(r)
+	b, err := json.Marshal(fullResults())
 	if err != nil {
 		t.Fatal(err)
 	}
 	var v any
-	json.Unmarshal(b, &v)
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
 	var paths []string
 	keyPaths("", v, &paths)
 	slices.Sort(paths)
@@ -82,6 +69,15 @@ func TestResultsSchemaGolden(t *testing.T) {
 	if got != string(want) {
 		t.Errorf("results.json key paths changed (run with -update if on purpose, and document it in docs/results.md):\n%s", diffLines(string(want), got))
 	}
+	// Every field of the types, omitempty ones included, is in the golden:
+	// a field fullResults leaves empty would be missing from it unnoticed.
+	var fields []string
+	typePaths("", reflect.TypeFor[Results](), &fields)
+	for _, f := range fields {
+		if !slices.Contains(paths, f) {
+			t.Errorf("results.json field %s is not in the golden: fill it in fullResults", f)
+		}
+	}
 	// The names the issue's output contract promises scripts and the gate.
 	for _, must := range []string{"schema", "run.profile", "run.partial", "run.broker.kind", "run.broker.version", "run.calibration",
 		"patterns.*.summary.requests", "patterns.*.summary.api_ms.p999", "patterns.*.summary.notify_ms.max",
@@ -89,6 +85,69 @@ func TestResultsSchemaGolden(t *testing.T) {
 		"patterns.*.summary.drain_s", "patterns.*.summary.peak_lag", "patterns.*.summary.cpu_s_per_1k.*", "patterns.*.series"} {
 		if !slices.Contains(paths, must) {
 			t.Errorf("results.json lacks %s", must)
+		}
+	}
+}
+
+// fullResults returns a Results with every field set to a non-zero value,
+// so that no omitempty field is left out of the JSON.
+func fullResults() Results {
+	pat := &Pattern{Runs: 1, Faults: []FaultWindow{{Detail: "d", Error: "e"}}}
+	pat.Summary.CPUSecondsPer1k = map[string]float64{"total": 1}
+	pat.Summary.PeakRSSMB = map[string]float64{"reaction": 1}
+	pat.Series.Drops = map[string][]int64{"timeout": {0}}
+	pat.Series.CPU = map[string][]float64{"reaction": {0}}
+	pat.Series.RSSMB = map[string][]float64{"reaction": {0}}
+	pat.Summary.Replicas, pat.Summary.Balancer = 2, "nginx"
+	pat.Summary.ReplicaDelivered = []int64{1, 1}
+	pat.Summary.Groups = []GroupSummary{{}}
+	pat.Series.LagByGroup = map[string][]int64{"notification": {0}}
+	pat.Summary.ChainDepth, pat.Summary.ChainBreaker = 3, true
+	pat.Summary.Chain = []HopSummary{{Name: "A", PeakLag: 1}}
+	pat.Series.Chain = map[string]*HopSeries{"A": {Lag: []int64{0}, Breaker: []string{"closed"}}}
+	return Results{
+		Schema: SchemaVersion,
+		Run: RunInfo{
+			Partial: true, PartialReason: "interrupted",
+			Machine:     Machine{Java: "21"},
+			Calibration: &Calibration{},
+			Faults:      []FaultWindow{{Detail: "d", Error: "e"}},
+		},
+		Order:    []string{"sync"},
+		Patterns: map[string]*Pattern{"sync": pat},
+		Claims:   []Claim{{Numbers: map[string]float64{"x": 1}}},
+	}
+}
+
+// typePaths lists the key paths of every JSON field of t, in keyPaths'
+// notation: map values under ".*", slice elements under "[]".
+func typePaths(prefix string, t reflect.Type, out *[]string) {
+	switch t.Kind() {
+	case reflect.Pointer:
+		typePaths(prefix, t.Elem(), out)
+	case reflect.Slice, reflect.Array:
+		typePaths(prefix+"[]", t.Elem(), out)
+	case reflect.Map:
+		*out = append(*out, prefix+".*")
+		typePaths(prefix+".*", t.Elem(), out)
+	case reflect.Struct:
+		if t == reflect.TypeFor[time.Time]() {
+			return
+		}
+		for f := range t.Fields() {
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if !f.IsExported() || name == "-" {
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			p := name
+			if prefix != "" {
+				p = prefix + "." + name
+			}
+			*out = append(*out, p)
+			typePaths(p, f.Type, out)
 		}
 	}
 }

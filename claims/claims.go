@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/results"
 )
 
 // The verdicts.
@@ -64,9 +64,9 @@ var rules = []rule{
 
 // Evaluate checks every claim against r and returns one Claim per rule, in
 // the order of [Rules]. It reads r only.
-func Evaluate(r *loadgen.Results) []loadgen.Claim {
+func Evaluate(r *results.Results) []results.Claim {
 	in := &run{r: r, prof: parseKnobs(r.Run.ProfileYAML)}
-	out := make([]loadgen.Claim, 0, len(rules))
+	out := make([]results.Claim, 0, len(rules))
 	for _, rl := range rules {
 		v := rl.eval(in)
 		for k, x := range v.numbers {
@@ -76,15 +76,15 @@ func Evaluate(r *loadgen.Results) []loadgen.Claim {
 			}
 			v.numbers[k] = round(x)
 		}
-		out = append(out, loadgen.Claim{ID: rl.id, Claim: rl.claim, Verdict: v.verdict, Evidence: v.evidence, Numbers: v.numbers})
+		out = append(out, results.Claim{ID: rl.id, Claim: rl.claim, Verdict: v.verdict, Evidence: v.evidence, Numbers: v.numbers})
 	}
 	return out
 }
 
 // needs returns the results of the named patterns, or a not-exercised
 // verdict naming the missing ones.
-func needs(in *run, names ...string) (map[string]*loadgen.Pattern, verdict, bool) {
-	ps := map[string]*loadgen.Pattern{}
+func needs(in *run, names ...string) (map[string]*results.Pattern, verdict, bool) {
+	ps := map[string]*results.Pattern{}
 	var missing []string
 	for _, n := range names {
 		if _, p := in.pattern(n); p != nil {
@@ -165,8 +165,8 @@ type latency struct{ api50, api99, notify50 float64 }
 // calm is p's latency: its summary's, or, when faults ran, the medians of
 // the per-second p50 and p99 over the attack's seconds outside the fault
 // windows (plus RestartSlack); calm is true in that case.
-func (in *run) calm(p *loadgen.Pattern) (latency, bool) {
-	ws := in.faults(p, func(loadgen.FaultWindow) bool { return true })
+func (in *run) calm(p *results.Pattern) (latency, bool) {
+	ws := in.faults(p, func(results.FaultWindow) bool { return true })
 	s := p.Summary
 	if len(ws) == 0 || len(p.Series.T) == 0 {
 		return latency{s.API.P50, s.API.P99, s.Notify.P50}, false
@@ -195,7 +195,7 @@ func provisionForPeak(in *run) verdict {
 		return v
 	}
 	p := ps["sync"]
-	all := in.faults(p, func(loadgen.FaultWindow) bool { return true })
+	all := in.faults(p, func(results.FaultWindow) bool { return true })
 	peak, base, hi, lo, ok := surge(p.Series, all)
 	if !ok {
 		if hi >= 2*lo && hi > 0 {
@@ -212,7 +212,7 @@ func provisionForPeak(in *run) verdict {
 	}
 	also := ""
 	if _, a := in.pattern("async"); a != nil {
-		if apk, _, _, _, ok := surge(a.Series, in.faults(a, func(loadgen.FaultWindow) bool { return true })); ok {
+		if apk, _, _, _, ok := surge(a.Series, in.faults(a, func(results.FaultWindow) bool { return true })); ok {
 			at := count(a.Series, apk)
 			n["async_peak_drop_ratio"] = at.ratio()
 			n["async_peak_api_p99_ms"] = median(a.Series.APIP99, apk)
@@ -256,15 +256,15 @@ const (
 
 // dFault keeps the faults that hit a chain's last service, D: the
 // notification service itself or the provider it calls.
-func dFault(f loadgen.FaultWindow) bool {
+func dFault(f results.FaultWindow) bool {
 	return target("notification", "kill", "pause", "restart")(f) || target("provider", "outage", "slowdown", "latency")(f)
 }
 
 // chainRun is one chain pattern and what its hops saw around D's faults.
 type chainRun struct {
 	key          string
-	p            *loadgen.Pattern
-	ws           []loadgen.FaultWindow // D's faults
+	p            *results.Pattern
+	ws           []results.FaultWindow // D's faults
 	win          []int                 // their seconds, plus RestartSlack
 	a            tally                 // A's requests and drops in win
 	pre99, win99 float64               // medians of A's per-second p99 before the first fault and in win
@@ -274,7 +274,7 @@ type chainRun struct {
 // RestartSlack) and in the attack's seconds before the first of them,
 // other faults' seconds left out (all of the calm seconds when the fault
 // came first).
-func (in *run) measureChain(key string, p *loadgen.Pattern, ws []loadgen.FaultWindow) *chainRun {
+func (in *run) measureChain(key string, p *results.Pattern, ws []results.FaultWindow) *chainRun {
 	s := p.Series
 	c := &chainRun{key: key, p: p, ws: ws, win: seconds(s, ws, RestartSlack)}
 	c.a = count(s, c.win)
@@ -282,7 +282,7 @@ func (in *run) measureChain(key string, p *loadgen.Pattern, ws []loadgen.FaultWi
 	for _, w := range ws {
 		first = min(first, w.StartS)
 	}
-	skip := seconds(s, in.faults(p, func(loadgen.FaultWindow) bool { return true }), RestartSlack)
+	skip := seconds(s, in.faults(p, func(results.FaultWindow) bool { return true }), RestartSlack)
 	var pre, calm []int
 	for i, t := range s.T {
 		if t > s.AttackEndS || slices.Contains(skip, i) {
@@ -741,7 +741,7 @@ func tracingHarder(in *run) verdict {
 	ah := as.Hops
 	total := ah.API.P50 + ah.Handoff.P50 + ah.Queue.P50 + ah.Processing.P50 + ah.Provider.P50
 	after := ah.Queue.P50 + ah.Processing.P50 + ah.Provider.P50
-	cover := func(s loadgen.Summary) float64 {
+	cover := func(s results.Summary) float64 {
 		if s.Delivered <= 0 {
 			return 0
 		}

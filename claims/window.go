@@ -9,7 +9,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/results"
 )
 
 // Thresholds the rules share. A drop ratio is drops over requests sent in
@@ -26,14 +26,14 @@ const (
 
 // run is what the rules read: the results and the profile as it ran.
 type run struct {
-	r    *loadgen.Results
+	r    *results.Results
 	prof profileKnobs
 }
 
 // pattern returns the results of pattern name ("sync"): its own key, or
 // else the first key of that pattern (a variant such as sync.r1, or
 // sync.2 of a repeat); nil when the run has none.
-func (in *run) pattern(name string) (string, *loadgen.Pattern) {
+func (in *run) pattern(name string) (string, *results.Pattern) {
 	if p, ok := in.r.Patterns[name]; ok {
 		return name, p
 	}
@@ -47,12 +47,12 @@ func (in *run) pattern(name string) (string, *loadgen.Pattern) {
 
 // faults are the fault windows of p that fired (those of the run when p
 // records none) and satisfy keep.
-func (in *run) faults(p *loadgen.Pattern, keep func(loadgen.FaultWindow) bool) []loadgen.FaultWindow {
+func (in *run) faults(p *results.Pattern, keep func(results.FaultWindow) bool) []results.FaultWindow {
 	src := p.Faults
 	if len(src) == 0 {
 		src = in.r.Run.Faults
 	}
-	var out []loadgen.FaultWindow
+	var out []results.FaultWindow
 	for _, f := range src {
 		if f.Error == "" && f.EndS > f.StartS && keep(f) {
 			out = append(out, f)
@@ -61,8 +61,8 @@ func (in *run) faults(p *loadgen.Pattern, keep func(loadgen.FaultWindow) bool) [
 	return out
 }
 
-func target(t string, kinds ...string) func(loadgen.FaultWindow) bool {
-	return func(f loadgen.FaultWindow) bool {
+func target(t string, kinds ...string) func(results.FaultWindow) bool {
+	return func(f results.FaultWindow) bool {
 		return f.Target == t && (len(kinds) == 0 || slices.Contains(kinds, f.Kind))
 	}
 }
@@ -70,7 +70,7 @@ func target(t string, kinds ...string) func(loadgen.FaultWindow) bool {
 // seconds are the indices of s's seconds that end inside any of ws, each
 // window extended by slack seconds: second i ends at s.T[i] and is inside
 // [start, end] when start < T[i] <= end+slack.
-func seconds(s loadgen.Series, ws []loadgen.FaultWindow, slack float64) []int {
+func seconds(s results.Series, ws []results.FaultWindow, slack float64) []int {
 	var out []int
 	for i, t := range s.T {
 		for _, w := range ws {
@@ -95,7 +95,7 @@ func (t tally) ratio() float64 {
 	return t.drops / t.sent
 }
 
-func count(s loadgen.Series, idx []int) tally {
+func count(s results.Series, idx []int) tally {
 	var t tally
 	for _, i := range idx {
 		if i < len(s.AchievedRPS) {
@@ -106,7 +106,7 @@ func count(s loadgen.Series, idx []int) tally {
 	return t
 }
 
-func dropsAt(s loadgen.Series, i int) int64 {
+func dropsAt(s results.Series, i int) int64 {
 	var n int64
 	for _, v := range s.Drops {
 		if i < len(v) {
@@ -121,7 +121,7 @@ func dropsAt(s loadgen.Series, i int) int64 {
 // above 90% of the highest rate, the base those at or below 110% of the
 // lowest non-zero one. ok is false when the highest rate is under twice
 // the lowest (no surge) or either set is empty.
-func surge(s loadgen.Series, skip []loadgen.FaultWindow) (peak, base []int, peakRPS, baseRPS float64, ok bool) {
+func surge(s results.Series, skip []results.FaultWindow) (peak, base []int, peakRPS, baseRPS float64, ok bool) {
 	lo, hi := math.Inf(1), 0.0
 	for i, t := range s.T {
 		if t > s.AttackEndS || i >= len(s.OfferedRPS) || s.OfferedRPS[i] <= 0 {
@@ -277,7 +277,7 @@ func pct(ratio float64) string {
 func round(v float64) float64 { return math.Round(v*100) / 100 }
 
 // window describes fault windows for a sentence: "notification restart 40–50 s".
-func window(ws []loadgen.FaultWindow) string {
+func window(ws []results.FaultWindow) string {
 	var parts []string
 	for _, w := range ws {
 		parts = append(parts, fmt.Sprintf("%s %s %s–%s s", w.Target, w.Kind, tenths(w.StartS), tenths(w.EndS)))
@@ -285,7 +285,7 @@ func window(ws []loadgen.FaultWindow) string {
 	return strings.Join(parts, ", ")
 }
 
-func span(ws []loadgen.FaultWindow) float64 {
+func span(ws []results.FaultWindow) float64 {
 	var s float64
 	for _, w := range ws {
 		s += w.EndS - w.StartS

@@ -5,13 +5,13 @@ import (
 	"math"
 	"slices"
 
-	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/results"
 )
 
 // timeSections are the report's charts, every pattern on the same axes:
 // overlaid where lines stay readable, side by side on one shared scale
 // where each pattern has a stack of its own.
-func timeSections(r *loadgen.Results, order []string) ([]section, error) {
+func timeSections(r *results.Results, order []string) ([]section, error) {
 	faults := faultWindows(r)
 	drain := 0.0
 	longest := 0
@@ -90,7 +90,7 @@ func timeSections(r *loadgen.Results, order []string) ([]section, error) {
 
 	// Drops by class: a stack per pattern, one scale.
 	classes := []string{}
-	for _, class := range loadgen.DropClasses {
+	for _, class := range results.DropClasses {
 		for _, name := range order {
 			if sum(r.Patterns[name].Series.Drops[class]) > 0 {
 				classes = append(classes, class)
@@ -183,7 +183,7 @@ func timeSections(r *loadgen.Results, order []string) ([]section, error) {
 
 // spectrumCharts are the API and time-to-notify spectra of r's patterns;
 // on a comparison, those of b too (dashed), with the runs' labels.
-func spectrumCharts(r *loadgen.Results, order []string, labelA string, b *loadgen.Results, labelB string) ([]renderedChart, error) {
+func spectrumCharts(r *results.Results, order []string, labelA string, b *results.Results, labelB string) ([]renderedChart, error) {
 	idPrefix := "chart_spectrum_"
 	if b != nil {
 		idPrefix = "chart_compare_spectrum_"
@@ -197,7 +197,7 @@ func spectrumCharts(r *loadgen.Results, order []string, labelA string, b *loadge
 		ac.subtitle = "from the intended send time (solid) and the actual send (dotted)"
 	}
 	type run struct {
-		r     *loadgen.Results
+		r     *results.Results
 		label string
 		dash  string
 	}
@@ -244,14 +244,14 @@ func spectrumCharts(r *loadgen.Results, order []string, labelA string, b *loadge
 
 // faultWindows are the fault windows of the run and of its patterns, each
 // once; faults that did not fire are left out.
-func faultWindows(r *loadgen.Results) []loadgen.FaultWindow {
-	var out []loadgen.FaultWindow
-	addAll := func(fs []loadgen.FaultWindow) {
+func faultWindows(r *results.Results) []results.FaultWindow {
+	var out []results.FaultWindow
+	addAll := func(fs []results.FaultWindow) {
 		for _, f := range fs {
 			if f.Error != "" || f.EndS <= f.StartS {
 				continue
 			}
-			dup := slices.ContainsFunc(out, func(g loadgen.FaultWindow) bool {
+			dup := slices.ContainsFunc(out, func(g results.FaultWindow) bool {
 				return g.Target == f.Target && g.Kind == f.Kind && math.Abs(g.StartS-f.StartS) < 0.5 && math.Abs(g.EndS-f.EndS) < 0.5
 			})
 			if !dup {

@@ -16,6 +16,7 @@ import (
 	"github.com/commbench/commbench/gate"
 	"github.com/commbench/commbench/loadgen"
 	"github.com/commbench/commbench/profiles"
+	"github.com/commbench/commbench/results"
 )
 
 func init() {
@@ -71,11 +72,11 @@ func cmdGate(args []string) error {
 		return usageErr(fmt.Errorf("gate: --p99-floor %s: want >= 0", *p99Floor), "")
 	}
 
-	baseline, err := loadgen.ReadResults(*baselineFile)
+	baseline, err := results.Read(*baselineFile)
 	if err != nil {
 		return gateResultsErr("baseline", *baselineFile, err, baselineHint)
 	}
-	current, err := loadgen.ReadResults(pos[0])
+	current, err := results.Read(pos[0])
 	if err != nil {
 		return gateResultsErr("run", pos[0], err, "RUN_DIR is a run folder with results.json, e.g. reports/latest; make one with ./bench.sh ci")
 	}
@@ -103,7 +104,7 @@ func cmdGate(args []string) error {
 		if err != nil {
 			return err
 		}
-		o.Rerun = func(ctx context.Context, patterns []profiles.Pattern) (*loadgen.Results, string, error) {
+		o.Rerun = func(ctx context.Context, patterns []profiles.Pattern) (*results.Results, string, error) {
 			ro, err := gateRunOptions(p, file, yaml, bo)
 			if err != nil {
 				return nil, "", err
@@ -154,7 +155,7 @@ func gateResultsErr(what, path string, err error, hint string) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		err = fmt.Errorf("gate: %s %s: no such file", what, path)
-	case errors.Is(err, loadgen.ErrSchema):
+	case errors.Is(err, results.ErrSchema):
 		err = fmt.Errorf("gate: %s: %w", what, err)
 		hint = "it was written by another commbench version; " + hint
 	default:
@@ -178,7 +179,7 @@ func gateRunFolder(path string) string {
 
 // gateProfile loads the profile named by --profile, else the run's own
 // profile file, else the profile as the run recorded it.
-func gateProfile(dir, name string, run *loadgen.Results) (p *profiles.Profile, file string, yaml []byte, err error) {
+func gateProfile(dir, name string, run *results.Results) (p *profiles.Profile, file string, yaml []byte, err error) {
 	if name != "" {
 		if file, err = profiles.Resolve(dir, name); err != nil {
 			return nil, "", nil, usageErr(fmt.Errorf("gate: --profile: %w", err), "")
@@ -209,7 +210,7 @@ func gateProfile(dir, name string, run *loadgen.Results) (p *profiles.Profile, f
 
 // gateBroker returns the Kafka a re-run uses: the flags', else the kind
 // the run used, so that both measurements are on equal terms.
-func gateBroker(kind, brokers string, ran loadgen.BrokerInfo) (broker.Options, error) {
+func gateBroker(kind, brokers string, ran results.BrokerInfo) (broker.Options, error) {
 	if kind == "" {
 		kind = string(broker.Auto)
 		if _, err := broker.ParseKind(ran.Kind); err == nil {

@@ -1,4 +1,4 @@
-package loadgen
+package results
 
 import (
 	"encoding/json"
@@ -41,7 +41,7 @@ func keyPaths(prefix string, v any, out *[]string) {
 
 // TestResultsSchemaGolden pins results.json's field names: a rename or a
 // removal fails here, and must come with a new SchemaVersion. Adding a
-// field needs `go test ./loadgen -run Schema -update`.
+// field needs `go test ./results -run Schema -update`.
 func TestResultsSchemaGolden(t *testing.T) {
 	b, err := json.Marshal(fullResults())
 	if err != nil {

@@ -65,7 +65,7 @@ var rules = []rule{
 // Evaluate checks every claim against r and returns one Claim per rule, in
 // the order of [Rules]. It reads r only.
 func Evaluate(r *results.Results) []results.Claim {
-	in := &run{r: r, prof: parseKnobs(r.Run.ProfileYAML)}
+	in := &run{r: r, prof: parseProfile(r.Run)}
 	out := make([]results.Claim, 0, len(rules))
 	for _, rl := range rules {
 		v := rl.eval(in)
@@ -427,7 +427,7 @@ func cascades(in *run) verdict {
 		if len(ws) == 0 {
 			continue
 		}
-		pat, _, _ := strings.Cut(k, ".")
+		pat := patternOf(k)
 		switch {
 		case pat == "sync" && !p.Summary.ChainBreaker && nocb == nil:
 			nocb = in.measureChain(k, p, ws)
@@ -776,7 +776,7 @@ func tracingHarder(in *run) verdict {
 func lbHop(in *run) verdict {
 	var direct, lb []string
 	for _, k := range in.r.Keys() {
-		if k != "sync" && !strings.HasPrefix(k, "sync.") {
+		if patternOf(k) != "sync" {
 			continue
 		}
 		kn, ok := in.knobsOf(k)
@@ -828,7 +828,7 @@ func fanoutFree(in *run) verdict {
 	}
 	var runs []run
 	for _, k := range in.r.Keys() {
-		if k != "async" && !strings.HasPrefix(k, "async.") {
+		if patternOf(k) != "async" {
 			continue
 		}
 		if kn, ok := in.knobsOf(k); ok {

@@ -185,8 +185,11 @@ func variants(r *results.Results, yaml string, keys map[string][4]float64) {
 	r.Order = r.Keys()
 }
 
+// The profiles are whole (stages included): claims reads them with
+// profiles.Parse, which validates them.
 const scaleYAML = `name: claims-scale
 patterns: [sync]
+stages: [{for: 10s, rate: 100}]
 services:
   notification: {replicas: 1}
 variants:
@@ -197,6 +200,7 @@ variants:
 
 const fanoutYAML = `name: fanout
 patterns: [async]
+stages: [{for: 10s, rate: 100}]
 variants:
   - {name: m1, groups: [notification]}
   - {name: m3, groups: [notification, analytics, search]}
@@ -522,6 +526,42 @@ func TestCascadesNumbers(t *testing.T) {
 	} {
 		if v, ok := got[k]; !ok || v != want {
 			t.Errorf("%s = %v (present %v), want %v", k, v, ok, want)
+		}
+	}
+}
+
+func TestKnobsOf(t *testing.T) {
+	const parsed = `name: k
+patterns: [sync, async]
+stages: [{for: 10s, rate: 100}]
+services:
+  notification: {replicas: 2}
+  kafka: {groups: [notification, analytics]}
+variants:
+  - {name: one, replicas: 1, balancer: none, groups: [notification]}
+  - {name: lb1, replicas: 1}
+`
+	for _, tt := range []struct {
+		yaml   string
+		key    string
+		want   knobs
+		wantOK bool
+	}{
+		{parsed, "sync", knobs{2, "nginx", 2}, true},         // the profile's: nginx is the default in front of 2 replicas
+		{parsed, "sync.2", knobs{2, "nginx", 2}, true},       // a repeat is its first run
+		{parsed, "async.one", knobs{1, "none", 1}, true},     // a variant's knobs over the profile's
+		{parsed, "sync.lb1", knobs{1, "nginx", 2}, true},     // the profile's balancer stays, as profiles.Apply keeps it
+		{parsed, "sync.one.3", knobs{1, "none", 1}, true},    // a variant's repeat has the variant's knobs
+		{parsed, "sync.nope", knobs{}, false},                // a variant the profile does not name
+		{"name: x\n", "sync", knobs{1, "none", 1}, true},     // a profile that does not parse: one process, direct
+		{"name: x\n", "sync.r1", knobs{1, "none", 1}, false}, // and no variants
+	} {
+		r := steady()
+		r.Run.ProfileYAML = tt.yaml
+		in := &run{r: r, prof: parseProfile(r.Run)}
+		got, ok := in.knobsOf(tt.key)
+		if ok != tt.wantOK || ok && got != tt.want {
+			t.Errorf("knobsOf(%q) = %+v, %v; want %+v, %v", tt.key, got, ok, tt.want, tt.wantOK)
 		}
 	}
 }

@@ -7,8 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"gopkg.in/yaml.v3"
-
+	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/results"
 )
 
@@ -27,7 +26,7 @@ const (
 // run is what the rules read: the results and the profile as it ran.
 type run struct {
 	r    *results.Results
-	prof profileKnobs
+	prof *profiles.Profile // as it ran; nil when run.profile_yaml does not parse
 }
 
 // pattern returns the results of pattern name ("sync"): its own key, or
@@ -38,11 +37,18 @@ func (in *run) pattern(name string) (string, *results.Pattern) {
 		return name, p
 	}
 	for _, k := range in.r.Keys() {
-		if strings.HasPrefix(k, name+".") {
+		if patternOf(k) == name {
 			return k, in.r.Patterns[k]
 		}
 	}
 	return "", nil
+}
+
+// patternOf is the pattern a results key stands for: "sync.r1.2" is sync.
+// A malformed key still names its pattern, the part before the first ".".
+func patternOf(key string) string {
+	k, _ := results.ParseKey(key)
+	return k.Pattern
 }
 
 // faults are the fault windows of p that fired (those of the run when p
@@ -166,29 +172,6 @@ func median(v []float64, idx []int) float64 {
 	return xs[len(xs)/2]
 }
 
-// profileKnobs are the few knobs of the profile as it ran (run.profile_yaml)
-// the scale-out and fan-out claims need: the variants a pattern ran with,
-// read leniently (the profile was validated when it ran).
-type profileKnobs struct {
-	Services struct {
-		Notification struct {
-			Replicas int    `yaml:"replicas"`
-			Balancer string `yaml:"balancer"`
-		} `yaml:"notification"`
-		Kafka struct {
-			Groups []string `yaml:"groups"`
-		} `yaml:"kafka"`
-	} `yaml:"services"`
-	Variants []variant `yaml:"variants"`
-}
-
-type variant struct {
-	Name     string   `yaml:"name"`
-	Replicas int      `yaml:"replicas"`
-	Balancer string   `yaml:"balancer"`
-	Groups   []string `yaml:"groups"`
-}
-
 // knobs is what one pattern key ran with.
 type knobs struct {
 	replicas int
@@ -198,9 +181,11 @@ type knobs struct {
 
 // knobsOf returns the knobs pattern key ran with: those its summary
 // records (replicas, balancer, groups), or else, for results from before
-// the summary had them, a variant's (key pattern.variant) over the
-// profile's; ok is false for a key whose suffix
-// names no variant (a repeat, sync.2, counts as the profile's knobs).
+// the summary had them, those of the profile as it ran (run.profile_yaml)
+// with the key's variant applied, as the run applied it. ok is false for
+// a key whose variant the profile does not name, or any variant when the
+// profile does not parse; a repeat (sync.2, sync.r1.2) counts as its first
+// run.
 func (in *run) knobsOf(key string) (knobs, bool) {
 	// A run that records them in the summary says best.
 	if p := in.r.Patterns[key]; p != nil && p.Summary.Replicas > 0 {
@@ -211,40 +196,34 @@ func (in *run) knobsOf(key string) (knobs, bool) {
 		}
 		return k, true
 	}
-	base := in.prof.Services
-	k := knobs{replicas: max(base.Notification.Replicas, 1), balancer: base.Notification.Balancer, groups: max(len(base.Kafka.Groups), 1)}
-	if _, name, found := strings.Cut(key, "."); found {
-		i := slices.IndexFunc(in.prof.Variants, func(v variant) bool { return v.Name == name })
-		switch {
-		case i >= 0:
-			v := in.prof.Variants[i]
-			if v.Replicas > 0 {
-				k.replicas = v.Replicas
-			}
-			if v.Balancer != "" {
-				k.balancer = v.Balancer
-			}
-			if len(v.Groups) > 0 {
-				k.groups = len(v.Groups)
-			}
-		case strings.Trim(name, "0123456789") != "":
-			return k, false
-		}
+	k, _ := results.ParseKey(key)
+	if in.prof == nil {
+		// One notification process, called directly, in one group.
+		return knobs{replicas: 1, balancer: string(profiles.BalancerNone), groups: 1}, k.Variant == ""
 	}
-	// As profiles fills it in: nginx in front of more than one replica
-	// unless a balancer was named, and "none" cannot front several.
-	if k.balancer == "" || k.balancer == "none" && k.replicas > 1 {
-		k.balancer = "none"
-		if k.replicas > 1 {
-			k.balancer = "nginx"
+	var v profiles.Variant
+	if k.Variant != "" {
+		i := slices.IndexFunc(in.prof.Variants, func(v profiles.Variant) bool { return v.Name == k.Variant })
+		if i < 0 {
+			return knobs{}, false
 		}
+		v = in.prof.Variants[i]
 	}
-	return k, true
+	s := in.prof.Apply(v).Services
+	return knobs{
+		replicas: max(s.Notification.Replicas, 1),
+		balancer: string(s.Notification.LB()),
+		groups:   max(len(s.Kafka.Groups), 1),
+	}, true
 }
 
-func parseKnobs(yamlText string) profileKnobs {
-	var p profileKnobs
-	_ = yaml.Unmarshal([]byte(yamlText), &p) // an unreadable profile has no variants
+// parseProfile is the profile as it ran, from run.profile_yaml; nil when
+// it does not parse (a run from an older commbench, say).
+func parseProfile(ri results.RunInfo) *profiles.Profile {
+	p, err := profiles.Parse(ri.ProfileFile, []byte(ri.ProfileYAML))
+	if err != nil {
+		return nil
+	}
 	return p
 }
 

@@ -316,9 +316,10 @@ func Check(ctx context.Context, baseline, current *results.Results, o Options) (
 }
 
 // basePattern is the pattern a results key stands for: "sync.2" is sync.
+// A malformed key still names its pattern, the part before the first ".".
 func basePattern(key string) profiles.Pattern {
-	name, _, _ := strings.Cut(key, ".")
-	return profiles.Pattern(name)
+	k, _ := results.ParseKey(key)
+	return profiles.Pattern(k.Pattern)
 }
 
 // notes says what makes the comparison less like for like.

@@ -228,13 +228,7 @@ loop:
 					continue
 				}
 				n++
-				key := string(pt)
-				if v.Name != "" {
-					key += "." + v.Name
-				}
-				if rep > 1 {
-					key = fmt.Sprintf("%s.%d", key, rep)
-				}
+				key := results.Key{Pattern: string(pt), Variant: v.Name, Rep: rep}.String()
 				pr := &patternRun{o: o, p: p.Apply(v), pattern: pt, key: key, dir: dir, runID: id, broker: b, client: client,
 					label: fmt.Sprintf("%s %d/%d", key, n, runs)}
 				pat, err := pr.run(ctx)

@@ -151,7 +151,7 @@ func chainNote(names []string) string {
 
 // chainKind describes how a chain pattern's hops call each other.
 func chainKind(key string, p *results.Pattern) string {
-	pat, _, _ := strings.Cut(key, ".")
+	pat := patternOf(key)
 	switch {
 	case pat == "async":
 		return "async: each hop a Kafka consumer group"
@@ -192,4 +192,11 @@ func hopsTable(p *results.Pattern) *hopTable {
 		t.Rows = append(t.Rows, rw)
 	}
 	return t
+}
+
+// patternOf is the pattern a results key stands for: "sync.nocb" is sync.
+// A malformed key still names its pattern, the part before the first ".".
+func patternOf(key string) string {
+	k, _ := results.ParseKey(key)
+	return k.Pattern
 }

@@ -4,18 +4,18 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/results"
 )
 
 // steady is a made-up run: sync, async and hybrid at 100 rps for 60 s,
 // then 5 s of drain; sync's callers wait longer than async's, async's
 // authors wait longer than sync's; nothing dropped, lost or faulted.
-func steady() *loadgen.Results {
-	r := &loadgen.Results{
-		Schema:   loadgen.SchemaVersion,
-		Run:      loadgen.RunInfo{Profile: "test", ProfileYAML: "name: test\n"},
+func steady() *results.Results {
+	r := &results.Results{
+		Schema:   results.SchemaVersion,
+		Run:      results.RunInfo{Profile: "test", ProfileYAML: "name: test\n"},
 		Order:    []string{"sync", "async", "hybrid"},
-		Patterns: map[string]*loadgen.Pattern{},
+		Patterns: map[string]*results.Pattern{},
 	}
 	for _, name := range r.Order {
 		r.Patterns[name] = pattern(func(float64) float64 { return 100 })
@@ -33,13 +33,13 @@ func steady() *loadgen.Results {
 // pattern is one pattern's results with the offered rate rate(t) over a
 // 60 s attack and a 5 s drain, everything sent, accepted and answered in
 // 10 ms at p99 each second.
-func pattern(rate func(t float64) float64) *loadgen.Pattern {
+func pattern(rate func(t float64) float64) *results.Pattern {
 	const attack, n = 60, 65
-	p := &loadgen.Pattern{Runs: 1}
+	p := &results.Pattern{Runs: 1}
 	s := &p.Series
 	s.AttackEndS = attack
 	s.Drops = map[string][]int64{}
-	for _, c := range loadgen.DropClasses {
+	for _, c := range results.DropClasses {
 		s.Drops[c] = make([]int64, n)
 	}
 	var sent float64
@@ -65,7 +65,7 @@ func pattern(rate func(t float64) float64) *loadgen.Pattern {
 
 // withSurge makes every pattern's offered rate 100 rps, 1,000 rps from 20 s to
 // 40 s, then 100 rps again.
-func withSurge(r *loadgen.Results) {
+func withSurge(r *results.Results) {
 	for name := range r.Patterns {
 		s := r.Patterns[name].Summary
 		r.Patterns[name] = pattern(func(t float64) float64 {
@@ -79,7 +79,7 @@ func withSurge(r *loadgen.Results) {
 }
 
 // drop makes pattern name drop n requests a second in (from, to].
-func drop(r *loadgen.Results, name string, from, to float64, n int64) {
+func drop(r *results.Results, name string, from, to float64, n int64) {
 	p := r.Patterns[name]
 	for i, t := range p.Series.T {
 		if t > from && t <= to {
@@ -93,7 +93,7 @@ func drop(r *loadgen.Results, name string, from, to float64, n int64) {
 }
 
 // p99 sets pattern name's per-second API p99 to v in (from, to].
-func p99(r *loadgen.Results, name string, from, to, v float64) {
+func p99(r *results.Results, name string, from, to, v float64) {
 	p := r.Patterns[name]
 	for i, t := range p.Series.T {
 		if t > from && t <= to {
@@ -103,14 +103,14 @@ func p99(r *loadgen.Results, name string, from, to, v float64) {
 }
 
 // trace gives pattern name hop p50s and every delivery traced.
-func trace(r *loadgen.Results, name string, api, handoff, queue, processing, provider float64) {
+func trace(r *results.Results, name string, api, handoff, queue, processing, provider float64) {
 	s := &r.Patterns[name].Summary
 	s.Traced = s.Delivered
 	s.Hops.API.P50, s.Hops.Handoff.P50, s.Hops.Queue.P50, s.Hops.Processing.P50, s.Hops.Provider.P50 = api, handoff, queue, processing, provider
 }
 
-func fault(r *loadgen.Results, target, kind string, from, to float64) {
-	r.Run.Faults = append(r.Run.Faults, loadgen.FaultWindow{Target: target, Kind: kind, StartS: from, EndS: to})
+func fault(r *results.Results, target, kind string, from, to float64) {
+	r.Run.Faults = append(r.Run.Faults, results.FaultWindow{Target: target, Kind: kind, StartS: from, EndS: to})
 }
 
 // chains replaces the run's patterns with chain patterns A→B→C→D
@@ -118,21 +118,21 @@ func fault(r *loadgen.Results, target, kind string, from, to float64) {
 // "g" or a "y" or is "cb" runs with breakers (the rule reads
 // summary.chain_breaker, not the name). Every hop handles 100 calls a
 // second without errors; A's p99 is 10 ms.
-func chains(r *loadgen.Results, keys ...string) {
-	r.Patterns, r.Order = map[string]*loadgen.Pattern{}, keys
+func chains(r *results.Results, keys ...string) {
+	r.Patterns, r.Order = map[string]*results.Pattern{}, keys
 	for _, k := range keys {
 		p := pattern(func(float64) float64 { return 100 })
 		_, v, _ := strings.Cut(k, ".")
 		p.Summary.ChainDepth = 4
 		p.Summary.ChainBreaker = strings.HasPrefix(k, "sync") && (v == "cb" || strings.ContainsAny(v, "gy"))
-		p.Series.Chain = map[string]*loadgen.HopSeries{}
+		p.Series.Chain = map[string]*results.HopSeries{}
 		for _, h := range []string{"A", "B", "C", "D"} {
 			svc := map[string]string{"A": "reaction", "D": "notification"}[h]
 			if svc == "" {
 				svc = "relay"
 			}
-			p.Summary.Chain = append(p.Summary.Chain, loadgen.HopSummary{Name: h, Service: svc, Calls: p.Summary.Requests})
-			hs := &loadgen.HopSeries{}
+			p.Summary.Chain = append(p.Summary.Chain, results.HopSummary{Name: h, Service: svc, Calls: p.Summary.Requests})
+			hs := &results.HopSeries{}
 			for _, v := range p.Series.AchievedRPS {
 				hs.Calls = append(hs.Calls, int64(v))
 				hs.Errors = append(hs.Errors, 0)
@@ -146,7 +146,7 @@ func chains(r *loadgen.Results, keys ...string) {
 
 // hopErrors makes the named hops of key fail n calls a second in (from,
 // to]; hop A's errors are drops.
-func hopErrors(r *loadgen.Results, key string, from, to float64, n int64, hops ...string) {
+func hopErrors(r *results.Results, key string, from, to float64, n int64, hops ...string) {
 	for _, h := range hops {
 		if h == "A" {
 			drop(r, key, from, to, n)
@@ -161,7 +161,7 @@ func hopErrors(r *loadgen.Results, key string, from, to float64, n int64, hops .
 }
 
 // hopCalls sets the named hops' calls of key to n a second in (from, to].
-func hopCalls(r *loadgen.Results, key string, from, to float64, n int64, hops ...string) {
+func hopCalls(r *results.Results, key string, from, to float64, n int64, hops ...string) {
 	for _, h := range hops {
 		hs := r.Patterns[key].Series.Chain[h]
 		for i, t := range r.Patterns[key].Series.T {
@@ -174,9 +174,9 @@ func hopCalls(r *loadgen.Results, key string, from, to float64, n int64, hops ..
 
 // variants replaces the run's patterns with pattern keys of profile
 // variants (sync.r1, async.m3, ...), their profile given as yaml.
-func variants(r *loadgen.Results, yaml string, keys map[string][4]float64) {
+func variants(r *results.Results, yaml string, keys map[string][4]float64) {
 	r.Run.ProfileYAML = yaml
-	r.Patterns, r.Order = map[string]*loadgen.Pattern{}, nil
+	r.Patterns, r.Order = map[string]*results.Pattern{}, nil
 	for k, v := range keys {
 		p := pattern(func(float64) float64 { return 100 })
 		p.Summary.API.P50, p.Summary.API.P99, p.Summary.Notify.P50, p.Summary.Notify.P99 = v[0], v[1], v[2], v[3]
@@ -185,8 +185,11 @@ func variants(r *loadgen.Results, yaml string, keys map[string][4]float64) {
 	r.Order = r.Keys()
 }
 
+// The profiles are whole (stages included): claims reads them with
+// profiles.Parse, which validates them.
 const scaleYAML = `name: claims-scale
 patterns: [sync]
+stages: [{for: 10s, rate: 100}]
 services:
   notification: {replicas: 1}
 variants:
@@ -197,6 +200,7 @@ variants:
 
 const fanoutYAML = `name: fanout
 patterns: [async]
+stages: [{for: 10s, rate: 100}]
 variants:
   - {name: m1, groups: [notification]}
   - {name: m3, groups: [notification, analytics, search]}
@@ -206,22 +210,22 @@ func TestEvaluate(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		id    string
-		have  func(r *loadgen.Results) // changes to steady()
+		have  func(r *results.Results) // changes to steady()
 		want  string
 		words []string // in the evidence
 	}{
 		// sync-blocks-caller
 		{"blocks: sync slower", "sync-blocks-caller", nil, Holds, []string{"10.0 ms at p50", "3.00 ms"}},
-		{"blocks: sync as fast", "sync-blocks-caller", func(r *loadgen.Results) {
+		{"blocks: sync as fast", "sync-blocks-caller", func(r *results.Results) {
 			r.Patterns["sync"].Summary.API.P50, r.Patterns["sync"].Summary.API.P99 = 2, 5
 		}, DoesNotHold, []string{"no longer than async's"}},
-		{"blocks: p99 only", "sync-blocks-caller", func(r *loadgen.Results) {
+		{"blocks: p99 only", "sync-blocks-caller", func(r *results.Results) {
 			r.Patterns["sync"].Summary.API.P50 = 2
 		}, Mixed, nil},
-		{"blocks: variants stand in, and are named", "sync-blocks-caller", func(r *loadgen.Results) {
+		{"blocks: variants stand in, and are named", "sync-blocks-caller", func(r *results.Results) {
 			variants(r, scaleYAML, map[string][4]float64{"sync.r1": {10, 40, 8, 30}, "async.r1": {3, 10, 20, 200}})
 		}, Holds, []string{"(Compared: sync.r1 and async.r1.)"}},
-		{"blocks: a broker fault does not decide it", "sync-blocks-caller", func(r *loadgen.Results) {
+		{"blocks: a broker fault does not decide it", "sync-blocks-caller", func(r *results.Results) {
 			fault(r, "broker", "kill", 30, 40)
 			r.Patterns["async"].Summary.API.P99 = 3000 // the produce waited out the broker
 			for name, v := range map[string][3]float64{"sync": {10, 40, 8}, "async": {3, 10, 20}} {
@@ -235,22 +239,22 @@ func TestEvaluate(t *testing.T) {
 				}
 			}
 		}, Holds, []string{"Fault windows left out", "async's callers waited 3.00 ms and 10.0 ms"}},
-		{"blocks: no async", "sync-blocks-caller", func(r *loadgen.Results) { delete(r.Patterns, "async") }, NotExercised, []string{"async"}},
+		{"blocks: no async", "sync-blocks-caller", func(r *results.Results) { delete(r.Patterns, "async") }, NotExercised, []string{"async"}},
 
 		// sync-provision-for-peak
-		{"peak: sync drops at the peak", "sync-provision-for-peak", func(r *loadgen.Results) {
+		{"peak: sync drops at the peak", "sync-provision-for-peak", func(r *results.Results) {
 			withSurge(r)
 			drop(r, "sync", 20, 40, 200)
 		}, Holds, []string{"1000 rps", "20%"}},
 		{"peak: sync takes it", "sync-provision-for-peak", withSurge, DoesNotHold, []string{"took the peak"}},
-		{"peak: slower only", "sync-provision-for-peak", func(r *loadgen.Results) {
+		{"peak: slower only", "sync-provision-for-peak", func(r *results.Results) {
 			withSurge(r)
 			p99(r, "sync", 20, 40, 20)
 		}, Mixed, nil},
 		{"peak: no surge", "sync-provision-for-peak", nil, NotExercised, []string{"No surge"}},
 
 		// sync-cascades (variant names made up: the rule reads the summary)
-		{"cascades: to A, and breakers fail it fast", "sync-cascades", func(r *loadgen.Results) {
+		{"cascades: to A, and breakers fail it fast", "sync-cascades", func(r *results.Results) {
 			chains(r, "sync.plain", "sync.guarded", "async.chain")
 			fault(r, "provider", "outage", 30, 40)
 			hopErrors(r, "sync.plain", 30, 40, 100, "D", "C", "B", "A")
@@ -260,12 +264,12 @@ func TestEvaluate(t *testing.T) {
 			r.Patterns["sync.guarded"].Summary.Chain[2].Opened = 3
 			r.Patterns["async.chain"].Summary.Chain[3].PeakLag = 2500
 		}, Holds, []string{"D 1000 errors, C 1000, B 1000, A 1000 drops (83%)", "10.0 ms before the fault to 2000 ms inside", "breakers opened 3 times and rejected 900 calls", "failed A's calls fast", "A still dropped 83%", "The async chain (async.chain) kept A out of it", "peaked at 2500 (into D)"}},
-		{"cascades: no breaker run", "sync-cascades", func(r *loadgen.Results) {
+		{"cascades: no breaker run", "sync-cascades", func(r *results.Results) {
 			chains(r, "sync.a")
 			fault(r, "provider", "slowdown", 30, 40)
 			p99(r, "sync.a", 30, 40, 900)
 		}, Holds, []string{"untested"}},
-		{"cascades: a killed D refuses fast, with or without breakers", "sync-cascades", func(r *loadgen.Results) {
+		{"cascades: a killed D refuses fast, with or without breakers", "sync-cascades", func(r *results.Results) {
 			chains(r, "sync.x", "sync.y")
 			fault(r, "notification", "kill", 30, 40)
 			for _, k := range []string{"sync.x", "sync.y"} {
@@ -276,7 +280,7 @@ func TestEvaluate(t *testing.T) {
 		}, Holds, []string{"D killed, C 1000 errors, B 1000, A 1000 drops"}},
 		// As a real claims-chain run: A's own breaker opened first, so the
 		// relays' breakers tripped but had nothing to reject.
-		{"cascades: breakers trip, A's rejects", "sync-cascades", func(r *loadgen.Results) {
+		{"cascades: breakers trip, A's rejects", "sync-cascades", func(r *results.Results) {
 			chains(r, "sync.nocb", "sync.cb")
 			fault(r, "notification", "pause", 20, 35)
 			hopErrors(r, "sync.nocb", 20, 35, 100, "C", "B", "A")
@@ -286,67 +290,67 @@ func TestEvaluate(t *testing.T) {
 			p99(r, "sync.cb", 24, 35, 2.4)
 			r.Patterns["sync.cb"].Summary.Chain[1].Opened, r.Patterns["sync.cb"].Summary.Chain[2].Opened = 3, 3
 		}, Holds, []string{"D paused, C 1500 errors", "opened 6 times and rejected 0 calls", "failed A's calls fast"}},
-		{"cascades: D's fault stays at D", "sync-cascades", func(r *loadgen.Results) {
+		{"cascades: D's fault stays at D", "sync-cascades", func(r *results.Results) {
 			chains(r, "sync.nocb", "sync.cb")
 			fault(r, "provider", "outage", 30, 40)
 			hopErrors(r, "sync.nocb", 30, 40, 100, "D")
 			p99(r, "sync.nocb", 30, 40, 30) // slower, not by 50 ms
 		}, DoesNotHold, []string{"did not reach A", "D 1000 errors, C 0, B 0, A 0 drops (0%)"}},
-		{"cascades: breakers as slow as none", "sync-cascades", func(r *loadgen.Results) {
+		{"cascades: breakers as slow as none", "sync-cascades", func(r *results.Results) {
 			chains(r, "sync.nocb", "sync.cb")
 			fault(r, "provider", "slowdown", 30, 40)
 			p99(r, "sync.nocb", 30, 40, 2000)
 			p99(r, "sync.cb", 30, 40, 1900)
 			r.Patterns["sync.cb"].Summary.Chain[3].Rejected = 40
 		}, Mixed, []string{"above half of the no-breaker run's (2000 ms)"}},
-		{"cascades: breakers never opened", "sync-cascades", func(r *loadgen.Results) {
+		{"cascades: breakers never opened", "sync-cascades", func(r *results.Results) {
 			chains(r, "sync.nocb", "sync.cb")
 			fault(r, "provider", "outage", 30, 40)
 			hopErrors(r, "sync.nocb", 30, 40, 100, "D", "C", "B", "A")
 			hopErrors(r, "sync.cb", 30, 40, 100, "D", "C", "B", "A")
 		}, Mixed, []string{"no relay's breaker ever opened"}},
 		{"cascades: no chain", "sync-cascades", nil, NotExercised, []string{"no chain"}},
-		{"cascades: no fault on D", "sync-cascades", func(r *loadgen.Results) {
+		{"cascades: no fault on D", "sync-cascades", func(r *results.Results) {
 			chains(r, "sync.nocb", "async.nocb")
 			fault(r, "broker", "pause", 30, 40)
 		}, NotExercised, []string{"no fault hit its last service D"}},
-		{"cascades: breakers only", "sync-cascades", func(r *loadgen.Results) {
+		{"cascades: breakers only", "sync-cascades", func(r *results.Results) {
 			chains(r, "sync.cb", "async")
 			fault(r, "notification", "restart", 30, 40)
 		}, NotExercised, []string{"without circuit breakers", "sync.cb and async"}},
 
 		// sync-couples-deployments
-		{"coupling: sync fails in the restart", "sync-couples-deployments", func(r *loadgen.Results) {
+		{"coupling: sync fails in the restart", "sync-couples-deployments", func(r *results.Results) {
 			fault(r, "notification", "restart", 30, 40)
 			drop(r, "sync", 30, 40, 100)
 		}, Holds, []string{"notification restart 30–40 s", "1000 of 1200"}},
-		{"coupling: nobody noticed", "sync-couples-deployments", func(r *loadgen.Results) {
+		{"coupling: nobody noticed", "sync-couples-deployments", func(r *results.Results) {
 			fault(r, "notification", "kill", 30, 40)
 		}, DoesNotHold, []string{"did not reach"}},
-		{"coupling: async failed too", "sync-couples-deployments", func(r *loadgen.Results) {
+		{"coupling: async failed too", "sync-couples-deployments", func(r *results.Results) {
 			fault(r, "notification", "restart", 30, 40)
 			drop(r, "sync", 30, 40, 100)
 			drop(r, "async", 30, 40, 100)
 		}, Mixed, nil},
-		{"coupling: a pause is no deployment", "sync-couples-deployments", func(r *loadgen.Results) {
+		{"coupling: a pause is no deployment", "sync-couples-deployments", func(r *results.Results) {
 			fault(r, "notification", "pause", 30, 40)
 		}, NotExercised, nil},
 
 		// async-absorbs-surge
-		{"surge: absorbed", "async-absorbs-surge", func(r *loadgen.Results) {
+		{"surge: absorbed", "async-absorbs-surge", func(r *results.Results) {
 			withSurge(r)
 			r.Patterns["async"].Summary.PeakLag, r.Patterns["async"].Summary.DrainS = 5000, 4
 		}, Holds, []string{"peaked at 5000", "lost 0"}},
-		{"surge: lost", "async-absorbs-surge", func(r *loadgen.Results) {
+		{"surge: lost", "async-absorbs-surge", func(r *results.Results) {
 			withSurge(r)
 			r.Patterns["async"].Summary.PeakLag, r.Patterns["async"].Summary.Lost = 5000, 3
 		}, DoesNotHold, []string{"lost 3"}},
-		{"surge: dropped", "async-absorbs-surge", func(r *loadgen.Results) {
+		{"surge: dropped", "async-absorbs-surge", func(r *results.Results) {
 			withSurge(r)
 			r.Patterns["async"].Summary.PeakLag = 5000
 			drop(r, "async", 20, 25, 10)
 		}, DoesNotHold, []string{"dropped 50"}},
-		{"surge: drops in a broker fault do not count here", "async-absorbs-surge", func(r *loadgen.Results) {
+		{"surge: drops in a broker fault do not count here", "async-absorbs-surge", func(r *results.Results) {
 			withSurge(r)
 			r.Patterns["async"].Summary.PeakLag = 5000
 			fault(r, "broker", "kill", 50, 55)
@@ -356,53 +360,53 @@ func TestEvaluate(t *testing.T) {
 		{"surge: none", "async-absorbs-surge", nil, NotExercised, nil},
 
 		// async-retries-dead-letters
-		{"retries: delivered late", "async-retries-dead-letters", func(r *loadgen.Results) {
+		{"retries: delivered late", "async-retries-dead-letters", func(r *results.Results) {
 			fault(r, "provider", "outage", 30, 40)
 			drop(r, "sync", 30, 40, 100)
 			r.Patterns["async"].Summary.DeadLettered = 12
 		}, Holds, []string{"12 dead-lettered", "Sync failed 100%"}},
-		{"retries: lost", "async-retries-dead-letters", func(r *loadgen.Results) {
+		{"retries: lost", "async-retries-dead-letters", func(r *results.Results) {
 			fault(r, "provider", "outage", 30, 40)
 			r.Patterns["async"].Summary.Lost = 5
 		}, DoesNotHold, []string{"lost 5"}},
-		{"retries: still retrying", "async-retries-dead-letters", func(r *loadgen.Results) {
+		{"retries: still retrying", "async-retries-dead-letters", func(r *results.Results) {
 			fault(r, "provider", "outage", 30, 40)
 			r.Patterns["async"].Summary.Drained = false
 		}, Mixed, nil},
-		{"retries: a slowdown fails nothing", "async-retries-dead-letters", func(r *loadgen.Results) {
+		{"retries: a slowdown fails nothing", "async-retries-dead-letters", func(r *results.Results) {
 			fault(r, "provider", "slowdown", 30, 40)
 		}, NotExercised, nil},
 
 		// async-eventual-consistency
 		{"eventual: async later", "async-eventual-consistency", nil, Holds, []string{"20.0 ms vs sync's 8.00 ms"}},
-		{"eventual: async as fast", "async-eventual-consistency", func(r *loadgen.Results) {
+		{"eventual: async as fast", "async-eventual-consistency", func(r *results.Results) {
 			r.Patterns["async"].Summary.Notify.P50, r.Patterns["async"].Summary.Notify.P99 = 5, 20
 		}, DoesNotHold, nil},
-		{"eventual: p99 only", "async-eventual-consistency", func(r *loadgen.Results) {
+		{"eventual: p99 only", "async-eventual-consistency", func(r *results.Results) {
 			r.Patterns["async"].Summary.Notify.P50 = 5
 		}, Mixed, nil},
-		{"eventual: no sync", "async-eventual-consistency", func(r *loadgen.Results) { delete(r.Patterns, "sync") }, NotExercised, nil},
+		{"eventual: no sync", "async-eventual-consistency", func(r *results.Results) { delete(r.Patterns, "sync") }, NotExercised, nil},
 
 		// broker-spof
-		{"broker: async fails, hybrid goes around", "broker-spof", func(r *loadgen.Results) {
+		{"broker: async fails, hybrid goes around", "broker-spof", func(r *results.Results) {
 			fault(r, "broker", "kill", 30, 40)
 			drop(r, "async", 30, 40, 100)
 		}, Holds, []string{"async failed 1000", "Hybrid kept answering"}},
-		{"broker: async rides it out", "broker-spof", func(r *loadgen.Results) {
+		{"broker: async rides it out", "broker-spof", func(r *results.Results) {
 			fault(r, "broker", "pause", 30, 35)
 		}, DoesNotHold, []string{"rode out"}},
 		{"broker: no broker fault", "broker-spof", nil, NotExercised, []string{"--broker local"}},
 
 		// tracing-harder
-		{"tracing: the wait is past the broker", "tracing-harder", func(r *loadgen.Results) {
+		{"tracing: the wait is past the broker", "tracing-harder", func(r *results.Results) {
 			trace(r, "sync", 1, 0.2, 0.3, 0.5, 6)
 			trace(r, "async", 1, 0.2, 15, 0.5, 6)
 		}, Holds, []string{"queue hop (produce, time in Kafka, fetch) took 15.0 ms", "after the caller was answered"}},
-		{"tracing: no harder", "tracing-harder", func(r *loadgen.Results) {
+		{"tracing: no harder", "tracing-harder", func(r *results.Results) {
 			trace(r, "sync", 1, 0.2, 2, 0.5, 6)
 			trace(r, "async", 1, 0.2, 2.5, 0.5, 6)
 		}, DoesNotHold, []string{"as completely as sync"}},
-		{"tracing: half traced", "tracing-harder", func(r *loadgen.Results) {
+		{"tracing: half traced", "tracing-harder", func(r *results.Results) {
 			trace(r, "sync", 1, 0.2, 2, 0.5, 6)
 			trace(r, "async", 1, 0.2, 2.5, 0.5, 6)
 			r.Patterns["async"].Summary.Traced /= 2
@@ -410,16 +414,16 @@ func TestEvaluate(t *testing.T) {
 		{"tracing: no hops in results.json", "tracing-harder", nil, NotExercised, []string{"hops_ms"}},
 
 		// lb-hop-3-5ms
-		{"lb: 4 ms", "lb-hop-3-5ms", func(r *loadgen.Results) {
+		{"lb: 4 ms", "lb-hop-3-5ms", func(r *results.Results) {
 			variants(r, scaleYAML, map[string][4]float64{"sync.r1": {10, 20, 8, 18}, "sync.lb": {14, 25, 8, 18}, "sync.r2": {11, 21, 8, 18}})
 		}, Holds, []string{"added 4.00 ms"}},
-		{"lb: loopback is cheap", "lb-hop-3-5ms", func(r *loadgen.Results) {
+		{"lb: loopback is cheap", "lb-hop-3-5ms", func(r *results.Results) {
 			variants(r, scaleYAML, map[string][4]float64{"sync.r1": {10, 20, 8, 18}, "sync.lb": {10.2, 20.5, 8, 18}})
 		}, DoesNotHold, []string{"added 0.20 ms", "sync.lb"}},
-		{"lb: replicas differ", "lb-hop-3-5ms", func(r *loadgen.Results) {
+		{"lb: replicas differ", "lb-hop-3-5ms", func(r *results.Results) {
 			variants(r, scaleYAML, map[string][4]float64{"sync.r1": {10, 20, 8, 18}, "sync.r2": {10.3, 20.5, 8, 18}})
 		}, DoesNotHold, []string{"not the balancer's alone"}},
-		{"lb: knobs from the summary", "lb-hop-3-5ms", func(r *loadgen.Results) {
+		{"lb: knobs from the summary", "lb-hop-3-5ms", func(r *results.Results) {
 			variants(r, "name: x\n", map[string][4]float64{"sync.direct": {10, 20, 8, 18}, "sync.via": {10.4, 21, 8, 18}})
 			r.Patterns["sync.direct"].Summary.Replicas, r.Patterns["sync.direct"].Summary.Balancer = 1, "none"
 			r.Patterns["sync.via"].Summary.Replicas, r.Patterns["sync.via"].Summary.Balancer = 1, "nginx"
@@ -427,20 +431,20 @@ func TestEvaluate(t *testing.T) {
 		{"lb: no variants", "lb-hop-3-5ms", nil, NotExercised, nil},
 
 		// fanout-free-for-producer
-		{"fanout: producer unchanged", "fanout-free-for-producer", func(r *loadgen.Results) {
+		{"fanout: producer unchanged", "fanout-free-for-producer", func(r *results.Results) {
 			variants(r, fanoutYAML, map[string][4]float64{"async.m1": {3, 10, 20, 200}, "async.m3": {3.1, 10.5, 25, 220}})
 		}, Holds, []string{"3 consumer groups instead of 1"}},
-		{"fanout: producer slowed", "fanout-free-for-producer", func(r *loadgen.Results) {
+		{"fanout: producer slowed", "fanout-free-for-producer", func(r *results.Results) {
 			variants(r, fanoutYAML, map[string][4]float64{"async.m1": {3, 10, 20, 200}, "async.m3": {6, 40, 25, 220}})
 		}, DoesNotHold, []string{"rose from 10.0 ms to 40.0 ms"}},
-		{"fanout: a little", "fanout-free-for-producer", func(r *loadgen.Results) {
+		{"fanout: a little", "fanout-free-for-producer", func(r *results.Results) {
 			variants(r, fanoutYAML, map[string][4]float64{"async.m1": {3, 10, 20, 200}, "async.m3": {3.5, 12.5, 25, 220}})
 		}, Mixed, nil},
-		{"fanout: groups from the summary", "fanout-free-for-producer", func(r *loadgen.Results) {
+		{"fanout: groups from the summary", "fanout-free-for-producer", func(r *results.Results) {
 			variants(r, "name: x\n", map[string][4]float64{"async.one": {3, 10, 20, 200}, "async.two": {3, 10, 20, 200}})
 			r.Patterns["async.one"].Summary.Replicas = 1
 			r.Patterns["async.two"].Summary.Replicas = 1
-			r.Patterns["async.two"].Summary.Groups = []loadgen.GroupSummary{{Name: "analytics"}}
+			r.Patterns["async.two"].Summary.Groups = []results.GroupSummary{{Name: "analytics"}}
 		}, Holds, []string{"2 consumer groups instead of 1"}},
 		{"fanout: one group", "fanout-free-for-producer", nil, NotExercised, nil},
 	} {
@@ -465,7 +469,7 @@ func TestEvaluate(t *testing.T) {
 	}
 }
 
-func find(t *testing.T, cs []loadgen.Claim, id string) loadgen.Claim {
+func find(t *testing.T, cs []results.Claim, id string) results.Claim {
 	t.Helper()
 	for _, c := range cs {
 		if c.ID == id {
@@ -473,13 +477,13 @@ func find(t *testing.T, cs []loadgen.Claim, id string) loadgen.Claim {
 		}
 	}
 	t.Fatalf("no claim %q in %v", id, cs)
-	return loadgen.Claim{}
+	return results.Claim{}
 }
 
 // TestEvaluateEveryRule: one claim per rule, in order, with a known
 // verdict, even for results with nothing in them.
 func TestEvaluateEveryRule(t *testing.T) {
-	for _, r := range []*loadgen.Results{steady(), {Patterns: map[string]*loadgen.Pattern{}}} {
+	for _, r := range []*results.Results{steady(), {Patterns: map[string]*results.Pattern{}}} {
 		cs := Evaluate(r)
 		if len(cs) != len(rules) {
 			t.Fatalf("got %d claims, want %d", len(cs), len(rules))
@@ -522,6 +526,42 @@ func TestCascadesNumbers(t *testing.T) {
 	} {
 		if v, ok := got[k]; !ok || v != want {
 			t.Errorf("%s = %v (present %v), want %v", k, v, ok, want)
+		}
+	}
+}
+
+func TestKnobsOf(t *testing.T) {
+	const parsed = `name: k
+patterns: [sync, async]
+stages: [{for: 10s, rate: 100}]
+services:
+  notification: {replicas: 2}
+  kafka: {groups: [notification, analytics]}
+variants:
+  - {name: one, replicas: 1, balancer: none, groups: [notification]}
+  - {name: lb1, replicas: 1}
+`
+	for _, tt := range []struct {
+		yaml   string
+		key    string
+		want   knobs
+		wantOK bool
+	}{
+		{parsed, "sync", knobs{2, "nginx", 2}, true},         // the profile's: nginx is the default in front of 2 replicas
+		{parsed, "sync.2", knobs{2, "nginx", 2}, true},       // a repeat is its first run
+		{parsed, "async.one", knobs{1, "none", 1}, true},     // a variant's knobs over the profile's
+		{parsed, "sync.lb1", knobs{1, "nginx", 2}, true},     // the profile's balancer stays, as profiles.Apply keeps it
+		{parsed, "sync.one.3", knobs{1, "none", 1}, true},    // a variant's repeat has the variant's knobs
+		{parsed, "sync.nope", knobs{}, false},                // a variant the profile does not name
+		{"name: x\n", "sync", knobs{1, "none", 1}, true},     // a profile that does not parse: one process, direct
+		{"name: x\n", "sync.r1", knobs{1, "none", 1}, false}, // and no variants
+	} {
+		r := steady()
+		r.Run.ProfileYAML = tt.yaml
+		in := &run{r: r, prof: parseProfile(r.Run)}
+		got, ok := in.knobsOf(tt.key)
+		if ok != tt.wantOK || ok && got != tt.want {
+			t.Errorf("knobsOf(%q) = %+v, %v; want %+v, %v", tt.key, got, ok, tt.want, tt.wantOK)
 		}
 	}
 }

@@ -4,19 +4,19 @@ import (
 	"fmt"
 
 	"github.com/commbench/commbench/claims"
-	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/results"
 )
 
 // Evaluate reads a run's results and says, claim by claim, what the run
 // shows. Here only the summaries of a sync and an async run are known, so
 // only the claims that compare them have a verdict.
 func ExampleEvaluate() {
-	r := &loadgen.Results{
-		Schema: loadgen.SchemaVersion,
+	r := &results.Results{
+		Schema: results.SchemaVersion,
 		Order:  []string{"sync", "async"},
-		Patterns: map[string]*loadgen.Pattern{
-			"sync":  {Summary: loadgen.Summary{API: loadgen.Percentiles{P50: 1327, P99: 4518}, Notify: loadgen.Percentiles{P50: 27.7, P99: 714.8}, Accepted: 171916}},
-			"async": {Summary: loadgen.Summary{API: loadgen.Percentiles{P50: 43.2, P99: 1098.8}, Notify: loadgen.Percentiles{P50: 48.5, P99: 10911.7}, Accepted: 202500}},
+		Patterns: map[string]*results.Pattern{
+			"sync":  {Summary: results.Summary{API: results.Percentiles{P50: 1327, P99: 4518}, Notify: results.Percentiles{P50: 27.7, P99: 714.8}, Accepted: 171916}},
+			"async": {Summary: results.Summary{API: results.Percentiles{P50: 43.2, P99: 1098.8}, Notify: results.Percentiles{P50: 48.5, P99: 10911.7}, Accepted: 202500}},
 		},
 	}
 	for _, c := range claims.Evaluate(r) {

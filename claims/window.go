@@ -7,9 +7,8 @@ import (
 	"strconv"
 	"strings"
 
-	"gopkg.in/yaml.v3"
-
-	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/profiles"
+	"github.com/commbench/commbench/results"
 )
 
 // Thresholds the rules share. A drop ratio is drops over requests sent in
@@ -26,33 +25,40 @@ const (
 
 // run is what the rules read: the results and the profile as it ran.
 type run struct {
-	r    *loadgen.Results
-	prof profileKnobs
+	r    *results.Results
+	prof *profiles.Profile // as it ran; nil when run.profile_yaml does not parse
 }
 
 // pattern returns the results of pattern name ("sync"): its own key, or
 // else the first key of that pattern (a variant such as sync.r1, or
 // sync.2 of a repeat); nil when the run has none.
-func (in *run) pattern(name string) (string, *loadgen.Pattern) {
+func (in *run) pattern(name string) (string, *results.Pattern) {
 	if p, ok := in.r.Patterns[name]; ok {
 		return name, p
 	}
 	for _, k := range in.r.Keys() {
-		if strings.HasPrefix(k, name+".") {
+		if patternOf(k) == name {
 			return k, in.r.Patterns[k]
 		}
 	}
 	return "", nil
 }
 
+// patternOf is the pattern a results key stands for: "sync.r1.2" is sync.
+// A malformed key still names its pattern, the part before the first ".".
+func patternOf(key string) string {
+	k, _ := results.ParseKey(key)
+	return k.Pattern
+}
+
 // faults are the fault windows of p that fired (those of the run when p
 // records none) and satisfy keep.
-func (in *run) faults(p *loadgen.Pattern, keep func(loadgen.FaultWindow) bool) []loadgen.FaultWindow {
+func (in *run) faults(p *results.Pattern, keep func(results.FaultWindow) bool) []results.FaultWindow {
 	src := p.Faults
 	if len(src) == 0 {
 		src = in.r.Run.Faults
 	}
-	var out []loadgen.FaultWindow
+	var out []results.FaultWindow
 	for _, f := range src {
 		if f.Error == "" && f.EndS > f.StartS && keep(f) {
 			out = append(out, f)
@@ -61,8 +67,8 @@ func (in *run) faults(p *loadgen.Pattern, keep func(loadgen.FaultWindow) bool) [
 	return out
 }
 
-func target(t string, kinds ...string) func(loadgen.FaultWindow) bool {
-	return func(f loadgen.FaultWindow) bool {
+func target(t string, kinds ...string) func(results.FaultWindow) bool {
+	return func(f results.FaultWindow) bool {
 		return f.Target == t && (len(kinds) == 0 || slices.Contains(kinds, f.Kind))
 	}
 }
@@ -70,7 +76,7 @@ func target(t string, kinds ...string) func(loadgen.FaultWindow) bool {
 // seconds are the indices of s's seconds that end inside any of ws, each
 // window extended by slack seconds: second i ends at s.T[i] and is inside
 // [start, end] when start < T[i] <= end+slack.
-func seconds(s loadgen.Series, ws []loadgen.FaultWindow, slack float64) []int {
+func seconds(s results.Series, ws []results.FaultWindow, slack float64) []int {
 	var out []int
 	for i, t := range s.T {
 		for _, w := range ws {
@@ -95,7 +101,7 @@ func (t tally) ratio() float64 {
 	return t.drops / t.sent
 }
 
-func count(s loadgen.Series, idx []int) tally {
+func count(s results.Series, idx []int) tally {
 	var t tally
 	for _, i := range idx {
 		if i < len(s.AchievedRPS) {
@@ -106,7 +112,7 @@ func count(s loadgen.Series, idx []int) tally {
 	return t
 }
 
-func dropsAt(s loadgen.Series, i int) int64 {
+func dropsAt(s results.Series, i int) int64 {
 	var n int64
 	for _, v := range s.Drops {
 		if i < len(v) {
@@ -121,7 +127,7 @@ func dropsAt(s loadgen.Series, i int) int64 {
 // above 90% of the highest rate, the base those at or below 110% of the
 // lowest non-zero one. ok is false when the highest rate is under twice
 // the lowest (no surge) or either set is empty.
-func surge(s loadgen.Series, skip []loadgen.FaultWindow) (peak, base []int, peakRPS, baseRPS float64, ok bool) {
+func surge(s results.Series, skip []results.FaultWindow) (peak, base []int, peakRPS, baseRPS float64, ok bool) {
 	lo, hi := math.Inf(1), 0.0
 	for i, t := range s.T {
 		if t > s.AttackEndS || i >= len(s.OfferedRPS) || s.OfferedRPS[i] <= 0 {
@@ -166,29 +172,6 @@ func median(v []float64, idx []int) float64 {
 	return xs[len(xs)/2]
 }
 
-// profileKnobs are the few knobs of the profile as it ran (run.profile_yaml)
-// the scale-out and fan-out claims need: the variants a pattern ran with,
-// read leniently (the profile was validated when it ran).
-type profileKnobs struct {
-	Services struct {
-		Notification struct {
-			Replicas int    `yaml:"replicas"`
-			Balancer string `yaml:"balancer"`
-		} `yaml:"notification"`
-		Kafka struct {
-			Groups []string `yaml:"groups"`
-		} `yaml:"kafka"`
-	} `yaml:"services"`
-	Variants []variant `yaml:"variants"`
-}
-
-type variant struct {
-	Name     string   `yaml:"name"`
-	Replicas int      `yaml:"replicas"`
-	Balancer string   `yaml:"balancer"`
-	Groups   []string `yaml:"groups"`
-}
-
 // knobs is what one pattern key ran with.
 type knobs struct {
 	replicas int
@@ -198,9 +181,11 @@ type knobs struct {
 
 // knobsOf returns the knobs pattern key ran with: those its summary
 // records (replicas, balancer, groups), or else, for results from before
-// the summary had them, a variant's (key pattern.variant) over the
-// profile's; ok is false for a key whose suffix
-// names no variant (a repeat, sync.2, counts as the profile's knobs).
+// the summary had them, those of the profile as it ran (run.profile_yaml)
+// with the key's variant applied, as the run applied it. ok is false for
+// a key whose variant the profile does not name, or any variant when the
+// profile does not parse; a repeat (sync.2, sync.r1.2) counts as its first
+// run.
 func (in *run) knobsOf(key string) (knobs, bool) {
 	// A run that records them in the summary says best.
 	if p := in.r.Patterns[key]; p != nil && p.Summary.Replicas > 0 {
@@ -211,40 +196,34 @@ func (in *run) knobsOf(key string) (knobs, bool) {
 		}
 		return k, true
 	}
-	base := in.prof.Services
-	k := knobs{replicas: max(base.Notification.Replicas, 1), balancer: base.Notification.Balancer, groups: max(len(base.Kafka.Groups), 1)}
-	if _, name, found := strings.Cut(key, "."); found {
-		i := slices.IndexFunc(in.prof.Variants, func(v variant) bool { return v.Name == name })
-		switch {
-		case i >= 0:
-			v := in.prof.Variants[i]
-			if v.Replicas > 0 {
-				k.replicas = v.Replicas
-			}
-			if v.Balancer != "" {
-				k.balancer = v.Balancer
-			}
-			if len(v.Groups) > 0 {
-				k.groups = len(v.Groups)
-			}
-		case strings.Trim(name, "0123456789") != "":
-			return k, false
-		}
+	k, _ := results.ParseKey(key)
+	if in.prof == nil {
+		// One notification process, called directly, in one group.
+		return knobs{replicas: 1, balancer: string(profiles.BalancerNone), groups: 1}, k.Variant == ""
 	}
-	// As profiles fills it in: nginx in front of more than one replica
-	// unless a balancer was named, and "none" cannot front several.
-	if k.balancer == "" || k.balancer == "none" && k.replicas > 1 {
-		k.balancer = "none"
-		if k.replicas > 1 {
-			k.balancer = "nginx"
+	var v profiles.Variant
+	if k.Variant != "" {
+		i := slices.IndexFunc(in.prof.Variants, func(v profiles.Variant) bool { return v.Name == k.Variant })
+		if i < 0 {
+			return knobs{}, false
 		}
+		v = in.prof.Variants[i]
 	}
-	return k, true
+	s := in.prof.Apply(v).Services
+	return knobs{
+		replicas: max(s.Notification.Replicas, 1),
+		balancer: string(s.Notification.LB()),
+		groups:   max(len(s.Kafka.Groups), 1),
+	}, true
 }
 
-func parseKnobs(yamlText string) profileKnobs {
-	var p profileKnobs
-	_ = yaml.Unmarshal([]byte(yamlText), &p) // an unreadable profile has no variants
+// parseProfile is the profile as it ran, from run.profile_yaml; nil when
+// it does not parse (a run from an older commbench, say).
+func parseProfile(ri results.RunInfo) *profiles.Profile {
+	p, err := profiles.Parse(ri.ProfileFile, []byte(ri.ProfileYAML))
+	if err != nil {
+		return nil
+	}
 	return p
 }
 
@@ -277,7 +256,7 @@ func pct(ratio float64) string {
 func round(v float64) float64 { return math.Round(v*100) / 100 }
 
 // window describes fault windows for a sentence: "notification restart 40–50 s".
-func window(ws []loadgen.FaultWindow) string {
+func window(ws []results.FaultWindow) string {
 	var parts []string
 	for _, w := range ws {
 		parts = append(parts, fmt.Sprintf("%s %s %s–%s s", w.Target, w.Kind, tenths(w.StartS), tenths(w.EndS)))
@@ -285,7 +264,7 @@ func window(ws []loadgen.FaultWindow) string {
 	return strings.Join(parts, ", ")
 }
 
-func span(ws []loadgen.FaultWindow) float64 {
+func span(ws []results.FaultWindow) float64 {
 	var s float64
 	for _, w := range ws {
 		s += w.EndS - w.StartS

@@ -5,15 +5,15 @@ import (
 	"time"
 
 	"github.com/commbench/commbench/gate"
-	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/results"
 )
 
 func ExampleCompare() {
-	run := func(id string, p99 float64) *loadgen.Results {
-		s := loadgen.Summary{Requests: 1000, AchievedRPS: 400}
+	run := func(id string, p99 float64) *results.Results {
+		s := results.Summary{Requests: 1000, AchievedRPS: 400}
 		s.API.P99, s.Notify.P99 = p99, 40
-		return &loadgen.Results{Run: loadgen.RunInfo{ID: id}, Order: []string{"sync"},
-			Patterns: map[string]*loadgen.Pattern{"sync": {Summary: s}}}
+		return &results.Results{Run: results.RunInfo{ID: id}, Order: []string{"sync"},
+			Patterns: map[string]*results.Pattern{"sync": {Summary: s}}}
 	}
 	th := gate.Thresholds{P99Tolerance: 0.25, P99Floor: 2 * time.Millisecond, DropTolerance: 0.01, RateTolerance: 0.05}
 	r := gate.Compare(run("baseline", 10), run("pr-42", 20), th)

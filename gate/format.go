@@ -10,7 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/results"
 )
 
 // The files WriteFiles writes into a run folder.
@@ -197,7 +197,7 @@ var benchstatUnits = map[Metric]string{
 // With --repeat, sync and sync.2 are two samples of BenchmarkSync, which
 // is what benchstat needs for its statistics. Compare a baseline with a
 // run with: benchstat gate-benchstat-baseline.txt gate-benchstat.txt.
-func WriteBenchstat(w io.Writer, res *loadgen.Results) error {
+func WriteBenchstat(w io.Writer, res *results.Results) error {
 	var b strings.Builder
 	config := [][2]string{
 		{"goos", res.Run.Machine.OS},
@@ -235,7 +235,7 @@ func WriteBenchstat(w io.Writer, res *loadgen.Results) error {
 // WriteFiles writes the report into dir as TextFile and BenchmarkFile, and
 // the run and the baseline in benchstat's format as BenchstatFile and
 // BenchstatBaselineFile.
-func WriteFiles(dir string, r Report, baseline, current *loadgen.Results) error {
+func WriteFiles(dir string, r Report, baseline, current *results.Results) error {
 	files := []struct {
 		name  string
 		write func(io.Writer) error

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/commbench/commbench/loadgen"
 	"github.com/commbench/commbench/profiles"
+	"github.com/commbench/commbench/results"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -38,9 +38,9 @@ func golden(t *testing.T, name string, got []byte) {
 // noise, a lost notification, a pass, and a note.
 func report(t *testing.T) Report {
 	t.Helper()
-	base := results("20260101-120000-ci", nil)
+	base := runResults("20260101-120000-ci", nil)
 	base.Run.Broker.Kind = "local"
-	cur := results("20260102-120000-ci", func(s map[string]*loadgen.Summary) {
+	cur := runResults("20260102-120000-ci", func(s map[string]*results.Summary) {
 		s["sync"].API.P99 = 20
 		s["sync"].Drops.Total = 30
 		s["async"].Notify.P99 = 100
@@ -49,8 +49,8 @@ func report(t *testing.T) Report {
 	})
 	cur.Run.Broker.Kind = "embedded"
 	r, err := Check(context.Background(), base, cur, Options{Thresholds: th,
-		Rerun: func(context.Context, []profiles.Pattern) (*loadgen.Results, string, error) {
-			return results("again", func(s map[string]*loadgen.Summary) {
+		Rerun: func(context.Context, []profiles.Pattern) (*results.Results, string, error) {
+			return runResults("again", func(s map[string]*results.Summary) {
 				s["sync"].API.P99 = 21.5
 				s["async"].Notify.P99 = 41
 				s["hybrid"].Lost = 1
@@ -72,7 +72,7 @@ func TestWriteText(t *testing.T) {
 
 func TestWriteTextPass(t *testing.T) {
 	var b bytes.Buffer
-	if err := Compare(results("base", nil), results("now", nil), th).WriteText(&b); err != nil {
+	if err := Compare(runResults("base", nil), runResults("now", nil), th).WriteText(&b); err != nil {
 		t.Fatal(err)
 	}
 	if got := b.String(); !strings.HasSuffix(got, "\nresult: PASS\n") || strings.Contains(got, "measured again") {
@@ -125,7 +125,7 @@ func TestWriteBenchmarkJSON(t *testing.T) {
 }
 
 func TestWriteBenchstat(t *testing.T) {
-	r := results("20260102-120000-ci", func(s map[string]*loadgen.Summary) {
+	r := runResults("20260102-120000-ci", func(s map[string]*results.Summary) {
 		s["sync"].API.P99 = 12.3
 		s["sync"].Drops.Total = 30
 		c := *s["async"]
@@ -155,7 +155,7 @@ BenchmarkAsync 1 10 api-p99-ms 41.5 notify-p99-ms 0 drop-% 0 lost 400 achieved-r
 
 func TestWriteFiles(t *testing.T) {
 	dir := t.TempDir()
-	base, cur := results("base", nil), results("now", nil)
+	base, cur := runResults("base", nil), runResults("now", nil)
 	if err := WriteFiles(dir, Compare(base, cur, th), base, cur); err != nil {
 		t.Fatal(err)
 	}

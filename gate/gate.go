@@ -15,8 +15,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/commbench/commbench/loadgen"
 	"github.com/commbench/commbench/profiles"
+	"github.com/commbench/commbench/results"
 )
 
 // DefaultRateTolerance is how far the achieved rate may fall below the
@@ -98,7 +98,7 @@ func (m Metric) Unit() string {
 func (m Metric) largerIsBetter() bool { return m == AchievedRate }
 
 // value reads m from a pattern's summary.
-func (m Metric) value(s loadgen.Summary) float64 {
+func (m Metric) value(s results.Summary) float64 {
 	switch m {
 	case APIP99:
 		return s.API.P99
@@ -229,7 +229,7 @@ func (r Report) Err() error {
 // and per metric. Patterns of the baseline missing from current are listed
 // in Report.Missing and make Report.Err non-nil; it measures nothing again
 // (see Check).
-func Compare(baseline, current *loadgen.Results, th Thresholds) Report {
+func Compare(baseline, current *results.Results, th Thresholds) Report {
 	r := Report{Baseline: baseline.Run.ID, Run: current.Run.ID, Thresholds: th}
 	for _, key := range baseline.Keys() {
 		cur, ok := current.Patterns[key]
@@ -262,7 +262,7 @@ type Options struct {
 	// Rerun runs the given patterns once more, with the run's profile, and
 	// returns their results keyed by pattern and the folder it wrote. nil
 	// means no re-run: a metric fails on one measurement.
-	Rerun func(ctx context.Context, patterns []profiles.Pattern) (*loadgen.Results, string, error)
+	Rerun func(ctx context.Context, patterns []profiles.Pattern) (*results.Results, string, error)
 }
 
 // Check compares current with baseline like Compare, then measures the
@@ -271,7 +271,7 @@ type Options struct {
 // non-nil for an input error (see Report.Err) and when ctx ends during the
 // re-run; a re-run that fails otherwise leaves the first measurement
 // standing, and the report says why.
-func Check(ctx context.Context, baseline, current *loadgen.Results, o Options) (Report, error) {
+func Check(ctx context.Context, baseline, current *results.Results, o Options) (Report, error) {
 	r := Compare(baseline, current, o.Thresholds)
 	if err := r.Err(); err != nil {
 		return r, err
@@ -316,13 +316,14 @@ func Check(ctx context.Context, baseline, current *loadgen.Results, o Options) (
 }
 
 // basePattern is the pattern a results key stands for: "sync.2" is sync.
+// A malformed key still names its pattern, the part before the first ".".
 func basePattern(key string) profiles.Pattern {
-	name, _, _ := strings.Cut(key, ".")
-	return profiles.Pattern(name)
+	k, _ := results.ParseKey(key)
+	return profiles.Pattern(k.Pattern)
 }
 
 // notes says what makes the comparison less like for like.
-func notes(baseline, current *loadgen.Results) []string {
+func notes(baseline, current *results.Results) []string {
 	var out []string
 	b, c := baseline.Run, current.Run
 	if b.Profile != c.Profile {

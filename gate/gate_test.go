@@ -7,15 +7,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/commbench/commbench/loadgen"
 	"github.com/commbench/commbench/profiles"
+	"github.com/commbench/commbench/results"
 )
 
 // summary is a healthy pattern of the ci profile: 12,000 requests at 400
 // rps, a 10 ms API p99 and a 40 ms time-to-notify p99, nothing dropped or
 // lost.
-func summary() loadgen.Summary {
-	s := loadgen.Summary{Requests: 12000, Accepted: 12000, OfferedRPS: 400, AchievedRPS: 400, Delivered: 12000}
+func summary() results.Summary {
+	s := results.Summary{Requests: 12000, Accepted: 12000, OfferedRPS: 400, AchievedRPS: 400, Delivered: 12000}
 	s.API.P99 = 10
 	s.Notify.P99 = 40
 	return s
@@ -23,11 +23,11 @@ func summary() loadgen.Summary {
 
 // results builds a run of the given id with sync, async and hybrid all
 // healthy, then lets edit change them.
-func results(id string, edit func(map[string]*loadgen.Summary)) *loadgen.Results {
-	r := &loadgen.Results{Schema: loadgen.SchemaVersion, Order: []string{"sync", "async", "hybrid"}, Patterns: map[string]*loadgen.Pattern{}}
+func runResults(id string, edit func(map[string]*results.Summary)) *results.Results {
+	r := &results.Results{Schema: results.SchemaVersion, Order: []string{"sync", "async", "hybrid"}, Patterns: map[string]*results.Pattern{}}
 	r.Run.ID = id
 	r.Run.Profile = "ci"
-	sums := map[string]*loadgen.Summary{}
+	sums := map[string]*results.Summary{}
 	for _, k := range r.Order {
 		s := summary()
 		sums[k] = &s
@@ -36,7 +36,7 @@ func results(id string, edit func(map[string]*loadgen.Summary)) *loadgen.Results
 		edit(sums)
 	}
 	for k, s := range sums {
-		r.Patterns[k] = &loadgen.Pattern{Summary: *s, Runs: 1}
+		r.Patterns[k] = &results.Pattern{Summary: *s, Runs: 1}
 	}
 	return r
 }
@@ -56,45 +56,45 @@ func failures(r Report) []string {
 func TestCompare(t *testing.T) {
 	for _, tt := range []struct {
 		name string
-		have func(map[string]*loadgen.Summary) // applied to the run; the baseline is healthy
-		base func(map[string]*loadgen.Summary) // applied to the baseline, if any
+		have func(map[string]*results.Summary) // applied to the run; the baseline is healthy
+		base func(map[string]*results.Summary) // applied to the baseline, if any
 		want []string                          // failing rows
 	}{
 		// The same numbers are no regression.
 		{name: "identical"},
 		// Twice the API p99 is a regression (20 ms > max(12.5, 12)).
-		{name: "2x api p99", have: func(s map[string]*loadgen.Summary) { s["sync"].API.P99 = 20 }, want: []string{"sync api p99"}},
+		{name: "2x api p99", have: func(s map[string]*results.Summary) { s["sync"].API.P99 = 20 }, want: []string{"sync api p99"}},
 		// +20% is inside the 25% tolerance.
-		{name: "inside tolerance", have: func(s map[string]*loadgen.Summary) { s["async"].API.P99 = 12; s["async"].Notify.P99 = 48 }},
+		{name: "inside tolerance", have: func(s map[string]*results.Summary) { s["async"].API.P99 = 12; s["async"].Notify.P99 = 48 }},
 		// Exactly on the limit passes: 10 ms + 25% = 12.5 ms.
-		{name: "on the limit", have: func(s map[string]*loadgen.Summary) { s["sync"].API.P99 = 12.5 }},
+		{name: "on the limit", have: func(s map[string]*results.Summary) { s["sync"].API.P99 = 12.5 }},
 		// 1 ms to 2.9 ms is +190% but under the 2 ms floor: noise on a tiny latency.
-		{name: "under the floor", base: func(s map[string]*loadgen.Summary) { s["hybrid"].API.P99 = 1 }, have: func(s map[string]*loadgen.Summary) { s["hybrid"].API.P99 = 2.9 }},
+		{name: "under the floor", base: func(s map[string]*results.Summary) { s["hybrid"].API.P99 = 1 }, have: func(s map[string]*results.Summary) { s["hybrid"].API.P99 = 2.9 }},
 		// 1 ms to 3.5 ms is over the floor.
-		{name: "over the floor", base: func(s map[string]*loadgen.Summary) { s["hybrid"].API.P99 = 1 }, have: func(s map[string]*loadgen.Summary) { s["hybrid"].API.P99 = 3.5 }, want: []string{"hybrid api p99"}},
+		{name: "over the floor", base: func(s map[string]*results.Summary) { s["hybrid"].API.P99 = 1 }, have: func(s map[string]*results.Summary) { s["hybrid"].API.P99 = 3.5 }, want: []string{"hybrid api p99"}},
 		// Twice the time-to-notify p99 is a regression.
-		{name: "2x notify p99", have: func(s map[string]*loadgen.Summary) { s["async"].Notify.P99 = 80 }, want: []string{"async notify p99"}},
+		{name: "2x notify p99", have: func(s map[string]*results.Summary) { s["async"].Notify.P99 = 80 }, want: []string{"async notify p99"}},
 		// Faster is never a regression.
-		{name: "faster", have: func(s map[string]*loadgen.Summary) { s["sync"].API.P99 = 2; s["sync"].Notify.P99 = 5 }},
+		{name: "faster", have: func(s map[string]*results.Summary) { s["sync"].API.P99 = 2; s["sync"].Notify.P99 = 5 }},
 		// 0.5% of requests dropped is inside the 1 point tolerance.
-		{name: "drops inside", have: func(s map[string]*loadgen.Summary) { s["sync"].Drops.Total = 60 }},
+		{name: "drops inside", have: func(s map[string]*results.Summary) { s["sync"].Drops.Total = 60 }},
 		// 2% dropped is over it.
-		{name: "drops over", have: func(s map[string]*loadgen.Summary) { s["sync"].Drops.Total = 240 }, want: []string{"sync drop ratio"}},
+		{name: "drops over", have: func(s map[string]*results.Summary) { s["sync"].Drops.Total = 240 }, want: []string{"sync drop ratio"}},
 		// One lost notification fails async.
-		{name: "lost async", have: func(s map[string]*loadgen.Summary) { s["async"].Lost = 1 }, want: []string{"async lost"}},
+		{name: "lost async", have: func(s map[string]*results.Summary) { s["async"].Lost = 1 }, want: []string{"async lost"}},
 		// A lost notification fails hybrid even when the baseline lost as many.
-		{name: "lost hybrid, baseline too", base: func(s map[string]*loadgen.Summary) { s["hybrid"].Lost = 3 }, have: func(s map[string]*loadgen.Summary) { s["hybrid"].Lost = 3 }, want: []string{"hybrid lost"}},
+		{name: "lost hybrid, baseline too", base: func(s map[string]*results.Summary) { s["hybrid"].Lost = 3 }, have: func(s map[string]*results.Summary) { s["hybrid"].Lost = 3 }, want: []string{"hybrid lost"}},
 		// Sync is held to its baseline: no more lost than before.
-		{name: "lost sync, as the baseline", base: func(s map[string]*loadgen.Summary) { s["sync"].Lost = 2 }, have: func(s map[string]*loadgen.Summary) { s["sync"].Lost = 2 }},
+		{name: "lost sync, as the baseline", base: func(s map[string]*results.Summary) { s["sync"].Lost = 2 }, have: func(s map[string]*results.Summary) { s["sync"].Lost = 2 }},
 		// 3% less rate is inside the 5% tolerance.
-		{name: "rate inside", have: func(s map[string]*loadgen.Summary) { s["async"].AchievedRPS = 388 }},
+		{name: "rate inside", have: func(s map[string]*results.Summary) { s["async"].AchievedRPS = 388 }},
 		// 10% less rate: the generator fell behind.
-		{name: "rate over", have: func(s map[string]*loadgen.Summary) { s["async"].AchievedRPS = 360 }, want: []string{"async achieved rate"}},
+		{name: "rate over", have: func(s map[string]*results.Summary) { s["async"].AchievedRPS = 360 }, want: []string{"async achieved rate"}},
 		// No requests at all: the drop ratio is 0, not NaN; the rate fails.
-		{name: "no requests", have: func(s map[string]*loadgen.Summary) { *s["sync"] = loadgen.Summary{} }, want: []string{"sync achieved rate"}},
+		{name: "no requests", have: func(s map[string]*results.Summary) { *s["sync"] = results.Summary{} }, want: []string{"sync achieved rate"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			r := Compare(results("base", tt.base), results("now", tt.have), th)
+			r := Compare(runResults("base", tt.base), runResults("now", tt.have), th)
 			if err := r.Err(); err != nil {
 				t.Fatalf("Err: %v", err)
 			}
@@ -112,10 +112,10 @@ func TestCompare(t *testing.T) {
 }
 
 func TestCompareMissingPattern(t *testing.T) {
-	cur := results("now", nil)
+	cur := runResults("now", nil)
 	delete(cur.Patterns, "hybrid")
 	cur.Order = []string{"sync", "async"}
-	r := Compare(results("base", nil), cur, th)
+	r := Compare(runResults("base", nil), cur, th)
 	if got, want := r.Missing, []string{"hybrid"}; !slices.Equal(got, want) {
 		t.Errorf("Missing: got %q, want %q", got, want)
 	}
@@ -123,7 +123,7 @@ func TestCompareMissingPattern(t *testing.T) {
 	if !errors.Is(err, ErrMissingPattern) {
 		t.Fatalf("Err: got %v, want ErrMissingPattern", err)
 	}
-	if _, err := Check(context.Background(), results("base", nil), cur, Options{Thresholds: th, Rerun: func(context.Context, []profiles.Pattern) (*loadgen.Results, string, error) {
+	if _, err := Check(context.Background(), runResults("base", nil), cur, Options{Thresholds: th, Rerun: func(context.Context, []profiles.Pattern) (*results.Results, string, error) {
 		t.Error("Rerun called on an input error")
 		return nil, "", nil
 	}}); !errors.Is(err, ErrMissingPattern) {
@@ -132,10 +132,10 @@ func TestCompareMissingPattern(t *testing.T) {
 }
 
 func TestCompareExtraPattern(t *testing.T) {
-	base := results("base", nil)
+	base := runResults("base", nil)
 	delete(base.Patterns, "hybrid")
 	base.Order = []string{"sync", "async"}
-	r := Compare(base, results("now", nil), th)
+	r := Compare(base, runResults("now", nil), th)
 	if got, want := r.Extra, []string{"hybrid"}; !slices.Equal(got, want) {
 		t.Errorf("Extra: got %q, want %q", got, want)
 	}
@@ -153,11 +153,11 @@ func TestFromProfile(t *testing.T) {
 }
 
 func TestCheckRerun(t *testing.T) {
-	slow := func(s map[string]*loadgen.Summary) { s["sync"].API.P99 = 20; s["sync"].Notify.P99 = 90 }
+	slow := func(s map[string]*results.Summary) { s["sync"].API.P99 = 20; s["sync"].Notify.P99 = 90 }
 	errBroker := errors.New("broker: no Java")
 	for _, tt := range []struct {
 		name      string
-		again     *loadgen.Results // what the re-run returns
+		again     *results.Results // what the re-run returns
 		err       error            // and its error
 		noRerun   bool             // Options.Rerun is nil
 		wantFail  []string
@@ -165,11 +165,11 @@ func TestCheckRerun(t *testing.T) {
 		wantAgain bool // failing rows carry a second number
 	}{
 		// The regression shows again: the gate fails.
-		{name: "regression twice", again: results("again", slow), wantFail: []string{"sync api p99", "sync notify p99"}, wantAgain: true},
+		{name: "regression twice", again: runResults("again", slow), wantFail: []string{"sync api p99", "sync notify p99"}, wantAgain: true},
 		// The second run is fine: it was noise, the gate passes.
-		{name: "noise", again: results("again", nil), wantNoise: []string{"sync api p99", "sync notify p99"}, wantAgain: true},
+		{name: "noise", again: runResults("again", nil), wantNoise: []string{"sync api p99", "sync notify p99"}, wantAgain: true},
 		// Only one metric shows again.
-		{name: "one of two", again: results("again", func(s map[string]*loadgen.Summary) { s["sync"].API.P99 = 20 }), wantFail: []string{"sync api p99"}, wantNoise: []string{"sync notify p99"}, wantAgain: true},
+		{name: "one of two", again: runResults("again", func(s map[string]*results.Summary) { s["sync"].API.P99 = 20 }), wantFail: []string{"sync api p99"}, wantNoise: []string{"sync notify p99"}, wantAgain: true},
 		// Without a re-run, one measurement decides.
 		{name: "no rerun", noRerun: true, wantFail: []string{"sync api p99", "sync notify p99"}},
 		// A re-run that fails leaves the first measurement standing.
@@ -179,12 +179,12 @@ func TestCheckRerun(t *testing.T) {
 			var asked [][]profiles.Pattern
 			o := Options{Thresholds: th}
 			if !tt.noRerun {
-				o.Rerun = func(_ context.Context, p []profiles.Pattern) (*loadgen.Results, string, error) {
+				o.Rerun = func(_ context.Context, p []profiles.Pattern) (*results.Results, string, error) {
 					asked = append(asked, p)
 					return tt.again, "reports/runs/x/rerun/runs/y", tt.err
 				}
 			}
-			r, err := Check(context.Background(), results("base", nil), results("now", slow), o)
+			r, err := Check(context.Background(), runResults("base", nil), runResults("now", slow), o)
 			if err != nil {
 				t.Fatalf("Check: %v", err)
 			}
@@ -224,8 +224,8 @@ func TestCheckRerunPatterns(t *testing.T) {
 	// re-run is asked for async and sync once each, and sync's second
 	// numbers stand for both sync and sync.2. Patterns come in the order
 	// their rows fail: async before sync.2.
-	repeat := func(edit func(map[string]*loadgen.Summary)) func(map[string]*loadgen.Summary) {
-		return func(s map[string]*loadgen.Summary) {
+	repeat := func(edit func(map[string]*results.Summary)) func(map[string]*results.Summary) {
+		return func(s map[string]*results.Summary) {
 			c := *s["sync"]
 			s["sync.2"] = &c
 			if edit != nil {
@@ -233,14 +233,14 @@ func TestCheckRerunPatterns(t *testing.T) {
 			}
 		}
 	}
-	base := results("base", repeat(nil))
+	base := runResults("base", repeat(nil))
 	base.Order = append(base.Order, "sync.2")
-	cur := results("now", repeat(func(s map[string]*loadgen.Summary) { s["sync.2"].API.P99 = 30; s["async"].Lost = 4 }))
+	cur := runResults("now", repeat(func(s map[string]*results.Summary) { s["sync.2"].API.P99 = 30; s["async"].Lost = 4 }))
 	cur.Order = append(cur.Order, "sync.2")
 	var asked []profiles.Pattern
-	r, err := Check(context.Background(), base, cur, Options{Thresholds: th, Rerun: func(_ context.Context, p []profiles.Pattern) (*loadgen.Results, string, error) {
+	r, err := Check(context.Background(), base, cur, Options{Thresholds: th, Rerun: func(_ context.Context, p []profiles.Pattern) (*results.Results, string, error) {
 		asked = p
-		return results("again", func(s map[string]*loadgen.Summary) { s["sync"].API.P99 = 30 }), "", nil
+		return runResults("again", func(s map[string]*results.Summary) { s["sync"].API.P99 = 30 }), "", nil
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -254,20 +254,21 @@ func TestCheckRerunPatterns(t *testing.T) {
 }
 
 func TestCheckInterrupted(t *testing.T) {
+	errInterrupted := errors.New("run interrupted") // as loadgen.Run returns it
 	ctx, cancel := context.WithCancel(context.Background())
-	_, err := Check(ctx, results("base", nil), results("now", func(s map[string]*loadgen.Summary) { s["async"].Lost = 1 }), Options{Thresholds: th,
-		Rerun: func(ctx context.Context, _ []profiles.Pattern) (*loadgen.Results, string, error) {
+	_, err := Check(ctx, runResults("base", nil), runResults("now", func(s map[string]*results.Summary) { s["async"].Lost = 1 }), Options{Thresholds: th,
+		Rerun: func(ctx context.Context, _ []profiles.Pattern) (*results.Results, string, error) {
 			cancel()
-			return nil, "", loadgen.ErrInterrupted
+			return nil, "", errInterrupted
 		}})
-	if !errors.Is(err, loadgen.ErrInterrupted) {
-		t.Errorf("got %v, want ErrInterrupted", err)
+	if !errors.Is(err, errInterrupted) {
+		t.Errorf("got %v, want errInterrupted", err)
 	}
 }
 
 func TestCheckPassNoRerun(t *testing.T) {
-	r, err := Check(context.Background(), results("base", nil), results("now", nil), Options{Thresholds: th,
-		Rerun: func(context.Context, []profiles.Pattern) (*loadgen.Results, string, error) {
+	r, err := Check(context.Background(), runResults("base", nil), runResults("now", nil), Options{Thresholds: th,
+		Rerun: func(context.Context, []profiles.Pattern) (*results.Results, string, error) {
 			t.Error("Rerun called though nothing failed")
 			return nil, "", nil
 		}})
@@ -277,9 +278,9 @@ func TestCheckPassNoRerun(t *testing.T) {
 }
 
 func TestNotes(t *testing.T) {
-	base := results("base", nil)
+	base := runResults("base", nil)
 	base.Run.Broker.Kind = "local"
-	cur := results("now", nil)
+	cur := runResults("now", nil)
 	cur.Run.Broker.Kind = "embedded"
 	cur.Run.Partial = true
 	cur.Run.PartialReason = "interrupted during hybrid"

@@ -14,6 +14,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/commbench/commbench/results"
 	"github.com/commbench/commbench/targets"
 )
 
@@ -57,7 +58,7 @@ type CalibrationStep struct {
 // CalibrationRun is what calibrate writes: the Calibration that runs record,
 // and how it was found.
 type CalibrationRun struct {
-	Calibration
+	results.Calibration
 	Capped     bool              `json:"capped"` // the ceiling is the highest rate tried: the real one is higher
 	MaxRate    float64           `json:"max_rate"`
 	StepS      float64           `json:"step_s"`
@@ -243,7 +244,7 @@ func (c *CalibrationRun) Save() (string, error) {
 
 // LatestCalibration reads the calibration last saved on this machine. It
 // returns ErrNoCalibration when there is none.
-func LatestCalibration() (*Calibration, error) {
+func LatestCalibration() (*results.Calibration, error) {
 	path, err := CachePath()
 	if err != nil {
 		return nil, err
@@ -255,7 +256,7 @@ func LatestCalibration() (*Calibration, error) {
 	if err != nil {
 		return nil, fmt.Errorf("calibration: %w", err)
 	}
-	var c Calibration
+	var c results.Calibration
 	if err := json.Unmarshal(b, &c); err != nil {
 		return nil, fmt.Errorf("%s: %w; run 'commbench calibrate' again", path, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/commbench/commbench/profiles"
+	"github.com/commbench/commbench/results"
 	"github.com/commbench/commbench/targets"
 	"github.com/commbench/commbench/targets/ledger"
 )
@@ -188,11 +189,11 @@ func (r *patternRun) recordChain(sec Second, samples []hopSample, dLag int64, ab
 	}
 	s := &r.series
 	if s.Chain == nil {
-		s.Chain = map[string]*HopSeries{}
+		s.Chain = map[string]*results.HopSeries{}
 	}
-	hs := func(name string) *HopSeries {
+	hs := func(name string) *results.HopSeries {
 		if s.Chain[name] == nil {
-			s.Chain[name] = &HopSeries{}
+			s.Chain[name] = &results.HopSeries{}
 		}
 		return s.Chain[name]
 	}
@@ -288,16 +289,16 @@ func (r *patternRun) readABreaker(ctx context.Context) (b aBreaker, ok bool) {
 
 // summarizeChain fills the chain's summary: A from the generator's totals,
 // each other hop from what it counted since the attack began.
-func (r *patternRun) summarizeChain(s *Summary, t Totals, api Percentiles) {
+func (r *patternRun) summarizeChain(s *results.Summary, t Totals, api results.Percentiles) {
 	if len(r.chain) == 0 {
 		return
 	}
 	c := r.p.Services.Chain
 	s.ChainDepth, s.ChainBreaker = c.Depth, c.Breaker
-	s.Chain = append(s.Chain, HopSummary{Name: "A", Service: "reaction", Calls: t.Requests, Errors: t.Drops.Total, Latency: api,
+	s.Chain = append(s.Chain, results.HopSummary{Name: "A", Service: "reaction", Calls: t.Requests, Errors: t.Drops.Total, Latency: api,
 		Rejected: r.aLast.Rejected - r.aBase.Rejected, Opened: r.aLast.Opened - r.aBase.Opened})
 	for _, h := range r.chain {
-		hs := HopSummary{
+		hs := results.HopSummary{
 			Name:     h.name,
 			Service:  h.service,
 			Calls:    h.last.Calls - h.base.Calls,

@@ -8,6 +8,7 @@ import (
 
 	"github.com/commbench/commbench/loadgen"
 	"github.com/commbench/commbench/profiles"
+	"github.com/commbench/commbench/results"
 )
 
 // The chain tests: A → B → C → D with D paused (SIGSTOP) in the middle of
@@ -29,7 +30,7 @@ func chainProfile(t *testing.T, patterns ...profiles.Pattern) *profiles.Profile 
 
 // hopIn sums a hop's errors and calls over the seconds that overlap w
 // (plus slack), and takes the highest p99 among them.
-func hopIn(pat *loadgen.Pattern, hop string, w loadgen.FaultWindow, slack float64) (errs, calls int64, p99 float64, states []string) {
+func hopIn(pat *results.Pattern, hop string, w results.FaultWindow, slack float64) (errs, calls int64, p99 float64, states []string) {
 	hs := pat.Series.Chain[hop]
 	for i, t := range pat.Series.T {
 		if t > w.StartS && t-1 < w.EndS+slack && i < len(hs.Calls) {
@@ -44,7 +45,7 @@ func hopIn(pat *loadgen.Pattern, hop string, w loadgen.FaultWindow, slack float6
 	return errs, calls, p99, states
 }
 
-func checkChainShape(t *testing.T, key string, pat *loadgen.Pattern) {
+func checkChainShape(t *testing.T, key string, pat *results.Pattern) {
 	t.Helper()
 	s := pat.Summary
 	if s.ChainDepth != 4 || len(s.Chain) != 4 {

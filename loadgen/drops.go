@@ -4,34 +4,9 @@ import (
 	"strings"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/commbench/commbench/results"
 )
-
-// DropClass is why a request was not accepted; the classes are the fields
-// of [Drops].
-type DropClass uint8
-
-// Drop classes. NotDropped is an accepted request (201 or 202).
-const (
-	NotDropped  DropClass = iota
-	DropTimeout           // the client's timeout: no answer in time; indeterminate
-	DropRefused           // connection refused: nothing listens
-	DropReset             // connection reset, closed or broken mid-request
-	DropHTTP429           // rate limited
-	DropHTTP503           // overloaded or unavailable
-	DropHTTP5xx           // any other 5xx
-	DropOther             // anything else: 1xx-4xx other than 201/202, unknown errors
-)
-
-var dropNames = [...]string{"accepted", "timeout", "refused", "reset", "http_429", "http_503", "http_5xx", "other"}
-
-// String returns the class's name in results.json ("timeout", "http_503", …);
-// "accepted" for NotDropped.
-func (c DropClass) String() string {
-	if int(c) < len(dropNames) {
-		return dropNames[c]
-	}
-	return "other"
-}
 
 // Classify says whether a result was accepted and, if not, why.
 //
@@ -42,82 +17,37 @@ func (c DropClass) String() string {
 // which vegeta fills with the http.Client's err.Error(): the client's
 // timeout first (a timed-out dial or read also says "timeout"), then
 // "connection refused", then the ways a connection dies mid-request.
-func Classify(res *vegeta.Result) DropClass {
+func Classify(res *vegeta.Result) results.DropClass {
 	switch c := res.Code; {
 	case c == 201 || c == 202:
-		return NotDropped
+		return results.NotDropped
 	case c == 429:
-		return DropHTTP429
+		return results.DropHTTP429
 	case c == 503:
-		return DropHTTP503
+		return results.DropHTTP503
 	case c >= 500 && c <= 599:
-		return DropHTTP5xx
+		return results.DropHTTP5xx
 	case c != 0:
-		return DropOther
+		return results.DropOther
 	}
 	e := res.Error
 	switch {
 	case e == "":
-		return DropOther
+		return results.DropOther
 	case strings.Contains(e, "Client.Timeout exceeded"),
 		strings.Contains(e, "context deadline exceeded"),
 		strings.Contains(e, "i/o timeout"),
 		strings.Contains(e, "timeout awaiting response headers"):
-		return DropTimeout
+		return results.DropTimeout
 	case strings.Contains(e, "connection refused"):
-		return DropRefused
+		return results.DropRefused
 	case strings.Contains(e, "connection reset"),
 		strings.HasSuffix(e, "EOF"), // io.EOF and io.ErrUnexpectedEOF: closed before or while answering
 		strings.Contains(e, "broken pipe"),
 		strings.Contains(e, "server closed"), // "http: server closed idle connection"
 		strings.Contains(e, "transport connection broken"),
 		strings.Contains(e, "use of closed network connection"):
-		return DropReset
+		return results.DropReset
 	}
-	return DropOther
-}
-
-// Add counts one drop of class c in its class and in Total; NotDropped
-// adds nothing.
-func (d *Drops) Add(c DropClass) {
-	switch c {
-	case NotDropped:
-		return
-	case DropTimeout:
-		d.Timeout++
-	case DropRefused:
-		d.Refused++
-	case DropReset:
-		d.Reset++
-	case DropHTTP429:
-		d.HTTP429++
-	case DropHTTP503:
-		d.HTTP503++
-	case DropHTTP5xx:
-		d.HTTP5xx++
-	default:
-		d.Other++
-	}
-	d.Total++
-}
-
-// Merge adds the counts of o to d.
-func (d *Drops) Merge(o Drops) {
-	d.Total += o.Total
-	d.Timeout += o.Timeout
-	d.Refused += o.Refused
-	d.Reset += o.Reset
-	d.HTTP429 += o.HTTP429
-	d.HTTP503 += o.HTTP503
-	d.HTTP5xx += o.HTTP5xx
-	d.Other += o.Other
-}
-
-// ByClass returns the counts keyed by class name, as in results.json's
-// per-second series.
-func (d Drops) ByClass() map[string]int64 {
-	return map[string]int64{
-		"timeout": d.Timeout, "refused": d.Refused, "reset": d.Reset,
-		"http_429": d.HTTP429, "http_503": d.HTTP503, "http_5xx": d.HTTP5xx, "other": d.Other,
-	}
+	return results.DropOther
 }

@@ -7,38 +7,40 @@ import (
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/commbench/commbench/results"
 )
 
 func TestClassify(t *testing.T) {
 	tests := []struct {
 		name string
 		have vegeta.Result
-		want DropClass
+		want results.DropClass
 	}{
 		// Answers: the status code decides.
-		{"created", vegeta.Result{Code: 201}, NotDropped},
-		{"accepted", vegeta.Result{Code: 202}, NotDropped},
-		{"200 is not what the service answers", vegeta.Result{Code: 200}, DropOther},
-		{"bad request", vegeta.Result{Code: 400, Error: "400 Bad Request"}, DropOther},
-		{"rate limited", vegeta.Result{Code: 429, Error: "429 Too Many Requests"}, DropHTTP429},
-		{"overloaded", vegeta.Result{Code: 503, Error: "503 Service Unavailable"}, DropHTTP503},
-		{"internal error", vegeta.Result{Code: 500, Error: "500 Internal Server Error"}, DropHTTP5xx},
-		{"bad gateway", vegeta.Result{Code: 502, Error: "502 Bad Gateway"}, DropHTTP5xx},
-		{"gateway timeout is an answer, not a client timeout", vegeta.Result{Code: 504, Error: "504 Gateway Timeout"}, DropHTTP5xx},
-		{"redirect not followed", vegeta.Result{Code: 302}, DropOther},
+		{"created", vegeta.Result{Code: 201}, results.NotDropped},
+		{"accepted", vegeta.Result{Code: 202}, results.NotDropped},
+		{"200 is not what the service answers", vegeta.Result{Code: 200}, results.DropOther},
+		{"bad request", vegeta.Result{Code: 400, Error: "400 Bad Request"}, results.DropOther},
+		{"rate limited", vegeta.Result{Code: 429, Error: "429 Too Many Requests"}, results.DropHTTP429},
+		{"overloaded", vegeta.Result{Code: 503, Error: "503 Service Unavailable"}, results.DropHTTP503},
+		{"internal error", vegeta.Result{Code: 500, Error: "500 Internal Server Error"}, results.DropHTTP5xx},
+		{"bad gateway", vegeta.Result{Code: 502, Error: "502 Bad Gateway"}, results.DropHTTP5xx},
+		{"gateway timeout is an answer, not a client timeout", vegeta.Result{Code: 504, Error: "504 Gateway Timeout"}, results.DropHTTP5xx},
+		{"redirect not followed", vegeta.Result{Code: 302}, results.DropOther},
 
 		// No answer (Code 0): net/http's err.Error(), as vegeta records it.
-		{"client timeout awaiting headers", vegeta.Result{Error: `Post "http://127.0.0.1:35081/v1/reactions": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`}, DropTimeout},
-		{"client timeout reading the body", vegeta.Result{Error: `context deadline exceeded (Client.Timeout or context cancellation while reading body)`}, DropTimeout},
-		{"dial timeout", vegeta.Result{Error: `Post "http://127.0.0.1:8080/v1/reactions": dial tcp 127.0.0.1:8080: i/o timeout`}, DropTimeout},
-		{"refused", vegeta.Result{Error: `Post "http://127.0.0.1:1/v1/reactions": dial tcp 127.0.0.1:1: connect: connection refused`}, DropRefused},
-		{"reset by peer", vegeta.Result{Error: `Post "http://127.0.0.1:41833/v1/reactions": read tcp 127.0.0.1:34476->127.0.0.1:41833: read: connection reset by peer`}, DropReset},
-		{"closed before answering", vegeta.Result{Error: `Post "http://127.0.0.1:8080/v1/reactions": EOF`}, DropReset},
-		{"closed mid-body", vegeta.Result{Error: `unexpected EOF`}, DropReset},
-		{"broken pipe", vegeta.Result{Error: `Post "http://127.0.0.1:8080/v1/reactions": write tcp 127.0.0.1:5->127.0.0.1:8080: write: broken pipe`}, DropReset},
-		{"server closed idle connection", vegeta.Result{Error: `Post "http://127.0.0.1:8080/v1/reactions": http: server closed idle connection`}, DropReset},
-		{"unknown error", vegeta.Result{Error: `Post "http://127.0.0.1:8080/v1/reactions": net/http: invalid header field name`}, DropOther},
-		{"no code and no error", vegeta.Result{}, DropOther},
+		{"client timeout awaiting headers", vegeta.Result{Error: `Post "http://127.0.0.1:35081/v1/reactions": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`}, results.DropTimeout},
+		{"client timeout reading the body", vegeta.Result{Error: `context deadline exceeded (Client.Timeout or context cancellation while reading body)`}, results.DropTimeout},
+		{"dial timeout", vegeta.Result{Error: `Post "http://127.0.0.1:8080/v1/reactions": dial tcp 127.0.0.1:8080: i/o timeout`}, results.DropTimeout},
+		{"refused", vegeta.Result{Error: `Post "http://127.0.0.1:1/v1/reactions": dial tcp 127.0.0.1:1: connect: connection refused`}, results.DropRefused},
+		{"reset by peer", vegeta.Result{Error: `Post "http://127.0.0.1:41833/v1/reactions": read tcp 127.0.0.1:34476->127.0.0.1:41833: read: connection reset by peer`}, results.DropReset},
+		{"closed before answering", vegeta.Result{Error: `Post "http://127.0.0.1:8080/v1/reactions": EOF`}, results.DropReset},
+		{"closed mid-body", vegeta.Result{Error: `unexpected EOF`}, results.DropReset},
+		{"broken pipe", vegeta.Result{Error: `Post "http://127.0.0.1:8080/v1/reactions": write tcp 127.0.0.1:5->127.0.0.1:8080: write: broken pipe`}, results.DropReset},
+		{"server closed idle connection", vegeta.Result{Error: `Post "http://127.0.0.1:8080/v1/reactions": http: server closed idle connection`}, results.DropReset},
+		{"unknown error", vegeta.Result{Error: `Post "http://127.0.0.1:8080/v1/reactions": net/http: invalid header field name`}, results.DropOther},
+		{"no code and no error", vegeta.Result{}, results.DropOther},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -46,24 +48,6 @@ func TestClassify(t *testing.T) {
 				t.Errorf("Classify(%d, %q) = %v, want %v", tt.have.Code, tt.have.Error, got, tt.want)
 			}
 		})
-	}
-}
-
-func TestDropsAdd(t *testing.T) {
-	var d Drops
-	for _, c := range []DropClass{NotDropped, DropTimeout, DropRefused, DropReset, DropHTTP429, DropHTTP503, DropHTTP5xx, DropOther, DropTimeout} {
-		d.Add(c)
-	}
-	want := Drops{Total: 8, Timeout: 2, Refused: 1, Reset: 1, HTTP429: 1, HTTP503: 1, HTTP5xx: 1, Other: 1}
-	if d != want {
-		t.Errorf("got %+v, want %+v", d, want)
-	}
-	var sum int64
-	for _, n := range d.ByClass() {
-		sum += n
-	}
-	if sum != d.Total {
-		t.Errorf("ByClass adds up to %d, want %d", sum, d.Total)
 	}
 }
 
@@ -99,21 +83,21 @@ func TestClassifyLive(t *testing.T) {
 	tests := []struct {
 		name   string
 		target func(t *testing.T) string
-		want   DropClass
+		want   results.DropClass
 	}{
-		{"nothing listens", closed, DropRefused},
+		{"nothing listens", closed, results.DropRefused},
 		{"never answers", func(t *testing.T) string {
 			hold := make(chan struct{})
 			t.Cleanup(func() { close(hold) })
 			return serve(t, func(c net.Conn) { <-hold; c.Close() })
-		}, DropTimeout},
+		}, results.DropTimeout},
 		{"reset after reading a little", func(t *testing.T) string {
 			return serve(t, func(c net.Conn) {
 				c.Read(make([]byte, 10))
 				c.(*net.TCPConn).SetLinger(0)
 				c.Close()
 			})
-		}, DropReset},
+		}, results.DropReset},
 		{"half an answer", func(t *testing.T) string {
 			return serve(t, func(c net.Conn) {
 				c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
@@ -121,7 +105,7 @@ func TestClassifyLive(t *testing.T) {
 				c.Write([]byte("HTTP/1.1 202 Accepted\r\nContent-Length: 10\r\n\r\nab"))
 				c.Close()
 			})
-		}, DropReset},
+		}, results.DropReset},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -135,13 +119,13 @@ func TestClassifyLive(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := rec.Totals()
-			var want Drops
+			var want results.Drops
 			want.Add(tt.want)
 			if got.Requests != 1 || got.Drops != want {
 				t.Errorf("got %d requests, drops %+v; want 1, %+v", got.Requests, got.Drops, want)
 			}
 			wantInd := int64(0)
-			if tt.want == DropTimeout {
+			if tt.want == results.DropTimeout {
 				wantInd = 1
 			}
 			if got.Indeterminate != wantInd {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/commbench/commbench/results"
 	"github.com/commbench/commbench/targets/ledger"
 )
 
@@ -87,13 +88,13 @@ func (r *patternRun) groupsDrained() bool {
 
 // summarizeGroups reconciles each extra group's ledger against the
 // accepted ids.
-func (r *patternRun) summarizeGroups(ctx context.Context, accepted ledger.Ranges) ([]GroupSummary, error) {
+func (r *patternRun) summarizeGroups(ctx context.Context, accepted ledger.Ranges) ([]results.GroupSummary, error) {
 	var (
-		out  []GroupSummary
+		out  []results.GroupSummary
 		errs []string
 	)
 	for _, g := range r.groups {
-		s := GroupSummary{Name: g.name}
+		s := results.GroupSummary{Name: g.name}
 		r.mu.Lock()
 		s.PeakLag = g.peakLag
 		r.mu.Unlock()

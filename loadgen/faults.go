@@ -14,6 +14,7 @@ import (
 	"github.com/commbench/commbench/broker"
 	"github.com/commbench/commbench/netfault"
 	"github.com/commbench/commbench/profiles"
+	"github.com/commbench/commbench/results"
 	"github.com/commbench/commbench/targets"
 )
 
@@ -225,7 +226,7 @@ func (r *patternRun) fireFaults(ctx context.Context, start time.Time) {
 				return
 			case <-time.After(time.Until(start.Add(f.At.Std()))):
 			}
-			w := FaultWindow{Target: string(f.Target), Kind: string(f.Kind), StartS: time.Since(start).Seconds(), Detail: faultDetail(f)}
+			w := results.FaultWindow{Target: string(f.Target), Kind: string(f.Kind), StartS: time.Since(start).Seconds(), Detail: faultDetail(f)}
 			if f.Target == profiles.TargetNetwork && r.pattern == profiles.Async {
 				w.Detail += "; async does not use this link"
 			}

@@ -11,6 +11,7 @@ import (
 	"github.com/commbench/commbench/broker"
 	"github.com/commbench/commbench/loadgen"
 	"github.com/commbench/commbench/profiles"
+	"github.com/commbench/commbench/results"
 )
 
 // The fault tests: each fault kind fired in a short run (a few seconds at
@@ -41,7 +42,7 @@ type second struct {
 	pathSync              int64
 }
 
-func seconds(pat *loadgen.Pattern) []second {
+func seconds(pat *results.Pattern) []second {
 	s := pat.Series
 	out := make([]second, len(s.T))
 	for i := range s.T {
@@ -59,7 +60,7 @@ func seconds(pat *loadgen.Pattern) []second {
 // split sums the seconds of the attack that overlap window w (plus slack
 // seconds after it, for calls that hung through it) and those that end
 // before it starts.
-func split(pat *loadgen.Pattern, w loadgen.FaultWindow, slack float64) (in, before second) {
+func split(pat *results.Pattern, w results.FaultWindow, slack float64) (in, before second) {
 	for i, s := range seconds(pat) {
 		t := pat.Series.T[i]
 		if t > pat.Series.AttackEndS+0.5 {
@@ -84,7 +85,7 @@ func split(pat *loadgen.Pattern, w loadgen.FaultWindow, slack float64) (in, befo
 
 // window returns the pattern's one fired window of kind, failing the test
 // if it is missing or could not be fired.
-func window(t *testing.T, res *loadgen.Results, key string, kind profiles.FaultKind) (*loadgen.Pattern, loadgen.FaultWindow) {
+func window(t *testing.T, res *results.Results, key string, kind profiles.FaultKind) (*results.Pattern, results.FaultWindow) {
 	t.Helper()
 	pat := res.Patterns[key]
 	if pat == nil {
@@ -99,7 +100,7 @@ func window(t *testing.T, res *loadgen.Results, key string, kind profiles.FaultK
 		}
 	}
 	t.Fatalf("%s: no %s window in %+v", key, kind, pat.Faults)
-	return nil, loadgen.FaultWindow{}
+	return nil, results.FaultWindow{}
 }
 
 func TestFaultProviderOutage(t *testing.T) {

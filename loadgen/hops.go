@@ -5,15 +5,16 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/commbench/commbench/results"
 	"github.com/commbench/commbench/targets/ledger"
 )
 
-// HopNames name the hops in Hops.All's order, as in results.json; they are
-// the ledger's (a different count of hops does not compile).
-var HopNames [5]string = ledger.HopNames
+// The ledger's hops are results.json's: as many (this does not compile
+// otherwise) and, TestHopNames checks, of the same names.
+var _ [len(results.HopNames)]string = ledger.HopNames
 
 // hopHists are the whole run's hop histograms of one pattern, in
-// HopNames order, in microseconds.
+// results.HopNames order, in microseconds.
 type hopHists [5]*hdrhistogram.Histogram
 
 func newHopHists() hopHists {
@@ -29,7 +30,7 @@ func (h hopHists) fromSnapshot(snap *ledger.Snapshot) error {
 	if snap == nil {
 		return nil
 	}
-	for i, name := range HopNames {
+	for i, name := range results.HopNames {
 		if err := mergeEncoded(h[i], snap.HopHists[name]); err != nil {
 			return fmt.Errorf("ledger hop %s histogram: %w", name, err)
 		}
@@ -38,10 +39,10 @@ func (h hopHists) fromSnapshot(snap *ledger.Snapshot) error {
 }
 
 // fromPattern merges a results.json pattern's hop histograms into h.
-func (h hopHists) fromPattern(enc Hops[string]) error {
+func (h hopHists) fromPattern(enc results.Hops[string]) error {
 	for i, e := range enc.All() {
 		if err := mergeEncoded(h[i], *e); err != nil {
-			return fmt.Errorf("hop %s histogram: %w", HopNames[i], err)
+			return fmt.Errorf("hop %s histogram: %w", results.HopNames[i], err)
 		}
 	}
 	return nil
@@ -49,12 +50,12 @@ func (h hopHists) fromPattern(enc Hops[string]) error {
 
 // set puts h into the pattern: the summary's hop percentiles and Traced,
 // and the encoded histograms.
-func (h hopHists) set(pat *Pattern) {
+func (h hopHists) set(pat *results.Pattern) {
 	sums, encs := pat.Summary.Hops.All(), pat.Histograms.Hops.All()
 	pat.Summary.Traced = h[0].TotalCount()
 	for i, hist := range h {
 		if hist.TotalCount() > 0 {
-			*sums[i] = HopPercentiles{P50: ms(hist.ValueAtQuantile(50)), P99: ms(hist.ValueAtQuantile(99)), Max: ms(hist.Max())}
+			*sums[i] = results.HopPercentiles{P50: ms(hist.ValueAtQuantile(50)), P99: ms(hist.ValueAtQuantile(99)), Max: ms(hist.Max())}
 		}
 		*encs[i] = encode(hist)
 	}
@@ -69,8 +70,8 @@ func MergeHopHists(out *ledger.Snapshot, snaps []*ledger.Snapshot) error {
 			return err
 		}
 	}
-	out.HopHists = make(map[string]string, len(HopNames))
-	for i, name := range HopNames {
+	out.HopHists = make(map[string]string, len(results.HopNames))
+	for i, name := range results.HopNames {
 		out.HopHists[name] = encode(h[i])
 	}
 	return nil

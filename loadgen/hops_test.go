@@ -3,6 +3,7 @@ package loadgen
 import (
 	"testing"
 
+	"github.com/commbench/commbench/results"
 	"github.com/commbench/commbench/targets/ledger"
 )
 
@@ -28,7 +29,7 @@ func TestHopsOfReplicasMerge(t *testing.T) {
 	if err := hops.fromSnapshot(merged); err != nil {
 		t.Fatal(err)
 	}
-	pat := &Pattern{}
+	pat := &results.Pattern{}
 	hops.set(pat)
 	if pat.Summary.Traced != 6 {
 		t.Errorf("traced: got %d, want 6", pat.Summary.Traced)
@@ -36,10 +37,17 @@ func TestHopsOfReplicasMerge(t *testing.T) {
 	want := [5]float64{1, 1, 1, 1, 5} // ms
 	for i, h := range pat.Summary.Hops.All() {
 		if got := h.P50; got < want[i]*0.99 || got > want[i]*1.01 {
-			t.Errorf("hop %s p50: got %v ms, want %v", HopNames[i], got, want[i])
+			t.Errorf("hop %s p50: got %v ms, want %v", results.HopNames[i], got, want[i])
 		}
 		if *pat.Histograms.Hops.All()[i] == "" {
-			t.Errorf("hop %s: no histogram", HopNames[i])
+			t.Errorf("hop %s: no histogram", results.HopNames[i])
 		}
+	}
+}
+
+// TestHopNames checks that the ledger's hop names are results.json's.
+func TestHopNames(t *testing.T) {
+	if ledger.HopNames != results.HopNames {
+		t.Errorf("ledger.HopNames %q, results.HopNames %q", ledger.HopNames, results.HopNames)
 	}
 }

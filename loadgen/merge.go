@@ -12,6 +12,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/commbench/commbench/results"
 	"github.com/commbench/commbench/targets/ledger"
 )
 
@@ -41,7 +42,7 @@ import (
 //
 // Merge refuses folders of different profiles or two folders of the same
 // shard, and warns (in the results) about missing shards.
-func Merge(dirs []string, outDir string) (*Results, error) {
+func Merge(dirs []string, outDir string) (*results.Results, error) {
 	if len(dirs) == 0 {
 		return nil, errors.New("merge: no run folder")
 	}
@@ -49,7 +50,7 @@ func Merge(dirs []string, outDir string) (*Results, error) {
 	seen := map[int]string{}
 	count := 0
 	for _, d := range dirs {
-		r, err := ReadResults(d)
+		r, err := results.Read(d)
 		if err != nil {
 			return nil, fmt.Errorf("merge: %w", err)
 		}
@@ -76,7 +77,7 @@ func Merge(dirs []string, outDir string) (*Results, error) {
 
 	first := parts[0].res
 	now := time.Now()
-	out := &Results{Schema: SchemaVersion, Patterns: map[string]*Pattern{}, Run: first.Run}
+	out := &results.Results{Schema: results.SchemaVersion, Patterns: map[string]*results.Pattern{}, Run: first.Run}
 	out.Run.ID = now.Format("20060102-150405") + "-" + first.Run.Profile + "-merged"
 	out.Run.Warnings = []string{}
 	out.Run.Faults = nil
@@ -136,7 +137,7 @@ func Merge(dirs []string, outDir string) (*Results, error) {
 
 type mergePart struct {
 	dir   string
-	res   *Results
+	res   *results.Results
 	shard ShardInfo
 }
 
@@ -169,7 +170,7 @@ func readHlog(path string) (intervals, error) {
 		return intervals{}, err
 	}
 	defer f.Close()
-	hs, err := ReadIntervalLog(f)
+	hs, err := results.ReadIntervalLog(f)
 	if err != nil {
 		return intervals{}, fmt.Errorf("%s: %w", path, err)
 	}
@@ -198,7 +199,7 @@ func mergeWindows(all []intervals, off []int, fresh func() *hdrhistogram.Histogr
 	return out, nil
 }
 
-func mergePattern(key string, all []mergePart, outDir string) (*Pattern, error) {
+func mergePattern(key string, all []mergePart, outDir string) (*results.Pattern, error) {
 	var parts []mergePart
 	for _, p := range all {
 		if _, ok := p.res.Patterns[key]; ok {
@@ -234,11 +235,11 @@ func mergePattern(key string, all []mergePart, outDir string) (*Pattern, error) 
 		}
 	}
 
-	apiW, err := mergeWindows(api, off, newHist)
+	apiW, err := mergeWindows(api, off, results.NewHistogram)
 	if err != nil {
 		return nil, err
 	}
-	apiUW, err := mergeWindows(apiU, off, newHist)
+	apiUW, err := mergeWindows(apiU, off, results.NewHistogram)
 	if err != nil {
 		return nil, err
 	}
@@ -260,7 +261,7 @@ func mergePattern(key string, all []mergePart, outDir string) (*Pattern, error) 
 	}
 
 	// The whole run's histograms, merged from each shard's.
-	wholeAPI, wholeAPIU, wholeNotify := newHist(), newHist(), newNotify()
+	wholeAPI, wholeAPIU, wholeNotify := results.NewHistogram(), results.NewHistogram(), newNotify()
 	hops := newHopHists()
 	for _, p := range parts {
 		h := p.res.Patterns[key].Histograms
@@ -280,7 +281,7 @@ func mergePattern(key string, all []mergePart, outDir string) (*Pattern, error) 
 		}
 	}
 
-	pat := &Pattern{Runs: 1, Series: mergeSeries(parts, key, off)}
+	pat := &results.Pattern{Runs: 1, Series: mergeSeries(parts, key, off)}
 	s := &pat.Summary
 	cpuSeconds := map[string]float64{}
 	s.Drained = true
@@ -372,7 +373,7 @@ func writeWindows(path string, start time.Time, ws []*hdrhistogram.Histogram) er
 	if err != nil {
 		return err
 	}
-	l, err := NewIntervalLog(f, start)
+	l, err := results.NewIntervalLog(f, start)
 	if err == nil {
 		for i, h := range ws {
 			if err = l.Write(h, start.Add(time.Duration(i)*time.Second), start.Add(time.Duration(i+1)*time.Second)); err != nil {
@@ -386,7 +387,7 @@ func writeWindows(path string, start time.Time, ws []*hdrhistogram.Histogram) er
 // mergeSeries sums the shards' per-second counts, shard k's second j at
 // j+off[k]; what only the ledger's owner samples (deliveries, lag) comes
 // from the owner. The percentiles are left to the caller.
-func mergeSeries(parts []mergePart, key string, off []int) Series {
+func mergeSeries(parts []mergePart, key string, off []int) results.Series {
 	n := 0
 	var end float64
 	for k, p := range parts {
@@ -394,7 +395,7 @@ func mergeSeries(parts []mergePart, key string, off []int) Series {
 		n = max(n, len(se.T)+off[k])
 		end = max(end, se.AttackEndS+float64(off[k]))
 	}
-	out := Series{AttackEndS: end, Drops: map[string][]int64{}, CPU: map[string][]float64{}, RSSMB: map[string][]float64{}}
+	out := results.Series{AttackEndS: end, Drops: map[string][]int64{}, CPU: map[string][]float64{}, RSSMB: map[string][]float64{}}
 	out.T = make([]float64, n)
 	for i := range out.T {
 		out.T[i] = float64(i + 1)

@@ -12,10 +12,11 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/results"
 )
 
 func hist() *hdrhistogram.Histogram {
-	return hdrhistogram.New(loadgen.HistMinUS, loadgen.HistMaxUS, loadgen.HistDigits)
+	return hdrhistogram.New(results.HistMinUS, results.HistMaxUS, results.HistDigits)
 }
 
 // TestMergeEqualsWhole splits synthetic latencies between n shards — one
@@ -79,18 +80,18 @@ func TestMergeEqualsWhole(t *testing.T) {
 			t.Fatal(err)
 		}
 		m := len(shardSec[k])
-		pat := &loadgen.Pattern{Runs: 1}
-		pat.Summary = loadgen.Summary{Requests: requests[k], Accepted: requests[k], OfferedRPS: 2000.0 / n, AchievedRPS: 2000.0 / n,
+		pat := &results.Pattern{Runs: 1}
+		pat.Summary = results.Summary{Requests: requests[k], Accepted: requests[k], OfferedRPS: 2000.0 / n, AchievedRPS: 2000.0 / n,
 			Lost: int64(k), Delivered: requests[k] - int64(k), Duplicated: 5,
 			CPUSecondsPer1k: map[string]float64{"generator": 1, "total": 1}, PeakRSSMB: map[string]float64{"generator": 10}}
 		pat.Histograms.API, pat.Histograms.APIUncorrected, pat.Histograms.Notify = string(enc), string(enc), string(enc)
-		pat.Series = loadgen.Series{T: make([]float64, m), AchievedRPS: make([]float64, m), Delivered: make([]int64, m), Drops: map[string][]int64{"timeout": make([]int64, m)}}
+		pat.Series = results.Series{T: make([]float64, m), AchievedRPS: make([]float64, m), Delivered: make([]int64, m), Drops: map[string][]int64{"timeout": make([]int64, m)}}
 		for j := range m {
 			pat.Series.T[j] = float64(j + 1)
 			pat.Series.AchievedRPS[j] = float64(shardSec[k][j].TotalCount())
 			pat.Series.Drops["timeout"][j] = 1
 		}
-		res := &loadgen.Results{Schema: loadgen.SchemaVersion, Run: loadgen.RunInfo{Profile: "synthetic", Started: start}, Order: []string{"sync"}, Patterns: map[string]*loadgen.Pattern{"sync": pat}}
+		res := &results.Results{Schema: results.SchemaVersion, Run: results.RunInfo{Profile: "synthetic", Started: start}, Order: []string{"sync"}, Patterns: map[string]*results.Pattern{"sync": pat}}
 		if err := res.Write(dir); err != nil {
 			t.Fatal(err)
 		}
@@ -127,7 +128,7 @@ func TestMergeEqualsWhole(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	secs, err := loadgen.ReadIntervalLog(f)
+	secs, err := results.ReadIntervalLog(f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +164,7 @@ func TestMergeEqualsWhole(t *testing.T) {
 	if d := pat.Series.Drops["timeout"]; d[0] != 2 || d[seconds-1] != 3 {
 		t.Errorf("timeouts per second %v: want 2 in the first (shard 2 not started), 3 in the last", d)
 	}
-	if _, err := loadgen.ReadResults(out); err != nil {
+	if _, err := results.Read(out); err != nil {
 		t.Errorf("merged results.json: %v", err)
 	}
 
@@ -180,7 +181,7 @@ func writeHlog(t *testing.T, path string, start time.Time, hs []*hdrhistogram.Hi
 		t.Fatal(err)
 	}
 	defer f.Close()
-	l, err := loadgen.NewIntervalLog(f, start)
+	l, err := results.NewIntervalLog(f, start)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/commbench/commbench/results"
 	"github.com/commbench/commbench/targets"
 	"github.com/commbench/commbench/targets/ledger"
 )
@@ -46,7 +47,7 @@ type Second struct {
 	PathSync  int64 // accepted, by X-Commbench-Path
 	PathAsync int64
 	Late      int64 // sent more than the late tolerance after their intended time
-	Drops     Drops
+	Drops     results.Drops
 	// Latency from the intended send time (corrected), milliseconds; 0
 	// when nothing was recorded in the window.
 	APIP50, APIP99, APIMax float64
@@ -60,7 +61,7 @@ type Totals struct {
 	AcceptedAsync int64
 	Late          int64
 	Indeterminate int64 // the client timed out: the server may have accepted it
-	Drops         Drops
+	Drops         results.Drops
 	// Clamped counts latencies outside the histograms' range (1 µs to
 	// 60 s), recorded at the nearest end.
 	Clamped int64
@@ -96,7 +97,7 @@ type Recorder struct {
 	spareU *hdrhistogram.Histogram
 	from   time.Time // the current window's start
 	logW   [2]io.Writer
-	logs   [2]*IntervalLog
+	logs   [2]*results.IntervalLog
 	logErr error
 }
 
@@ -108,9 +109,9 @@ func NewRecorder(o RecorderOptions) *Recorder {
 	}
 	return &Recorder{
 		due: o.Due, tol: tol,
-		win: newHist(), winU: newHist(),
-		all: newHist(), allU: newHist(),
-		spare: newHist(), spareU: newHist(),
+		win: results.NewHistogram(), winU: results.NewHistogram(),
+		all: results.NewHistogram(), allU: results.NewHistogram(),
+		spare: results.NewHistogram(), spareU: results.NewHistogram(),
 		logW: [2]io.Writer{o.APILog, o.APIUncorrectedLog},
 	}
 }
@@ -142,7 +143,7 @@ func (r *Recorder) Record(res *vegeta.Result) {
 	var id uint64
 	var idOK bool
 	var path string
-	if class == NotDropped {
+	if class == results.NotDropped {
 		if v := res.Headers[targets.HeaderID]; len(v) > 0 { // canonical key: no allocation
 			n, err := strconv.ParseUint(v[0], 10, 64)
 			id, idOK = n, err == nil
@@ -170,10 +171,10 @@ func (r *Recorder) Record(res *vegeta.Result) {
 		r.sec.Late++
 		r.tot.Late++
 	}
-	if class != NotDropped {
+	if class != results.NotDropped {
 		r.sec.Drops.Add(class)
 		r.tot.Drops.Add(class)
-		if class == DropTimeout {
+		if class == results.DropTimeout {
 			r.tot.Indeterminate++
 		}
 		return
@@ -198,9 +199,9 @@ func (r *Recorder) Record(res *vegeta.Result) {
 // record records d in µs into h, clamped to the histogram's range.
 func (r *Recorder) record(h *hdrhistogram.Histogram, d time.Duration) {
 	us := d.Microseconds()
-	if us < 0 || us > HistMaxUS {
+	if us < 0 || us > results.HistMaxUS {
 		r.tot.Clamped++
-		us = min(max(us, 0), HistMaxUS)
+		us = min(max(us, 0), results.HistMaxUS)
 	}
 	_ = h.RecordValue(us) // in range by construction
 }
@@ -230,7 +231,7 @@ func (r *Recorder) Tick(now time.Time) Second {
 			continue
 		}
 		if r.logs[i] == nil {
-			if r.logs[i], r.logErr = NewIntervalLog(r.logW[i], r.from); r.logErr != nil {
+			if r.logs[i], r.logErr = results.NewIntervalLog(r.logW[i], r.from); r.logErr != nil {
 				continue
 			}
 		}

@@ -10,6 +10,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/commbench/commbench/results"
 	"github.com/commbench/commbench/targets"
 	"github.com/commbench/commbench/targets/ledger"
 )
@@ -113,7 +114,7 @@ func TestRecorderCounts(t *testing.T) {
 	want := Totals{
 		Requests: 7, Accepted: 5, AcceptedSync: 2, AcceptedAsync: 2,
 		Indeterminate: 1, NoID: 1,
-		Drops: Drops{Total: 2, Timeout: 1, HTTP503: 1},
+		Drops: results.Drops{Total: 2, Timeout: 1, HTTP503: 1},
 	}
 	if got != want {
 		t.Errorf("totals\n got %+v\nwant %+v", got, want)
@@ -162,8 +163,8 @@ func TestRecorderClamps(t *testing.T) {
 		t.Errorf("clamped = %d, want 2", got)
 	}
 	api, _ := rec.Histograms()
-	if got := api.Max(); !api.ValuesAreEquivalent(got, HistMaxUS) {
-		t.Errorf("max = %d, want %d", got, HistMaxUS)
+	if got := api.Max(); !api.ValuesAreEquivalent(got, results.HistMaxUS) {
+		t.Errorf("max = %d, want %d", got, results.HistMaxUS)
 	}
 }
 
@@ -183,7 +184,7 @@ func TestRecorderTick(t *testing.T) {
 	rec.Record(result(start, 2, 0, 4*ms, 202, "async", 3))
 	rec.Record(result(start, 3, 0, 8*ms, 429, "", 4))
 	s1 := rec.Tick(start.Add(time.Second))
-	want1 := Second{Sent: 4, Recorded: 4, Accepted: 3, PathSync: 1, PathAsync: 2, Drops: Drops{Total: 1, HTTP429: 1}}
+	want1 := Second{Sent: 4, Recorded: 4, Accepted: 3, PathSync: 1, PathAsync: 2, Drops: results.Drops{Total: 1, HTTP429: 1}}
 	if s1.APIMax < 7.9 || s1.APIMax > 8.1 || s1.APIP50 < 1.9 || s1.APIP50 > 2.1 {
 		t.Errorf("second 1: p50 %v ms, max %v ms; want 2, 8", s1.APIP50, s1.APIMax)
 	}
@@ -217,10 +218,10 @@ func TestRecorderTick(t *testing.T) {
 	// One interval line per Tick in each log, read back with the same counts.
 	for name, log := range map[string]*bytes.Buffer{"api": &apiLog, "uncorrected": &uncLog} {
 		text := log.String()
-		if !strings.Contains(text, UnitComment) {
+		if !strings.Contains(text, results.UnitComment) {
 			t.Errorf("%s log has no unit comment:\n%s", name, text)
 		}
-		hs, err := ReadIntervalLog(strings.NewReader(text))
+		hs, err := results.ReadIntervalLog(strings.NewReader(text))
 		if err != nil {
 			t.Fatalf("%s log: %v", name, err)
 		}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/commbench/commbench/broker"
 	"github.com/commbench/commbench/profiles"
+	"github.com/commbench/commbench/results"
 	"github.com/commbench/commbench/targets"
 	"github.com/commbench/commbench/targets/ledger"
 )
@@ -65,7 +66,7 @@ const Grace = 10 * time.Second
 // the HdrHistogram logs in a new run folder, whose path it returns. When
 // ctx ends mid-run it stops everything it started, writes what was
 // measured marked partial, and returns ErrInterrupted.
-func Run(ctx context.Context, o RunOptions) (*Results, string, error) {
+func Run(ctx context.Context, o RunOptions) (*results.Results, string, error) {
 	if o.Repeat < 1 {
 		o.Repeat = 1
 	}
@@ -109,10 +110,10 @@ func Run(ctx context.Context, o RunOptions) (*Results, string, error) {
 	if err := writeShardInfo(dir, o); err != nil {
 		return nil, "", err
 	}
-	res := &Results{
-		Schema:   SchemaVersion,
-		Patterns: map[string]*Pattern{},
-		Run: RunInfo{
+	res := &results.Results{
+		Schema:   results.SchemaVersion,
+		Patterns: map[string]*results.Pattern{},
+		Run: results.RunInfo{
 			ID:          id,
 			Profile:     p.Name,
 			Description: p.Description,
@@ -126,7 +127,7 @@ func Run(ctx context.Context, o RunOptions) (*Results, string, error) {
 		},
 	}
 	for _, f := range p.Faults {
-		res.Run.Faults = append(res.Run.Faults, FaultWindow{Target: string(f.Target), Kind: string(f.Kind), StartS: f.At.Std().Seconds(), EndS: (f.At + f.For).Std().Seconds(), Detail: faultDetail(f)})
+		res.Run.Faults = append(res.Run.Faults, results.FaultWindow{Target: string(f.Target), Kind: string(f.Kind), StartS: f.At.Std().Seconds(), EndS: (f.At + f.For).Std().Seconds(), Detail: faultDetail(f)})
 	}
 	if c, err := LatestCalibration(); err == nil {
 		res.Run.Calibration = c
@@ -194,7 +195,7 @@ func Run(ctx context.Context, o RunOptions) (*Results, string, error) {
 			return nil, "", fmt.Errorf("broker client: %w", err)
 		}
 		defer client.Close()
-		res.Run.Broker = BrokerInfo{Kind: string(b.Kind), Version: b.Version, Addrs: b.Addrs, Partitions: p.Services.Kafka.Partitions, Label: b.String()}
+		res.Run.Broker = results.BrokerInfo{Kind: string(b.Kind), Version: b.Version, Addrs: b.Addrs, Partitions: p.Services.Kafka.Partitions, Label: b.String()}
 		if b.Kind == broker.Embedded {
 			res.Run.Warnings = append(res.Run.Warnings, "Kafka was "+broker.EmbeddedLabel+": its timings are not Apache Kafka's")
 			o.Logf("WARNING: the async numbers of this run come from %s", broker.EmbeddedLabel)
@@ -227,13 +228,7 @@ loop:
 					continue
 				}
 				n++
-				key := string(pt)
-				if v.Name != "" {
-					key += "." + v.Name
-				}
-				if rep > 1 {
-					key = fmt.Sprintf("%s.%d", key, rep)
-				}
+				key := results.Key{Pattern: string(pt), Variant: v.Name, Rep: rep}.String()
 				pr := &patternRun{o: o, p: p.Apply(v), pattern: pt, key: key, dir: dir, runID: id, broker: b, client: client,
 					label: fmt.Sprintf("%s %d/%d", key, n, runs)}
 				pat, err := pr.run(ctx)
@@ -296,19 +291,19 @@ type patternRun struct {
 	aBase, aLast aBreaker
 
 	mu     sync.Mutex // guards what the sampler writes and the drain reads
-	series Series
+	series results.Series
 	lag    int64
 	counts ledger.Counts
 	notify *hdrhistogram.Histogram
 	meter  *cpuMeter
-	faults []FaultWindow // as fired
+	faults []results.FaultWindow // as fired
 	// what the faults set up: a proxy, a journal (faults.go)
 	faultSetup *faulted
 }
 
 func (r *patternRun) async() bool { return r.pattern != profiles.Sync }
 
-func (r *patternRun) run(ctx context.Context) (*Pattern, error) {
+func (r *patternRun) run(ctx context.Context) (*results.Pattern, error) {
 	o, p := r.o, r.p
 	o.Logf("%s: starting services", r.label)
 	if o.Targets != nil {
@@ -563,7 +558,7 @@ func (r *patternRun) warmup(ctx context.Context) (uint64, error) {
 
 // measure runs the recorded attack with its faults and samplers, then the
 // drain, then reconciles.
-func (r *patternRun) measure(ctx context.Context, firstID uint64) (*Pattern, error) {
+func (r *patternRun) measure(ctx context.Context, firstID uint64) (*results.Pattern, error) {
 	o, p := r.o, r.p
 	stages := make([]Stage, len(p.Stages))
 	for i, s := range p.Stages {
@@ -592,7 +587,7 @@ func (r *patternRun) measure(ctx context.Context, firstID uint64) (*Pattern, err
 	rec := NewRecorder(RecorderOptions{Due: pacer.Due, APILog: apiLog, APIUncorrectedLog: apiUncLog})
 	r.notify = hdrhistogram.New(ledger.LowestMicros, ledger.HighestMicros, ledger.Digits)
 	r.meter = newCPUMeter()
-	r.series = Series{Drops: map[string][]int64{}, CPU: map[string][]float64{}, RSSMB: map[string][]float64{}}
+	r.series = results.Series{Drops: map[string][]int64{}, CPU: map[string][]float64{}, RSSMB: map[string][]float64{}}
 	r.meter.sample(r.pids(), 0) // the baseline
 
 	if err := r.waitStart(ctx); err != nil {
@@ -603,7 +598,7 @@ func (r *patternRun) measure(ctx context.Context, firstID uint64) (*Pattern, err
 	}
 	o.Logf("%s: attack, %s", r.label, pacer)
 	start := time.Now()
-	notifyHlog, err := NewIntervalLog(notifyLog, start)
+	notifyHlog, err := results.NewIntervalLog(notifyLog, start)
 	if err != nil {
 		return nil, err
 	}
@@ -703,7 +698,7 @@ func (r *patternRun) pids() map[string]int {
 
 // sampler runs every second from start until ctx ends: the recorder's
 // window, the ledger's interval, the broker's lag, CPU and memory.
-func (r *patternRun) sampler(ctx context.Context, start time.Time, rec *Recorder, pacer StagePacer, notifyHlog *IntervalLog) {
+func (r *patternRun) sampler(ctx context.Context, start time.Time, rec *Recorder, pacer StagePacer, notifyHlog *results.IntervalLog) {
 	last := start
 	for i := 1; ; i++ {
 		next := start.Add(time.Duration(i) * time.Second)
@@ -867,11 +862,11 @@ func pollUntil(ctx context.Context, timeout, every time.Duration, done func() bo
 	}
 }
 
-func (r *patternRun) summarize(rec *Recorder, pacer StagePacer, attackEnd time.Duration, drained bool, drainS float64, snap *ledger.Snapshot) *Pattern {
+func (r *patternRun) summarize(rec *Recorder, pacer StagePacer, attackEnd time.Duration, drained bool, drainS float64, snap *ledger.Snapshot) *results.Pattern {
 	t := rec.Totals()
 	api, apiUnc := rec.Histograms()
 	attackS := attackEnd.Seconds()
-	s := Summary{
+	s := results.Summary{
 		Requests:        t.Requests,
 		Accepted:        t.Accepted,
 		AcceptedSync:    t.AcceptedSync,
@@ -920,7 +915,7 @@ func (r *patternRun) summarize(rec *Recorder, pacer StagePacer, attackEnd time.D
 		s.Lost = int64(accepted.Minus(snap.DeliveredIDs.Union(snap.DeadLetteredIDs)).Count())
 		s.DeliveredUnaccepted = int64(snap.DeliveredIDs.Minus(accepted).Count())
 	}
-	pat := &Pattern{Summary: s, Series: r.series, Runs: 1, Faults: r.faults}
+	pat := &results.Pattern{Summary: s, Series: r.series, Runs: 1, Faults: r.faults}
 	pat.Series.AttackEndS = attackS
 	pat.Histograms.API = encode(api)
 	pat.Histograms.APIUncorrected = encode(apiUnc)
@@ -933,11 +928,11 @@ func (r *patternRun) summarize(rec *Recorder, pacer StagePacer, attackEnd time.D
 	return pat
 }
 
-func percentiles(h *hdrhistogram.Histogram) Percentiles {
+func percentiles(h *hdrhistogram.Histogram) results.Percentiles {
 	if h == nil || h.TotalCount() == 0 {
-		return Percentiles{}
+		return results.Percentiles{}
 	}
-	return Percentiles{
+	return results.Percentiles{
 		P50:  ms(h.ValueAtQuantile(50)),
 		P90:  ms(h.ValueAtQuantile(90)),
 		P99:  ms(h.ValueAtQuantile(99)),
@@ -958,8 +953,8 @@ func encode(h *hdrhistogram.Histogram) string {
 }
 
 // machine describes this machine.
-func machine() Machine {
-	m := Machine{OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
+func machine() results.Machine {
+	m := results.Machine{OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
 	if f, err := os.Open("/proc/cpuinfo"); err == nil {
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {

@@ -16,6 +16,7 @@ import (
 	"github.com/commbench/commbench/broker"
 	"github.com/commbench/commbench/loadgen"
 	"github.com/commbench/commbench/profiles"
+	"github.com/commbench/commbench/results"
 )
 
 // These tests run whole benchmarks: the commbench binary (built once) for
@@ -101,7 +102,7 @@ func quickSmoke(t *testing.T) *profiles.Profile {
 	return p
 }
 
-func runSmoke(t *testing.T, ctx context.Context, o loadgen.RunOptions) (*loadgen.Results, string, error) {
+func runSmoke(t *testing.T, ctx context.Context, o loadgen.RunOptions) (*results.Results, string, error) {
 	t.Helper()
 	o.Exe = commbench(t)
 	o.OutRoot = filepath.Join(t.TempDir(), "runs")
@@ -143,9 +144,9 @@ func noChildrenLeft(t *testing.T) {
 	}
 }
 
-func checkSmoke(t *testing.T, res *loadgen.Results, dir string) {
+func checkSmoke(t *testing.T, res *results.Results, dir string) {
 	t.Helper()
-	back, err := loadgen.ReadResults(dir)
+	back, err := results.Read(dir)
 	if err != nil {
 		t.Fatalf("results.json: %v", err)
 	}
@@ -177,7 +178,7 @@ func checkSmoke(t *testing.T, res *loadgen.Results, dir string) {
 		}
 		for i, h := range s.Hops.All() {
 			if h.P50 < 0 || h.P99 < h.P50 || h.Max < h.P99 || *pat.Histograms.Hops.All()[i] == "" {
-				t.Errorf("%s: hop %s %+v, histogram %d bytes", key, loadgen.HopNames[i], *h, len(*pat.Histograms.Hops.All()[i]))
+				t.Errorf("%s: hop %s %+v, histogram %d bytes", key, results.HopNames[i], *h, len(*pat.Histograms.Hops.All()[i]))
 			}
 		}
 		t.Logf("%s hops p50/p99 ms: api %.3g/%.3g, handoff %.3g/%.3g, queue %.3g/%.3g, processing %.3g/%.3g, provider %.3g/%.3g; time-to-notify %.3g/%.3g", key,
@@ -192,7 +193,7 @@ func checkSmoke(t *testing.T, res *loadgen.Results, dir string) {
 				t.Error(err)
 				continue
 			}
-			hs, err := loadgen.ReadIntervalLog(f)
+			hs, err := results.ReadIntervalLog(f)
 			f.Close()
 			if err != nil || len(hs) == 0 {
 				t.Errorf("%s%s: %d intervals, %v", key, suffix, len(hs), err)
@@ -242,7 +243,7 @@ func TestInterruptWritesPartialResults(t *testing.T) {
 	if !errors.Is(err, loadgen.ErrInterrupted) {
 		t.Fatalf("got %v, want ErrInterrupted", err)
 	}
-	back, rerr := loadgen.ReadResults(dir)
+	back, rerr := results.Read(dir)
 	if rerr != nil {
 		t.Fatalf("results.json after Ctrl-C: %v", rerr)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/commbench/commbench/broker"
 	"github.com/commbench/commbench/loadgen"
 	"github.com/commbench/commbench/profiles"
+	"github.com/commbench/commbench/results"
 )
 
 // scaleSmoke is quickSmoke with one pattern and the given services.
@@ -33,7 +34,7 @@ func scaleSmoke(t *testing.T, pt profiles.Pattern, replicas int, groups ...strin
 }
 
 // checkDelivered fails unless every accepted reaction was delivered once.
-func checkDelivered(t *testing.T, key string, s loadgen.Summary) {
+func checkDelivered(t *testing.T, key string, s results.Summary) {
 	t.Helper()
 	if s.Requests != 400 || s.Accepted != 400 {
 		t.Errorf("%s: requests %d accepted %d, want 400 and 400", key, s.Requests, s.Accepted)

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/results"
 )
 
 // chainColors are the hops', A first: D, where the faults land, is red.
@@ -23,7 +23,7 @@ type hopTable struct {
 // (async: and each hop's consumer lag), and a table of the hops. The first
 // section carries the title and the note; ok is false when no pattern ran
 // a chain, and the page is then as it was before chains.
-func chainSections(r *loadgen.Results, order []string) ([]section, bool) {
+func chainSections(r *results.Results, order []string) ([]section, bool) {
 	var keys []string
 	for _, name := range order {
 		if len(r.Patterns[name].Summary.Chain) > 0 {
@@ -116,7 +116,7 @@ func gapSeries(name, color string, width float32, t, v []float64, keep func(floa
 }
 
 // hopNames are p's chain hops in order, A first.
-func hopNames(p *loadgen.Pattern) []string {
+func hopNames(p *results.Pattern) []string {
 	var names []string
 	for _, h := range p.Summary.Chain {
 		names = append(names, h.Name)
@@ -150,8 +150,8 @@ func chainNote(names []string) string {
 }
 
 // chainKind describes how a chain pattern's hops call each other.
-func chainKind(key string, p *loadgen.Pattern) string {
-	pat, _, _ := strings.Cut(key, ".")
+func chainKind(key string, p *results.Pattern) string {
+	pat := patternOf(key)
 	switch {
 	case pat == "async":
 		return "async: each hop a Kafka consumer group"
@@ -163,7 +163,7 @@ func chainKind(key string, p *loadgen.Pattern) string {
 
 // hopsTable is p's hops: calls, errors, breaker rejections and trips,
 // latency and, async, the peak lag into each.
-func hopsTable(p *loadgen.Pattern) *hopTable {
+func hopsTable(p *results.Pattern) *hopTable {
 	t := &hopTable{Heads: []string{"hop", "service", "calls", "errors", "rejected", "breaker opened", "p50 ms", "p99 ms", "max ms", "peak lag"}}
 	na := cell{Text: "—", Class: "na"}
 	lag := false
@@ -192,4 +192,11 @@ func hopsTable(p *loadgen.Pattern) *hopTable {
 		t.Rows = append(t.Rows, rw)
 	}
 	return t
+}
+
+// patternOf is the pattern a results key stands for: "sync.nocb" is sync.
+// A malformed key still names its pattern, the part before the first ".".
+func patternOf(key string) string {
+	k, _ := results.ParseKey(key)
+	return k.Pattern
 }

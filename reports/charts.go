@@ -11,7 +11,7 @@ import (
 	"github.com/go-echarts/go-echarts/v2/charts"
 	"github.com/go-echarts/go-echarts/v2/opts"
 
-	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/results"
 )
 
 // assetsHost is where go-echarts would point its <script> tags. The page
@@ -77,7 +77,7 @@ type chart struct {
 	stacked  bool
 	height   int // px; 0: 340
 	series   []series
-	faults   []loadgen.FaultWindow // shaded on time charts
+	faults   []results.FaultWindow // shaded on time charts
 	drainAt  float64               // a line where the drain begins; 0: none
 }
 

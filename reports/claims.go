@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/commbench/commbench/claims"
-	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/results"
 )
 
 // claimsBlock is the report's Claims section: each classic claim, its
@@ -37,7 +37,7 @@ var verdictClass = map[string]string{
 // claimsSection draws r's claims; when results.json holds none (a run from
 // before claims, or written by another tool), it evaluates them here and
 // says so.
-func claimsSection(r *loadgen.Results) *claimsBlock {
+func claimsSection(r *results.Results) *claimsBlock {
 	cs := r.Claims
 	from := ""
 	if len(cs) == 0 {

@@ -9,18 +9,18 @@ import (
 	"path/filepath"
 	"slices"
 
-	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/results"
 )
 
 // RenderCompare reads the results of the run folders runA and runB and
 // writes one page comparing them to out, returning its path; out ""
 // means runB/compare-<runA's id>.html.
 func RenderCompare(runA, runB, out string) (string, error) {
-	a, err := loadgen.ReadResults(runA)
+	a, err := results.Read(runA)
 	if err != nil {
 		return "", err
 	}
-	b, err := loadgen.ReadResults(runB)
+	b, err := results.Read(runB)
 	if err != nil {
 		return "", err
 	}
@@ -41,7 +41,7 @@ func RenderCompare(runA, runB, out string) (string, error) {
 // Compare writes a page comparing run a with run b to w: both runs'
 // headers, one summary table with a's value, b's value and the change for
 // each pattern, and both runs' percentile spectra on the same axes.
-func Compare(w io.Writer, a, b *loadgen.Results) error {
+func Compare(w io.Writer, a, b *results.Results) error {
 	order := a.Keys()
 	for _, name := range b.Keys() {
 		if !slices.Contains(order, name) {
@@ -74,7 +74,7 @@ func Compare(w io.Writer, a, b *loadgen.Results) error {
 }
 
 // compareTable has, for each pattern, a's value, b's value and the change.
-func compareTable(a, b *loadgen.Results, order []string) table {
+func compareTable(a, b *results.Results, order []string) table {
 	var t table
 	for _, name := range order {
 		t.Heads = append(t.Heads, head{Name: name, Color: colorOf(name, order), Span: 3})
@@ -117,7 +117,7 @@ func compareTable(a, b *loadgen.Results, order []string) table {
 	return t
 }
 
-func valueOf(m metric, p *loadgen.Pattern) (float64, bool) {
+func valueOf(m metric, p *results.Pattern) (float64, bool) {
 	if p == nil {
 		return 0, false
 	}

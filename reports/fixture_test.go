@@ -10,7 +10,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
-	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/results"
 )
 
 // synthetic is a made-up run of the three patterns, attack seconds long
@@ -20,7 +20,7 @@ import (
 // hybrid falls back to Kafka. It is deterministic: testdata/results.json
 // is synthetic(120, 1), testdata/b/results.json synthetic(120, 2) and
 // the size test draws synthetic(3600, 1).
-func synthetic(attack int, seed uint64) *loadgen.Results {
+func synthetic(attack int, seed uint64) *results.Results {
 	rng := rand.New(rand.NewPCG(seed, 2))
 	at := func(f float64) float64 { return math.Round(f * float64(attack)) }
 	outFrom, outTo := at(0.6), at(0.75)
@@ -40,36 +40,36 @@ func synthetic(attack int, seed uint64) *loadgen.Results {
 	}
 	inOutage := func(t float64) bool { return t > outFrom && t <= outTo }
 	started := time.Date(2026, 11, 24, 14, 0, 0, 0, time.UTC)
-	faults := []loadgen.FaultWindow{{Target: "provider", Kind: "outage", StartS: outFrom, EndS: outTo}}
-	r := &loadgen.Results{
-		Schema: loadgen.SchemaVersion,
-		Run: loadgen.RunInfo{
+	faults := []results.FaultWindow{{Target: "provider", Kind: "outage", StartS: outFrom, EndS: outTo}}
+	r := &results.Results{
+		Schema: results.SchemaVersion,
+		Run: results.RunInfo{
 			ID: "20261124-140000-surge", Profile: "surge",
 			Description: "500 rps, a surge to 2,000 rps, a provider outage; notification capacity below peak.",
 			ProfileFile: "profiles/surge.yaml",
 			ProfileYAML: "name: surge\npatterns: [sync, async, hybrid]\nstages:\n  - {for: 24s, rate: 500}\n  - {for: 5s, rate: 500, to: 2000}\n",
 			Started:     started, Finished: started.Add(7 * time.Minute), Repeat: 1,
-			Machine:  loadgen.Machine{OS: "linux", Arch: "amd64", CPUs: 2, CPUModel: "AMD EPYC", MemoryBytes: 24 << 30, GoVersion: "go1.26.8"},
-			Broker:   loadgen.BrokerInfo{Kind: "embedded", Version: "kfake", Label: "embedded kfake (not Apache Kafka) at 127.0.0.1:9092", Addrs: []string{"127.0.0.1:9092"}, Partitions: 8},
+			Machine:  results.Machine{OS: "linux", Arch: "amd64", CPUs: 2, CPUModel: "AMD EPYC", MemoryBytes: 24 << 30, GoVersion: "go1.26.8"},
+			Broker:   results.BrokerInfo{Kind: "embedded", Version: "kfake", Label: "embedded kfake (not Apache Kafka) at 127.0.0.1:9092", Addrs: []string{"127.0.0.1:9092"}, Partitions: 8},
 			Faults:   faults,
 			Warnings: []string{"Kafka was embedded kfake (not Apache Kafka): its timings are not Apache Kafka's"},
 			Version:  "test",
 		},
 		Order:    []string{"sync", "async", "hybrid"},
-		Patterns: map[string]*loadgen.Pattern{},
+		Patterns: map[string]*results.Pattern{},
 	}
-	r.Run.Calibration = &loadgen.Calibration{At: started.Add(-time.Hour), CeilingRPS: 12000, FloorRPS: 1000}
+	r.Run.Calibration = &results.Calibration{At: started.Add(-time.Hour), CeilingRPS: 12000, FloorRPS: 1000}
 	r.Run.Calibration.FloorMs.P50, r.Run.Calibration.FloorMs.P99 = 0.21, 0.93
 
 	drainS := map[string]int{"sync": 1, "async": 12, "hybrid": 6}
 	for _, name := range r.Order {
 		n := attack + drainS[name]
-		s := loadgen.Series{AttackEndS: float64(attack), Drops: map[string][]int64{}, CPU: map[string][]float64{}, RSSMB: map[string][]float64{}}
-		for _, class := range loadgen.DropClasses {
+		s := results.Series{AttackEndS: float64(attack), Drops: map[string][]int64{}, CPU: map[string][]float64{}, RSSMB: map[string][]float64{}}
+		for _, class := range results.DropClasses {
 			s.Drops[class] = make([]int64, n)
 		}
 		api, unc, notify := hist(), hist(), hist()
-		var sum loadgen.Summary
+		var sum results.Summary
 		lag, delivered, offeredSum := 0.0, int64(0), 0.0
 		for i := range n {
 			t := float64(i + 1)
@@ -196,7 +196,7 @@ func synthetic(attack int, seed uint64) *loadgen.Results {
 			sum.CPUSecondsPer1k["total"] = 1.35
 		}
 		sum.Hops, sum.Traced = syntheticHops[name], sum.Delivered
-		pat := &loadgen.Pattern{Summary: sum, Series: s, Runs: 1, Faults: faults}
+		pat := &results.Pattern{Summary: sum, Series: s, Runs: 1, Faults: faults}
 		pat.Histograms.API = encode(api)
 		pat.Histograms.APIUncorrected = encode(unc)
 		pat.Histograms.Notify = encode(notify)
@@ -207,7 +207,7 @@ func synthetic(attack int, seed uint64) *loadgen.Results {
 
 // syntheticHops are the patterns' hops, shaped like a run's: sync's queue
 // is the wire, async's is Kafka; the outage's waits are in processing.
-var syntheticHops = map[string]loadgen.Hops[loadgen.HopPercentiles]{
+var syntheticHops = map[string]results.Hops[results.HopPercentiles]{
 	"sync": {
 		API: hp(0.21, 1.8, 12), Handoff: hp(0.04, 0.3, 4),
 		Queue: hp(0.12, 2.1, 30), Processing: hp(0.3, 48, 900), Provider: hp(5.1, 39, 80),
@@ -222,17 +222,17 @@ var syntheticHops = map[string]loadgen.Hops[loadgen.HopPercentiles]{
 	},
 }
 
-func hp(p50, p99, hi float64) loadgen.HopPercentiles {
-	return loadgen.HopPercentiles{P50: p50, P99: p99, Max: hi}
+func hp(p50, p99, hi float64) results.HopPercentiles {
+	return results.HopPercentiles{P50: p50, P99: p99, Max: hi}
 }
 
 func capacityOr(c float64) float64 { return max(c, 600) }
 
 func hist() *hdrhistogram.Histogram { return hdrhistogram.New(1, 600_000_000, 3) }
 
-func percentiles(h *hdrhistogram.Histogram) loadgen.Percentiles {
+func percentiles(h *hdrhistogram.Histogram) results.Percentiles {
 	q := func(p float64) float64 { return float64(h.ValueAtQuantile(p)) / 1000 }
-	return loadgen.Percentiles{P50: q(50), P90: q(90), P99: q(99), P999: q(99.9), Max: float64(h.Max()) / 1000}
+	return results.Percentiles{P50: q(50), P90: q(90), P99: q(99), P999: q(99.9), Max: float64(h.Max()) / 1000}
 }
 
 func encode(h *hdrhistogram.Histogram) string {
@@ -255,32 +255,32 @@ func encode(h *hdrhistogram.Histogram) string {
 // a little longer (an open breaker waits 5 s before a trial call); async
 // answers A throughout and D's lag absorbs both. It is deterministic:
 // testdata/chain/results.json is syntheticChain(1).
-func syntheticChain(seed uint64) *loadgen.Results {
+func syntheticChain(seed uint64) *results.Results {
 	rng := rand.New(rand.NewPCG(seed, 3))
 	const attack, rate = 90, 300.0
 	killFrom, killTo, slowFrom, slowTo := 20.0, 30.0, 50.0, 65.0
 	killed := func(t float64) bool { return t > killFrom && t <= killTo }
 	slow := func(t float64) bool { return t > slowFrom && t <= slowTo }
 	started := time.Date(2026, 11, 24, 17, 0, 0, 0, time.UTC)
-	faults := []loadgen.FaultWindow{
+	faults := []results.FaultWindow{
 		{Target: "notification", Kind: "kill", StartS: killFrom, EndS: killTo},
 		{Target: "provider", Kind: "slowdown", StartS: slowFrom, EndS: slowTo, Detail: "factor 5"},
 	}
-	r := &loadgen.Results{
-		Schema: loadgen.SchemaVersion,
-		Run: loadgen.RunInfo{
+	r := &results.Results{
+		Schema: results.SchemaVersion,
+		Run: results.RunInfo{
 			ID: "20261124-170000-claims-chain", Profile: "claims-chain",
 			Description: "A→B→C→D at 300 rps: D killed, then the provider 5x slower; sync without and with breakers, async.",
 			ProfileFile: "profiles/claims-chain.yaml",
 			ProfileYAML: "name: claims-chain\npatterns: [sync, async]\nservices:\n  chain: {depth: 4}\nvariants:\n  - {name: nocb, breaker: false}\n  - {name: cb, breaker: true, patterns: [sync]}\n",
 			Started:     started, Finished: started.Add(6 * time.Minute), Repeat: 1,
-			Machine: loadgen.Machine{OS: "linux", Arch: "amd64", CPUs: 2, CPUModel: "AMD EPYC", MemoryBytes: 24 << 30, GoVersion: "go1.26.8"},
-			Broker:  loadgen.BrokerInfo{Kind: "local", Version: "4.3.1", Label: "Apache Kafka 4.3.1 (local, KRaft)", Addrs: []string{"127.0.0.1:9092"}, Partitions: 8},
+			Machine: results.Machine{OS: "linux", Arch: "amd64", CPUs: 2, CPUModel: "AMD EPYC", MemoryBytes: 24 << 30, GoVersion: "go1.26.8"},
+			Broker:  results.BrokerInfo{Kind: "local", Version: "4.3.1", Label: "Apache Kafka 4.3.1 (local, KRaft)", Addrs: []string{"127.0.0.1:9092"}, Partitions: 8},
 			Faults:  faults,
 			Version: "test",
 		},
 		Order:    []string{"sync.nocb", "sync.cb", "async"},
-		Patterns: map[string]*loadgen.Pattern{},
+		Patterns: map[string]*results.Pattern{},
 	}
 	hops := []string{"A", "B", "C", "D"}
 	services := []string{"reaction", "relay", "relay", "notification"}
@@ -290,19 +290,19 @@ func syntheticChain(seed uint64) *loadgen.Results {
 		if async {
 			n = attack + 8
 		}
-		s := loadgen.Series{AttackEndS: attack, Drops: map[string][]int64{}, CPU: map[string][]float64{}, RSSMB: map[string][]float64{}, Chain: map[string]*loadgen.HopSeries{}}
-		for _, class := range loadgen.DropClasses {
+		s := results.Series{AttackEndS: attack, Drops: map[string][]int64{}, CPU: map[string][]float64{}, RSSMB: map[string][]float64{}, Chain: map[string]*results.HopSeries{}}
+		for _, class := range results.DropClasses {
 			s.Drops[class] = make([]int64, n)
 		}
 		for _, h := range hops {
-			s.Chain[h] = &loadgen.HopSeries{}
+			s.Chain[h] = &results.HopSeries{}
 		}
 		api, unc, notify := hist(), hist(), hist()
 		hopHist := []*hdrhistogram.Histogram{hist(), hist(), hist(), hist()}
-		sum := loadgen.Summary{ChainDepth: 4, ChainBreaker: breaker}
-		chain := make([]loadgen.HopSummary, 4)
+		sum := results.Summary{ChainDepth: 4, ChainBreaker: breaker}
+		chain := make([]results.HopSummary, 4)
 		for i, h := range hops {
-			chain[i] = loadgen.HopSummary{Name: h, Service: services[i]}
+			chain[i] = results.HopSummary{Name: h, Service: services[i]}
 		}
 		lag, delivered, openUntil := 0.0, int64(0), 0.0
 		for i := range n {
@@ -514,7 +514,7 @@ func syntheticChain(seed uint64) *loadgen.Results {
 		}
 		chain[0].Latency = sum.API // A's latency is the API's
 		sum.Chain = chain
-		pat := &loadgen.Pattern{Summary: sum, Series: s, Runs: 1, Faults: faults}
+		pat := &results.Pattern{Summary: sum, Series: s, Runs: 1, Faults: faults}
 		pat.Histograms.API, pat.Histograms.APIUncorrected, pat.Histograms.Notify = encode(api), encode(unc), encode(notify)
 		r.Patterns[key] = pat
 	}

@@ -9,10 +9,10 @@ import (
 	"github.com/go-echarts/go-echarts/v2/charts"
 	"github.com/go-echarts/go-echarts/v2/opts"
 
-	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/results"
 )
 
-// hopColors are the hops', in loadgen.HopNames order.
+// hopColors are the hops', in results.HopNames order.
 var hopColors = [5]string{"#5b8def", "#f1c40f", "#8e44ad", "#e8710a", "#1e9e5a"}
 
 // hopsTip lists a bar's hops and their sum, which is not the percentile of
@@ -22,7 +22,7 @@ const hopsTip = `function (ps) { if (!ps.length) return ''; var s = ps[0].axisVa
 // hopsSection splits time-to-notify into hops: a stacked bar per pattern
 // of the hops' p50, and one of their p99. ok is false when no pattern was
 // traced (a results.json from before tracing).
-func hopsSection(r *loadgen.Results, order []string) (section, bool) {
+func hopsSection(r *results.Results, order []string) (section, bool) {
 	var traced []string
 	for _, name := range order {
 		if r.Patterns[name].Summary.Traced > 0 {
@@ -32,8 +32,8 @@ func hopsSection(r *loadgen.Results, order []string) (section, bool) {
 	if len(traced) == 0 {
 		return section{}, false
 	}
-	p50 := func(h *loadgen.HopPercentiles) float64 { return h.P50 }
-	p99 := func(h *loadgen.HopPercentiles) float64 { return h.P99 }
+	p50 := func(h *results.HopPercentiles) float64 { return h.P50 }
+	p99 := func(h *results.HopPercentiles) float64 { return h.P99 }
 	note := "Each reaction carries a W3C traceparent and its hop stamps through HTTP and Kafka headers; the notification service's ledger splits each first delivery's time-to-notify into hops: " +
 		"api (the network into the reaction service), handoff (validation, store; hybrid's failed sync try), queue (the wire for sync; produce, ack and time in Kafka for async), " +
 		"processing (dedup, retries, waiting for a provider slot), provider (the successful call). " +
@@ -54,14 +54,14 @@ func hopsSection(r *loadgen.Results, order []string) (section, bool) {
 		Note:  note,
 		Cols:  2,
 		Charts: []renderedChart{
-			hopsChart(r, traced, "chart_hops_p50", "Hops at p50", "p50", p50, func(s loadgen.Summary) float64 { return s.Notify.P50 }),
-			hopsChart(r, traced, "chart_hops_p99", "Hops at p99", "p99", p99, func(s loadgen.Summary) float64 { return s.Notify.P99 }),
+			hopsChart(r, traced, "chart_hops_p50", "Hops at p50", "p50", p50, func(s results.Summary) float64 { return s.Notify.P50 }),
+			hopsChart(r, traced, "chart_hops_p99", "Hops at p99", "p99", p99, func(s results.Summary) float64 { return s.Notify.P99 }),
 		},
 	}, true
 }
 
 // hopsChart is one stacked bar chart: a bar per pattern, a segment per hop.
-func hopsChart(r *loadgen.Results, names []string, id, title, q string, pick func(*loadgen.HopPercentiles) float64, total func(loadgen.Summary) float64) renderedChart {
+func hopsChart(r *results.Results, names []string, id, title, q string, pick func(*results.HopPercentiles) float64, total func(results.Summary) float64) renderedChart {
 	var totals []string
 	for _, name := range names {
 		totals = append(totals, name+" "+ms(total(r.Patterns[name].Summary))+" ms")
@@ -82,14 +82,14 @@ func hopsChart(r *loadgen.Results, names []string, id, title, q string, pick fun
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis", Formatter: opts.FuncOpts(hopsTip)}),
 	)
 	bar.SetXAxis(names)
-	for i := range loadgen.HopNames {
+	for i := range results.HopNames {
 		vs := make([]float64, len(names))
 		for j, name := range names {
 			h := r.Patterns[name].Summary.Hops
 			vs[j] = math.Round(pick(h.All()[i])*1000) / 1000
 		}
 		color := hopColors[i]
-		bar.AddSeries(loadgen.HopNames[i], nil, func(ss *charts.SingleSeries) {
+		bar.AddSeries(results.HopNames[i], nil, func(ss *charts.SingleSeries) {
 			ss.Data = vs
 			ss.Stack = "hops"
 			ss.Color = color

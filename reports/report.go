@@ -12,7 +12,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/results"
 )
 
 // FileName is the report's name in a run folder.
@@ -22,7 +22,7 @@ const FileName = "index.html"
 // runDir/index.html, atomically, returning its path. The page needs
 // nothing beside it: open it from the disk or mail it.
 func Render(runDir string) (string, error) {
-	r, err := loadgen.ReadResults(runDir)
+	r, err := results.Read(runDir)
 	if err != nil {
 		return "", err
 	}
@@ -36,7 +36,7 @@ func Render(runDir string) (string, error) {
 
 // Write writes the report of r to w. The page depends on r alone (no
 // clock, no random chart ids), so the same results give the same bytes.
-func Write(w io.Writer, r *loadgen.Results) error {
+func Write(w io.Writer, r *results.Results) error {
 	p, err := reportPage(r)
 	if err != nil {
 		return err
@@ -107,7 +107,7 @@ type section struct {
 	Hops    *hopTable // a chain's hops, below the charts; nil for none
 }
 
-func reportPage(r *loadgen.Results) (*page, error) {
+func reportPage(r *results.Results) (*page, error) {
 	order := r.Keys()
 	p := &page{
 		Title:   "commbench · " + r.Run.Profile + " · " + r.Run.ID,
@@ -134,7 +134,7 @@ func reportPage(r *loadgen.Results) (*page, error) {
 }
 
 // runHeader is the run's context: what ran, where, on which Kafka.
-func runHeader(r *loadgen.Results, label string) header {
+func runHeader(r *results.Results, label string) header {
 	run := r.Run
 	h := header{Label: label, ID: run.ID, Profile: run.Profile, Description: run.Description, ProfileYAML: run.ProfileYAML}
 	add := func(k, v string) { h.Facts = append(h.Facts, [2]string{k, v}) }
@@ -188,7 +188,7 @@ func runHeader(r *loadgen.Results, label string) header {
 
 // banners are what must not be missed: a broker that is not Kafka, a
 // partial run.
-func banners(r *loadgen.Results, prefix string) []banner {
+func banners(r *results.Results, prefix string) []banner {
 	var bs []banner
 	if r.Run.Broker.Kind == "embedded" {
 		bs = append(bs, banner{Class: "danger", Text: prefix + "Broker: embedded kfake (not Apache Kafka). Kafka timings on this page are not Apache Kafka's; run with --broker local or external for numbers to quote."})
@@ -206,7 +206,7 @@ func banners(r *loadgen.Results, prefix string) []banner {
 // warnings are the run's own warnings and what the numbers say about the
 // run's validity: a saturated generator, an undrained pattern, a fault
 // that did not fire, a rate above the harness's ceiling.
-func warnings(r *loadgen.Results) []string {
+func warnings(r *results.Results) []string {
 	ws := slices.Clone(r.Run.Warnings)
 	add := func(format string, args ...any) {
 		w := fmt.Sprintf(format, args...)

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/results"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/ (fixtures and golden pages) and docs/report.png")
@@ -27,10 +27,10 @@ func writeFixtures(t *testing.T) {
 	rb.Run.ID = "20261125-090000-surge"
 	rb.Run.Started = rb.Run.Started.Add(19 * time.Hour)
 	rb.Run.Finished = rb.Run.Finished.Add(19 * time.Hour)
-	rb.Run.Broker = loadgen.BrokerInfo{Kind: "local", Version: "4.1.1", Label: "Apache Kafka 4.1.1 (local, KRaft)", Addrs: []string{"127.0.0.1:9092"}, Partitions: 8}
+	rb.Run.Broker = results.BrokerInfo{Kind: "local", Version: "4.1.1", Label: "Apache Kafka 4.1.1 (local, KRaft)", Addrs: []string{"127.0.0.1:9092"}, Partitions: 8}
 	rb.Run.Warnings = nil
 	rb.Patterns["async"].Summary.Lost = 5
-	for dir, r := range map[string]*loadgen.Results{"testdata": synthetic(120, 1), "testdata/b": rb, "testdata/chain": syntheticChain(1)} {
+	for dir, r := range map[string]*results.Results{"testdata": synthetic(120, 1), "testdata/b": rb, "testdata/chain": syntheticChain(1)} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -41,16 +41,16 @@ func writeFixtures(t *testing.T) {
 }
 
 // fixtures reads the runs of testdata/, written first with -update.
-func fixtures(t *testing.T) (a, b *loadgen.Results) {
+func fixtures(t *testing.T) (a, b *results.Results) {
 	t.Helper()
 	if *update {
 		regenerate.Do(func() { writeFixtures(t) })
 	}
-	a, err := loadgen.ReadResults("testdata")
+	a, err := results.Read("testdata")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err = loadgen.ReadResults("testdata/b")
+	b, err = results.Read("testdata/b")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,12 +59,12 @@ func fixtures(t *testing.T) (a, b *loadgen.Results) {
 
 // chainFixture reads the chain run of testdata/chain, written first with
 // -update.
-func chainFixture(t *testing.T) *loadgen.Results {
+func chainFixture(t *testing.T) *results.Results {
 	t.Helper()
 	if *update {
 		regenerate.Do(func() { writeFixtures(t) })
 	}
-	r, err := loadgen.ReadResults("testdata/chain")
+	r, err := results.Read("testdata/chain")
 	if err != nil {
 		t.Fatal(err)
 	}

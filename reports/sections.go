@@ -5,32 +5,61 @@ import (
 	"math"
 	"slices"
 
-	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/results"
 )
 
 // timeSections are the report's charts, every pattern on the same axes:
 // overlaid where lines stay readable, side by side on one shared scale
 // where each pattern has a stack of its own.
-func timeSections(r *loadgen.Results, order []string) ([]section, error) {
-	faults := faultWindows(r)
-	drain := 0.0
-	longest := 0
+func timeSections(r *results.Results, order []string) ([]section, error) {
+	tl := newTimeline(r, order)
+	out := []section{tl.rateSection(), tl.latencySection()}
+	spectra, err := spectrumCharts(r, order, "", nil, "")
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, section{Title: "Percentile spectrum (whole run)", Cols: 2, Charts: spectra,
+		Note: "HdrHistogram style: x is the percentile on a 1/(1−p) scale, so the tail gets the room. API latency from the intended send time (solid) and from the actual send (dotted): the gap is coordinated omission."})
+	out = append(out, tl.dropsSection())
+	if lag, ok := tl.lagSection(); ok {
+		out = append(out, lag)
+	}
+	return append(out, tl.cpuSection()), nil
+}
+
+// timeline is what the charts over time share: the patterns in order, the
+// fault windows to shade and where the drain begins.
+type timeline struct {
+	r       *results.Results
+	order   []string
+	faults  []results.FaultWindow
+	drain   float64 // the latest attack end
+	longest int     // seconds in the longest series
+}
+
+func newTimeline(r *results.Results, order []string) *timeline {
+	tl := &timeline{r: r, order: order, faults: faultWindows(r)}
 	for _, name := range order {
 		s := r.Patterns[name].Series
-		drain = max(drain, s.AttackEndS)
-		longest = max(longest, len(s.T))
+		tl.drain = max(tl.drain, s.AttackEndS)
+		tl.longest = max(tl.longest, len(s.T))
 	}
-	timeChart := func(id, title, yName string) chart {
-		return chart{id: id, title: title, x: xTime, yName: yName, faults: faults, drainAt: drain}
-	}
+	return tl
+}
+
+// chart is an empty chart over time with the faults and the drain marked.
+func (tl *timeline) chart(id, title, yName string) chart {
+	return chart{id: id, title: title, x: xTime, yName: yName, faults: tl.faults, drainAt: tl.drain}
+}
+
+// rateSection: offered, achieved and accepted, and hybrid's paths.
+func (tl *timeline) rateSection() section {
+	r, order := tl.r, tl.order
 	note := ""
-	if longest > MaxPoints {
+	if tl.longest > MaxPoints {
 		note = fmt.Sprintf("Downsampled to at most %d points a series: lines keep each bucket's lowest and highest second, stacks its mean.", MaxPoints)
 	}
-	var out []section
-
-	// Rate: offered, achieved and accepted.
-	rc := timeChart("chart_rate", "Offered vs achieved rate", "requests/s")
+	rc := tl.chart("chart_rate", "Offered vs achieved rate", "requests/s")
 	rc.subtitle = "achieved: sent by the generator; accepted: answered 201/202"
 	if first := r.Patterns[order[0]].Series; len(first.OfferedRPS) > 0 {
 		rc.series = append(rc.series, series{name: "offered", color: "#444", dash: "dashed", width: 1.5,
@@ -50,7 +79,7 @@ func timeSections(r *loadgen.Results, order []string) ([]section, error) {
 		if name != "hybrid" && (sum(s.PathSync) == 0 || sum(s.PathAsync) == 0) {
 			continue
 		}
-		hc := timeChart("chart_paths_"+jsID(name), name+": accepted per second by path", "accepted/s")
+		hc := tl.chart("chart_paths_"+jsID(name), name+": accepted per second by path", "accepted/s")
 		hc.stacked = true
 		sm := r.Patterns[name].Summary
 		hc.subtitle = fmt.Sprintf("sync path %s, async path (Kafka) %s of %s accepted", pct(float64(sm.AcceptedSync), float64(sm.Accepted)), pct(float64(sm.AcceptedAsync), float64(sm.Accepted)), count(sm.Accepted))
@@ -59,17 +88,19 @@ func timeSections(r *loadgen.Results, order []string) ([]section, error) {
 		rate.Charts = append(rate.Charts, hc.render())
 		rate.Cols = 2
 	}
-	out = append(out, rate)
+	return rate
+}
 
-	// Latency per second.
-	lc := timeChart("chart_api_latency", "API latency per second", "ms")
+// latencySection: API latency and time-to-notify per second.
+func (tl *timeline) latencySection() section {
+	lc := tl.chart("chart_api_latency", "API latency per second", "ms")
 	lc.subtitle = "p99 solid, p50 dashed, max dotted; from the intended send time; log scale"
 	lc.yLog = true
-	nc := timeChart("chart_notify_latency", "Time-to-notify per second", "ms")
+	nc := tl.chart("chart_notify_latency", "Time-to-notify per second", "ms")
 	nc.subtitle = "p99 solid, p50 dashed; delivered_at − sent_at of the deliveries in each second; log scale"
 	nc.yLog = true
-	for _, name := range order {
-		s, c := r.Patterns[name].Series, colorOf(name, order)
+	for _, name := range tl.order {
+		s, c := tl.r.Patterns[name].Series, colorOf(name, tl.order)
 		lc.series = append(lc.series,
 			series{name: "p99 · " + name, color: c, data: minMax(s.T, s.APIP99, MaxPoints, positive)},
 			series{name: "p50 · " + name, color: c, dash: "dashed", width: 1.5, data: minMax(s.T, s.APIP50, MaxPoints, positive)},
@@ -78,19 +109,14 @@ func timeSections(r *loadgen.Results, order []string) ([]section, error) {
 			series{name: "p99 · " + name, color: c, data: minMax(s.T, s.NotifyP99, MaxPoints, positive)},
 			series{name: "p50 · " + name, color: c, dash: "dashed", width: 1.5, data: minMax(s.T, s.NotifyP50, MaxPoints, positive)})
 	}
-	out = append(out, section{Title: "Latency over time", Cols: 1, Charts: []renderedChart{lc.render(), nc.render()}})
+	return section{Title: "Latency over time", Cols: 1, Charts: []renderedChart{lc.render(), nc.render()}}
+}
 
-	// Spectra.
-	spectra, err := spectrumCharts(r, order, "", nil, "")
-	if err != nil {
-		return nil, err
-	}
-	out = append(out, section{Title: "Percentile spectrum (whole run)", Cols: 2, Charts: spectra,
-		Note: "HdrHistogram style: x is the percentile on a 1/(1−p) scale, so the tail gets the room. API latency from the intended send time (solid) and from the actual send (dotted): the gap is coordinated omission."})
-
-	// Drops by class: a stack per pattern, one scale.
+// dropsSection: drops by class, a stack per pattern, one scale.
+func (tl *timeline) dropsSection() section {
+	r, order := tl.r, tl.order
 	classes := []string{}
-	for _, class := range loadgen.DropClasses {
+	for _, class := range results.DropClasses {
 		for _, name := range order {
 			if sum(r.Patterns[name].Series.Drops[class]) > 0 {
 				classes = append(classes, class)
@@ -106,7 +132,7 @@ func timeSections(r *loadgen.Results, order []string) ([]section, error) {
 	top := 0.0
 	for _, name := range order {
 		s := r.Patterns[name].Series
-		dc := timeChart("chart_drops_"+jsID(name), name+": drops per second", "drops/s")
+		dc := tl.chart("chart_drops_"+jsID(name), name+": drops per second", "drops/s")
 		dc.stacked = true
 		dc.height = 300
 		var vs [][]float64
@@ -130,32 +156,38 @@ func timeSections(r *loadgen.Results, order []string) ([]section, error) {
 		dc.yMax = niceCeil(top)
 		drops.Charts = append(drops.Charts, dc.render())
 	}
-	out = append(out, drops)
+	return drops
+}
 
-	// Consumer lag, from the broker.
-	gc := timeChart("chart_lag", "Consumer lag", "messages")
+// lagSection: consumer lag, from the broker; ok is false when no pattern
+// has a consumer group.
+func (tl *timeline) lagSection() (section, bool) {
+	gc := tl.chart("chart_lag", "Consumer lag", "messages")
 	gc.subtitle = "log-end offset − committed offset, summed over partitions, read from the broker"
-	for _, name := range order {
-		s := r.Patterns[name].Series
+	for _, name := range tl.order {
+		s := tl.r.Patterns[name].Series
 		if len(s.Lag) == 0 {
 			continue
 		}
-		gc.series = append(gc.series, series{name: name, color: colorOf(name, order), data: minMax(s.T, floats(s.Lag), MaxPoints, known)})
+		gc.series = append(gc.series, series{name: name, color: colorOf(name, tl.order), data: minMax(s.T, floats(s.Lag), MaxPoints, known)})
 	}
-	if len(gc.series) > 0 {
-		out = append(out, section{Title: "Consumer lag", Cols: 1, Charts: []renderedChart{gc.render()},
-			Note: "Patterns without a consumer group (sync) have no lag and no line."})
+	if len(gc.series) == 0 {
+		return section{}, false
 	}
+	return section{Title: "Consumer lag", Cols: 1, Charts: []renderedChart{gc.render()},
+		Note: "Patterns without a consumer group (sync) have no lag and no line."}, true
+}
 
-	// CPU by process: a stack per pattern, one scale.
-	procs := processes(r)
-	cpuSec := section{Title: "CPU per process", Cols: min(len(order), 3),
+// cpuSection: CPU by process, a stack per pattern, one scale.
+func (tl *timeline) cpuSection() section {
+	procs := processes(tl.r)
+	cpuSec := section{Title: "CPU per process", Cols: min(len(tl.order), 3),
 		Note: "Cores used in each second, from /proc, by process of the run (the generator included)."}
 	var cpuCharts []chart
-	top = 0
-	for _, name := range order {
-		s := r.Patterns[name].Series
-		cc := timeChart("chart_cpu_"+jsID(name), name+": CPU", "cores")
+	top := 0.0
+	for _, name := range tl.order {
+		s := tl.r.Patterns[name].Series
+		cc := tl.chart("chart_cpu_"+jsID(name), name+": CPU", "cores")
 		cc.stacked = true
 		cc.height = 300
 		var vs [][]float64
@@ -177,13 +209,12 @@ func timeSections(r *loadgen.Results, order []string) ([]section, error) {
 		cc.yMax = niceCeil(top)
 		cpuSec.Charts = append(cpuSec.Charts, cc.render())
 	}
-	out = append(out, cpuSec)
-	return out, nil
+	return cpuSec
 }
 
 // spectrumCharts are the API and time-to-notify spectra of r's patterns;
 // on a comparison, those of b too (dashed), with the runs' labels.
-func spectrumCharts(r *loadgen.Results, order []string, labelA string, b *loadgen.Results, labelB string) ([]renderedChart, error) {
+func spectrumCharts(r *results.Results, order []string, labelA string, b *results.Results, labelB string) ([]renderedChart, error) {
 	idPrefix := "chart_spectrum_"
 	if b != nil {
 		idPrefix = "chart_compare_spectrum_"
@@ -197,7 +228,7 @@ func spectrumCharts(r *loadgen.Results, order []string, labelA string, b *loadge
 		ac.subtitle = "from the intended send time (solid) and the actual send (dotted)"
 	}
 	type run struct {
-		r     *loadgen.Results
+		r     *results.Results
 		label string
 		dash  string
 	}
@@ -244,14 +275,14 @@ func spectrumCharts(r *loadgen.Results, order []string, labelA string, b *loadge
 
 // faultWindows are the fault windows of the run and of its patterns, each
 // once; faults that did not fire are left out.
-func faultWindows(r *loadgen.Results) []loadgen.FaultWindow {
-	var out []loadgen.FaultWindow
-	addAll := func(fs []loadgen.FaultWindow) {
+func faultWindows(r *results.Results) []results.FaultWindow {
+	var out []results.FaultWindow
+	addAll := func(fs []results.FaultWindow) {
 		for _, f := range fs {
 			if f.Error != "" || f.EndS <= f.StartS {
 				continue
 			}
-			dup := slices.ContainsFunc(out, func(g loadgen.FaultWindow) bool {
+			dup := slices.ContainsFunc(out, func(g results.FaultWindow) bool {
 				return g.Target == f.Target && g.Kind == f.Kind && math.Abs(g.StartS-f.StartS) < 0.5 && math.Abs(g.EndS-f.EndS) < 0.5
 			})
 			if !dup {

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/results"
 )
 
 // direction says which way a metric is better.
@@ -24,34 +24,34 @@ type metric struct {
 	dir   direction
 	// value is the metric of p; ok false: it does not apply (no broker,
 	// no such process).
-	value  func(p *loadgen.Pattern) (v float64, ok bool)
-	format func(v float64, p *loadgen.Pattern) string
+	value  func(p *results.Pattern) (v float64, ok bool)
+	format func(v float64, p *results.Pattern) string
 }
 
-func always(f func(s *loadgen.Summary) float64) func(*loadgen.Pattern) (float64, bool) {
-	return func(p *loadgen.Pattern) (float64, bool) { return f(&p.Summary), true }
+func always(f func(s *results.Summary) float64) func(*results.Pattern) (float64, bool) {
+	return func(p *results.Pattern) (float64, bool) { return f(&p.Summary), true }
 }
 
-func fmtCount(v float64, _ *loadgen.Pattern) string { return count(int64(v)) }
-func fmtRate(v float64, _ *loadgen.Pattern) string  { return rate(v) }
-func fmtMs(v float64, _ *loadgen.Pattern) string    { return ms(v) }
-func fmtCPU(v float64, _ *loadgen.Pattern) string   { return cpu(v) }
-func fmtOfSent(v float64, p *loadgen.Pattern) string {
+func fmtCount(v float64, _ *results.Pattern) string { return count(int64(v)) }
+func fmtRate(v float64, _ *results.Pattern) string  { return rate(v) }
+func fmtMs(v float64, _ *results.Pattern) string    { return ms(v) }
+func fmtCPU(v float64, _ *results.Pattern) string   { return cpu(v) }
+func fmtOfSent(v float64, p *results.Pattern) string {
 	return pct(v, float64(p.Summary.Requests))
 }
 
 // metrics are the summary table's rows for the processes in procs.
 func metrics(procs []string) []metric {
-	lat := func(group, name string, get func(s *loadgen.Summary) loadgen.Percentiles) []metric {
+	lat := func(group, name string, get func(s *results.Summary) results.Percentiles) []metric {
 		pick := []struct {
 			label string
-			f     func(p loadgen.Percentiles) float64
+			f     func(p results.Percentiles) float64
 		}{
-			{"p50", func(p loadgen.Percentiles) float64 { return p.P50 }},
-			{"p90", func(p loadgen.Percentiles) float64 { return p.P90 }},
-			{"p99", func(p loadgen.Percentiles) float64 { return p.P99 }},
-			{"p99.9", func(p loadgen.Percentiles) float64 { return p.P999 }},
-			{"max", func(p loadgen.Percentiles) float64 { return p.Max }},
+			{"p50", func(p results.Percentiles) float64 { return p.P50 }},
+			{"p90", func(p results.Percentiles) float64 { return p.P90 }},
+			{"p99", func(p results.Percentiles) float64 { return p.P99 }},
+			{"p99.9", func(p results.Percentiles) float64 { return p.P999 }},
+			{"max", func(p results.Percentiles) float64 { return p.Max }},
 		}
 		var ms []metric
 		for _, k := range pick {
@@ -59,7 +59,7 @@ func metrics(procs []string) []metric {
 				continue
 			}
 			ms = append(ms, metric{group: group, label: k.label, dir: lower, format: fmtMs,
-				value: func(p *loadgen.Pattern) (float64, bool) {
+				value: func(p *results.Pattern) (float64, bool) {
 					if name == "notify" && p.Summary.Delivered == 0 {
 						return 0, false
 					}
@@ -72,16 +72,16 @@ func metrics(procs []string) []metric {
 	const load, api, notify, drops, delivery, cpuGroup = "Load", "API latency, ms (from the intended send time)",
 		"Time-to-notify, ms", "Drops, % of sent", "Delivery", "CPU-seconds per 1,000 accepted reactions"
 	m := []metric{
-		{group: load, label: "requests sent", format: fmtCount, value: always(func(s *loadgen.Summary) float64 { return float64(s.Requests) })},
-		{group: load, label: "offered rps", format: fmtRate, value: always(func(s *loadgen.Summary) float64 { return s.OfferedRPS })},
-		{group: load, label: "achieved rps", dir: higher, format: fmtRate, value: always(func(s *loadgen.Summary) float64 { return s.AchievedRPS })},
-		{group: load, label: "accepted", dir: higher, value: always(func(s *loadgen.Summary) float64 { return float64(s.Accepted) }),
-			format: func(v float64, p *loadgen.Pattern) string {
+		{group: load, label: "requests sent", format: fmtCount, value: always(func(s *results.Summary) float64 { return float64(s.Requests) })},
+		{group: load, label: "offered rps", format: fmtRate, value: always(func(s *results.Summary) float64 { return s.OfferedRPS })},
+		{group: load, label: "achieved rps", dir: higher, format: fmtRate, value: always(func(s *results.Summary) float64 { return s.AchievedRPS })},
+		{group: load, label: "accepted", dir: higher, value: always(func(s *results.Summary) float64 { return float64(s.Accepted) }),
+			format: func(v float64, p *results.Pattern) string {
 				return count(int64(v)) + " (" + pct(v, float64(p.Summary.Requests)) + ")"
 			}},
-		{group: load, label: "goodput rps", dir: higher, format: fmtRate, value: always(func(s *loadgen.Summary) float64 { return s.GoodputRPS })},
-		{group: load, label: "accepted via sync / async path", value: always(func(s *loadgen.Summary) float64 { return float64(s.AcceptedSync) }),
-			format: func(v float64, p *loadgen.Pattern) string {
+		{group: load, label: "goodput rps", dir: higher, format: fmtRate, value: always(func(s *results.Summary) float64 { return s.GoodputRPS })},
+		{group: load, label: "accepted via sync / async path", value: always(func(s *results.Summary) float64 { return float64(s.AcceptedSync) }),
+			format: func(v float64, p *results.Pattern) string {
 				s := p.Summary
 				if s.Accepted == 0 {
 					return "—"
@@ -89,40 +89,40 @@ func metrics(procs []string) []metric {
 				return pct(float64(s.AcceptedSync), float64(s.Accepted)) + " / " + pct(float64(s.AcceptedAsync), float64(s.Accepted))
 			}},
 	}
-	m = append(m, lat(api, "api", func(s *loadgen.Summary) loadgen.Percentiles { return s.API })...)
-	m = append(m, lat(notify, "notify", func(s *loadgen.Summary) loadgen.Percentiles { return s.Notify })...)
+	m = append(m, lat(api, "api", func(s *results.Summary) results.Percentiles { return s.API })...)
+	m = append(m, lat(notify, "notify", func(s *results.Summary) results.Percentiles { return s.Notify })...)
 	m = append(m, metric{group: drops, label: "all", dir: lower, format: fmtOfSent,
-		value: always(func(s *loadgen.Summary) float64 { return float64(s.Drops.Total) })})
-	for _, class := range loadgen.DropClasses {
+		value: always(func(s *results.Summary) float64 { return float64(s.Drops.Total) })})
+	for _, class := range results.DropClasses {
 		m = append(m, metric{group: drops, label: dropLabel(class), dir: lower, format: fmtOfSent,
-			value: always(func(s *loadgen.Summary) float64 { return float64(dropsOf(s.Drops, class)) })})
+			value: always(func(s *results.Summary) float64 { return float64(dropsOf(s.Drops, class)) })})
 	}
 	m = append(m,
-		metric{group: delivery, label: "lost", dir: lower, format: fmtCount, value: always(func(s *loadgen.Summary) float64 { return float64(s.Lost) })},
-		metric{group: delivery, label: "duplicated", dir: lower, format: fmtCount, value: always(func(s *loadgen.Summary) float64 { return float64(s.Duplicated) })},
-		metric{group: delivery, label: "dead-lettered", dir: lower, format: fmtCount, value: always(func(s *loadgen.Summary) float64 { return float64(s.DeadLettered) })},
-		metric{group: delivery, label: "indeterminate (client timed out)", dir: lower, format: fmtCount, value: always(func(s *loadgen.Summary) float64 { return float64(s.Indeterminate) })},
+		metric{group: delivery, label: "lost", dir: lower, format: fmtCount, value: always(func(s *results.Summary) float64 { return float64(s.Lost) })},
+		metric{group: delivery, label: "duplicated", dir: lower, format: fmtCount, value: always(func(s *results.Summary) float64 { return float64(s.Duplicated) })},
+		metric{group: delivery, label: "dead-lettered", dir: lower, format: fmtCount, value: always(func(s *results.Summary) float64 { return float64(s.DeadLettered) })},
+		metric{group: delivery, label: "indeterminate (client timed out)", dir: lower, format: fmtCount, value: always(func(s *results.Summary) float64 { return float64(s.Indeterminate) })},
 		metric{group: delivery, label: "drain time", dir: lower,
-			value: always(func(s *loadgen.Summary) float64 {
+			value: always(func(s *results.Summary) float64 {
 				if !s.Drained {
 					return math.Inf(1)
 				}
 				return s.DrainS
 			}),
-			format: func(v float64, p *loadgen.Pattern) string {
+			format: func(v float64, p *results.Pattern) string {
 				if math.IsInf(v, 1) {
 					return "not drained (" + seconds(p.Summary.DrainS) + ")"
 				}
 				return seconds(v)
 			}},
 		metric{group: delivery, label: "peak consumer lag", dir: lower, format: fmtCount,
-			value: func(p *loadgen.Pattern) (float64, bool) {
+			value: func(p *results.Pattern) (float64, bool) {
 				return float64(p.Summary.PeakLag), len(p.Series.Lag) > 0
 			}},
 	)
 	for _, proc := range append([]string{"total"}, procs...) {
 		m = append(m, metric{group: cpuGroup, label: proc, dir: lower, format: fmtCPU,
-			value: func(p *loadgen.Pattern) (float64, bool) {
+			value: func(p *results.Pattern) (float64, bool) {
 				v, ok := p.Summary.CPUSecondsPer1k[proc]
 				return v, ok
 			}})
@@ -132,7 +132,7 @@ func metrics(procs []string) []metric {
 
 // processes are the processes named in the patterns' CPU numbers and
 // series, in a fixed order: the services first, then the others by name.
-func processes(r *loadgen.Results) []string {
+func processes(r *results.Results) []string {
 	fixed := []string{"reaction", "notification", "broker", "generator"}
 	seen := map[string]bool{}
 	for _, p := range r.Patterns {
@@ -175,7 +175,7 @@ func dropLabel(class string) string {
 	return class
 }
 
-func dropsOf(d loadgen.Drops, class string) int64 {
+func dropsOf(d results.Drops, class string) int64 {
 	switch class {
 	case "timeout":
 		return d.Timeout
@@ -219,7 +219,7 @@ type cell struct {
 
 // summaryTable is one run's table: a column per pattern, the best value
 // in each row marked (when the patterns differ).
-func summaryTable(r *loadgen.Results, order []string) table {
+func summaryTable(r *results.Results, order []string) table {
 	var t table
 	for _, name := range order {
 		t.Heads = append(t.Heads, head{Name: name, Color: colorOf(name, order), Span: 1})

@@ -10,7 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/commbench/commbench/claims"
-	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/results"
 )
 
 func init() {
@@ -33,7 +33,7 @@ func cmdClaims(args []string) error {
 	if len(dirs) == 0 {
 		return usageErr(errors.New("claims: which runs?"), "commbench claims reports/runs/<run>... (./bench.sh claims passes the runs it made)")
 	}
-	var runs []*loadgen.Results
+	var runs []*results.Results
 	for _, dir := range dirs {
 		if err := isRunDir(dir); err != nil {
 			return err
@@ -41,7 +41,7 @@ func cmdClaims(args []string) error {
 		if err := attachClaims(dir); err != nil {
 			return err
 		}
-		res, err := loadgen.ReadResults(dir)
+		res, err := results.Read(dir)
 		if err != nil {
 			return err
 		}
@@ -53,7 +53,7 @@ func cmdClaims(args []string) error {
 
 // writeClaims writes a table, a row per claim and run that exercised it,
 // then each verdict's evidence; a claim no run exercised says so.
-func writeClaims(w io.Writer, runs []*loadgen.Results) {
+func writeClaims(w io.Writer, runs []*results.Results) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "claim\tverdict\trun")
 	var evidence []string

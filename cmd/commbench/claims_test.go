@@ -5,25 +5,25 @@ import (
 	"testing"
 
 	"github.com/commbench/commbench/claims"
-	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/results"
 )
 
 // TestWriteClaims: a claim exercised by two runs has a row for each, one
 // exercised by none says so, and "not exercised" verdicts of a run do not
 // hide another run's verdict.
 func TestWriteClaims(t *testing.T) {
-	run := func(id, profile string, cs ...loadgen.Claim) *loadgen.Results {
-		r := &loadgen.Results{Claims: cs}
+	run := func(id, profile string, cs ...results.Claim) *results.Results {
+		r := &results.Results{Claims: cs}
 		r.Run.ID, r.Run.Profile = id, profile
 		return r
 	}
-	runs := []*loadgen.Results{
+	runs := []*results.Results{
 		run("r1", "claims-chain",
-			loadgen.Claim{ID: "sync-cascades", Verdict: claims.Holds, Evidence: "A dropped 79%."},
-			loadgen.Claim{ID: "broker-spof", Verdict: claims.NotExercised, Evidence: "no broker fault"}),
+			results.Claim{ID: "sync-cascades", Verdict: claims.Holds, Evidence: "A dropped 79%."},
+			results.Claim{ID: "broker-spof", Verdict: claims.NotExercised, Evidence: "no broker fault"}),
 		run("r2", "claims-outage",
-			loadgen.Claim{ID: "sync-cascades", Verdict: claims.Mixed, Evidence: "breakers did not open."},
-			loadgen.Claim{ID: "broker-spof", Verdict: claims.DoesNotHold, Evidence: "async kept going."}),
+			results.Claim{ID: "sync-cascades", Verdict: claims.Mixed, Evidence: "breakers did not open."},
+			results.Claim{ID: "broker-spof", Verdict: claims.DoesNotHold, Evidence: "async kept going."}),
 	}
 	var b strings.Builder
 	writeClaims(&b, runs)

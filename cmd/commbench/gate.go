@@ -11,11 +11,13 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/commbench/commbench/broker"
 	"github.com/commbench/commbench/gate"
 	"github.com/commbench/commbench/loadgen"
 	"github.com/commbench/commbench/profiles"
+	"github.com/commbench/commbench/results"
 )
 
 func init() {
@@ -27,6 +29,58 @@ const baselineHint = "make one with ./bench.sh baseline (a fresh run of the ci p
 
 // cmdGate is commbench gate --baseline FILE [flags] RUN_DIR.
 func cmdGate(args []string) error {
+	f, runArg, err := parseGateFlags(args)
+	if err != nil {
+		return err
+	}
+	baseline, err := results.Read(f.baselineFile)
+	if err != nil {
+		return gateResultsErr("baseline", f.baselineFile, err, baselineHint)
+	}
+	current, err := results.Read(runArg)
+	if err != nil {
+		return gateResultsErr("run", runArg, err, "RUN_DIR is a run folder with results.json, e.g. reports/latest; make one with ./bench.sh ci")
+	}
+	runDir := gateRunFolder(runArg)
+
+	p, file, yaml, err := gateProfile(f.dir, f.profile, current)
+	if err != nil {
+		return err
+	}
+	o := gate.Options{Thresholds: f.thresholds(p.Gate)}
+	if !f.noRerun {
+		bo, err := gateBroker(f.kind, f.brokers, current.Run.Broker)
+		if err != nil {
+			return err
+		}
+		o.Rerun = gateRerun(p, file, yaml, bo, runDir)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	r, checkErr := gate.Check(ctx, baseline, current, o)
+
+	if err := r.WriteText(os.Stdout); err != nil {
+		return err
+	}
+	if err := gate.WriteFiles(runDir, r, baseline, current); err != nil {
+		return err
+	}
+	fmt.Printf("\nwritten: %s, %s, %s (benchstat %s %s)\n",
+		filepath.Join(runDir, gate.TextFile), gate.BenchmarkFile, gate.BenchstatFile, gate.BenchstatBaselineFile, gate.BenchstatFile)
+	return gateOutcome(ctx, r, checkErr, f.baselineFile, runDir)
+}
+
+// gateFlags are commbench gate's flags, parsed and checked.
+type gateFlags struct {
+	baselineFile, profile, kind, brokers, dir string
+	p99Tol, dropTol, rateTol                  float64
+	p99Floor                                  time.Duration
+	noRerun                                   bool
+	set                                       map[string]bool // the flags given
+}
+
+// parseGateFlags parses args; it returns the flags and the RUN_DIR.
+func parseGateFlags(args []string) (gateFlags, string, error) {
 	fs := flag.NewFlagSet("gate", flag.ContinueOnError)
 	var (
 		baselineFile = fs.String("baseline", "", "the baseline's results.json, e.g. reports/baseline.json (required)")
@@ -49,13 +103,13 @@ func cmdGate(args []string) error {
 	}
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
-		return err
+		return gateFlags{}, "", err
 	}
 	if len(pos) != 1 {
-		return usageErr(fmt.Errorf("gate: want one RUN_DIR, got %d arguments", len(pos)), "e.g. commbench gate --baseline reports/baseline.json reports/latest")
+		return gateFlags{}, "", usageErr(fmt.Errorf("gate: want one RUN_DIR, got %d arguments", len(pos)), "e.g. commbench gate --baseline reports/baseline.json reports/latest")
 	}
 	if *baselineFile == "" {
-		return usageErr(errors.New("gate: --baseline is required"), "e.g. commbench gate --baseline reports/baseline.json "+pos[0]+"; no baseline yet? "+baselineHint)
+		return gateFlags{}, "", usageErr(errors.New("gate: --baseline is required"), "e.g. commbench gate --baseline reports/baseline.json "+pos[0]+"; no baseline yet? "+baselineHint)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -64,74 +118,60 @@ func cmdGate(args []string) error {
 		v    float64
 	}{{"p99-tolerance", *p99Tol}, {"drop-tolerance", *dropTol}, {"rate-tolerance", *rateTol}} {
 		if f.v < 0 || f.v > 100 {
-			return usageErr(fmt.Errorf("gate: --%s %g: want a fraction >= 0, e.g. 0.25 for 25%%", f.name, f.v), "")
+			return gateFlags{}, "", usageErr(fmt.Errorf("gate: --%s %g: want a fraction >= 0, e.g. 0.25 for 25%%", f.name, f.v), "")
 		}
 	}
 	if *p99Floor < 0 {
-		return usageErr(fmt.Errorf("gate: --p99-floor %s: want >= 0", *p99Floor), "")
+		return gateFlags{}, "", usageErr(fmt.Errorf("gate: --p99-floor %s: want >= 0", *p99Floor), "")
 	}
+	return gateFlags{
+		baselineFile: *baselineFile, profile: *profile, kind: *kind, brokers: *brokers, dir: *dir,
+		p99Tol: *p99Tol, dropTol: *dropTol, rateTol: *rateTol, p99Floor: *p99Floor,
+		noRerun: *noRerun, set: set,
+	}, pos[0], nil
+}
 
-	baseline, err := loadgen.ReadResults(*baselineFile)
-	if err != nil {
-		return gateResultsErr("baseline", *baselineFile, err, baselineHint)
+// thresholds are the profile's gate thresholds with the flags given over
+// them.
+func (f gateFlags) thresholds(pg profiles.Gate) gate.Thresholds {
+	th := gate.FromProfile(pg)
+	if f.set["p99-tolerance"] {
+		th.P99Tolerance = f.p99Tol
 	}
-	current, err := loadgen.ReadResults(pos[0])
-	if err != nil {
-		return gateResultsErr("run", pos[0], err, "RUN_DIR is a run folder with results.json, e.g. reports/latest; make one with ./bench.sh ci")
+	if f.set["p99-floor"] {
+		th.P99Floor = f.p99Floor
 	}
-	runDir := gateRunFolder(pos[0])
+	if f.set["drop-tolerance"] {
+		th.DropTolerance = f.dropTol
+	}
+	th.RateTolerance = f.rateTol
+	return th
+}
 
-	p, file, yaml, err := gateProfile(*dir, *profile, current)
-	if err != nil {
-		return err
-	}
-	th := gate.FromProfile(p.Gate)
-	if set["p99-tolerance"] {
-		th.P99Tolerance = *p99Tol
-	}
-	if set["p99-floor"] {
-		th.P99Floor = *p99Floor
-	}
-	if set["drop-tolerance"] {
-		th.DropTolerance = *dropTol
-	}
-	th.RateTolerance = *rateTol
-
-	o := gate.Options{Thresholds: th}
-	if !*noRerun {
-		bo, err := gateBroker(*kind, *brokers, current.Run.Broker)
+// gateRerun runs the given patterns of profile p again, inside the run's
+// folder runDir.
+func gateRerun(p *profiles.Profile, file string, yaml []byte, bo broker.Options, runDir string) func(context.Context, []profiles.Pattern) (*results.Results, string, error) {
+	return func(ctx context.Context, patterns []profiles.Pattern) (*results.Results, string, error) {
+		ro, err := gateRunOptions(p, file, yaml, bo)
 		if err != nil {
-			return err
+			return nil, "", err
 		}
-		o.Rerun = func(ctx context.Context, patterns []profiles.Pattern) (*loadgen.Results, string, error) {
-			ro, err := gateRunOptions(p, file, yaml, bo)
-			if err != nil {
-				return nil, "", err
-			}
-			ro.Patterns = patterns
-			// The re-run goes inside the run's folder, so that
-			// reports/latest keeps pointing at the run the gate judged and
-			// an uploaded run folder carries both measurements.
-			ro.OutRoot = filepath.Join(runDir, "rerun", "runs")
-			fmt.Fprintf(os.Stderr, "commbench: gate: over the limit once; measuring %s again before failing\n", gatePatterns(patterns))
-			return loadgen.Run(ctx, ro)
-		}
+		ro.Patterns = patterns
+		// The re-run goes inside the run's folder, so that
+		// reports/latest keeps pointing at the run the gate judged and
+		// an uploaded run folder carries both measurements.
+		ro.OutRoot = filepath.Join(runDir, "rerun", "runs")
+		fmt.Fprintf(os.Stderr, "commbench: gate: over the limit once; measuring %s again before failing\n", gatePatterns(patterns))
+		return loadgen.Run(ctx, ro)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	r, checkErr := gate.Check(ctx, baseline, current, o)
+}
 
-	if err := r.WriteText(os.Stdout); err != nil {
-		return err
-	}
-	if err := gate.WriteFiles(runDir, r, baseline, current); err != nil {
-		return err
-	}
-	fmt.Printf("\nwritten: %s, %s, %s (benchstat %s %s)\n",
-		filepath.Join(runDir, gate.TextFile), gate.BenchmarkFile, gate.BenchstatFile, gate.BenchstatBaselineFile, gate.BenchstatFile)
+// gateOutcome is the command's error, and so its exit code, from the
+// check's error and its failures.
+func gateOutcome(ctx context.Context, r gate.Report, checkErr error, baselineFile, runDir string) error {
 	switch {
 	case errors.Is(checkErr, gate.ErrMissingPattern):
-		return usageErr(fmt.Errorf("gate: %s: %w", *baselineFile, checkErr), "run the baseline's patterns, or "+baselineHint)
+		return usageErr(fmt.Errorf("gate: %s: %w", baselineFile, checkErr), "run the baseline's patterns, or "+baselineHint)
 	case errors.Is(checkErr, loadgen.ErrInterrupted) || ctx.Err() != nil:
 		return &exitError{code: exitSignaled, err: errors.New("gate: interrupted during the re-run")}
 	case checkErr != nil:
@@ -154,7 +194,7 @@ func gateResultsErr(what, path string, err error, hint string) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		err = fmt.Errorf("gate: %s %s: no such file", what, path)
-	case errors.Is(err, loadgen.ErrSchema):
+	case errors.Is(err, results.ErrSchema):
 		err = fmt.Errorf("gate: %s: %w", what, err)
 		hint = "it was written by another commbench version; " + hint
 	default:
@@ -178,7 +218,7 @@ func gateRunFolder(path string) string {
 
 // gateProfile loads the profile named by --profile, else the run's own
 // profile file, else the profile as the run recorded it.
-func gateProfile(dir, name string, run *loadgen.Results) (p *profiles.Profile, file string, yaml []byte, err error) {
+func gateProfile(dir, name string, run *results.Results) (p *profiles.Profile, file string, yaml []byte, err error) {
 	if name != "" {
 		if file, err = profiles.Resolve(dir, name); err != nil {
 			return nil, "", nil, usageErr(fmt.Errorf("gate: --profile: %w", err), "")
@@ -209,7 +249,7 @@ func gateProfile(dir, name string, run *loadgen.Results) (p *profiles.Profile, f
 
 // gateBroker returns the Kafka a re-run uses: the flags', else the kind
 // the run used, so that both measurements are on equal terms.
-func gateBroker(kind, brokers string, ran loadgen.BrokerInfo) (broker.Options, error) {
+func gateBroker(kind, brokers string, ran results.BrokerInfo) (broker.Options, error) {
 	if kind == "" {
 		kind = string(broker.Auto)
 		if _, err := broker.ParseKind(ran.Kind); err == nil {

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/commbench/commbench/gate"
-	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/results"
 )
 
 // ciProfile is the ci profile, from this folder: p99 +50% or +5ms.
@@ -18,15 +18,15 @@ const ciProfile = "../../profiles/ci.yaml"
 // and returns its path.
 func writeRun(t *testing.T, id string, p99 float64) string {
 	t.Helper()
-	r := &loadgen.Results{Schema: loadgen.SchemaVersion, Order: []string{"sync", "async"}, Patterns: map[string]*loadgen.Pattern{}}
+	r := &results.Results{Schema: results.SchemaVersion, Order: []string{"sync", "async"}, Patterns: map[string]*results.Pattern{}}
 	r.Run.ID, r.Run.Profile, r.Run.ProfileFile = id, "ci", ciProfile
 	for _, k := range r.Order {
-		s := loadgen.Summary{Requests: 12000, Accepted: 12000, AchievedRPS: 400}
+		s := results.Summary{Requests: 12000, Accepted: 12000, AchievedRPS: 400}
 		s.API.P99, s.Notify.P99 = 10, 40
 		if k == "sync" {
 			s.API.P99 = p99
 		}
-		r.Patterns[k] = &loadgen.Pattern{Summary: s}
+		r.Patterns[k] = &results.Pattern{Summary: s}
 	}
 	dir := filepath.Join(t.TempDir(), id)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -42,7 +42,7 @@ func TestGateCLI(t *testing.T) {
 	base := filepath.Join(writeRun(t, "base", 10), "results.json")
 	good, slow := writeRun(t, "good", 11), writeRun(t, "slow", 30)
 	missing := writeRun(t, "missing", 10)
-	r, _ := loadgen.ReadResults(missing)
+	r, _ := results.Read(missing)
 	delete(r.Patterns, "async")
 	r.Order = r.Order[:1]
 	r.Write(missing)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/commbench/commbench/loadgen"
 	"github.com/commbench/commbench/reports"
+	"github.com/commbench/commbench/results"
 )
 
 func init() {
@@ -42,7 +43,7 @@ func cmdMerge(args []string) error {
 	}
 	dir := *out
 	if dir == "" {
-		r, err := loadgen.ReadResults(dirs[0])
+		r, err := results.Read(dirs[0])
 		if err != nil {
 			return usageErr(err, "")
 		}

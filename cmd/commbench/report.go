@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 
 	"github.com/commbench/commbench/claims"
-	"github.com/commbench/commbench/loadgen"
 	"github.com/commbench/commbench/reports"
+	"github.com/commbench/commbench/results"
 )
 
 func init() {
@@ -43,7 +43,7 @@ func cmdReport(args []string) error {
 // attachClaims evaluates the claims of a run whose results.json has none
 // (a run from before claims) and writes them into it.
 func attachClaims(dir string) error {
-	res, err := loadgen.ReadResults(dir)
+	res, err := results.Read(dir)
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/commbench/commbench/loadgen"
 	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/reports"
+	"github.com/commbench/commbench/results"
 	"github.com/commbench/commbench/targets/notification"
 )
 
@@ -217,7 +218,7 @@ func isTerminal(f *os.File) bool {
 
 // printClaims lists the claims with a verdict from this run, one line
 // each; those the profile did not exercise are counted.
-func printClaims(r *loadgen.Results) {
+func printClaims(r *results.Results) {
 	skipped := 0
 	for _, c := range r.Claims {
 		if c.Verdict == claims.NotExercised {
@@ -231,7 +232,7 @@ func printClaims(r *loadgen.Results) {
 	}
 }
 
-func printSummary(r *loadgen.Results) {
+func printSummary(r *results.Results) {
 	fmt.Printf("\n%-10s %9s %9s %9s %9s %9s %9s %7s %7s %6s %8s %9s\n",
 		"pattern", "requests", "accepted", "api p50", "api p99", "notif p50", "notif p99", "drops", "lost", "dlq", "drain s", "cpu/1k s")
 	for _, key := range r.Order {

@@ -1,4 +1,4 @@
-package loadgen
+package results
 
 import (
 	"bytes"
@@ -17,7 +17,7 @@ func TestIntervalLogRoundTrip(t *testing.T) {
 	// Three one-second intervals with 1, 10 and 100 values.
 	wantCounts := []int64{1, 10, 100}
 	for i, n := range wantCounts {
-		h := newHist()
+		h := NewHistogram()
 		for v := range n {
 			h.RecordValue(1000 + v*100) // 1 ms and up
 		}

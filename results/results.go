@@ -1,4 +1,4 @@
-package loadgen
+package results
 
 import (
 	"encoding/json"
@@ -227,7 +227,7 @@ type Percentiles struct {
 }
 
 // Hops holds one T per hop of a reaction's way to delivery, in the order
-// it takes them (ledger.HopNames):
+// it takes them (HopNames):
 //
 //   - API: sent_at → t_api_in, the network and queueing into the reaction service
 //   - Handoff: t_api_in → t_handoff, validation and the store (hybrid's
@@ -245,6 +245,11 @@ type Hops[T any] struct {
 	Processing T `json:"processing"`
 	Provider   T `json:"provider"`
 }
+
+// HopNames name the hops in Hops.All's order, as in results.json
+// (hops_ms.api, …). They are the ledger's hop names too; a test in loadgen
+// checks that the two agree.
+var HopNames = [5]string{"api", "handoff", "queue", "processing", "provider"}
 
 // All returns the hops in order, to fill or read in a loop.
 func (h *Hops[T]) All() [5]*T {
@@ -318,11 +323,11 @@ func (r *Results) Write(dir string) error {
 	return os.Rename(tmp, filepath.Join(dir, "results.json"))
 }
 
-// ErrSchema is returned by ReadResults for a file of another schema.
+// ErrSchema is returned by Read for a file of another schema.
 var ErrSchema = errors.New("results.json schema")
 
-// ReadResults reads dir/results.json (or the file dir names).
-func ReadResults(path string) (*Results, error) {
+// Read reads dir/results.json (or the file dir names).
+func Read(path string) (*Results, error) {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		path = filepath.Join(path, "results.json")
 	}

@@ -1,4 +1,4 @@
-package loadgen
+package results
 
 import (
 	"errors"
@@ -17,8 +17,12 @@ const (
 	HistDigits = 3
 )
 
-// newHist returns an empty latency histogram of the harness's geometry.
-func newHist() *hdrhistogram.Histogram { return hdrhistogram.New(HistMinUS, HistMaxUS, HistDigits) }
+// NewHistogram returns an empty latency histogram of the harness's
+// geometry (HistMinUS to HistMaxUS, HistDigits): the histograms of
+// results.json and of the interval logs.
+func NewHistogram() *hdrhistogram.Histogram {
+	return hdrhistogram.New(HistMinUS, HistMaxUS, HistDigits)
+}
 
 // IntervalLog writes HdrHistogram interval logs (format version 1.3), the
 // standard format read by HdrHistogram's HistogramLogProcessor and

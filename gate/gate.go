@@ -128,7 +128,7 @@ func (m Metric) limit(pattern string, base float64, th Thresholds) float64 {
 	case Lost:
 		// Async and hybrid accept a reaction only once it is safe: any loss
 		// is a bug, whatever the baseline lost.
-		if p := basePattern(pattern); p == profiles.Async || p == profiles.Hybrid {
+		if basePattern(pattern).UsesKafka() {
 			return 0
 		}
 		return base

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/profiles"
 )
 
@@ -209,7 +210,7 @@ func TestCheckRerun(t *testing.T) {
 				}
 				return
 			}
-			if want := [][]profiles.Pattern{{profiles.Sync}}; !slices.EqualFunc(asked, want, slices.Equal) {
+			if want := [][]profiles.Pattern{{pattern.Sync}}; !slices.EqualFunc(asked, want, slices.Equal) {
 				t.Errorf("re-run asked for %v, want %v", asked, want)
 			}
 			if tt.err != nil && (r.Rerun == nil || r.Rerun.Err != tt.err.Error()) {
@@ -245,7 +246,7 @@ func TestCheckRerunPatterns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []profiles.Pattern{profiles.Async, profiles.Sync}; !slices.Equal(asked, want) {
+	if want := []profiles.Pattern{pattern.Async, pattern.Sync}; !slices.Equal(asked, want) {
 		t.Errorf("re-run asked for %v, want %v", asked, want)
 	}
 	if got, want := failures(r), []string{"sync.2 api p99"}; !slices.Equal(got, want) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/targets"
 	"github.com/commbench/commbench/targets/ledger"
@@ -312,7 +313,7 @@ func (r *patternRun) summarizeChain(s *Summary, t Totals, api Percentiles) {
 }
 
 // checkChain refuses, before any load, a chain this run cannot build.
-func checkChain(o RunOptions, p *profiles.Profile, patterns []profiles.Pattern) error {
+func checkChain(o RunOptions, p *profiles.Profile, patterns []pattern.Pattern) error {
 	variants := p.Variants
 	if len(variants) == 0 {
 		variants = []profiles.Variant{{}}
@@ -325,8 +326,8 @@ func checkChain(o RunOptions, p *profiles.Profile, patterns []profiles.Pattern) 
 			return fmt.Errorf("%s: services.chain: a chain runs only on services this run starts, not with --targets", o.ProfileFile)
 		}
 		for _, pt := range patterns {
-			if pt == profiles.Hybrid && v.Runs(pt) {
-				return fmt.Errorf("%s: services.chain: hybrid has no chain form; run --patterns sync,async", o.ProfileFile)
+			if !pt.HasChainForm() && v.Runs(pt) {
+				return fmt.Errorf("%s: services.chain: %s has no chain form; run --patterns sync,async", o.ProfileFile, pt)
 			}
 		}
 	}

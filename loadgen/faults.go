@@ -141,7 +141,7 @@ func checkFaults(o RunOptions, p *profiles.Profile) error {
 	}
 	needKafka := false
 	for _, pt := range patterns {
-		needKafka = needKafka || pt != profiles.Sync
+		needKafka = needKafka || pt.UsesKafka()
 	}
 	brokerKind := func() (broker.Kind, error) {
 		if o.Existing != nil {
@@ -226,7 +226,7 @@ func (r *patternRun) fireFaults(ctx context.Context, start time.Time) {
 			case <-time.After(time.Until(start.Add(f.At.Std()))):
 			}
 			w := FaultWindow{Target: string(f.Target), Kind: string(f.Kind), StartS: time.Since(start).Seconds(), Detail: faultDetail(f)}
-			if f.Target == profiles.TargetNetwork && r.pattern == profiles.Async {
+			if f.Target == profiles.TargetNetwork && !r.pattern.HasSyncPath() {
 				w.Detail += "; async does not use this link"
 			}
 			detail := ""

@@ -18,6 +18,7 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/commbench/commbench/broker"
+	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/targets"
 	"github.com/commbench/commbench/targets/ledger"
@@ -32,10 +33,10 @@ type RunOptions struct {
 	Profile     *profiles.Profile
 	ProfileFile string
 	ProfileYAML []byte
-	Patterns    []profiles.Pattern // nil: the profile's
-	Repeat      int                // runs of each pattern, interleaved: A B C A B C
-	OutRoot     string             // run folders go in OutRoot/<time>-<profile>; OutRoot/../latest points at the newest
-	Exe         string             // the commbench binary the services run from
+	Patterns    []pattern.Pattern // nil: the profile's
+	Repeat      int               // runs of each pattern, interleaved: A B C A B C
+	OutRoot     string            // run folders go in OutRoot/<time>-<profile>; OutRoot/../latest points at the newest
+	Exe         string            // the commbench binary the services run from
 	Broker      broker.Options
 	// Existing is a broker that is already up (a test's shared broker): Run
 	// uses it instead of starting one, and leaves it running.
@@ -156,7 +157,7 @@ func Run(ctx context.Context, o RunOptions) (*Results, string, error) {
 	)
 	needKafka := false
 	for _, pt := range patterns {
-		needKafka = needKafka || pt != profiles.Sync
+		needKafka = needKafka || pt.UsesKafka()
 	}
 	if o.Targets != nil {
 		// Someone else's services: Kafka only to read the lag, if at all.
@@ -268,7 +269,7 @@ loop:
 type patternRun struct {
 	o       RunOptions
 	p       *profiles.Profile
-	pattern profiles.Pattern
+	pattern pattern.Pattern
 	key     string
 	label   string
 	dir     string
@@ -306,7 +307,8 @@ type patternRun struct {
 	faultSetup *faulted
 }
 
-func (r *patternRun) async() bool { return r.pattern != profiles.Sync }
+// async reports whether the pattern produces to Kafka (async, hybrid).
+func (r *patternRun) async() bool { return r.pattern.UsesKafka() }
 
 func (r *patternRun) run(ctx context.Context) (*Pattern, error) {
 	o, p := r.o, r.p
@@ -418,7 +420,7 @@ func (r *patternRun) startServices(ctx context.Context) error {
 	if err := r.startRelays(ctx); err != nil {
 		return err
 	}
-	if s.Notification.LB() == profiles.BalancerNginx && r.pattern != profiles.Async {
+	if s.Notification.LB() == profiles.BalancerNginx && r.pattern.HasSyncPath() {
 		// Async reaches the replicas through the consumer group, not HTTP.
 		ups := make([]string, len(r.replicas))
 		for i, pr := range r.replicas {
@@ -434,7 +436,7 @@ func (r *patternRun) startServices(ctx context.Context) error {
 		"--timeout", s.Reaction.Timeout.String(),
 		"--budget", s.Hybrid.Budget.String(),
 	}
-	if r.chained() && r.pattern == profiles.Sync {
+	if r.chained() && r.pattern.HasSyncPath() {
 		rargs = append(rargs, breakerArgs(s.Chain)...)
 	}
 	if r.async() {
@@ -464,7 +466,7 @@ func (r *patternRun) callURL() string {
 
 // checkBalancer refuses, before any load, a run that needs nginx on a
 // machine without it.
-func checkBalancer(o RunOptions, p *profiles.Profile, patterns []profiles.Pattern) error {
+func checkBalancer(o RunOptions, p *profiles.Profile, patterns []pattern.Pattern) error {
 	if o.Targets != nil {
 		return nil
 	}
@@ -476,7 +478,7 @@ func checkBalancer(o RunOptions, p *profiles.Profile, patterns []profiles.Patter
 	for _, v := range variants {
 		for _, pt := range patterns {
 			// Async reaches the replicas through Kafka: no balancer.
-			need = need || pt != profiles.Async && v.Runs(pt) && p.Apply(v).Services.Notification.LB() == profiles.BalancerNginx
+			need = need || pt.HasSyncPath() && v.Runs(pt) && p.Apply(v).Services.Notification.LB() == profiles.BalancerNginx
 		}
 	}
 	if !need {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/commbench/commbench/broker"
+	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/targets"
 	"github.com/commbench/commbench/targets/ledger"
@@ -181,7 +182,7 @@ func ReadShardInfo(dir string) (ShardInfo, error) {
 }
 
 // checkShard refuses, before anything starts, what a shard cannot do.
-func checkShard(o RunOptions, patterns []profiles.Pattern) error {
+func checkShard(o RunOptions, patterns []pattern.Pattern) error {
 	if o.Targets == nil {
 		if !o.Shard.Whole() {
 			return errors.New("a shard runs against services it did not start: give their URLs (--targets)")
@@ -226,8 +227,8 @@ func writeShardInfo(dir string, o RunOptions) error {
 // targetBroker is the cluster the lag is read from in a run against
 // targets: only the ledger's owner reads it, only for a Kafka pattern, and
 // only when the brokers are known. Nil otherwise.
-func targetBroker(o RunOptions, patterns []profiles.Pattern) *broker.Broker {
-	if !o.Shard.OwnsLedger() || len(patterns) == 0 || patterns[0] == profiles.Sync {
+func targetBroker(o RunOptions, patterns []pattern.Pattern) *broker.Broker {
+	if !o.Shard.OwnsLedger() || len(patterns) == 0 || !patterns[0].UsesKafka() {
 		return nil
 	}
 	addrs := o.Broker.Brokers

@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/valyala/fasthttp"
 
+	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/targets"
 	"github.com/commbench/commbench/targets/ledger"
 	"github.com/commbench/commbench/targets/notification"
@@ -48,9 +49,9 @@ func startKafka(t *testing.T) []string {
 	return c.ListenAddrs()
 }
 
-func startStack(t *testing.T, mode reaction.Mode, brokers []string, group string, nc notification.Config) *stack {
+func startStack(t *testing.T, mode pattern.Pattern, brokers []string, group string, nc notification.Config) *stack {
 	t.Helper()
-	topic := topics[slices.Index(reaction.Modes, mode)]
+	topic := topics[slices.Index(pattern.All(), mode)]
 	nc.Brokers, nc.Topic, nc.Group = brokers, topic, group
 	if nc.Consumers == 0 {
 		nc.Consumers = 2
@@ -135,11 +136,11 @@ func TestEveryPatternDeliversEachReactionOnce(t *testing.T) {
 	brokers := startKafka(t)
 	const n = 300
 	var ledgers []ledger.Ranges
-	for _, mode := range reaction.Modes {
+	for _, mode := range pattern.All() {
 		t.Run(string(mode), func(t *testing.T) {
 			s := startStack(t, mode, brokers, "g-"+string(mode), notification.Config{Provider: provider.Config{P50: time.Millisecond, P99: 5 * time.Millisecond}})
 			got := post(t, s.reactionURL, 1, n)
-			wantStatus := map[reaction.Mode]int{reaction.Sync: 201, reaction.Async: 202, reaction.Hybrid: 201}[mode]
+			wantStatus := map[pattern.Pattern]int{pattern.Sync: 201, pattern.Async: 202, pattern.Hybrid: 201}[mode]
 			if got[wantStatus] != n {
 				t.Fatalf("statuses: got %v, want %d x %d", got, n, wantStatus)
 			}
@@ -159,7 +160,7 @@ func TestEveryPatternDeliversEachReactionOnce(t *testing.T) {
 	}
 	for i := 1; i < len(ledgers); i++ {
 		if fmt.Sprint(ledgers[i]) != fmt.Sprint(ledgers[0]) {
-			t.Errorf("%s ledger %v differs from %s ledger %v", reaction.Modes[i], ledgers[i], reaction.Modes[0], ledgers[0])
+			t.Errorf("%s ledger %v differs from %s ledger %v", pattern.All()[i], ledgers[i], pattern.All()[0], ledgers[0])
 		}
 	}
 }
@@ -182,7 +183,7 @@ func TestProviderOutage(t *testing.T) {
 	const n = 100
 
 	t.Run("sync fails while the provider is out", func(t *testing.T) {
-		s := startStack(t, reaction.Sync, brokers, "g-outage-sync", fast)
+		s := startStack(t, pattern.Sync, brokers, "g-outage-sync", fast)
 		setOutage(t, s, true)
 		got := post(t, s.reactionURL, 1, n)
 		if got[503] != n {
@@ -194,7 +195,7 @@ func TestProviderOutage(t *testing.T) {
 	})
 
 	t.Run("async accepts, then delivers everything after the outage", func(t *testing.T) {
-		s := startStack(t, reaction.Async, brokers, "g-outage-async", fast)
+		s := startStack(t, pattern.Async, brokers, "g-outage-async", fast)
 		setOutage(t, s, true)
 		got := post(t, s.reactionURL, 1, n)
 		if got[202] != n {
@@ -213,7 +214,7 @@ func TestProviderOutage(t *testing.T) {
 	})
 
 	t.Run("hybrid falls back to Kafka and loses nothing", func(t *testing.T) {
-		s := startStack(t, reaction.Hybrid, brokers, "g-outage-hybrid", fast)
+		s := startStack(t, pattern.Hybrid, brokers, "g-outage-hybrid", fast)
 		setOutage(t, s, true)
 		got := post(t, s.reactionURL, 1, n)
 		if got[202] != n {
@@ -226,7 +227,7 @@ func TestProviderOutage(t *testing.T) {
 
 func TestFailingProviderDeadLetters(t *testing.T) {
 	brokers := startKafka(t)
-	s := startStack(t, reaction.Async, brokers, "g-dlq", notification.Config{
+	s := startStack(t, pattern.Async, brokers, "g-dlq", notification.Config{
 		Provider:        provider.Config{P50: time.Millisecond, P99: time.Millisecond, ErrorRate: 1},
 		Retries:         3,
 		RetryBackoff:    time.Millisecond,
@@ -250,7 +251,7 @@ func TestFailingProviderDeadLetters(t *testing.T) {
 }
 
 func TestBadInputKeepsServing(t *testing.T) {
-	s := startStack(t, reaction.Sync, startKafka(t), "g-bad", notification.Config{Provider: provider.Config{P50: time.Millisecond, P99: time.Millisecond}})
+	s := startStack(t, pattern.Sync, startKafka(t), "g-bad", notification.Config{Provider: provider.Config{P50: time.Millisecond, P99: time.Millisecond}})
 	client := &fasthttp.Client{}
 	tests := []struct {
 		name string
@@ -301,7 +302,7 @@ func startSyncChain(t *testing.T, dURL string, ac reaction.Config, relays ...rel
 	next := dURL
 	for i := len(relays) - 1; i >= 0; i-- {
 		rc := relays[i]
-		rc.Mode, rc.NextURL = relay.Sync, next
+		rc.Mode, rc.NextURL = pattern.Sync, next
 		s, err := relay.New(rc)
 		if err != nil {
 			t.Fatal(err)
@@ -310,7 +311,7 @@ func startSyncChain(t *testing.T, dURL string, ac reaction.Config, relays ...rel
 		c.relays[i], c.relayURLs[i] = s, targettest.Serve(t, s.Handler())
 		next = c.relayURLs[i]
 	}
-	ac.Mode, ac.NotifyURL = reaction.Sync, next
+	ac.Mode, ac.NotifyURL = pattern.Sync, next
 	a, err := reaction.New(ac)
 	if err != nil {
 		t.Fatal(err)
@@ -372,7 +373,7 @@ func TestSyncChainDeliversWithTheTrace(t *testing.T) {
 	// B's headers are recorded on their way in: B is served once more
 	// behind the recorder, and A is pointed at that.
 	bURL := targettest.Serve(t, atB.wrap(c.relays[0].Handler()))
-	a, err := reaction.New(reaction.Config{Mode: reaction.Sync, NotifyURL: bURL})
+	a, err := reaction.New(reaction.Config{Mode: pattern.Sync, NotifyURL: bURL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -540,7 +541,7 @@ func TestAsyncChainDelivers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := relay.New(relay.Config{Mode: relay.Async, Name: "B", Brokers: brokers, InTopic: "chain.ab", OutTopic: "chain.bd", Group: "g-chain-b", Consumers: 2})
+	b, err := relay.New(relay.Config{Mode: pattern.Async, Name: "B", Brokers: brokers, InTopic: "chain.ab", OutTopic: "chain.bd", Group: "g-chain-b", Consumers: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -556,7 +557,7 @@ func TestAsyncChainDelivers(t *testing.T) {
 			t.Errorf("consume: %v", err)
 		}
 	})
-	a, err := reaction.New(reaction.Config{Mode: reaction.Async, Brokers: brokers, Topic: "chain.ab"})
+	a, err := reaction.New(reaction.Config{Mode: pattern.Async, Brokers: brokers, Topic: "chain.ab"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,11 +4,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/targets"
 	"github.com/commbench/commbench/targets/ledger"
 	"github.com/commbench/commbench/targets/notification"
 	"github.com/commbench/commbench/targets/provider"
-	"github.com/commbench/commbench/targets/reaction"
 )
 
 // TestHopStampsFlowThroughEveryPattern sends reactions through each
@@ -19,7 +19,7 @@ import (
 func TestHopStampsFlowThroughEveryPattern(t *testing.T) {
 	brokers := startKafka(t)
 	const n = 200
-	for _, mode := range reaction.Modes {
+	for _, mode := range pattern.All() {
 		t.Run(string(mode), func(t *testing.T) {
 			s := startStack(t, mode, brokers, "trace-"+string(mode), notification.Config{Provider: provider.Config{P50: 2 * time.Millisecond, P99: 5 * time.Millisecond}})
 			post(t, s.reactionURL, 1, n)

@@ -17,6 +17,7 @@ import (
 	"github.com/commbench/commbench/broker/kafkasec"
 	"github.com/commbench/commbench/claims"
 	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/reports"
 	"github.com/commbench/commbench/targets/notification"
@@ -65,9 +66,9 @@ func cmdRun(args []string) error {
 	if *patterns != "" {
 		p.Patterns = nil
 		for _, s := range strings.Split(*patterns, ",") {
-			pt := profiles.Pattern(strings.TrimSpace(s))
-			if pt != profiles.Sync && pt != profiles.Async && pt != profiles.Hybrid {
-				return usageErr(fmt.Errorf("run: --patterns: unknown pattern %q", s), "want sync, async and/or hybrid, comma-separated")
+			pt, err := pattern.Parse(strings.TrimSpace(s))
+			if err != nil {
+				return usageErr(fmt.Errorf("run: --patterns: %w", err), "comma-separated, e.g. --patterns sync,async")
 			}
 			p.Patterns = append(p.Patterns, pt)
 		}

@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/commbench/commbench/broker/kafkasec"
+	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/targets"
 	"github.com/commbench/commbench/targets/ledger"
 	"github.com/commbench/commbench/targets/notification"
@@ -112,7 +113,7 @@ func serveReaction(args []string) error {
 	if _, err := kafkasec.FromEnv(); err != nil {
 		return usageErr(err, "fix the KAFKA_TLS* / KAFKA_SASL_* variable, or unset it")
 	}
-	m, err := reaction.ParseMode(*mode)
+	m, err := pattern.Parse(*mode)
 	if err != nil {
 		return usageErr(fmt.Errorf("--mode: %w", err), "")
 	}
@@ -128,7 +129,7 @@ func serveReaction(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cfg.Log.Info("listening", "mode", m, "addr", "http://"+ln.Addr().String(), "notify_url", cfg.NotifyURL, "brokers", brokers.String(), "topic", cfg.Topic, "breaker", cfg.Breaker || m == reaction.Hybrid)
+	cfg.Log.Info("listening", "mode", m, "addr", "http://"+ln.Addr().String(), "notify_url", cfg.NotifyURL, "brokers", brokers.String(), "topic", cfg.Topic, "breaker", cfg.Breaker || m.AlwaysBreaks())
 	fmt.Printf("LISTEN=%s\n", ln.Addr())
 	err = targets.Serve(ctx, ln, targets.NewServer("commbench-reaction", svc.Handler()), *grace)
 	cctx, cancel := context.WithTimeout(context.Background(), *grace)
@@ -185,7 +186,7 @@ func serveRelay(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if m == relay.Sync {
+	if m.HasSyncPath() {
 		cfg.Log.Info("listening", "mode", m, "addr", "http://"+ln.Addr().String(), "next_url", cfg.NextURL, "breaker", cfg.Breaker)
 	} else {
 		cfg.Log.Info("listening", "mode", m, "addr", "http://"+ln.Addr().String(), "brokers", brokers.String(), "in_topic", cfg.InTopic, "out_topic", cfg.OutTopic, "group", cfg.Group)
@@ -194,7 +195,7 @@ func serveRelay(args []string) error {
 
 	var wg sync.WaitGroup
 	var consumeErr error
-	if m == relay.Async {
+	if m.UsesKafka() {
 		wg.Go(func() { consumeErr = svc.Consume(ctx, *grace) })
 	}
 	err = targets.Serve(ctx, ln, targets.NewServer("commbench-relay", svc.Handler()), *grace)

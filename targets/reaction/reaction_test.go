@@ -15,6 +15,7 @@ import (
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
 
+	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/targets"
 )
 
@@ -44,19 +45,19 @@ func TestConfigValidate(t *testing.T) {
 		have Config
 		ok   bool
 	}{
-		{"sync with a URL", Config{Mode: Sync, NotifyURL: "http://127.0.0.1:1"}, true},
-		{"sync without a URL", Config{Mode: Sync}, false},
-		{"async without brokers", Config{Mode: Async}, false},
-		{"hybrid needs both", Config{Mode: Hybrid, NotifyURL: "http://127.0.0.1:1"}, false},
+		{"sync with a URL", Config{Mode: pattern.Sync, NotifyURL: "http://127.0.0.1:1"}, true},
+		{"sync without a URL", Config{Mode: pattern.Sync}, false},
+		{"async without brokers", Config{Mode: pattern.Async}, false},
+		{"hybrid needs both", Config{Mode: pattern.Hybrid, NotifyURL: "http://127.0.0.1:1"}, false},
 		{"unknown mode", Config{Mode: "rpc"}, false},
-		{"negative budget", Config{Mode: Sync, NotifyURL: "http://x:1", Budget: -1}, false},
+		{"negative budget", Config{Mode: pattern.Sync, NotifyURL: "http://x:1", Budget: -1}, false},
 	}
 	for _, tt := range tests {
 		if err := tt.have.Validate(); (err == nil) != tt.ok {
 			t.Errorf("%s: got %v", tt.name, err)
 		}
 	}
-	if _, err := New(Config{Mode: Sync, NotifyURL: "ftp://x"}); err == nil {
+	if _, err := New(Config{Mode: pattern.Sync, NotifyURL: "ftp://x"}); err == nil {
 		t.Error("New with an ftp URL: got nil error")
 	}
 }
@@ -117,7 +118,7 @@ func BenchmarkHandler(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer kf.Close()
-	for _, mode := range Modes {
+	for _, mode := range pattern.All() {
 		b.Run(string(mode), func(b *testing.B) {
 			cfg := Config{Mode: mode, NotifyURL: "http://notification", Brokers: kf.ListenAddrs(), Topic: "commbench.bench"}
 			s, err := New(cfg)
@@ -132,7 +133,7 @@ func BenchmarkHandler(b *testing.B) {
 			}
 			h := s.Handler()
 			want := 201
-			if mode == Async {
+			if !mode.HasSyncPath() {
 				want = 202
 				b.SetParallelism(32) // 64 requests in flight on 2 cores
 			}
@@ -158,10 +159,10 @@ func BenchmarkHandler(b *testing.B) {
 	}
 }
 
-func ExampleParseMode() {
-	_, err := ParseMode("rpc")
+func ExampleConfig_Validate() {
+	err := Config{Mode: "rpc"}.Validate()
 	fmt.Println(err)
-	// Output: unknown mode "rpc": want sync, async or hybrid
+	// Output: mode: unknown pattern "rpc": want sync, async or hybrid
 }
 
 // TestSyncCallCarriesTheTrace checks the headers the notification service
@@ -197,7 +198,7 @@ func TestSyncBreakerRefusesWhileOpen(t *testing.T) {
 		calls.Add(1)
 		ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
 	})
-	s, err := New(Config{Mode: Sync, Breaker: true, NotifyURL: "http://notification", TripFailures: 3, OpenFor: time.Hour})
+	s, err := New(Config{Mode: pattern.Sync, Breaker: true, NotifyURL: "http://notification", TripFailures: 3, OpenFor: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,32 +16,9 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/targets"
 )
-
-// Mode is the pattern by which the reaction service reaches the
-// notification service.
-type Mode string
-
-// The patterns.
-const (
-	Sync   Mode = "sync"
-	Async  Mode = "async"
-	Hybrid Mode = "hybrid"
-)
-
-// Modes lists the patterns in the order reports show them.
-var Modes = []Mode{Sync, Async, Hybrid}
-
-// ParseMode checks s names a pattern.
-func ParseMode(s string) (Mode, error) {
-	for _, m := range Modes {
-		if string(m) == s {
-			return m, nil
-		}
-	}
-	return "", fmt.Errorf("unknown mode %q: want sync, async or hybrid", s)
-}
 
 // Defaults for the zero value of Config fields.
 const (
@@ -56,11 +33,11 @@ const (
 
 // Config is the service's configuration. A zero field takes its default.
 type Config struct {
-	Mode      Mode
-	NotifyURL string        // sync, hybrid: the notification service, e.g. http://127.0.0.1:8081
-	Brokers   []string      // async, hybrid: Kafka bootstrap addresses
-	Topic     string        // async, hybrid: the reactions topic
-	WriteCost time.Duration // per store write, standing for a database; default none
+	Mode      pattern.Pattern // how to reach the notification service
+	NotifyURL string          // sync, hybrid: the notification service, e.g. http://127.0.0.1:8081
+	Brokers   []string        // async, hybrid: Kafka bootstrap addresses
+	Topic     string          // async, hybrid: the reactions topic
+	WriteCost time.Duration   // per store write, standing for a database; default none
 
 	// Timeout bounds the whole notification step of one request: the HTTP
 	// call (sync) or the wait for Kafka's ack (async). Default DefaultTimeout.
@@ -123,13 +100,16 @@ func (c Config) withDefaults() Config {
 
 // Validate reports what the mode needs and is missing.
 func (c Config) Validate() error {
-	if _, err := ParseMode(string(c.Mode)); err != nil {
-		return err
+	if _, err := pattern.Parse(string(c.Mode)); err != nil {
+		return fmt.Errorf("mode: %w", err)
 	}
-	if (c.Mode == Sync || c.Mode == Hybrid) && c.NotifyURL == "" {
+	if _, ok := notifiers[c.Mode]; !ok {
+		return fmt.Errorf("mode %s: the reaction service has no notifier for it", c.Mode)
+	}
+	if c.Mode.HasSyncPath() && c.NotifyURL == "" {
 		return fmt.Errorf("mode %s needs the notification service's URL (--notify-url)", c.Mode)
 	}
-	if (c.Mode == Async || c.Mode == Hybrid) && len(c.Brokers) == 0 {
+	if c.Mode.UsesKafka() && len(c.Brokers) == 0 {
 		return fmt.Errorf("mode %s needs Kafka brokers (--brokers or KAFKA_BROKERS)", c.Mode)
 	}
 	if c.Timeout < 0 || c.Budget < 0 || c.WriteCost < 0 || c.ConnWait < 0 || c.OpenFor < 0 {
@@ -188,22 +168,28 @@ func New(cfg Config) (*Service, error) {
 	cfg = cfg.withDefaults()
 	s := &Service{cfg: cfg, store: newStore(cfg.WriteCost)}
 	var err error
-	switch cfg.Mode {
-	case Sync:
-		if cfg.Breaker {
-			s.notifier, err = newBreakerNotifier(cfg, &s.breaker)
-		} else {
-			s.notifier, err = newSyncNotifier(cfg)
-		}
-	case Async:
-		s.notifier = newAsyncNotifier(cfg)
-	case Hybrid:
-		s.notifier, err = newHybridNotifier(cfg, &s.breaker)
-	}
-	if err != nil {
+	if s.notifier, err = notifiers[cfg.Mode](cfg, &s.breaker); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// notifiers makes each pattern's notifier, one file each: a new pattern is
+// a row here and its file beside sync.go, async.go and hybrid.go. bc counts
+// the trips of a notifier's circuit breaker, if it has one.
+var notifiers = map[pattern.Pattern]func(cfg Config, bc *breakerCounts) (notifier, error){
+	pattern.Sync: func(cfg Config, bc *breakerCounts) (notifier, error) {
+		if cfg.Breaker {
+			return newBreakerNotifier(cfg, bc)
+		}
+		return newSyncNotifier(cfg)
+	},
+	pattern.Async: func(cfg Config, _ *breakerCounts) (notifier, error) {
+		return newAsyncNotifier(cfg), nil
+	},
+	pattern.Hybrid: func(cfg Config, bc *breakerCounts) (notifier, error) {
+		return newHybridNotifier(cfg, bc)
+	},
 }
 
 // Close flushes and releases the Kafka writer and HTTP connections.
@@ -276,18 +262,18 @@ func (s *Service) serveReaction(ctx *fasthttp.RequestCtx) {
 
 // Stats is the answer to GET /v1/stats.
 type Stats struct {
-	Mode     Mode   `json:"mode"`
-	Received int64  `json:"received"`
-	Bad      int64  `json:"bad_request"`
-	Stored   int    `json:"stored"`
-	Retried  int64  `json:"retried"` // ids seen before
-	SyncOK   int64  `json:"accepted_sync"`
-	AsyncOK  int64  `json:"accepted_async"`
-	S502     int64  `json:"status_502"`
-	S503     int64  `json:"status_503"`
-	S504     int64  `json:"status_504"`
-	InFlight int64  `json:"in_flight"`
-	Breaker  string `json:"breaker,omitempty"`
+	Mode     pattern.Pattern `json:"mode"`
+	Received int64           `json:"received"`
+	Bad      int64           `json:"bad_request"`
+	Stored   int             `json:"stored"`
+	Retried  int64           `json:"retried"` // ids seen before
+	SyncOK   int64           `json:"accepted_sync"`
+	AsyncOK  int64           `json:"accepted_async"`
+	S502     int64           `json:"status_502"`
+	S503     int64           `json:"status_503"`
+	S504     int64           `json:"status_504"`
+	InFlight int64           `json:"in_flight"`
+	Breaker  string          `json:"breaker,omitempty"`
 	// BreakerOpened counts the breaker's trips, BreakerRejected the calls
 	// it refused (sync: answered 503 at once; hybrid: sent to Kafka).
 	BreakerOpened   int64 `json:"breaker_opened,omitempty"`

@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/targets"
 )
 
@@ -60,7 +61,7 @@ func produce(t *testing.T, brokers []string, topic string, n int) {
 // startAsync runs an async relay's consumer group until the test ends.
 func startAsync(t *testing.T, cfg Config) *Service {
 	t.Helper()
-	cfg.Mode = Async
+	cfg.Mode = pattern.Async
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/targets"
 	"github.com/commbench/commbench/targets/targettest"
 )
@@ -24,22 +25,22 @@ func TestConfigValidateNamesTheField(t *testing.T) {
 		have Config
 		want string // the field the error must name; "" for a good config
 	}{
-		{"sync", Config{Mode: Sync, NextURL: "http://127.0.0.1:1"}, ""},
-		{"async", Config{Mode: Async, Brokers: []string{"127.0.0.1:1"}, InTopic: "a", OutTopic: "b"}, ""},
+		{"sync", Config{Mode: pattern.Sync, NextURL: "http://127.0.0.1:1"}, ""},
+		{"async", Config{Mode: pattern.Async, Brokers: []string{"127.0.0.1:1"}, InTopic: "a", OutTopic: "b"}, ""},
 		{"no mode", Config{NextURL: "http://127.0.0.1:1"}, "Mode (--mode)"},
 		{"unknown mode", Config{Mode: "rpc"}, "Mode (--mode)"},
-		{"sync without a URL", Config{Mode: Sync}, "NextURL (--next-url)"},
-		{"sync with an ftp URL", Config{Mode: Sync, NextURL: "ftp://x:1"}, "NextURL (--next-url)"},
-		{"negative timeout", Config{Mode: Sync, NextURL: "http://x:1", Timeout: -1}, "Timeout (--timeout)"},
-		{"negative max conns", Config{Mode: Sync, NextURL: "http://x:1", MaxConns: -1}, "MaxConns (--max-conns)"},
-		{"negative conn wait", Config{Mode: Sync, NextURL: "http://x:1", ConnWait: -1}, "ConnWait (--conn-wait)"},
-		{"negative open for", Config{Mode: Sync, NextURL: "http://x:1", OpenFor: -1}, "OpenFor (--open-for)"},
-		{"async without brokers", Config{Mode: Async, InTopic: "a", OutTopic: "b"}, "Brokers (--brokers"},
-		{"async without an in topic", Config{Mode: Async, Brokers: []string{"x:1"}, OutTopic: "b"}, "InTopic (--in-topic)"},
-		{"async without an out topic", Config{Mode: Async, Brokers: []string{"x:1"}, InTopic: "a"}, "OutTopic (--out-topic)"},
-		{"async to itself", Config{Mode: Async, Brokers: []string{"x:1"}, InTopic: "a", OutTopic: "a"}, "OutTopic (--out-topic)"},
-		{"negative consumers", Config{Mode: Async, Brokers: []string{"x:1"}, InTopic: "a", OutTopic: "b", Consumers: -1}, "Consumers (--consumers)"},
-		{"negative concurrency", Config{Mode: Async, Brokers: []string{"x:1"}, InTopic: "a", OutTopic: "b", Concurrency: -1}, "Concurrency (--concurrency)"},
+		{"sync without a URL", Config{Mode: pattern.Sync}, "NextURL (--next-url)"},
+		{"sync with an ftp URL", Config{Mode: pattern.Sync, NextURL: "ftp://x:1"}, "NextURL (--next-url)"},
+		{"negative timeout", Config{Mode: pattern.Sync, NextURL: "http://x:1", Timeout: -1}, "Timeout (--timeout)"},
+		{"negative max conns", Config{Mode: pattern.Sync, NextURL: "http://x:1", MaxConns: -1}, "MaxConns (--max-conns)"},
+		{"negative conn wait", Config{Mode: pattern.Sync, NextURL: "http://x:1", ConnWait: -1}, "ConnWait (--conn-wait)"},
+		{"negative open for", Config{Mode: pattern.Sync, NextURL: "http://x:1", OpenFor: -1}, "OpenFor (--open-for)"},
+		{"async without brokers", Config{Mode: pattern.Async, InTopic: "a", OutTopic: "b"}, "Brokers (--brokers"},
+		{"async without an in topic", Config{Mode: pattern.Async, Brokers: []string{"x:1"}, OutTopic: "b"}, "InTopic (--in-topic)"},
+		{"async without an out topic", Config{Mode: pattern.Async, Brokers: []string{"x:1"}, InTopic: "a"}, "OutTopic (--out-topic)"},
+		{"async to itself", Config{Mode: pattern.Async, Brokers: []string{"x:1"}, InTopic: "a", OutTopic: "a"}, "OutTopic (--out-topic)"},
+		{"negative consumers", Config{Mode: pattern.Async, Brokers: []string{"x:1"}, InTopic: "a", OutTopic: "b", Consumers: -1}, "Consumers (--consumers)"},
+		{"negative concurrency", Config{Mode: pattern.Async, Brokers: []string{"x:1"}, InTopic: "a", OutTopic: "b", Concurrency: -1}, "Concurrency (--concurrency)"},
 	}
 	for _, tt := range tests {
 		err := tt.have.Validate()
@@ -50,7 +51,7 @@ func TestConfigValidateNamesTheField(t *testing.T) {
 			t.Errorf("%s: got %v, want an error naming %s", tt.name, err, tt.want)
 		}
 	}
-	if _, err := New(Config{Mode: Sync}); err == nil {
+	if _, err := New(Config{Mode: pattern.Sync}); err == nil {
 		t.Error("New with a bad config: got nil error")
 	}
 }
@@ -58,7 +59,7 @@ func TestConfigValidateNamesTheField(t *testing.T) {
 // startRelay serves a sync relay in front of next.
 func startRelay(t *testing.T, cfg Config) (*Service, string) {
 	t.Helper()
-	cfg.Mode = Sync
+	cfg.Mode = pattern.Sync
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -222,7 +223,7 @@ func TestBreakerRefusesWhileOpen(t *testing.T) {
 }
 
 func TestAsyncRelayAnswersNoNotify(t *testing.T) {
-	s, err := New(Config{Mode: Async, Name: "B", Brokers: []string{"127.0.0.1:1"}, InTopic: "a", OutTopic: "b"})
+	s, err := New(Config{Mode: pattern.Async, Name: "B", Brokers: []string{"127.0.0.1:1"}, InTopic: "a", OutTopic: "b"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +232,7 @@ func TestAsyncRelayAnswersNoNotify(t *testing.T) {
 	if a := post(t, url, reaction(1), nil); a.status != 404 || !strings.Contains(a.body, "relay B is async") {
 		t.Errorf("got %d %s, want 404", a.status, a.body)
 	}
-	if sync, _ := New(Config{Mode: Sync, NextURL: "http://x:1"}); sync.Consume(context.Background(), 0) == nil {
+	if sync, _ := New(Config{Mode: pattern.Sync, NextURL: "http://x:1"}); sync.Consume(context.Background(), 0) == nil {
 		t.Error("Consume in sync mode: got nil error")
 	}
 }

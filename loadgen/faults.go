@@ -14,7 +14,7 @@ import (
 	"github.com/commbench/commbench/broker"
 	"github.com/commbench/commbench/netfault"
 	"github.com/commbench/commbench/profiles"
-	"github.com/commbench/commbench/targets"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // What each target takes, as this runner fires it:
@@ -269,7 +269,7 @@ func (r *patternRun) restoreFaults() {
 		switch f.Target {
 		case profiles.TargetProvider:
 			for _, u := range r.ledgerURLs() {
-				doJSON(ctx, "POST", u+targets.PathProvider, []byte(`{"outage":false,"slowdown":1,"delay":"0s"}`), nil)
+				doJSON(ctx, "POST", u+wire.PathProvider, []byte(`{"outage":false,"slowdown":1,"delay":"0s"}`), nil)
 			}
 		case profiles.TargetNotification:
 			r.notif.Signal(syscall.SIGCONT)
@@ -295,7 +295,7 @@ func (r *patternRun) fault(ctx context.Context, f profiles.Fault) (undo func() e
 	providers := func(ctx context.Context, body string) error {
 		var errs []error
 		for _, u := range r.ledgerURLs() {
-			errs = append(errs, doJSON(ctx, "POST", u+targets.PathProvider, []byte(body), nil))
+			errs = append(errs, doJSON(ctx, "POST", u+wire.PathProvider, []byte(body), nil))
 		}
 		return errors.Join(errs...)
 	}

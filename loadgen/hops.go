@@ -5,12 +5,12 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
-	"github.com/commbench/commbench/targets/ledger"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // HopNames name the hops in Hops.All's order, as in results.json; they are
 // the ledger's (a different count of hops does not compile).
-var HopNames [5]string = ledger.HopNames
+var HopNames [5]string = wire.HopNames
 
 // hopHists are the whole run's hop histograms of one pattern, in
 // HopNames order, in microseconds.
@@ -19,13 +19,13 @@ type hopHists [5]*hdrhistogram.Histogram
 func newHopHists() hopHists {
 	var h hopHists
 	for i := range h {
-		h[i] = hdrhistogram.New(ledger.LowestMicros, ledger.HighestMicros, ledger.Digits)
+		h[i] = hdrhistogram.New(wire.LowestMicros, wire.HighestMicros, wire.Digits)
 	}
 	return h
 }
 
 // fromSnapshot merges a ledger snapshot's hop histograms into h.
-func (h hopHists) fromSnapshot(snap *ledger.Snapshot) error {
+func (h hopHists) fromSnapshot(snap *wire.Snapshot) error {
 	if snap == nil {
 		return nil
 	}
@@ -62,7 +62,7 @@ func (h hopHists) set(pat *Pattern) {
 
 // MergeHopHists merges the hop histograms of several ledgers (replicas)
 // into out, as ledger snapshots encode them.
-func MergeHopHists(out *ledger.Snapshot, snaps []*ledger.Snapshot) error {
+func MergeHopHists(out *wire.Snapshot, snaps []*wire.Snapshot) error {
 	h := newHopHists()
 	for _, s := range snaps {
 		if err := h.fromSnapshot(s); err != nil {

@@ -4,13 +4,14 @@ import (
 	"testing"
 
 	"github.com/commbench/commbench/targets/ledger"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // TestHopsOfReplicasMerge checks that the hops of several notification
 // replicas' ledgers add up in the pattern's summary.
 func TestHopsOfReplicasMerge(t *testing.T) {
 	const ms = int64(1_000_000)
-	var snaps []*ledger.Snapshot
+	var snaps []*wire.Snapshot
 	for replica := range 2 {
 		l := ledger.New()
 		for id := uint64(1); id <= 3; id++ {

@@ -12,7 +12,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
-	"github.com/commbench/commbench/targets/ledger"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // Merge puts the run folders of a sharded run (see Shard) back together
@@ -243,7 +243,7 @@ func mergePattern(key string, all []mergePart, outDir string) (*Pattern, error) 
 		return nil, err
 	}
 	newNotify := func() *hdrhistogram.Histogram {
-		return hdrhistogram.New(ledger.LowestMicros, ledger.HighestMicros, ledger.Digits)
+		return hdrhistogram.New(wire.LowestMicros, wire.HighestMicros, wire.Digits)
 	}
 	notifyW, err := mergeWindows(notify, off, newNotify)
 	if err != nil {

@@ -20,8 +20,7 @@ import (
 	"github.com/commbench/commbench/broker"
 	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/profiles"
-	"github.com/commbench/commbench/targets"
-	"github.com/commbench/commbench/targets/ledger"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // ErrInterrupted is returned by Run when its context ended mid-run; the
@@ -299,7 +298,7 @@ type patternRun struct {
 	mu     sync.Mutex // guards what the sampler writes and the drain reads
 	series Series
 	lag    int64
-	counts ledger.Counts
+	counts wire.Counts
 	notify *hdrhistogram.Histogram
 	meter  *cpuMeter
 	faults []FaultWindow // as fired
@@ -556,7 +555,7 @@ func (r *patternRun) warmup(ctx context.Context) (uint64, error) {
 		resets = append(resets, g.url)
 	}
 	for _, u := range resets {
-		if err := doJSON(ctx, "POST", u+targets.PathLedgerReset, nil, nil); err != nil {
+		if err := doJSON(ctx, "POST", u+wire.PathLedgerReset, nil, nil); err != nil {
 			return 0, fmt.Errorf("reset the ledger after the warmup: %w", err)
 		}
 	}
@@ -592,7 +591,7 @@ func (r *patternRun) measure(ctx context.Context, firstID uint64) (*Pattern, err
 	defer notifyLog.Close()
 
 	rec := NewRecorder(RecorderOptions{Due: pacer.Due, APILog: apiLog, APIUncorrectedLog: apiUncLog})
-	r.notify = hdrhistogram.New(ledger.LowestMicros, ledger.HighestMicros, ledger.Digits)
+	r.notify = hdrhistogram.New(wire.LowestMicros, wire.HighestMicros, wire.Digits)
 	r.meter = newCPUMeter()
 	r.series = Series{Drops: map[string][]int64{}, CPU: map[string][]float64{}, RSSMB: map[string][]float64{}}
 	r.meter.sample(r.pids(), 0) // the baseline
@@ -733,7 +732,7 @@ func (r *patternRun) sampler(ctx context.Context, start time.Time, rec *Recorder
 			})
 		}
 		var (
-			counts ledger.Counts
+			counts wire.Counts
 			h      *hdrhistogram.Histogram
 			ierr   = errNotOwner
 		)
@@ -869,7 +868,7 @@ func pollUntil(ctx context.Context, timeout, every time.Duration, done func() bo
 	}
 }
 
-func (r *patternRun) summarize(rec *Recorder, pacer StagePacer, attackEnd time.Duration, drained bool, drainS float64, snap *ledger.Snapshot) *Pattern {
+func (r *patternRun) summarize(rec *Recorder, pacer StagePacer, attackEnd time.Duration, drained bool, drainS float64, snap *wire.Snapshot) *Pattern {
 	t := rec.Totals()
 	api, apiUnc := rec.Histograms()
 	attackS := attackEnd.Seconds()

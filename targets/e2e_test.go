@@ -16,13 +16,13 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/commbench/commbench/pattern"
-	"github.com/commbench/commbench/targets"
 	"github.com/commbench/commbench/targets/ledger"
 	"github.com/commbench/commbench/targets/notification"
 	"github.com/commbench/commbench/targets/provider"
 	"github.com/commbench/commbench/targets/reaction"
 	"github.com/commbench/commbench/targets/relay"
 	"github.com/commbench/commbench/targets/targettest"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // These tests run both services on loopback sockets against an embedded
@@ -92,10 +92,10 @@ func post(t *testing.T, url string, from, to uint64) map[int]int {
 	for range 16 {
 		wg.Go(func() {
 			for id := range ids {
-				r := targets.Reaction{ID: id, User: fmt.Sprint("u", id%7), Post: "p1", Author: fmt.Sprint("a", id%5), Kind: "like", SentAt: time.Now().UnixNano()}
+				r := wire.Reaction{ID: id, User: fmt.Sprint("u", id%7), Post: "p1", Author: fmt.Sprint("a", id%5), Kind: "like", SentAt: time.Now().UnixNano()}
 				req := fasthttp.AcquireRequest()
 				resp := fasthttp.AcquireResponse()
-				req.SetRequestURI(url + targets.PathReactions)
+				req.SetRequestURI(url + wire.PathReactions)
 				req.Header.SetMethod("POST")
 				req.SetBody(r.Append(nil))
 				err := client.Do(req, resp)
@@ -135,7 +135,7 @@ func waitDelivered(t *testing.T, l *ledger.Ledger, want int64, within time.Durat
 func TestEveryPatternDeliversEachReactionOnce(t *testing.T) {
 	brokers := startKafka(t)
 	const n = 300
-	var ledgers []ledger.Ranges
+	var ledgers []wire.Ranges
 	for _, mode := range pattern.All() {
 		t.Run(string(mode), func(t *testing.T) {
 			s := startStack(t, mode, brokers, "g-"+string(mode), notification.Config{Provider: provider.Config{P50: time.Millisecond, P99: 5 * time.Millisecond}})
@@ -151,7 +151,7 @@ func TestEveryPatternDeliversEachReactionOnce(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := ledger.Ranges{{Lo: 1, Hi: n}}
+			want := wire.Ranges{{Lo: 1, Hi: n}}
 			if fmt.Sprint(snap.DeliveredIDs) != fmt.Sprint(want) || snap.Duplicates != 0 {
 				t.Errorf("ledger: ids %v duplicates %d, want %v and 0", snap.DeliveredIDs, snap.Duplicates, want)
 			}
@@ -242,7 +242,7 @@ func TestFailingProviderDeadLetters(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	snap, _ := s.notif.Ledger().Snapshot()
-	if fmt.Sprint(snap.DeadLetteredIDs) != fmt.Sprint(ledger.Ranges{{Lo: 1, Hi: n}}) || snap.Delivered != 0 {
+	if fmt.Sprint(snap.DeadLetteredIDs) != fmt.Sprint(wire.Ranges{{Lo: 1, Hi: n}}) || snap.Delivered != 0 {
 		t.Errorf("dead-lettered %v delivered %d; want [1,%d] and 0", snap.DeadLetteredIDs, snap.Delivered, n)
 	}
 	if st := s.notif.Stats().Consumer; st.Retries != 2*n {
@@ -260,8 +260,8 @@ func TestBadInputKeepsServing(t *testing.T) {
 	}{
 		{"malformed JSON", []byte(`{"id":`), 400},
 		{"missing field", []byte(`{"id":1,"user":"u","post":"p","kind":"like","sent_at":1}`), 400},
-		{"oversized body", make([]byte, targets.MaxBodyBytes+1), 413},
-		{"good after the bad", (&targets.Reaction{ID: 9, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: 1}).Append(nil), 201},
+		{"oversized body", make([]byte, wire.MaxBodyBytes+1), 413},
+		{"good after the bad", (&wire.Reaction{ID: 9, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: 1}).Append(nil), 201},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -269,7 +269,7 @@ func TestBadInputKeepsServing(t *testing.T) {
 			resp := fasthttp.AcquireResponse()
 			defer fasthttp.ReleaseRequest(req)
 			defer fasthttp.ReleaseResponse(resp)
-			req.SetRequestURI(s.reactionURL + targets.PathReactions)
+			req.SetRequestURI(s.reactionURL + wire.PathReactions)
 			req.Header.SetMethod("POST")
 			req.SetBody(tt.body)
 			if err := client.Do(req, resp); err != nil {
@@ -331,10 +331,10 @@ type headerLog struct {
 func (l *headerLog) wrap(h fasthttp.RequestHandler) fasthttp.RequestHandler {
 	l.m = map[uint64][2]string{}
 	return func(ctx *fasthttp.RequestCtx) {
-		var r targets.Reaction
-		if string(ctx.Path()) == targets.PathNotify && targets.Decode(ctx.PostBody(), &r) == nil {
+		var r wire.Reaction
+		if string(ctx.Path()) == wire.PathNotify && wire.Decode(ctx.PostBody(), &r) == nil {
 			l.mu.Lock()
-			l.m[r.ID] = [2]string{string(ctx.Request.Header.Peek(targets.HeaderTraceparent)), string(ctx.Request.Header.Peek(targets.HeaderStamps))}
+			l.m[r.ID] = [2]string{string(ctx.Request.Header.Peek(wire.HeaderTraceparent)), string(ctx.Request.Header.Peek(wire.HeaderStamps))}
 			l.mu.Unlock()
 		}
 		h(ctx)
@@ -347,9 +347,9 @@ func postEach(t *testing.T, url string, from, to uint64) (statuses []int, bodies
 	t.Helper()
 	client := &fasthttp.Client{}
 	for id := from; id <= to; id++ {
-		r := targets.Reaction{ID: id, User: "u", Post: "p1", Author: "a", Kind: "like", SentAt: time.Now().UnixNano()}
+		r := wire.Reaction{ID: id, User: "u", Post: "p1", Author: "a", Kind: "like", SentAt: time.Now().UnixNano()}
 		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-		req.SetRequestURI(url + targets.PathReactions)
+		req.SetRequestURI(url + wire.PathReactions)
 		req.Header.SetMethod("POST")
 		req.SetBody(r.Append(nil))
 		if err := client.DoTimeout(req, resp, 30*time.Second); err != nil {
@@ -388,7 +388,7 @@ func TestSyncChainDeliversWithTheTrace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fmt.Sprint(snap.DeliveredIDs) != fmt.Sprint(ledger.Ranges{{Lo: 1, Hi: n}}) || snap.Untraced != 0 {
+	if fmt.Sprint(snap.DeliveredIDs) != fmt.Sprint(wire.Ranges{{Lo: 1, Hi: n}}) || snap.Untraced != 0 {
 		t.Errorf("D's ledger: ids %v untraced %d; want [1,%d] all traced", snap.DeliveredIDs, snap.Untraced, n)
 	}
 	atB.mu.Lock()
@@ -397,8 +397,8 @@ func TestSyncChainDeliversWithTheTrace(t *testing.T) {
 	defer atD.mu.Unlock()
 	for id := uint64(1); id <= n; id++ {
 		b, dd := atB.m[id], atD.m[id]
-		apiIn, handoff, ok := targets.ParseStamps([]byte(dd[1]))
-		if dd != b || dd[0] != targets.Traceparent(id) || !ok || handoff < apiIn {
+		apiIn, handoff, ok := wire.ParseStamps([]byte(dd[1]))
+		if dd != b || dd[0] != wire.Traceparent(id) || !ok || handoff < apiIn {
 			t.Errorf("reaction %d: D got traceparent, stamps %q; B got %q; want A's as they came", id, dd, b)
 			break
 		}
@@ -571,7 +571,7 @@ func TestAsyncChainDelivers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fmt.Sprint(snap.DeliveredIDs) != fmt.Sprint(ledger.Ranges{{Lo: 1, Hi: n}}) || snap.Untraced != 0 {
+	if fmt.Sprint(snap.DeliveredIDs) != fmt.Sprint(wire.Ranges{{Lo: 1, Hi: n}}) || snap.Untraced != 0 {
 		t.Errorf("D's ledger: ids %v untraced %d; want [1,%d] all traced", snap.DeliveredIDs, snap.Untraced, n)
 	}
 	if hi, _ := b.Hop().Interval(); hi.Calls < n || hi.Errors != 0 {

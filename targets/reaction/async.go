@@ -11,8 +11,8 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/commbench/commbench/broker/kafkasec"
-	"github.com/commbench/commbench/targets"
 	"github.com/commbench/commbench/targets/kafkagroup"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // asyncNotifier produces the reaction to Kafka, keyed by author, and answers
@@ -53,7 +53,7 @@ func (t failingTransport) RoundTrip(context.Context, net.Addr, kafka.Request) (k
 	return nil, t.err
 }
 
-func (n *asyncNotifier) notify(r *targets.Reaction, tr trace, body []byte) outcome {
+func (n *asyncNotifier) notify(r *wire.Reaction, tr trace, body []byte) outcome {
 	return produce(n.w, n.timeout, r, tr, body)
 }
 
@@ -64,7 +64,7 @@ func (n *asyncNotifier) notify(r *targets.Reaction, tr trace, body []byte) outco
 // t_handoff is stamped as the produce begins: the stamp travels in the
 // message, so it cannot be the ack's time; the produce, the ack and the
 // batching wait are in the queue hop, with the time in Kafka.
-func produce(w *kafka.Writer, timeout time.Duration, r *targets.Reaction, tr trace, body []byte) outcome {
+func produce(w *kafka.Writer, timeout time.Duration, r *wire.Reaction, tr trace, body []byte) outcome {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	// The writer may hold the message until its batch is sent: give it its
@@ -73,8 +73,8 @@ func produce(w *kafka.Writer, timeout time.Duration, r *targets.Reaction, tr tra
 		Key:   []byte(r.Author),
 		Value: append([]byte(nil), body...),
 		Headers: []kafka.Header{
-			{Key: targets.HeaderTraceparent, Value: append([]byte(nil), tr.parent...)},
-			{Key: targets.KafkaStamps, Value: targets.AppendStamps(make([]byte, 0, 40), tr.apiIn, time.Now().UnixNano())},
+			{Key: wire.HeaderTraceparent, Value: append([]byte(nil), tr.parent...)},
+			{Key: wire.KafkaStamps, Value: wire.AppendStamps(make([]byte, 0, 40), tr.apiIn, time.Now().UnixNano())},
 		},
 	}
 	err := w.WriteMessages(ctx, msg)

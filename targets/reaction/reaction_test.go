@@ -17,6 +17,7 @@ import (
 
 	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/targets"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 func TestClassify(t *testing.T) {
@@ -97,8 +98,8 @@ func TestSyncStatusMapping(t *testing.T) {
 				ctx.SetStatusCode(tt.downstream)
 			})
 			n := syncTo(ln, 50*time.Millisecond)
-			r := targets.Reaction{ID: 1, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: 1}
-			if got := n.notify(&r, trace{parent: []byte(targets.Traceparent(1)), apiIn: 1}, r.Append(nil)); got.status != tt.want || got.path != "sync" {
+			r := wire.Reaction{ID: 1, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: 1}
+			if got := n.notify(&r, trace{parent: []byte(wire.Traceparent(1)), apiIn: 1}, r.Append(nil)); got.status != tt.want || got.path != "sync" {
 				t.Errorf("got %d via %s (%v), want %d via sync", got.status, got.path, got.err, tt.want)
 			}
 		})
@@ -111,7 +112,7 @@ func TestSyncStatusMapping(t *testing.T) {
 // kfake broker on loopback and waits for its ack, so its time per request is
 // mostly the batch window shared by 64 concurrent requests.
 func BenchmarkHandler(b *testing.B) {
-	body := (&targets.Reaction{ID: 1, User: "user-1", Post: "post-9", Author: "author-3", Kind: "like", SentAt: 1700000000123456789}).Append(nil)
+	body := (&wire.Reaction{ID: 1, User: "user-1", Post: "post-9", Author: "author-3", Kind: "like", SentAt: 1700000000123456789}).Append(nil)
 	ln := downstream(b, func(ctx *fasthttp.RequestCtx) { ctx.SetStatusCode(200) })
 	kf, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(8, "commbench.bench"))
 	if err != nil {
@@ -146,7 +147,7 @@ func BenchmarkHandler(b *testing.B) {
 					ctx.Request.Reset()
 					ctx.Response.Reset()
 					ctx.Request.Header.SetMethod("POST")
-					ctx.Request.SetRequestURI(targets.PathReactions)
+					ctx.Request.SetRequestURI(wire.PathReactions)
 					ctx.Request.SetBody(body)
 					h(&ctx)
 					if ctx.Response.StatusCode() != want {
@@ -170,20 +171,20 @@ func ExampleConfig_Validate() {
 func TestSyncCallCarriesTheTrace(t *testing.T) {
 	var parent, st []byte
 	ln := downstream(t, func(ctx *fasthttp.RequestCtx) {
-		parent = append([]byte(nil), ctx.Request.Header.Peek(targets.HeaderTraceparent)...)
-		st = append([]byte(nil), ctx.Request.Header.Peek(targets.HeaderStamps)...)
+		parent = append([]byte(nil), ctx.Request.Header.Peek(wire.HeaderTraceparent)...)
+		st = append([]byte(nil), ctx.Request.Header.Peek(wire.HeaderStamps)...)
 		ctx.SetStatusCode(fasthttp.StatusOK)
 	})
 	n := syncTo(ln, time.Second)
-	r := targets.Reaction{ID: 7, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: 1}
+	r := wire.Reaction{ID: 7, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: 1}
 	apiIn := time.Now().UnixNano()
-	if o := n.notify(&r, trace{parent: []byte(targets.Traceparent(7)), apiIn: apiIn}, r.Append(nil)); o.err != nil {
+	if o := n.notify(&r, trace{parent: []byte(wire.Traceparent(7)), apiIn: apiIn}, r.Append(nil)); o.err != nil {
 		t.Fatal(o.err)
 	}
-	if string(parent) != targets.Traceparent(7) {
-		t.Errorf("traceparent: got %q, want %q", parent, targets.Traceparent(7))
+	if string(parent) != wire.Traceparent(7) {
+		t.Errorf("traceparent: got %q, want %q", parent, wire.Traceparent(7))
 	}
-	gotIn, handoff, ok := targets.ParseStamps(st)
+	gotIn, handoff, ok := wire.ParseStamps(st)
 	if !ok || gotIn != apiIn || handoff < apiIn {
 		t.Errorf("stamps: got %q, want %d,<t_handoff >= t_api_in>", st, apiIn)
 	}
@@ -211,8 +212,8 @@ func TestSyncBreakerRefusesWhileOpen(t *testing.T) {
 	for id := uint64(1); id <= 10; id++ {
 		var ctx fasthttp.RequestCtx
 		ctx.Request.Header.SetMethod("POST")
-		ctx.Request.SetRequestURI(targets.PathReactions)
-		ctx.Request.SetBody((&targets.Reaction{ID: id, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: 1}).Append(nil))
+		ctx.Request.SetRequestURI(wire.PathReactions)
+		ctx.Request.SetBody((&wire.Reaction{ID: id, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: 1}).Append(nil))
 		h(&ctx)
 		body := string(ctx.Response.Body())
 		if code := ctx.Response.StatusCode(); code != 503 {

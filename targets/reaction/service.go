@@ -18,6 +18,7 @@ import (
 
 	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/targets"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // Defaults for the zero value of Config fields.
@@ -142,7 +143,7 @@ type trace struct {
 // body is the reaction's canonical JSON encoding, owned by the caller until
 // notify returns.
 type notifier interface {
-	notify(r *targets.Reaction, tr trace, body []byte) outcome
+	notify(r *wire.Reaction, tr trace, body []byte) outcome
 	close(ctx context.Context) error
 	breaker() string // the circuit breaker's state, or "" without one
 }
@@ -199,11 +200,11 @@ func (s *Service) Close(ctx context.Context) error { return s.notifier.close(ctx
 func (s *Service) Handler() fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		switch string(ctx.Path()) {
-		case targets.PathReactions:
+		case wire.PathReactions:
 			s.serveReaction(ctx)
-		case targets.PathStats:
+		case wire.PathStats:
 			targets.WriteJSON(ctx, fasthttp.StatusOK, s.Stats())
-		case targets.PathHealth:
+		case wire.PathHealth:
 			ctx.SetStatusCode(fasthttp.StatusOK)
 			ctx.SetBodyString("ok\n")
 		default:
@@ -218,7 +219,7 @@ var bufPool = targets.NewBufPool()
 func (s *Service) serveReaction(ctx *fasthttp.RequestCtx) {
 	tr := trace{apiIn: time.Now().UnixNano()}
 	s.counts.received.Add(1)
-	var r targets.Reaction
+	var r wire.Reaction
 	if !targets.DecodeReaction(ctx, &r) {
 		s.counts.bad.Add(1)
 		return
@@ -234,13 +235,13 @@ func (s *Service) serveReaction(ctx *fasthttp.RequestCtx) {
 	// The load generator's trace context goes on as it came; a request
 	// without a valid one gets one derived from the reaction id.
 	var parent [55]byte
-	if tr.parent = ctx.Request.Header.Peek(targets.HeaderTraceparent); !targets.ValidTraceparent(tr.parent) {
-		tr.parent = targets.AppendTraceparent(parent[:0], r.ID)
+	if tr.parent = ctx.Request.Header.Peek(wire.HeaderTraceparent); !wire.ValidTraceparent(tr.parent) {
+		tr.parent = wire.AppendTraceparent(parent[:0], r.ID)
 	}
 	o := s.notifier.notify(&r, tr, *buf)
-	ctx.Response.Header.Set(targets.HeaderPath, o.path)
+	ctx.Response.Header.Set(wire.HeaderPath, o.path)
 	*buf = strconv.AppendUint((*buf)[:0], r.ID, 10)
-	ctx.Response.Header.SetBytesV(targets.HeaderID, *buf)
+	ctx.Response.Header.SetBytesV(wire.HeaderID, *buf)
 	switch o.status {
 	case fasthttp.StatusCreated:
 		s.counts.syncOK.Add(1)

@@ -11,7 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/commbench/commbench/pattern"
-	"github.com/commbench/commbench/targets"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // The async relay runs against an embedded Kafka-protocol broker (kfake):
@@ -33,13 +33,13 @@ func startKafka(t *testing.T, topics ...string) []string {
 // the trace context and stamps in headers, and one header a relay does not
 // know, which must travel on all the same.
 func message(i int) kafka.Message {
-	r := targets.Reaction{ID: uint64(i), User: "u", Post: "p", Author: fmt.Sprint("a", i%5), Kind: "like", SentAt: 1700000000000000000 + int64(i)}
+	r := wire.Reaction{ID: uint64(i), User: "u", Post: "p", Author: fmt.Sprint("a", i%5), Kind: "like", SentAt: 1700000000000000000 + int64(i)}
 	return kafka.Message{
 		Key:   []byte(r.Author),
 		Value: r.Append(nil),
 		Headers: []kafka.Header{
-			{Key: targets.HeaderTraceparent, Value: []byte(targets.Traceparent(r.ID))},
-			{Key: targets.KafkaStamps, Value: fmt.Appendf(nil, "%d,%d", r.SentAt+1, r.SentAt+2)},
+			{Key: wire.HeaderTraceparent, Value: []byte(wire.Traceparent(r.ID))},
+			{Key: wire.KafkaStamps, Value: fmt.Appendf(nil, "%d,%d", r.SentAt+1, r.SentAt+2)},
 			{Key: "x-extra", Value: []byte{0, 1, 2}},
 		},
 	}
@@ -143,8 +143,8 @@ func checkIntact(t *testing.T, recs []*kgo.Record, n int) {
 	t.Helper()
 	seen := map[string]bool{}
 	for _, rec := range recs {
-		var r targets.Reaction
-		if err := targets.Decode(rec.Value, &r); err != nil {
+		var r wire.Reaction
+		if err := wire.Decode(rec.Value, &r); err != nil {
 			t.Fatalf("value %q: %v", rec.Value, err)
 		}
 		want := message(int(r.ID))

@@ -23,6 +23,7 @@ import (
 	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/targets"
 	"github.com/commbench/commbench/targets/kafkagroup"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // ParseMode checks s names a pattern with a chain form: the relay's mode,
@@ -261,17 +262,17 @@ func (s *Service) Close(ctx context.Context) error {
 func (s *Service) Handler() fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		switch string(ctx.Path()) {
-		case targets.PathNotify:
+		case wire.PathNotify:
 			if !s.cfg.Mode.HasSyncPath() {
 				targets.WriteError(ctx, fasthttp.StatusNotFound, fmt.Sprintf("relay %s is async: it consumes %s", s.cfg.Name, s.cfg.InTopic))
 				return
 			}
 			s.serveNotify(ctx)
-		case targets.PathHopInterval:
+		case wire.PathHopInterval:
 			s.hop.ServeInterval(ctx)
-		case targets.PathStats:
+		case wire.PathStats:
 			targets.WriteJSON(ctx, fasthttp.StatusOK, s.Stats())
-		case targets.PathHealth:
+		case wire.PathHealth:
 			ctx.SetStatusCode(fasthttp.StatusOK)
 			ctx.SetBodyString("ok\n")
 		default:

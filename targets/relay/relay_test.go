@@ -12,8 +12,8 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/commbench/commbench/pattern"
-	"github.com/commbench/commbench/targets"
 	"github.com/commbench/commbench/targets/targettest"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // These tests run relays on loopback sockets in front of fake next hops;
@@ -91,7 +91,7 @@ func post(t *testing.T, url string, body []byte, headers map[string]string) answ
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
-	req.SetRequestURI(url + targets.PathNotify)
+	req.SetRequestURI(url + wire.PathNotify)
 	req.Header.SetMethod("POST")
 	for k, v := range headers {
 		req.Header.Set(k, v)
@@ -100,11 +100,11 @@ func post(t *testing.T, url string, body []byte, headers map[string]string) answ
 	if err := (&fasthttp.Client{}).DoTimeout(req, resp, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	return answer{status: resp.StatusCode(), body: string(resp.Body()), duplicate: string(resp.Header.Peek(targets.HeaderDuplicate))}
+	return answer{status: resp.StatusCode(), body: string(resp.Body()), duplicate: string(resp.Header.Peek(wire.HeaderDuplicate))}
 }
 
 func reaction(id uint64) []byte {
-	return (&targets.Reaction{ID: id, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: 1700000000000000000}).Append(nil)
+	return (&wire.Reaction{ID: id, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: 1700000000000000000}).Append(nil)
 }
 
 func TestSyncForwardsBodyAndHeadersAsTheyCame(t *testing.T) {
@@ -117,17 +117,17 @@ func TestSyncForwardsBodyAndHeadersAsTheyCame(t *testing.T) {
 		mu.Lock()
 		got = append([]byte(nil), ctx.PostBody()...)
 		hdrs["path"] = string(ctx.Path())
-		hdrs["traceparent"] = string(ctx.Request.Header.Peek(targets.HeaderTraceparent))
-		hdrs["stamps"] = string(ctx.Request.Header.Peek(targets.HeaderStamps))
+		hdrs["traceparent"] = string(ctx.Request.Header.Peek(wire.HeaderTraceparent))
+		hdrs["stamps"] = string(ctx.Request.Header.Peek(wire.HeaderStamps))
 		mu.Unlock()
-		ctx.Response.Header.Set(targets.HeaderDuplicate, "1")
+		ctx.Response.Header.Set(wire.HeaderDuplicate, "1")
 		ctx.SetStatusCode(200)
 	})
 	s, url := startRelay(t, Config{Name: "B", NextURL: next})
 	// Not canonical JSON on purpose: the body goes on unchanged, not re-encoded.
 	body := []byte(`{"kind":"like", "id":7,"user":"u","post":"p","author":"a","sent_at":5}`)
-	tp := targets.Traceparent(7)
-	a := post(t, url, body, map[string]string{targets.HeaderTraceparent: tp, targets.HeaderStamps: "11,22"})
+	tp := wire.Traceparent(7)
+	a := post(t, url, body, map[string]string{wire.HeaderTraceparent: tp, wire.HeaderStamps: "11,22"})
 	if a.status != 200 || a.duplicate != "1" {
 		t.Errorf("got %d %s duplicate=%q, want 200 and the duplicate header", a.status, a.body, a.duplicate)
 	}
@@ -136,8 +136,8 @@ func TestSyncForwardsBodyAndHeadersAsTheyCame(t *testing.T) {
 	if string(got) != string(body) {
 		t.Errorf("body: got %s, want %s", got, body)
 	}
-	if hdrs["path"] != targets.PathNotify || hdrs["traceparent"] != tp || hdrs["stamps"] != "11,22" {
-		t.Errorf("next hop saw %v, want path %s, traceparent %s, stamps 11,22", hdrs, targets.PathNotify, tp)
+	if hdrs["path"] != wire.PathNotify || hdrs["traceparent"] != tp || hdrs["stamps"] != "11,22" {
+		t.Errorf("next hop saw %v, want path %s, traceparent %s, stamps 11,22", hdrs, wire.PathNotify, tp)
 	}
 	if st := s.Stats(); st.Received != 1 || st.OK != 1 || st.Dup != 1 || st.Breaker != "" || st.Consumer != nil {
 		t.Errorf("stats: %+v", st)

@@ -172,10 +172,11 @@ func cmdRun(args []string) error {
 // on security settings meant for an external cluster when the broker will
 // be local or embedded (plaintext): the services inherit the environment.
 func checkSecurity(k broker.Kind, brokers string) error {
-	sec, err := kafkasec.FromEnv()
+	env, err := readEnv()
 	if err != nil {
 		return usageErr(err, "fix or unset it; nothing was started")
 	}
+	sec := env.Kafka
 	external := k == broker.External || (k == broker.Auto && (brokers != "" || os.Getenv("KAFKA_BROKERS") != ""))
 	if sec.Enabled() && !external {
 		return usageErr(fmt.Errorf("run: Kafka security is set (%s) but the broker is %s, which speaks plaintext", sec, k), "TLS and SASL are for an external cluster: set KAFKA_BROKERS (or --broker external), or unset "+strings.Join(kafkasec.Vars, ", "))

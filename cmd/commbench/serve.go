@@ -14,7 +14,6 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/commbench/commbench/broker/kafkasec"
 	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/targets"
 	"github.com/commbench/commbench/targets/ledger"
@@ -110,9 +109,11 @@ func serveReaction(args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if _, err := kafkasec.FromEnv(); err != nil {
+	env, err := readEnv()
+	if err != nil {
 		return usageErr(err, "fix the KAFKA_TLS* / KAFKA_SASL_* variable, or unset it")
 	}
+	cfg.Security = env.Kafka
 	m, err := pattern.Parse(*mode)
 	if err != nil {
 		return usageErr(fmt.Errorf("--mode: %w", err), "")
@@ -164,9 +165,11 @@ func serveRelay(args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if _, err := kafkasec.FromEnv(); err != nil {
+	env, err := readEnv()
+	if err != nil {
 		return usageErr(err, "fix the KAFKA_TLS* / KAFKA_SASL_* variable, or unset it")
 	}
+	cfg.Security = env.Kafka
 	m, err := relay.ParseMode(*mode)
 	if err != nil {
 		return usageErr(fmt.Errorf("--mode: %w", err), "")
@@ -231,9 +234,11 @@ func serveNotification(args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if _, err := kafkasec.FromEnv(); err != nil {
+	env, err := readEnv()
+	if err != nil {
 		return usageErr(err, "fix the KAFKA_TLS* / KAFKA_SASL_* variable, or unset it")
 	}
+	cfg.Security = env.Kafka
 	cfg.Brokers = brokers
 	cfg.Log = newLogger("notification")
 	svc, err := notification.New(cfg)

@@ -13,7 +13,6 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/segmentio/kafka-go"
 
-	"github.com/commbench/commbench/broker/kafkasec"
 	"github.com/commbench/commbench/targets/kafkagroup"
 	"github.com/commbench/commbench/targets/wire"
 )
@@ -66,11 +65,7 @@ func (s *Service) Consume(ctx context.Context, grace time.Duration) error {
 	if len(s.cfg.Brokers) == 0 {
 		return errors.New("consume: no Kafka brokers given")
 	}
-	// TLS and SASL as KAFKA_TLS and KAFKA_SASL_* say (package kafkasec).
-	sec, err := kafkasec.FromEnv()
-	if err != nil {
-		return fmt.Errorf("consume: %w", err)
-	}
+	sec := s.cfg.Security
 	dlq := &kafka.Writer{
 		Addr:         kafka.TCP(s.cfg.Brokers...),
 		Transport:    kafkagroup.TransportOrDefault(sec.Transport()),

@@ -16,6 +16,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/commbench/commbench/broker/kafkasec"
 	"github.com/commbench/commbench/targets"
 	"github.com/commbench/commbench/targets/kafkagroup"
 	"github.com/commbench/commbench/targets/ledger"
@@ -43,10 +44,13 @@ const (
 type Config struct {
 	Provider provider.Config
 
-	Brokers         []string // Kafka bootstrap addresses; none means HTTP only
-	Topic           string   // reactions topic; default DefaultTopic
-	DeadLetterTopic string   // default Topic + ".dlq"
-	Group           string   // consumer group; default DefaultGroup
+	Brokers []string // Kafka bootstrap addresses; none means HTTP only
+	// Security is how Kafka connections are secured (TLS, SASL); the zero
+	// value is plaintext.
+	Security        kafkasec.Config
+	Topic           string // reactions topic; default DefaultTopic
+	DeadLetterTopic string // default Topic + ".dlq"
+	Group           string // consumer group; default DefaultGroup
 
 	Consumers       int           // group members in this process; default DefaultConsumers
 	Concurrency     int           // messages in flight per consumer; default DefaultConcurrency

@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 	"github.com/valyala/fasthttp"
 
-	"github.com/commbench/commbench/broker/kafkasec"
 	"github.com/commbench/commbench/targets/kafkagroup"
 	"github.com/commbench/commbench/targets/wire"
 )
@@ -28,29 +26,9 @@ func newAsyncNotifier(cfg Config) *asyncNotifier {
 }
 
 // newWriter sets each kafka-go default that would mislead a benchmark. Its
-// connections are secured as KAFKA_TLS and KAFKA_SASL_* say (package
-// kafkasec); when they hold a bad value, every write fails with an error
-// naming the variable (commbench run checks them before it starts any
-// service).
+// connections are secured as cfg.Security says.
 func newWriter(cfg Config) *kafka.Writer {
-	var transport kafka.RoundTripper
-	if sec, err := kafkasec.FromEnv(); err != nil {
-		if cfg.Log != nil {
-			cfg.Log.Error("Kafka security", "err", err)
-		}
-		transport = failingTransport{err}
-	} else if t := sec.Transport(); t != nil {
-		transport = t
-	}
-	return kafkagroup.NewWriter(cfg.Brokers, cfg.Topic, transport, cfg.BatchTimeout, cfg.Timeout)
-}
-
-// failingTransport fails every request with err: a Writer whose security
-// settings are wrong must not fall back to plaintext.
-type failingTransport struct{ err error }
-
-func (t failingTransport) RoundTrip(context.Context, net.Addr, kafka.Request) (kafka.Response, error) {
-	return nil, t.err
+	return kafkagroup.NewWriter(cfg.Brokers, cfg.Topic, kafkagroup.TransportOrDefault(cfg.Security.Transport()), cfg.BatchTimeout, cfg.Timeout)
 }
 
 func (n *asyncNotifier) notify(r *wire.Reaction, tr trace, body []byte) outcome {

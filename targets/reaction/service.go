@@ -16,6 +16,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/commbench/commbench/broker/kafkasec"
 	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/targets"
 	"github.com/commbench/commbench/targets/wire"
@@ -38,7 +39,10 @@ type Config struct {
 	NotifyURL string          // sync, hybrid: the notification service, e.g. http://127.0.0.1:8081
 	Brokers   []string        // async, hybrid: Kafka bootstrap addresses
 	Topic     string          // async, hybrid: the reactions topic
-	WriteCost time.Duration   // per store write, standing for a database; default none
+	// Security is how Kafka connections are secured (TLS, SASL); the zero
+	// value is plaintext.
+	Security  kafkasec.Config
+	WriteCost time.Duration // per store write, standing for a database; default none
 
 	// Timeout bounds the whole notification step of one request: the HTTP
 	// call (sync) or the wait for Kafka's ack (async). Default DefaultTimeout.

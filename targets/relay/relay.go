@@ -92,6 +92,7 @@ type Config struct {
 
 	// Async: the group Group reads InTopic and produces to OutTopic.
 	Brokers     []string
+	Security    kafkasec.Config // TLS and SASL; the zero value is plaintext
 	InTopic     string
 	OutTopic    string
 	Group       string // default "commbench.relay." + Name
@@ -223,14 +224,8 @@ func New(cfg Config) (*Service, error) {
 		}
 	}
 	if cfg.Mode.UsesKafka() {
-		// TLS and SASL as KAFKA_TLS and KAFKA_SASL_* say: a bad value is
-		// refused here rather than falling back to plaintext.
-		sec, err := kafkasec.FromEnv()
-		if err != nil {
-			return nil, err
-		}
-		s.sec = sec
-		s.w = kafkagroup.NewWriter(cfg.Brokers, cfg.OutTopic, kafkagroup.TransportOrDefault(sec.Transport()), cfg.BatchTimeout, cfg.Timeout)
+		s.sec = cfg.Security
+		s.w = kafkagroup.NewWriter(cfg.Brokers, cfg.OutTopic, kafkagroup.TransportOrDefault(cfg.Security.Transport()), cfg.BatchTimeout, cfg.Timeout)
 	}
 	return s, nil
 }

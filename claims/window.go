@@ -48,7 +48,7 @@ func (in *run) pattern(name string) (string, *results.Pattern) {
 // A malformed key still names its pattern, the part before the first ".".
 func patternOf(key string) string {
 	k, _ := results.ParseKey(key)
-	return k.Pattern
+	return string(k.Pattern)
 }
 
 // faults are the fault windows of p that fired (those of the run when p

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/commbench/commbench/profiles"
+	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/results"
 )
 
@@ -49,7 +49,7 @@ func report(t *testing.T) Report {
 	})
 	cur.Run.Broker.Kind = "embedded"
 	r, err := Check(context.Background(), base, cur, Options{Thresholds: th,
-		Rerun: func(context.Context, []profiles.Pattern) (*results.Results, string, error) {
+		Rerun: func(context.Context, []pattern.Pattern) (*results.Results, string, error) {
 			return runResults("again", func(s map[string]*results.Summary) {
 				s["sync"].API.P99 = 21.5
 				s["async"].Notify.P99 = 41

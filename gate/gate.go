@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/results"
 )
@@ -128,7 +129,7 @@ func (m Metric) limit(pattern string, base float64, th Thresholds) float64 {
 	case Lost:
 		// Async and hybrid accept a reaction only once it is safe: any loss
 		// is a bug, whatever the baseline lost.
-		if p := basePattern(pattern); p == profiles.Async || p == profiles.Hybrid {
+		if basePattern(pattern).UsesKafka() {
 			return 0
 		}
 		return base
@@ -184,9 +185,9 @@ func (r Row) Delta() float64 { return r.Now - r.Baseline }
 
 // Rerun says what was measured again.
 type Rerun struct {
-	Patterns []profiles.Pattern // the patterns run again
-	Dir      string             // the re-run's folder
-	Err      string             // why it could not run, if it could not
+	Patterns []pattern.Pattern // the patterns run again
+	Dir      string            // the re-run's folder
+	Err      string            // why it could not run, if it could not
 }
 
 // Report is a comparison of a run with a baseline.
@@ -262,7 +263,7 @@ type Options struct {
 	// Rerun runs the given patterns once more, with the run's profile, and
 	// returns their results keyed by pattern and the folder it wrote. nil
 	// means no re-run: a metric fails on one measurement.
-	Rerun func(ctx context.Context, patterns []profiles.Pattern) (*results.Results, string, error)
+	Rerun func(ctx context.Context, patterns []pattern.Pattern) (*results.Results, string, error)
 }
 
 // Check compares current with baseline like Compare, then measures the
@@ -280,7 +281,7 @@ func Check(ctx context.Context, baseline, current *results.Results, o Options) (
 	if len(failed) == 0 || o.Rerun == nil {
 		return r, nil
 	}
-	var patterns []profiles.Pattern
+	var patterns []pattern.Pattern
 	for _, row := range failed {
 		if p := basePattern(row.Pattern); !slices.Contains(patterns, p) {
 			patterns = append(patterns, p)
@@ -317,9 +318,9 @@ func Check(ctx context.Context, baseline, current *results.Results, o Options) (
 
 // basePattern is the pattern a results key stands for: "sync.2" is sync.
 // A malformed key still names its pattern, the part before the first ".".
-func basePattern(key string) profiles.Pattern {
+func basePattern(key string) pattern.Pattern {
 	k, _ := results.ParseKey(key)
-	return profiles.Pattern(k.Pattern)
+	return pattern.Pattern(k.Pattern)
 }
 
 // notes says what makes the comparison less like for like.

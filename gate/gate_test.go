@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/results"
 )
@@ -123,7 +124,7 @@ func TestCompareMissingPattern(t *testing.T) {
 	if !errors.Is(err, ErrMissingPattern) {
 		t.Fatalf("Err: got %v, want ErrMissingPattern", err)
 	}
-	if _, err := Check(context.Background(), runResults("base", nil), cur, Options{Thresholds: th, Rerun: func(context.Context, []profiles.Pattern) (*results.Results, string, error) {
+	if _, err := Check(context.Background(), runResults("base", nil), cur, Options{Thresholds: th, Rerun: func(context.Context, []pattern.Pattern) (*results.Results, string, error) {
 		t.Error("Rerun called on an input error")
 		return nil, "", nil
 	}}); !errors.Is(err, ErrMissingPattern) {
@@ -176,10 +177,10 @@ func TestCheckRerun(t *testing.T) {
 		{name: "rerun error", err: errBroker, wantFail: []string{"sync api p99", "sync notify p99"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			var asked [][]profiles.Pattern
+			var asked [][]pattern.Pattern
 			o := Options{Thresholds: th}
 			if !tt.noRerun {
-				o.Rerun = func(_ context.Context, p []profiles.Pattern) (*results.Results, string, error) {
+				o.Rerun = func(_ context.Context, p []pattern.Pattern) (*results.Results, string, error) {
 					asked = append(asked, p)
 					return tt.again, "reports/runs/x/rerun/runs/y", tt.err
 				}
@@ -209,7 +210,7 @@ func TestCheckRerun(t *testing.T) {
 				}
 				return
 			}
-			if want := [][]profiles.Pattern{{profiles.Sync}}; !slices.EqualFunc(asked, want, slices.Equal) {
+			if want := [][]pattern.Pattern{{pattern.Sync}}; !slices.EqualFunc(asked, want, slices.Equal) {
 				t.Errorf("re-run asked for %v, want %v", asked, want)
 			}
 			if tt.err != nil && (r.Rerun == nil || r.Rerun.Err != tt.err.Error()) {
@@ -237,15 +238,15 @@ func TestCheckRerunPatterns(t *testing.T) {
 	base.Order = append(base.Order, "sync.2")
 	cur := runResults("now", repeat(func(s map[string]*results.Summary) { s["sync.2"].API.P99 = 30; s["async"].Lost = 4 }))
 	cur.Order = append(cur.Order, "sync.2")
-	var asked []profiles.Pattern
-	r, err := Check(context.Background(), base, cur, Options{Thresholds: th, Rerun: func(_ context.Context, p []profiles.Pattern) (*results.Results, string, error) {
+	var asked []pattern.Pattern
+	r, err := Check(context.Background(), base, cur, Options{Thresholds: th, Rerun: func(_ context.Context, p []pattern.Pattern) (*results.Results, string, error) {
 		asked = p
 		return runResults("again", func(s map[string]*results.Summary) { s["sync"].API.P99 = 30 }), "", nil
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []profiles.Pattern{profiles.Async, profiles.Sync}; !slices.Equal(asked, want) {
+	if want := []pattern.Pattern{pattern.Async, pattern.Sync}; !slices.Equal(asked, want) {
 		t.Errorf("re-run asked for %v, want %v", asked, want)
 	}
 	if got, want := failures(r), []string{"sync.2 api p99"}; !slices.Equal(got, want) {
@@ -257,7 +258,7 @@ func TestCheckInterrupted(t *testing.T) {
 	errInterrupted := errors.New("run interrupted") // as loadgen.Run returns it
 	ctx, cancel := context.WithCancel(context.Background())
 	_, err := Check(ctx, runResults("base", nil), runResults("now", func(s map[string]*results.Summary) { s["async"].Lost = 1 }), Options{Thresholds: th,
-		Rerun: func(ctx context.Context, _ []profiles.Pattern) (*results.Results, string, error) {
+		Rerun: func(ctx context.Context, _ []pattern.Pattern) (*results.Results, string, error) {
 			cancel()
 			return nil, "", errInterrupted
 		}})
@@ -268,7 +269,7 @@ func TestCheckInterrupted(t *testing.T) {
 
 func TestCheckPassNoRerun(t *testing.T) {
 	r, err := Check(context.Background(), runResults("base", nil), runResults("now", nil), Options{Thresholds: th,
-		Rerun: func(context.Context, []profiles.Pattern) (*results.Results, string, error) {
+		Rerun: func(context.Context, []pattern.Pattern) (*results.Results, string, error) {
 			t.Error("Rerun called though nothing failed")
 			return nil, "", nil
 		}})

@@ -16,7 +16,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
-	"github.com/commbench/commbench/targets"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // Defaults of AttackOptions' zero fields. The timeout, workers and
@@ -161,7 +161,7 @@ func Attack(ctx context.Context, o AttackOptions, rec *Recorder) error {
 	stop := context.AfterFunc(ctx, func() { atk.Stop() })
 	defer stop()
 
-	targeter := newTargeter(strings.TrimSuffix(o.Target, "/")+targets.PathReactions, max(o.FirstID, 1), rec)
+	targeter := newTargeter(strings.TrimSuffix(o.Target, "/")+wire.PathReactions, max(o.FirstID, 1), rec)
 	// Vegeta's own start (its attack's "began") is internal: the Due times
 	// count from this start instead, taken microseconds earlier. Vegeta
 	// sends hit n at began + Due(n) or later, so the corrected latency is
@@ -204,14 +204,14 @@ var names = sync.OnceValue(func() (n struct{ users, posts, authors []string }) {
 // newTargeter returns a vegeta.Targeter of POST url with reaction bodies
 // whose ids count up from first, safe for vegeta's concurrent workers.
 // SentAt is taken when the target is built, right before vegeta sends it.
-// Each carries the W3C traceparent derived from its id (targets.Traceparent).
+// Each carries the W3C traceparent derived from its id (wire.Traceparent).
 func newTargeter(url string, first uint64, rec *Recorder) vegeta.Targeter {
 	var next atomic.Uint64
 	next.Store(first)
 	n := names()
 	return func(t *vegeta.Target) error {
 		id := next.Add(1) - 1
-		r := targets.Reaction{
+		r := wire.Reaction{
 			ID:     id,
 			User:   n.users[id%users],
 			Post:   n.posts[id%posts],
@@ -221,7 +221,7 @@ func newTargeter(url string, first uint64, rec *Recorder) vegeta.Targeter {
 		}
 		t.Method = http.MethodPost
 		t.URL = url
-		t.Header = http.Header{"Content-Type": {"application/json"}, "Traceparent": {targets.Traceparent(id)}}
+		t.Header = http.Header{"Content-Type": {"application/json"}, "Traceparent": {wire.Traceparent(id)}}
 		t.Body = r.Append(make([]byte, 0, 128))
 		rec.countSent()
 		return nil

@@ -12,8 +12,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/commbench/commbench/targets"
-	"github.com/commbench/commbench/targets/ledger"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // reactionStub is a reaction service that accepts every valid reaction
@@ -32,8 +31,8 @@ func (s *reactionStub) start(t *testing.T) string {
 	}
 	s.authors = map[string]int{}
 	srv := &fasthttp.Server{Handler: func(c *fasthttp.RequestCtx) {
-		var r targets.Reaction
-		if string(c.Path()) != targets.PathReactions || !c.IsPost() || targets.Decode(c.PostBody(), &r) != nil {
+		var r wire.Reaction
+		if string(c.Path()) != wire.PathReactions || !c.IsPost() || wire.Decode(c.PostBody(), &r) != nil {
 			s.mu.Lock()
 			s.bad++
 			s.mu.Unlock()
@@ -43,8 +42,8 @@ func (s *reactionStub) start(t *testing.T) string {
 		s.mu.Lock()
 		s.authors[r.Author]++
 		s.mu.Unlock()
-		c.Response.Header.Set(targets.HeaderID, strconv.FormatUint(r.ID, 10))
-		c.Response.Header.Set(targets.HeaderPath, "sync")
+		c.Response.Header.Set(wire.HeaderID, strconv.FormatUint(r.ID, 10))
+		c.Response.Header.Set(wire.HeaderPath, "sync")
 		c.SetStatusCode(fasthttp.StatusCreated)
 	}}
 	go srv.Serve(ln)
@@ -82,7 +81,7 @@ func TestAttack(t *testing.T) {
 			if sent := rec.Tick(time.Now()).Sent; sent != total {
 				t.Errorf("sent %d, want %d", sent, total)
 			}
-			wantIDs := ledger.Range{Lo: tt.wantLo, Hi: tt.wantLo + uint64(total) - 1}
+			wantIDs := wire.Range{Lo: tt.wantLo, Hi: tt.wantLo + uint64(total) - 1}
 			if ids := rec.AcceptedIDs(); len(ids) != 1 || ids[0] != wantIDs {
 				t.Errorf("accepted ids %v, want [%v]", ids, wantIDs)
 			}

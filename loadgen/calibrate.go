@@ -15,7 +15,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/commbench/commbench/results"
-	"github.com/commbench/commbench/targets"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // Calibration defaults: the whole calibration takes about a minute at most.
@@ -191,7 +191,7 @@ func ServeNull(ctx context.Context, ln net.Listener) error {
 		NoDefaultDate:                 true,
 		NoDefaultContentType:          true,
 		DisableHeaderNamesNormalizing: true,
-		MaxRequestBodySize:            targets.MaxBodyBytes,
+		MaxRequestBodySize:            wire.MaxBodyBytes,
 		ReadTimeout:                   time.Minute,
 		IdleTimeout:                   time.Minute,
 	}

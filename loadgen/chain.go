@@ -10,10 +10,10 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/results"
-	"github.com/commbench/commbench/targets"
-	"github.com/commbench/commbench/targets/ledger"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // Chains (services.chain.depth > 2): A → B → … → D. A is the reaction
@@ -35,7 +35,7 @@ type chainHop struct {
 	inTopic string // async, relays: the topic it reads
 
 	// What the sampler has seen, guarded by patternRun.mu.
-	base, last targets.HopInterval // the counters at the attack's start, and at the last sample
+	base, last wire.HopInterval // the counters at the attack's start, and at the last sample
 	hist       *hdrhistogram.Histogram
 	peakLag    int64
 }
@@ -132,12 +132,12 @@ func (r *patternRun) chainBaseline(ctx context.Context) error {
 	r.aBase, _ = r.readABreaker(ctx)
 	r.aLast = r.aBase
 	for _, h := range r.chain {
-		var hi targets.HopInterval
-		if err := getJSON(ctx, h.url+targets.PathHopInterval, &hi); err != nil {
+		var hi wire.HopInterval
+		if err := getJSON(ctx, h.url+wire.PathHopInterval, &hi); err != nil {
 			return fmt.Errorf("hop %s: %w", h.name, err)
 		}
 		h.base, h.last = hi, hi
-		h.hist = hdrhistogram.New(ledger.LowestMicros, ledger.HighestMicros, ledger.Digits)
+		h.hist = hdrhistogram.New(wire.LowestMicros, wire.HighestMicros, wire.Digits)
 	}
 	return nil
 }
@@ -145,7 +145,7 @@ func (r *patternRun) chainBaseline(ctx context.Context) error {
 // hopSample is one hop's second: read from its /v1/hop/interval (seen),
 // or not.
 type hopSample struct {
-	hi   targets.HopInterval
+	hi   wire.HopInterval
 	h    *hdrhistogram.Histogram
 	lag  int64
 	seen bool
@@ -166,7 +166,7 @@ func (r *patternRun) sampleChain(ctx context.Context) []hopSample {
 					s.lag = l
 				}
 			}
-			if getJSON(ctx, h.url+targets.PathHopInterval, &s.hi) != nil {
+			if getJSON(ctx, h.url+wire.PathHopInterval, &s.hi) != nil {
 				return
 			}
 			var err error
@@ -281,7 +281,7 @@ func (r *patternRun) readABreaker(ctx context.Context) (b aBreaker, ok bool) {
 	if !r.p.Services.Chain.Breaker || r.async() || len(r.chain) == 0 {
 		return b, false
 	}
-	if err := getJSON(ctx, "http://"+r.react.Addr+targets.PathStats, &b); err != nil {
+	if err := getJSON(ctx, "http://"+r.react.Addr+wire.PathStats, &b); err != nil {
 		return b, false
 	}
 	return b, true
@@ -313,7 +313,7 @@ func (r *patternRun) summarizeChain(s *results.Summary, t Totals, api results.Pe
 }
 
 // checkChain refuses, before any load, a chain this run cannot build.
-func checkChain(o RunOptions, p *profiles.Profile, patterns []profiles.Pattern) error {
+func checkChain(o RunOptions, p *profiles.Profile, patterns []pattern.Pattern) error {
 	variants := p.Variants
 	if len(variants) == 0 {
 		variants = []profiles.Variant{{}}
@@ -326,8 +326,8 @@ func checkChain(o RunOptions, p *profiles.Profile, patterns []profiles.Pattern) 
 			return fmt.Errorf("%s: services.chain: a chain runs only on services this run starts, not with --targets", o.ProfileFile)
 		}
 		for _, pt := range patterns {
-			if pt == profiles.Hybrid && v.Runs(pt) {
-				return fmt.Errorf("%s: services.chain: hybrid has no chain form; run --patterns sync,async", o.ProfileFile)
+			if !pt.HasChainForm() && v.Runs(pt) {
+				return fmt.Errorf("%s: services.chain: %s has no chain form; run --patterns sync,async", o.ProfileFile, pt)
 			}
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/results"
 )
@@ -19,7 +20,7 @@ import (
 
 // chainProfile is a 10 s run at 100 rps through a chain of four with D
 // paused from 2 s to 6 s.
-func chainProfile(t *testing.T, patterns ...profiles.Pattern) *profiles.Profile {
+func chainProfile(t *testing.T, patterns ...pattern.Pattern) *profiles.Profile {
 	t.Helper()
 	p := faultProfile(t, 10*time.Second, patterns,
 		profiles.Fault{At: dur(2 * time.Second), For: dur(4 * time.Second), Target: profiles.TargetNotification, Kind: profiles.KindPause})
@@ -63,7 +64,7 @@ func checkChainShape(t *testing.T, key string, pat *results.Pattern) {
 }
 
 func TestChainSyncCascade(t *testing.T) {
-	p := chainProfile(t, profiles.Sync)
+	p := chainProfile(t, pattern.Sync)
 	yes, no := true, false
 	p.Variants = []profiles.Variant{{Name: "nocb", Breaker: &no}, {Name: "cb", Breaker: &yes}}
 	res, _, err := runSmoke(t, context.Background(), loadgen.RunOptions{Profile: p})
@@ -118,7 +119,7 @@ func TestChainSyncCascade(t *testing.T) {
 
 func TestChainAsyncAbsorbs(t *testing.T) {
 	b := localKafka(t)
-	p := chainProfile(t, profiles.Async)
+	p := chainProfile(t, pattern.Async)
 	res, _, err := runSmoke(t, context.Background(), loadgen.RunOptions{Profile: p, Existing: b})
 	if err != nil {
 		t.Fatal(err)

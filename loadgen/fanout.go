@@ -8,7 +8,7 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/commbench/commbench/results"
-	"github.com/commbench/commbench/targets/ledger"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // Fan-out: M consumer groups read the same reactions topic (async and
@@ -88,7 +88,7 @@ func (r *patternRun) groupsDrained() bool {
 
 // summarizeGroups reconciles each extra group's ledger against the
 // accepted ids.
-func (r *patternRun) summarizeGroups(ctx context.Context, accepted ledger.Ranges) ([]results.GroupSummary, error) {
+func (r *patternRun) summarizeGroups(ctx context.Context, accepted wire.Ranges) ([]results.GroupSummary, error) {
 	var (
 		out  []results.GroupSummary
 		errs []string

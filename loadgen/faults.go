@@ -15,7 +15,7 @@ import (
 	"github.com/commbench/commbench/netfault"
 	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/results"
-	"github.com/commbench/commbench/targets"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // What each target takes, as this runner fires it:
@@ -142,7 +142,7 @@ func checkFaults(o RunOptions, p *profiles.Profile) error {
 	}
 	needKafka := false
 	for _, pt := range patterns {
-		needKafka = needKafka || pt != profiles.Sync
+		needKafka = needKafka || pt.UsesKafka()
 	}
 	brokerKind := func() (broker.Kind, error) {
 		if o.Existing != nil {
@@ -227,7 +227,7 @@ func (r *patternRun) fireFaults(ctx context.Context, start time.Time) {
 			case <-time.After(time.Until(start.Add(f.At.Std()))):
 			}
 			w := results.FaultWindow{Target: string(f.Target), Kind: string(f.Kind), StartS: time.Since(start).Seconds(), Detail: faultDetail(f)}
-			if f.Target == profiles.TargetNetwork && r.pattern == profiles.Async {
+			if f.Target == profiles.TargetNetwork && !r.pattern.HasSyncPath() {
 				w.Detail += "; async does not use this link"
 			}
 			detail := ""
@@ -270,7 +270,7 @@ func (r *patternRun) restoreFaults() {
 		switch f.Target {
 		case profiles.TargetProvider:
 			for _, u := range r.ledgerURLs() {
-				doJSON(ctx, "POST", u+targets.PathProvider, []byte(`{"outage":false,"slowdown":1,"delay":"0s"}`), nil)
+				doJSON(ctx, "POST", u+wire.PathProvider, []byte(`{"outage":false,"slowdown":1,"delay":"0s"}`), nil)
 			}
 		case profiles.TargetNotification:
 			r.notif.Signal(syscall.SIGCONT)
@@ -296,7 +296,7 @@ func (r *patternRun) fault(ctx context.Context, f profiles.Fault) (undo func() e
 	providers := func(ctx context.Context, body string) error {
 		var errs []error
 		for _, u := range r.ledgerURLs() {
-			errs = append(errs, doJSON(ctx, "POST", u+targets.PathProvider, []byte(body), nil))
+			errs = append(errs, doJSON(ctx, "POST", u+wire.PathProvider, []byte(body), nil))
 		}
 		return errors.Join(errs...)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/commbench/commbench/broker"
 	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/results"
 )
@@ -21,7 +22,7 @@ import (
 func dur(d time.Duration) profiles.Duration { return profiles.Duration(d) }
 
 // faultProfile is quickSmoke with its own stages, patterns and faults.
-func faultProfile(t *testing.T, stages time.Duration, patterns []profiles.Pattern, faults ...profiles.Fault) *profiles.Profile {
+func faultProfile(t *testing.T, stages time.Duration, patterns []pattern.Pattern, faults ...profiles.Fault) *profiles.Profile {
 	t.Helper()
 	p := quickSmoke(t)
 	p.Stages = []profiles.Stage{{For: dur(stages), Rate: 100, To: 100}}
@@ -105,7 +106,7 @@ func window(t *testing.T, res *results.Results, key string, kind profiles.FaultK
 
 func TestFaultProviderOutage(t *testing.T) {
 	b := localKafka(t)
-	p := faultProfile(t, 6*time.Second, []profiles.Pattern{profiles.Sync, profiles.Async},
+	p := faultProfile(t, 6*time.Second, []pattern.Pattern{pattern.Sync, pattern.Async},
 		profiles.Fault{At: dur(2 * time.Second), For: dur(2 * time.Second), Target: profiles.TargetProvider, Kind: profiles.KindOutage})
 	res, _, err := runSmoke(t, context.Background(), loadgen.RunOptions{Profile: p, Existing: b})
 	if err != nil {
@@ -132,7 +133,7 @@ func TestFaultProviderOutage(t *testing.T) {
 
 func TestFaultBrokerKill(t *testing.T) {
 	b := localKafka(t)
-	p := faultProfile(t, 6*time.Second, []profiles.Pattern{profiles.Async, profiles.Hybrid},
+	p := faultProfile(t, 6*time.Second, []pattern.Pattern{pattern.Async, pattern.Hybrid},
 		profiles.Fault{At: dur(2 * time.Second), For: dur(2 * time.Second), Target: profiles.TargetBroker, Kind: profiles.KindKill})
 	res, _, err := runSmoke(t, context.Background(), loadgen.RunOptions{Profile: p, Existing: b})
 	if err != nil {
@@ -160,7 +161,7 @@ func TestFaultBrokerKill(t *testing.T) {
 
 func TestFaultNotificationKill(t *testing.T) {
 	b := localKafka(t)
-	p := faultProfile(t, 6*time.Second, []profiles.Pattern{profiles.Async},
+	p := faultProfile(t, 6*time.Second, []pattern.Pattern{pattern.Async},
 		profiles.Fault{At: dur(2 * time.Second), For: dur(time.Second), Target: profiles.TargetNotification, Kind: profiles.KindKill})
 	res, dir, err := runSmoke(t, context.Background(), loadgen.RunOptions{Profile: p, Existing: b})
 	if err != nil {
@@ -185,7 +186,7 @@ func TestFaultNetworkReactionNotification(t *testing.T) {
 		return profiles.Fault{At: dur(at), For: dur(1500 * time.Millisecond), Target: profiles.TargetNetwork, Kind: kind,
 			Link: profiles.LinkReactionNotification, Delay: dur(200 * time.Millisecond)}
 	}
-	p := faultProfile(t, 13500*time.Millisecond, []profiles.Pattern{profiles.Sync},
+	p := faultProfile(t, 13500*time.Millisecond, []pattern.Pattern{pattern.Sync},
 		link(2*time.Second, profiles.KindLatency), link(6500*time.Millisecond, profiles.KindBlackhole), link(11*time.Second, profiles.KindReset))
 	res, _, err := runSmoke(t, context.Background(), loadgen.RunOptions{Profile: p})
 	if err != nil {
@@ -233,19 +234,19 @@ func TestFaultsRefusedBeforeTheLoad(t *testing.T) {
 	}
 	for _, c := range []struct {
 		name     string
-		patterns []profiles.Pattern
+		patterns []pattern.Pattern
 		broker   broker.Kind
 		fault    profiles.Fault
 		want     string
 	}{
 		// A proxy in front of the broker's bootstrap address would be bypassed.
-		{"broker link", []profiles.Pattern{profiles.Async}, broker.Embedded, fault(profiles.TargetNetwork, profiles.KindReset, profiles.LinkReactionBroker), "link reaction-broker is not supported"},
+		{"broker link", []pattern.Pattern{pattern.Async}, broker.Embedded, fault(profiles.TargetNetwork, profiles.KindReset, profiles.LinkReactionBroker), "link reaction-broker is not supported"},
 		// kfake keeps everything in memory: a restart would be a new broker.
-		{"embedded kill", []profiles.Pattern{profiles.Async}, broker.Embedded, fault(profiles.TargetBroker, profiles.KindKill, ""), "embedded kfake"},
+		{"embedded kill", []pattern.Pattern{pattern.Async}, broker.Embedded, fault(profiles.TargetBroker, profiles.KindKill, ""), "embedded kfake"},
 		// An external cluster is not the run's to kill.
-		{"external restart", []profiles.Pattern{profiles.Async}, broker.External, fault(profiles.TargetBroker, profiles.KindRestart, ""), "external"},
+		{"external restart", []pattern.Pattern{pattern.Async}, broker.External, fault(profiles.TargetBroker, profiles.KindRestart, ""), "external"},
 		// No pattern starts a broker.
-		{"sync only", []profiles.Pattern{profiles.Sync}, broker.Embedded, fault(profiles.TargetBroker, profiles.KindPause, ""), "every pattern is sync"},
+		{"sync only", []pattern.Pattern{pattern.Sync}, broker.Embedded, fault(profiles.TargetBroker, profiles.KindPause, ""), "every pattern is sync"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p := faultProfile(t, 3*time.Second, c.patterns, c.fault)

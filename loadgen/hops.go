@@ -6,12 +6,12 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/commbench/commbench/results"
-	"github.com/commbench/commbench/targets/ledger"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // The ledger's hops are results.json's: as many (this does not compile
 // otherwise) and, TestHopNames checks, of the same names.
-var _ [len(results.HopNames)]string = ledger.HopNames
+var _ [len(results.HopNames)]string = wire.HopNames
 
 // hopHists are the whole run's hop histograms of one pattern, in
 // results.HopNames order, in microseconds.
@@ -20,13 +20,13 @@ type hopHists [5]*hdrhistogram.Histogram
 func newHopHists() hopHists {
 	var h hopHists
 	for i := range h {
-		h[i] = hdrhistogram.New(ledger.LowestMicros, ledger.HighestMicros, ledger.Digits)
+		h[i] = hdrhistogram.New(wire.LowestMicros, wire.HighestMicros, wire.Digits)
 	}
 	return h
 }
 
 // fromSnapshot merges a ledger snapshot's hop histograms into h.
-func (h hopHists) fromSnapshot(snap *ledger.Snapshot) error {
+func (h hopHists) fromSnapshot(snap *wire.Snapshot) error {
 	if snap == nil {
 		return nil
 	}
@@ -63,7 +63,7 @@ func (h hopHists) set(pat *results.Pattern) {
 
 // MergeHopHists merges the hop histograms of several ledgers (replicas)
 // into out, as ledger snapshots encode them.
-func MergeHopHists(out *ledger.Snapshot, snaps []*ledger.Snapshot) error {
+func MergeHopHists(out *wire.Snapshot, snaps []*wire.Snapshot) error {
 	h := newHopHists()
 	for _, s := range snaps {
 		if err := h.fromSnapshot(s); err != nil {

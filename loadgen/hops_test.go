@@ -5,13 +5,14 @@ import (
 
 	"github.com/commbench/commbench/results"
 	"github.com/commbench/commbench/targets/ledger"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // TestHopsOfReplicasMerge checks that the hops of several notification
 // replicas' ledgers add up in the pattern's summary.
 func TestHopsOfReplicasMerge(t *testing.T) {
 	const ms = int64(1_000_000)
-	var snaps []*ledger.Snapshot
+	var snaps []*wire.Snapshot
 	for replica := range 2 {
 		l := ledger.New()
 		for id := uint64(1); id <= 3; id++ {
@@ -47,7 +48,7 @@ func TestHopsOfReplicasMerge(t *testing.T) {
 
 // TestHopNames checks that the ledger's hop names are results.json's.
 func TestHopNames(t *testing.T) {
-	if ledger.HopNames != results.HopNames {
-		t.Errorf("ledger.HopNames %q, results.HopNames %q", ledger.HopNames, results.HopNames)
+	if wire.HopNames != results.HopNames {
+		t.Errorf("wire.HopNames %q, results.HopNames %q", wire.HopNames, results.HopNames)
 	}
 }

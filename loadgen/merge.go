@@ -13,7 +13,7 @@ import (
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/commbench/commbench/results"
-	"github.com/commbench/commbench/targets/ledger"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // Merge puts the run folders of a sharded run (see Shard) back together
@@ -244,7 +244,7 @@ func mergePattern(key string, all []mergePart, outDir string) (*results.Pattern,
 		return nil, err
 	}
 	newNotify := func() *hdrhistogram.Histogram {
-		return hdrhistogram.New(ledger.LowestMicros, ledger.HighestMicros, ledger.Digits)
+		return hdrhistogram.New(wire.LowestMicros, wire.HighestMicros, wire.Digits)
 	}
 	notifyW, err := mergeWindows(notify, off, newNotify)
 	if err != nil {

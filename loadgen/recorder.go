@@ -2,8 +2,6 @@ package loadgen
 
 import (
 	"io"
-	"math/bits"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -13,8 +11,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/commbench/commbench/results"
-	"github.com/commbench/commbench/targets"
-	"github.com/commbench/commbench/targets/ledger"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // DefaultLateTolerance is how much later than its intended time a request
@@ -73,7 +70,8 @@ type Totals struct {
 // Recorder records an attack's results: latency in HdrHistograms (a window
 // per Tick and the whole run), drops by class, accepted ids in a bitset.
 // Its memory does not grow with the number of requests, only with the
-// range of accepted ids (8 KiB per 65,536 ids, allocated when first used).
+// range of accepted ids (a wire.IDSet: 8 KiB per 65,536 ids, allocated
+// when first used, behind a directory of 512 KiB).
 // It is safe for concurrent use.
 type Recorder struct {
 	due func(uint64) time.Duration
@@ -87,7 +85,7 @@ type Recorder struct {
 	winU    *hdrhistogram.Histogram // uncorrected, current window
 	sec     Second                  // counts of the current window
 	tot     Totals
-	ids     idSet
+	ids     *wire.IDSet
 	started bool
 
 	tick   sync.Mutex // serialises Tick and Histograms; guards below
@@ -108,6 +106,7 @@ func NewRecorder(o RecorderOptions) *Recorder {
 		tol = DefaultLateTolerance
 	}
 	return &Recorder{
+		ids: wire.NewIDSet(),
 		due: o.Due, tol: tol,
 		win: results.NewHistogram(), winU: results.NewHistogram(),
 		all: results.NewHistogram(), allU: results.NewHistogram(),
@@ -144,11 +143,11 @@ func (r *Recorder) Record(res *vegeta.Result) {
 	var idOK bool
 	var path string
 	if class == results.NotDropped {
-		if v := res.Headers[targets.HeaderID]; len(v) > 0 { // canonical key: no allocation
+		if v := res.Headers[wire.HeaderID]; len(v) > 0 { // canonical key: no allocation
 			n, err := strconv.ParseUint(v[0], 10, 64)
 			id, idOK = n, err == nil
 		}
-		if v := res.Headers[targets.HeaderPath]; len(v) > 0 {
+		if v := res.Headers[wire.HeaderPath]; len(v) > 0 {
 			path = v[0]
 		}
 	}
@@ -189,10 +188,10 @@ func (r *Recorder) Record(res *vegeta.Result) {
 		r.sec.PathAsync++
 		r.tot.AcceptedAsync++
 	}
-	if idOK {
-		r.ids.add(id)
-	} else {
+	if !idOK {
 		r.tot.NoID++
+	} else if _, err := r.ids.Add(id); err != nil {
+		r.tot.NoID++ // an id no ledger can hold: 0 or above wire.MaxID
 	}
 }
 
@@ -278,57 +277,8 @@ func (r *Recorder) Histograms() (api, apiUncorrected *hdrhistogram.Histogram) {
 
 // AcceptedIDs returns the ids answered 201 or 202, as read from the
 // X-Commbench-Id header, as ranges.
-func (r *Recorder) AcceptedIDs() ledger.Ranges {
+func (r *Recorder) AcceptedIDs() wire.Ranges {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.ids.ranges()
-}
-
-// idSet is a bitset of ids in pages of 65,536 ids, allocated when first
-// used, like the ledger's. Ids arrive nearly in order, so the last page
-// used is kept at hand.
-type idSet struct {
-	pages   map[uint64]*idPage
-	lastKey uint64
-	last    *idPage
-}
-
-const idPageBits = 16
-
-type idPage [1 << idPageBits / 64]uint64
-
-func (s *idSet) add(id uint64) {
-	k := id >> idPageBits
-	p := s.last
-	if p == nil || k != s.lastKey {
-		if p = s.pages[k]; p == nil {
-			if s.pages == nil {
-				s.pages = make(map[uint64]*idPage)
-			}
-			p = new(idPage)
-			s.pages[k] = p
-		}
-		s.last, s.lastKey = p, k
-	}
-	p[(id>>6)&(uint64(len(p))-1)] |= 1 << (id & 63)
-}
-
-func (s *idSet) ranges() ledger.Ranges {
-	keys := make([]uint64, 0, len(s.pages))
-	for k := range s.pages {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	var b ledger.RangeBuilder
-	for _, k := range keys {
-		p := s.pages[k]
-		for w, word := range p {
-			for word != 0 {
-				bit := uint64(bits.TrailingZeros64(word))
-				b.Add(k<<idPageBits | uint64(w)<<6 | bit)
-				word &= word - 1
-			}
-		}
-	}
-	return b.Ranges()
+	return r.ids.Ranges()
 }

@@ -11,8 +11,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/commbench/commbench/results"
-	"github.com/commbench/commbench/targets"
-	"github.com/commbench/commbench/targets/ledger"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // every10ms is a Due of 100 hits per second: hit n is due at n×10 ms.
@@ -29,10 +28,10 @@ func result(start time.Time, seq uint64, late, latency time.Duration, code uint1
 		Headers:   http.Header{},
 	}
 	if id != 0 {
-		res.Headers[targets.HeaderID] = []string{strconv.FormatUint(id, 10)}
+		res.Headers[wire.HeaderID] = []string{strconv.FormatUint(id, 10)}
 	}
 	if path != "" {
-		res.Headers[targets.HeaderPath] = []string{path}
+		res.Headers[wire.HeaderPath] = []string{path}
 	}
 	if code == 0 {
 		res.Error = `Post "http://127.0.0.1:1/v1/reactions": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`
@@ -120,7 +119,7 @@ func TestRecorderCounts(t *testing.T) {
 		t.Errorf("totals\n got %+v\nwant %+v", got, want)
 	}
 	ids := rec.AcceptedIDs()
-	wantIDs := ledger.Ranges{{Lo: 10, Hi: 12}, {Lo: 20, Hi: 20}}
+	wantIDs := wire.Ranges{{Lo: 10, Hi: 12}, {Lo: 20, Hi: 20}}
 	if len(ids) != len(wantIDs) || ids[0] != wantIDs[0] || ids[1] != wantIDs[1] {
 		t.Errorf("accepted ids = %v, want %v", ids, wantIDs)
 	}
@@ -136,11 +135,11 @@ func TestRecorderIDsAcrossPages(t *testing.T) {
 	}
 	ids = append(ids, 3<<16+5, 1, 2, 3, 1) // a duplicate counts once
 	for i := len(ids) - 1; i >= 0; i-- {
-		res := &vegeta.Result{Code: 202, Headers: http.Header{targets.HeaderID: {strconv.FormatUint(ids[i], 10)}}}
+		res := &vegeta.Result{Code: 202, Headers: http.Header{wire.HeaderID: {strconv.FormatUint(ids[i], 10)}}}
 		rec.Record(res)
 	}
 	got := rec.AcceptedIDs()
-	want := ledger.FromIDs(ids)
+	want := wire.FromIDs(ids)
 	if len(got) != len(want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
@@ -263,7 +262,7 @@ func TestRecorderConcurrent(t *testing.T) {
 	if ticked != per*workers {
 		t.Errorf("recorded %d over the ticks, want %d", ticked, per*workers)
 	}
-	if got := rec.AcceptedIDs(); len(got) != 1 || got[0] != (ledger.Range{Lo: 1, Hi: per * workers}) {
+	if got := rec.AcceptedIDs(); len(got) != 1 || got[0] != (wire.Range{Lo: 1, Hi: per * workers}) {
 		t.Errorf("accepted ids = %v", got)
 	}
 }

@@ -8,7 +8,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
-	"github.com/commbench/commbench/targets"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // BenchmarkRecorder records accepted results with an id and a path, the
@@ -31,8 +31,8 @@ func BenchmarkRecorder(b *testing.B) {
 			Timestamp: start.Add(pacer.Due(seq+1) + 50*time.Microsecond),
 			Latency:   time.Duration(500+i%5000) * time.Microsecond,
 			Headers: http.Header{
-				targets.HeaderID:   {strconv.FormatUint(seq+1, 10)},
-				targets.HeaderPath: {"async"},
+				wire.HeaderID:   {strconv.FormatUint(seq+1, 10)},
+				wire.HeaderPath: {"async"},
 			},
 		}
 	}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
-	"github.com/commbench/commbench/targets/ledger"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // Scale-out: the notification service runs as K processes (replicas).
@@ -29,8 +29,8 @@ func replicaName(i int) string {
 }
 
 // addCounts sums two ledgers' counts, every int64 field of them (a field
-// added to ledger.Counts is summed too).
-func addCounts(a, b ledger.Counts) ledger.Counts {
+// added to wire.Counts is summed too).
+func addCounts(a, b wire.Counts) wire.Counts {
 	va, vb := reflect.ValueOf(&a).Elem(), reflect.ValueOf(b)
 	for i := range va.NumField() {
 		if f := va.Field(i); f.Kind() == reflect.Int64 && f.CanSet() {
@@ -43,13 +43,13 @@ func addCounts(a, b ledger.Counts) ledger.Counts {
 // fetchIntervals reads the last interval of every ledger at urls and
 // merges them. It fails if any fails: a partial sum would look like a
 // delivery rate that dropped.
-func fetchIntervals(ctx context.Context, urls []string) (ledger.Counts, *hdrhistogram.Histogram, error) {
+func fetchIntervals(ctx context.Context, urls []string) (wire.Counts, *hdrhistogram.Histogram, error) {
 	if len(urls) == 1 {
 		return fetchInterval(ctx, urls[0])
 	}
 	var (
-		sum  ledger.Counts
-		hist = hdrhistogram.New(ledger.LowestMicros, ledger.HighestMicros, ledger.Digits)
+		sum  wire.Counts
+		hist = hdrhistogram.New(wire.LowestMicros, wire.HighestMicros, wire.Digits)
 		errs []error
 	)
 	for _, u := range urls {
@@ -73,8 +73,8 @@ func fetchIntervals(ctx context.Context, urls []string) (ledger.Counts, *hdrhist
 // snapshot: delivered and dead-lettered ids united, counts summed, a
 // delivery in two ledgers counted as a duplicate, histograms merged. It
 // also returns each ledger's count of distinct delivered ids.
-func fetchLedgers(ctx context.Context, urls []string) (*ledger.Snapshot, []int64, error) {
-	snaps := make([]*ledger.Snapshot, 0, len(urls))
+func fetchLedgers(ctx context.Context, urls []string) (*wire.Snapshot, []int64, error) {
+	snaps := make([]*wire.Snapshot, 0, len(urls))
 	each := make([]int64, 0, len(urls))
 	for _, u := range urls {
 		s, err := fetchLedger(ctx, u)
@@ -91,9 +91,9 @@ func fetchLedgers(ctx context.Context, urls []string) (*ledger.Snapshot, []int64
 }
 
 // mergeSnapshots merges the ledgers of several replicas.
-func mergeSnapshots(snaps []*ledger.Snapshot) *ledger.Snapshot {
-	out := &ledger.Snapshot{}
-	hist := hdrhistogram.New(ledger.LowestMicros, ledger.HighestMicros, ledger.Digits)
+func mergeSnapshots(snaps []*wire.Snapshot) *wire.Snapshot {
+	out := &wire.Snapshot{}
+	hist := hdrhistogram.New(wire.LowestMicros, wire.HighestMicros, wire.Digits)
 	var each uint64
 	for _, s := range snaps {
 		out.Counts = addCounts(out.Counts, s.Counts)

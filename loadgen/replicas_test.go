@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/commbench/commbench/targets/ledger"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 func TestMergeSnapshots(t *testing.T) {
@@ -25,9 +25,9 @@ func TestMergeSnapshots(t *testing.T) {
 		{"an idle replica", [][]uint64{{1, 2}, nil}, []int64{0, 0}, 2, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var snaps []*ledger.Snapshot
+			var snaps []*wire.Snapshot
 			for i, ids := range tc.have {
-				s := &ledger.Snapshot{DeliveredIDs: ledger.FromIDs(ids)}
+				s := &wire.Snapshot{DeliveredIDs: wire.FromIDs(ids)}
 				s.Delivered, s.Duplicates = int64(len(ids)), tc.dups[i]
 				snaps = append(snaps, s)
 			}
@@ -40,8 +40,8 @@ func TestMergeSnapshots(t *testing.T) {
 }
 
 func TestAddCounts(t *testing.T) {
-	got := addCounts(ledger.Counts{Delivered: 1, DeadLettered: 2}, ledger.Counts{Delivered: 10, Duplicates: 3, DeadLettered: 1})
-	want := ledger.Counts{Delivered: 11, Duplicates: 3, DeadLettered: 3}
+	got := addCounts(wire.Counts{Delivered: 1, DeadLettered: 2}, wire.Counts{Delivered: 10, Duplicates: 3, DeadLettered: 1})
+	want := wire.Counts{Delivered: 11, Duplicates: 3, DeadLettered: 3}
 	if got != want {
 		t.Errorf("got %+v, want %+v", got, want)
 	}

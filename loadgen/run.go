@@ -18,10 +18,10 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/commbench/commbench/broker"
+	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/results"
-	"github.com/commbench/commbench/targets"
-	"github.com/commbench/commbench/targets/ledger"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // ErrInterrupted is returned by Run when its context ended mid-run; the
@@ -33,10 +33,10 @@ type RunOptions struct {
 	Profile     *profiles.Profile
 	ProfileFile string
 	ProfileYAML []byte
-	Patterns    []profiles.Pattern // nil: the profile's
-	Repeat      int                // runs of each pattern, interleaved: A B C A B C
-	OutRoot     string             // run folders go in OutRoot/<time>-<profile>; OutRoot/../latest points at the newest
-	Exe         string             // the commbench binary the services run from
+	Patterns    []pattern.Pattern // nil: the profile's
+	Repeat      int               // runs of each pattern, interleaved: A B C A B C
+	OutRoot     string            // run folders go in OutRoot/<time>-<profile>; OutRoot/../latest points at the newest
+	Exe         string            // the commbench binary the services run from
 	Broker      broker.Options
 	// Existing is a broker that is already up (a test's shared broker): Run
 	// uses it instead of starting one, and leaves it running.
@@ -157,7 +157,7 @@ func Run(ctx context.Context, o RunOptions) (*results.Results, string, error) {
 	)
 	needKafka := false
 	for _, pt := range patterns {
-		needKafka = needKafka || pt != profiles.Sync
+		needKafka = needKafka || pt.UsesKafka()
 	}
 	if o.Targets != nil {
 		// Someone else's services: Kafka only to read the lag, if at all.
@@ -228,7 +228,7 @@ loop:
 					continue
 				}
 				n++
-				key := results.Key{Pattern: string(pt), Variant: v.Name, Rep: rep}.String()
+				key := results.Key{Pattern: pt, Variant: v.Name, Rep: rep}.String()
 				pr := &patternRun{o: o, p: p.Apply(v), pattern: pt, key: key, dir: dir, runID: id, broker: b, client: client,
 					label: fmt.Sprintf("%s %d/%d", key, n, runs)}
 				pat, err := pr.run(ctx)
@@ -263,7 +263,7 @@ loop:
 type patternRun struct {
 	o       RunOptions
 	p       *profiles.Profile
-	pattern profiles.Pattern
+	pattern pattern.Pattern
 	key     string
 	label   string
 	dir     string
@@ -293,7 +293,7 @@ type patternRun struct {
 	mu     sync.Mutex // guards what the sampler writes and the drain reads
 	series results.Series
 	lag    int64
-	counts ledger.Counts
+	counts wire.Counts
 	notify *hdrhistogram.Histogram
 	meter  *cpuMeter
 	faults []results.FaultWindow // as fired
@@ -301,7 +301,8 @@ type patternRun struct {
 	faultSetup *faulted
 }
 
-func (r *patternRun) async() bool { return r.pattern != profiles.Sync }
+// async reports whether the pattern produces to Kafka (async, hybrid).
+func (r *patternRun) async() bool { return r.pattern.UsesKafka() }
 
 func (r *patternRun) run(ctx context.Context) (*results.Pattern, error) {
 	o, p := r.o, r.p
@@ -413,7 +414,7 @@ func (r *patternRun) startServices(ctx context.Context) error {
 	if err := r.startRelays(ctx); err != nil {
 		return err
 	}
-	if s.Notification.LB() == profiles.BalancerNginx && r.pattern != profiles.Async {
+	if s.Notification.LB() == profiles.BalancerNginx && r.pattern.HasSyncPath() {
 		// Async reaches the replicas through the consumer group, not HTTP.
 		ups := make([]string, len(r.replicas))
 		for i, pr := range r.replicas {
@@ -429,7 +430,7 @@ func (r *patternRun) startServices(ctx context.Context) error {
 		"--timeout", s.Reaction.Timeout.String(),
 		"--budget", s.Hybrid.Budget.String(),
 	}
-	if r.chained() && r.pattern == profiles.Sync {
+	if r.chained() && r.pattern.HasSyncPath() {
 		rargs = append(rargs, breakerArgs(s.Chain)...)
 	}
 	if r.async() {
@@ -459,7 +460,7 @@ func (r *patternRun) callURL() string {
 
 // checkBalancer refuses, before any load, a run that needs nginx on a
 // machine without it.
-func checkBalancer(o RunOptions, p *profiles.Profile, patterns []profiles.Pattern) error {
+func checkBalancer(o RunOptions, p *profiles.Profile, patterns []pattern.Pattern) error {
 	if o.Targets != nil {
 		return nil
 	}
@@ -471,7 +472,7 @@ func checkBalancer(o RunOptions, p *profiles.Profile, patterns []profiles.Patter
 	for _, v := range variants {
 		for _, pt := range patterns {
 			// Async reaches the replicas through Kafka: no balancer.
-			need = need || pt != profiles.Async && v.Runs(pt) && p.Apply(v).Services.Notification.LB() == profiles.BalancerNginx
+			need = need || pt.HasSyncPath() && v.Runs(pt) && p.Apply(v).Services.Notification.LB() == profiles.BalancerNginx
 		}
 	}
 	if !need {
@@ -549,7 +550,7 @@ func (r *patternRun) warmup(ctx context.Context) (uint64, error) {
 		resets = append(resets, g.url)
 	}
 	for _, u := range resets {
-		if err := doJSON(ctx, "POST", u+targets.PathLedgerReset, nil, nil); err != nil {
+		if err := doJSON(ctx, "POST", u+wire.PathLedgerReset, nil, nil); err != nil {
 			return 0, fmt.Errorf("reset the ledger after the warmup: %w", err)
 		}
 	}
@@ -585,7 +586,7 @@ func (r *patternRun) measure(ctx context.Context, firstID uint64) (*results.Patt
 	defer notifyLog.Close()
 
 	rec := NewRecorder(RecorderOptions{Due: pacer.Due, APILog: apiLog, APIUncorrectedLog: apiUncLog})
-	r.notify = hdrhistogram.New(ledger.LowestMicros, ledger.HighestMicros, ledger.Digits)
+	r.notify = hdrhistogram.New(wire.LowestMicros, wire.HighestMicros, wire.Digits)
 	r.meter = newCPUMeter()
 	r.series = results.Series{Drops: map[string][]int64{}, CPU: map[string][]float64{}, RSSMB: map[string][]float64{}}
 	r.meter.sample(r.pids(), 0) // the baseline
@@ -726,7 +727,7 @@ func (r *patternRun) sampler(ctx context.Context, start time.Time, rec *Recorder
 			})
 		}
 		var (
-			counts ledger.Counts
+			counts wire.Counts
 			h      *hdrhistogram.Histogram
 			ierr   = errNotOwner
 		)
@@ -862,7 +863,7 @@ func pollUntil(ctx context.Context, timeout, every time.Duration, done func() bo
 	}
 }
 
-func (r *patternRun) summarize(rec *Recorder, pacer StagePacer, attackEnd time.Duration, drained bool, drainS float64, snap *ledger.Snapshot) *results.Pattern {
+func (r *patternRun) summarize(rec *Recorder, pacer StagePacer, attackEnd time.Duration, drained bool, drainS float64, snap *wire.Snapshot) *results.Pattern {
 	t := rec.Totals()
 	api, apiUnc := rec.Histograms()
 	attackS := attackEnd.Seconds()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/commbench/commbench/broker"
 	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/results"
 )
@@ -229,7 +230,7 @@ func TestInterruptWritesPartialResults(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := quickSmoke(t)
 	p.Stages = []profiles.Stage{{For: profiles.Duration(30 * time.Second), Rate: 100, To: 100}}
-	p.Patterns = []profiles.Pattern{profiles.Async}
+	p.Patterns = []pattern.Pattern{pattern.Async}
 	// Interrupt in the middle of the attack, as Ctrl-C would: 2s after the
 	// runner says the attack began (a slow machine may take long to warm up).
 	var once sync.Once

@@ -13,8 +13,7 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
-	"github.com/commbench/commbench/targets"
-	"github.com/commbench/commbench/targets/ledger"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // clockTicks is USER_HZ, the unit of CPU times in /proc/<pid>/stat: 100 on
@@ -112,12 +111,6 @@ func (m *cpuMeter) sample(pids map[string]int, elapsed time.Duration) (cores, rs
 	return cores, rssMB
 }
 
-// ledgerInterval is what GET /v1/ledger/interval answers.
-type ledgerInterval struct {
-	ledger.Counts
-	NotifyHist string `json:"notify_hist"`
-}
-
 var httpClient = &http.Client{Timeout: 5 * time.Second}
 
 func getJSON(ctx context.Context, url string, v any) error {
@@ -149,10 +142,10 @@ func doJSON(ctx context.Context, method, url string, body []byte, v any) error {
 
 // fetchInterval gets the ledger's counts and the time-to-notify histogram
 // of the last interval.
-func fetchInterval(ctx context.Context, notifyURL string) (ledger.Counts, *hdrhistogram.Histogram, error) {
-	var li ledgerInterval
-	if err := getJSON(ctx, notifyURL+targets.PathLedgerInterval, &li); err != nil {
-		return ledger.Counts{}, nil, err
+func fetchInterval(ctx context.Context, notifyURL string) (wire.Counts, *hdrhistogram.Histogram, error) {
+	var li wire.LedgerInterval
+	if err := getJSON(ctx, notifyURL+wire.PathLedgerInterval, &li); err != nil {
+		return wire.Counts{}, nil, err
 	}
 	h, err := hdrhistogram.Decode([]byte(li.NotifyHist))
 	if err != nil {
@@ -162,9 +155,9 @@ func fetchInterval(ctx context.Context, notifyURL string) (ledger.Counts, *hdrhi
 }
 
 // fetchLedger gets the whole ledger.
-func fetchLedger(ctx context.Context, notifyURL string) (*ledger.Snapshot, error) {
-	var s ledger.Snapshot
-	if err := getJSON(ctx, notifyURL+targets.PathLedger, &s); err != nil {
+func fetchLedger(ctx context.Context, notifyURL string) (*wire.Snapshot, error) {
+	var s wire.Snapshot
+	if err := getJSON(ctx, notifyURL+wire.PathLedger, &s); err != nil {
 		return nil, err
 	}
 	return &s, nil

@@ -11,15 +11,16 @@ import (
 
 	"github.com/commbench/commbench/broker"
 	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/results"
 )
 
 // scaleSmoke is quickSmoke with one pattern and the given services.
-func scaleSmoke(t *testing.T, pt profiles.Pattern, replicas int, groups ...string) *profiles.Profile {
+func scaleSmoke(t *testing.T, pt pattern.Pattern, replicas int, groups ...string) *profiles.Profile {
 	t.Helper()
 	p := quickSmoke(t)
-	p.Patterns = []profiles.Pattern{pt}
+	p.Patterns = []pattern.Pattern{pt}
 	p.Services.Notification.Replicas = replicas
 	p.Services.Notification.Balancer = ""
 	p.Services.Notification.Consumers = 1
@@ -48,7 +49,7 @@ func TestScaleOutNginx(t *testing.T) {
 	if _, err := loadgen.FindNginx(); err != nil {
 		t.Skipf("scale-out behind nginx: %v", err)
 	}
-	p := scaleSmoke(t, profiles.Sync, 2)
+	p := scaleSmoke(t, pattern.Sync, 2)
 	res, dir, err := runSmoke(t, context.Background(), loadgen.RunOptions{Profile: p})
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +91,7 @@ func TestScaleOutNginx(t *testing.T) {
 }
 
 func TestScaleOutConsumers(t *testing.T) {
-	p := scaleSmoke(t, profiles.Async, 2)
+	p := scaleSmoke(t, pattern.Async, 2)
 	res, _, err := runSmoke(t, context.Background(), loadgen.RunOptions{Profile: p, Broker: broker.Options{Kind: broker.Embedded}})
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +107,7 @@ func TestScaleOutConsumers(t *testing.T) {
 }
 
 func TestFanOut(t *testing.T) {
-	p := scaleSmoke(t, profiles.Async, 1, "notification", "analytics")
+	p := scaleSmoke(t, pattern.Async, 1, "notification", "analytics")
 	res, _, err := runSmoke(t, context.Background(), loadgen.RunOptions{Profile: p, Broker: broker.Options{Kind: broker.Embedded}})
 	if err != nil {
 		t.Fatal(err)

@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/commbench/commbench/broker"
+	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/profiles"
-	"github.com/commbench/commbench/targets"
-	"github.com/commbench/commbench/targets/ledger"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // Shard is one of Count load generators that share a run between them,
@@ -70,9 +70,9 @@ func (s Shard) OwnsLedger() bool { return s.Index == 0 }
 // IDs is the shard's reaction id range, first to last inclusive: the ids
 // from Index·2³²/Count to (Index+1)·2³²/Count − 1, id 0 left out (ids
 // start at 1). Consecutive shards' ranges touch and never overlap; together
-// they cover 1 to ledger.MaxID.
+// they cover 1 to wire.MaxID.
 func (s Shard) IDs() (first, last uint64) {
-	const space = uint64(ledger.MaxID) + 1
+	const space = uint64(wire.MaxID) + 1
 	n := uint64(s.count())
 	first = uint64(s.Index) * space / n
 	last = (uint64(s.Index)+1)*space/n - 1
@@ -93,7 +93,7 @@ func (s Shard) Stages(stages []Stage) []Stage {
 // dead-lettered ids in its range, and, unless it owns the ledger, no
 // ledger-wide counts (duplicates, deduplicated), which the owner reports
 // once. The whole run's snapshot is returned as it is.
-func (s Shard) Restrict(snap *ledger.Snapshot) *ledger.Snapshot {
+func (s Shard) Restrict(snap *wire.Snapshot) *wire.Snapshot {
 	if snap == nil || s.Whole() {
 		return snap
 	}
@@ -110,13 +110,13 @@ func (s Shard) Restrict(snap *ledger.Snapshot) *ledger.Snapshot {
 }
 
 // clip keeps the ids of rs within [lo, hi].
-func clip(rs ledger.Ranges, lo, hi uint64) ledger.Ranges {
-	var out ledger.Ranges
+func clip(rs wire.Ranges, lo, hi uint64) wire.Ranges {
+	var out wire.Ranges
 	for _, r := range rs {
 		if r.Hi < lo || r.Lo > hi {
 			continue
 		}
-		out = append(out, ledger.Range{Lo: max(r.Lo, lo), Hi: min(r.Hi, hi)})
+		out = append(out, wire.Range{Lo: max(r.Lo, lo), Hi: min(r.Hi, hi)})
 	}
 	return out
 }
@@ -181,7 +181,7 @@ func ReadShardInfo(dir string) (ShardInfo, error) {
 }
 
 // checkShard refuses, before anything starts, what a shard cannot do.
-func checkShard(o RunOptions, patterns []profiles.Pattern) error {
+func checkShard(o RunOptions, patterns []pattern.Pattern) error {
 	if o.Targets == nil {
 		if !o.Shard.Whole() {
 			return errors.New("a shard runs against services it did not start: give their URLs (--targets)")
@@ -226,8 +226,8 @@ func writeShardInfo(dir string, o RunOptions) error {
 // targetBroker is the cluster the lag is read from in a run against
 // targets: only the ledger's owner reads it, only for a Kafka pattern, and
 // only when the brokers are known. Nil otherwise.
-func targetBroker(o RunOptions, patterns []profiles.Pattern) *broker.Broker {
-	if !o.Shard.OwnsLedger() || len(patterns) == 0 || patterns[0] == profiles.Sync {
+func targetBroker(o RunOptions, patterns []pattern.Pattern) *broker.Broker {
+	if !o.Shard.OwnsLedger() || len(patterns) == 0 || !patterns[0].UsesKafka() {
 		return nil
 	}
 	addrs := o.Broker.Brokers
@@ -256,7 +256,7 @@ func (r *patternRun) startTargets(ctx context.Context) (firstID uint64, err erro
 	r.react = &Proc{Name: "reaction", Addr: ru.Host}
 	r.notif = &Proc{Name: "notification", Addr: nu.Host}
 	if r.o.Shard.OwnsLedger() {
-		if err := doJSON(ctx, "POST", r.notifyURL+targets.PathLedgerReset, nil, nil); err != nil {
+		if err := doJSON(ctx, "POST", r.notifyURL+wire.PathLedgerReset, nil, nil); err != nil {
 			return 0, fmt.Errorf("reset the ledger at %s: %w", r.notifyURL, err)
 		}
 	}
@@ -281,7 +281,7 @@ func (r *patternRun) waitStart(ctx context.Context) error {
 // drainTargets waits until every reaction this shard saw accepted is in
 // the shared ledger, delivered or dead-lettered, and (for the owner, when
 // it reads Kafka) the lag is 0; or until timeout.
-func (r *patternRun) drainTargets(ctx context.Context, accepted ledger.Ranges, timeout time.Duration) bool {
+func (r *patternRun) drainTargets(ctx context.Context, accepted wire.Ranges, timeout time.Duration) bool {
 	return pollUntil(ctx, timeout, time.Second, func() bool {
 		qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		snap, err := fetchLedger(qctx, r.notifyURL)

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/commbench/commbench/loadgen"
-	"github.com/commbench/commbench/targets/ledger"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 func TestParseShard(t *testing.T) {
@@ -52,16 +52,16 @@ func TestShardIDsDisjointAndCovering(t *testing.T) {
 			}
 			next = last + 1
 		}
-		if next-1 != ledger.MaxID {
-			t.Errorf("n=%d: the last shard ends at %d, want ledger.MaxID %d", n, next-1, uint64(ledger.MaxID))
+		if next-1 != wire.MaxID {
+			t.Errorf("n=%d: the last shard ends at %d, want wire.MaxID %d", n, next-1, uint64(wire.MaxID))
 		}
 		if n > 1 && largest-smallest > 1 {
 			t.Errorf("n=%d: shard sizes range from %d to %d", n, smallest, largest)
 		}
 	}
 	// The whole run is shard 0 of 1, and the zero Shard is the same.
-	if f, l := (loadgen.Shard{}).IDs(); f != 1 || l != ledger.MaxID {
-		t.Errorf("zero Shard: ids %d..%d, want 1..%d", f, l, uint64(ledger.MaxID))
+	if f, l := (loadgen.Shard{}).IDs(); f != 1 || l != wire.MaxID {
+		t.Errorf("zero Shard: ids %d..%d, want 1..%d", f, l, uint64(wire.MaxID))
 	}
 }
 
@@ -92,10 +92,10 @@ func TestShardStagesSplitTheRate(t *testing.T) {
 }
 
 func TestShardRestrict(t *testing.T) {
-	snap := &ledger.Snapshot{
-		Counts:          ledger.Counts{Delivered: 6, Duplicates: 2, Deduplicated: 3},
-		DeliveredIDs:    ledger.Ranges{{Lo: 1, Hi: 3}, {Lo: 1<<31 - 1, Hi: 1<<31 + 1}},
-		DeadLetteredIDs: ledger.Ranges{{Lo: 1 << 31, Hi: 1 << 31}},
+	snap := &wire.Snapshot{
+		Counts:          wire.Counts{Delivered: 6, Duplicates: 2, Deduplicated: 3},
+		DeliveredIDs:    wire.Ranges{{Lo: 1, Hi: 3}, {Lo: 1<<31 - 1, Hi: 1<<31 + 1}},
+		DeadLetteredIDs: wire.Ranges{{Lo: 1 << 31, Hi: 1 << 31}},
 	}
 	s0 := loadgen.Shard{Index: 0, Count: 2}.Restrict(snap)
 	s1 := loadgen.Shard{Index: 1, Count: 2}.Restrict(snap)

@@ -15,6 +15,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/commbench/commbench/pattern"
 )
 
 // Error is one problem with a profile: where it is and what to do.
@@ -165,7 +167,7 @@ func fill(p *Profile, file string, root *yaml.Node) {
 		p.Name = strings.TrimSuffix(base, filepath.Ext(base))
 	}
 	if !has(root, "patterns") {
-		p.Patterns = slices.Clone(AllPatterns)
+		p.Patterns = pattern.All()
 	}
 	var highest float64
 	for i := range p.Stages {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/commbench/commbench/pattern"
 )
 
 // Plan is what a profile will do to each pattern, for `commbench run
@@ -15,7 +17,7 @@ import (
 type Plan struct {
 	Profile     string
 	Description string
-	Patterns    []Pattern
+	Patterns    []pattern.Pattern
 	Warmup      Warmup
 	// WarmupRequests is the warmup's requests, not recorded.
 	WarmupRequests uint64

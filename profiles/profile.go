@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/commbench/commbench/pattern"
 )
 
 // Profile is one benchmark: the same schedule of requests, run once per
@@ -26,7 +28,7 @@ type Profile struct {
 	Description string `yaml:"description"`
 	// Patterns are run one after another, in this order. Default: all three,
 	// [sync, async, hybrid].
-	Patterns []Pattern `yaml:"patterns"`
+	Patterns []pattern.Pattern `yaml:"patterns"`
 	// Stages are the recorded arrival schedule, one after another. Required,
 	// at least one stage, and they must send at least one request.
 	Stages []Stage `yaml:"stages"`
@@ -68,11 +70,11 @@ type Variant struct {
 	Breaker *bool `yaml:"breaker"`
 	// Patterns are the profile's patterns this variant runs, in the
 	// profile's order. Default: all of them.
-	Patterns []Pattern `yaml:"patterns"`
+	Patterns []pattern.Pattern `yaml:"patterns"`
 }
 
 // Runs reports whether the variant runs pattern pt.
-func (v Variant) Runs(pt Pattern) bool {
+func (v Variant) Runs(pt pattern.Pattern) bool {
 	return len(v.Patterns) == 0 || slices.Contains(v.Patterns, pt)
 }
 
@@ -99,20 +101,6 @@ func (p *Profile) Apply(v Variant) *Profile {
 	q.Variants = nil
 	return &q
 }
-
-// Pattern is how the reaction service gets the notification service to
-// notify the author.
-type Pattern string
-
-// The patterns a profile may name.
-const (
-	Sync   Pattern = "sync"   // an HTTP call; accepted only once notified
-	Async  Pattern = "async"  // a Kafka message, acknowledged by the broker
-	Hybrid Pattern = "hybrid" // an HTTP call within a budget, else Kafka
-)
-
-// AllPatterns lists every pattern, in the default order.
-var AllPatterns = []Pattern{Sync, Async, Hybrid}
 
 // Stage is a stretch of the arrival schedule: for For, the rate goes
 // linearly from Rate to To requests per second.

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/commbench/commbench/pattern"
 )
 
 // TestParseErrors has one bad profile per row; each error must name the
@@ -451,7 +453,7 @@ func TestValidate(t *testing.T) {
 	// A profile built in Go: errors name the field, with no file or line.
 	p := defaults()
 	p.Name = "go"
-	p.Patterns = AllPatterns
+	p.Patterns = pattern.All()
 	p.Stages = []Stage{{For: Duration(time.Second), Rate: 10, To: -1}}
 	err := p.Validate()
 	if got, want := fmt.Sprint(err), "stages[0].to: must be >= 0 (requests per second), got -1"; got != want {

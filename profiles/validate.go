@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/commbench/commbench/pattern"
 )
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
@@ -27,7 +29,7 @@ func (l *errorList) validate(p *Profile, root *yaml.Node) {
 	}
 	for i, pat := range p.Patterns {
 		switch {
-		case !slices.Contains(AllPatterns, pat):
+		case !pat.Valid():
 			l.addf(path{"patterns", i}, "unknown pattern %q; use %s", pat, patternList())
 		case slices.Contains(p.Patterns[:i], pat):
 			l.addf(path{"patterns", i}, "%q is listed twice; list each pattern once (use --repeat to run it again)", pat)
@@ -147,8 +149,8 @@ func (l *errorList) chain(p *Profile) {
 		}
 		n := q.Services.Notification
 		switch {
-		case v.Runs(Hybrid) && slices.Contains(p.Patterns, Hybrid):
-			l.addf(at, "a chain (services.chain.depth %d) runs sync and async; hybrid has no chain form: drop it from patterns", q.Services.Chain.Depth)
+		case unchained(p, v) != "":
+			l.addf(at, "a chain (services.chain.depth %d) runs %s; %s has no chain form: drop it from patterns", q.Services.Chain.Depth, joinAnd(pattern.Chains()), unchained(p, v))
 		case n.Replicas > 1:
 			l.addf(at, "a chain ends in one notification process; set services.notification.replicas to 1 (scale-out and chains are separate experiments)")
 		case len(q.Services.Kafka.Groups) > 1:
@@ -318,7 +320,30 @@ func (l *errorList) atLeast(at path, v, least int) {
 	}
 }
 
-func patternList() string { return quoteList(AllPatterns) }
+func patternList() string { return quoteList(pattern.All()) }
+
+// unchained is the first of p's patterns that v runs and that has no chain
+// form, or "".
+func unchained(p *Profile, v Variant) pattern.Pattern {
+	for _, pt := range p.Patterns {
+		if v.Runs(pt) && !pt.HasChainForm() {
+			return pt
+		}
+	}
+	return ""
+}
+
+// joinAnd lists patterns as "sync and async".
+func joinAnd(ps []pattern.Pattern) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = string(p)
+	}
+	if len(s) < 2 {
+		return strings.Join(s, "")
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
+}
 
 func targetList() string {
 	return quoteList([]Target{TargetProvider, TargetNotification, TargetBroker, TargetNetwork})

@@ -198,5 +198,5 @@ func hopsTable(p *results.Pattern) *hopTable {
 // A malformed key still names its pattern, the part before the first ".".
 func patternOf(key string) string {
 	k, _ := results.ParseKey(key)
-	return k.Pattern
+	return string(k.Pattern)
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/commbench/commbench/pattern"
 )
 
 // Key names one pattern's results in [Results.Patterns]: the pattern, the
@@ -17,14 +19,14 @@ import (
 // A variant name is never all digits ("sync.2" is a repeat): profiles
 // name variants with lower-case letters, digits and dashes.
 type Key struct {
-	Pattern string // "sync", "async", "hybrid"
-	Variant string // the profile's variant; "" without one
-	Rep     int    // the run of a --repeat, from 1; 0 and 1 are both the first
+	Pattern pattern.Pattern // not checked: a results file may name a pattern this build lacks
+	Variant string          // the profile's variant; "" without one
+	Rep     int             // the run of a --repeat, from 1; 0 and 1 are both the first
 }
 
 // String returns the key as results.json writes it.
 func (k Key) String() string {
-	s := k.Pattern
+	s := string(k.Pattern)
 	if k.Variant != "" {
 		s += "." + k.Variant
 	}
@@ -39,7 +41,7 @@ func (k Key) String() string {
 // part before the first ".", for readers that need no more.
 func ParseKey(s string) (Key, error) {
 	parts := strings.Split(s, ".")
-	k := Key{Pattern: parts[0], Rep: 1}
+	k := Key{Pattern: pattern.Pattern(parts[0]), Rep: 1}
 	if n, err := strconv.Atoi(parts[len(parts)-1]); err == nil && len(parts) > 1 && digits(parts[len(parts)-1]) {
 		if n < 2 {
 			return k, fmt.Errorf("results key %q: repeat %d; the first run has no number", s, n)

@@ -15,13 +15,14 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/valyala/fasthttp"
 
-	"github.com/commbench/commbench/targets"
+	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/targets/ledger"
 	"github.com/commbench/commbench/targets/notification"
 	"github.com/commbench/commbench/targets/provider"
 	"github.com/commbench/commbench/targets/reaction"
 	"github.com/commbench/commbench/targets/relay"
 	"github.com/commbench/commbench/targets/targettest"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // These tests run both services on loopback sockets against an embedded
@@ -48,9 +49,9 @@ func startKafka(t *testing.T) []string {
 	return c.ListenAddrs()
 }
 
-func startStack(t *testing.T, mode reaction.Mode, brokers []string, group string, nc notification.Config) *stack {
+func startStack(t *testing.T, mode pattern.Pattern, brokers []string, group string, nc notification.Config) *stack {
 	t.Helper()
-	topic := topics[slices.Index(reaction.Modes, mode)]
+	topic := topics[slices.Index(pattern.All(), mode)]
 	nc.Brokers, nc.Topic, nc.Group = brokers, topic, group
 	if nc.Consumers == 0 {
 		nc.Consumers = 2
@@ -91,10 +92,10 @@ func post(t *testing.T, url string, from, to uint64) map[int]int {
 	for range 16 {
 		wg.Go(func() {
 			for id := range ids {
-				r := targets.Reaction{ID: id, User: fmt.Sprint("u", id%7), Post: "p1", Author: fmt.Sprint("a", id%5), Kind: "like", SentAt: time.Now().UnixNano()}
+				r := wire.Reaction{ID: id, User: fmt.Sprint("u", id%7), Post: "p1", Author: fmt.Sprint("a", id%5), Kind: "like", SentAt: time.Now().UnixNano()}
 				req := fasthttp.AcquireRequest()
 				resp := fasthttp.AcquireResponse()
-				req.SetRequestURI(url + targets.PathReactions)
+				req.SetRequestURI(url + wire.PathReactions)
 				req.Header.SetMethod("POST")
 				req.SetBody(r.Append(nil))
 				err := client.Do(req, resp)
@@ -134,12 +135,12 @@ func waitDelivered(t *testing.T, l *ledger.Ledger, want int64, within time.Durat
 func TestEveryPatternDeliversEachReactionOnce(t *testing.T) {
 	brokers := startKafka(t)
 	const n = 300
-	var ledgers []ledger.Ranges
-	for _, mode := range reaction.Modes {
+	var ledgers []wire.Ranges
+	for _, mode := range pattern.All() {
 		t.Run(string(mode), func(t *testing.T) {
 			s := startStack(t, mode, brokers, "g-"+string(mode), notification.Config{Provider: provider.Config{P50: time.Millisecond, P99: 5 * time.Millisecond}})
 			got := post(t, s.reactionURL, 1, n)
-			wantStatus := map[reaction.Mode]int{reaction.Sync: 201, reaction.Async: 202, reaction.Hybrid: 201}[mode]
+			wantStatus := map[pattern.Pattern]int{pattern.Sync: 201, pattern.Async: 202, pattern.Hybrid: 201}[mode]
 			if got[wantStatus] != n {
 				t.Fatalf("statuses: got %v, want %d x %d", got, n, wantStatus)
 			}
@@ -150,7 +151,7 @@ func TestEveryPatternDeliversEachReactionOnce(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := ledger.Ranges{{Lo: 1, Hi: n}}
+			want := wire.Ranges{{Lo: 1, Hi: n}}
 			if fmt.Sprint(snap.DeliveredIDs) != fmt.Sprint(want) || snap.Duplicates != 0 {
 				t.Errorf("ledger: ids %v duplicates %d, want %v and 0", snap.DeliveredIDs, snap.Duplicates, want)
 			}
@@ -159,7 +160,7 @@ func TestEveryPatternDeliversEachReactionOnce(t *testing.T) {
 	}
 	for i := 1; i < len(ledgers); i++ {
 		if fmt.Sprint(ledgers[i]) != fmt.Sprint(ledgers[0]) {
-			t.Errorf("%s ledger %v differs from %s ledger %v", reaction.Modes[i], ledgers[i], reaction.Modes[0], ledgers[0])
+			t.Errorf("%s ledger %v differs from %s ledger %v", pattern.All()[i], ledgers[i], pattern.All()[0], ledgers[0])
 		}
 	}
 }
@@ -182,7 +183,7 @@ func TestProviderOutage(t *testing.T) {
 	const n = 100
 
 	t.Run("sync fails while the provider is out", func(t *testing.T) {
-		s := startStack(t, reaction.Sync, brokers, "g-outage-sync", fast)
+		s := startStack(t, pattern.Sync, brokers, "g-outage-sync", fast)
 		setOutage(t, s, true)
 		got := post(t, s.reactionURL, 1, n)
 		if got[503] != n {
@@ -194,7 +195,7 @@ func TestProviderOutage(t *testing.T) {
 	})
 
 	t.Run("async accepts, then delivers everything after the outage", func(t *testing.T) {
-		s := startStack(t, reaction.Async, brokers, "g-outage-async", fast)
+		s := startStack(t, pattern.Async, brokers, "g-outage-async", fast)
 		setOutage(t, s, true)
 		got := post(t, s.reactionURL, 1, n)
 		if got[202] != n {
@@ -213,7 +214,7 @@ func TestProviderOutage(t *testing.T) {
 	})
 
 	t.Run("hybrid falls back to Kafka and loses nothing", func(t *testing.T) {
-		s := startStack(t, reaction.Hybrid, brokers, "g-outage-hybrid", fast)
+		s := startStack(t, pattern.Hybrid, brokers, "g-outage-hybrid", fast)
 		setOutage(t, s, true)
 		got := post(t, s.reactionURL, 1, n)
 		if got[202] != n {
@@ -226,7 +227,7 @@ func TestProviderOutage(t *testing.T) {
 
 func TestFailingProviderDeadLetters(t *testing.T) {
 	brokers := startKafka(t)
-	s := startStack(t, reaction.Async, brokers, "g-dlq", notification.Config{
+	s := startStack(t, pattern.Async, brokers, "g-dlq", notification.Config{
 		Provider:        provider.Config{P50: time.Millisecond, P99: time.Millisecond, ErrorRate: 1},
 		Retries:         3,
 		RetryBackoff:    time.Millisecond,
@@ -241,7 +242,7 @@ func TestFailingProviderDeadLetters(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	snap, _ := s.notif.Ledger().Snapshot()
-	if fmt.Sprint(snap.DeadLetteredIDs) != fmt.Sprint(ledger.Ranges{{Lo: 1, Hi: n}}) || snap.Delivered != 0 {
+	if fmt.Sprint(snap.DeadLetteredIDs) != fmt.Sprint(wire.Ranges{{Lo: 1, Hi: n}}) || snap.Delivered != 0 {
 		t.Errorf("dead-lettered %v delivered %d; want [1,%d] and 0", snap.DeadLetteredIDs, snap.Delivered, n)
 	}
 	if st := s.notif.Stats().Consumer; st.Retries != 2*n {
@@ -250,7 +251,7 @@ func TestFailingProviderDeadLetters(t *testing.T) {
 }
 
 func TestBadInputKeepsServing(t *testing.T) {
-	s := startStack(t, reaction.Sync, startKafka(t), "g-bad", notification.Config{Provider: provider.Config{P50: time.Millisecond, P99: time.Millisecond}})
+	s := startStack(t, pattern.Sync, startKafka(t), "g-bad", notification.Config{Provider: provider.Config{P50: time.Millisecond, P99: time.Millisecond}})
 	client := &fasthttp.Client{}
 	tests := []struct {
 		name string
@@ -259,8 +260,8 @@ func TestBadInputKeepsServing(t *testing.T) {
 	}{
 		{"malformed JSON", []byte(`{"id":`), 400},
 		{"missing field", []byte(`{"id":1,"user":"u","post":"p","kind":"like","sent_at":1}`), 400},
-		{"oversized body", make([]byte, targets.MaxBodyBytes+1), 413},
-		{"good after the bad", (&targets.Reaction{ID: 9, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: 1}).Append(nil), 201},
+		{"oversized body", make([]byte, wire.MaxBodyBytes+1), 413},
+		{"good after the bad", (&wire.Reaction{ID: 9, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: 1}).Append(nil), 201},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -268,7 +269,7 @@ func TestBadInputKeepsServing(t *testing.T) {
 			resp := fasthttp.AcquireResponse()
 			defer fasthttp.ReleaseRequest(req)
 			defer fasthttp.ReleaseResponse(resp)
-			req.SetRequestURI(s.reactionURL + targets.PathReactions)
+			req.SetRequestURI(s.reactionURL + wire.PathReactions)
 			req.Header.SetMethod("POST")
 			req.SetBody(tt.body)
 			if err := client.Do(req, resp); err != nil {
@@ -301,7 +302,7 @@ func startSyncChain(t *testing.T, dURL string, ac reaction.Config, relays ...rel
 	next := dURL
 	for i := len(relays) - 1; i >= 0; i-- {
 		rc := relays[i]
-		rc.Mode, rc.NextURL = relay.Sync, next
+		rc.Mode, rc.NextURL = pattern.Sync, next
 		s, err := relay.New(rc)
 		if err != nil {
 			t.Fatal(err)
@@ -310,7 +311,7 @@ func startSyncChain(t *testing.T, dURL string, ac reaction.Config, relays ...rel
 		c.relays[i], c.relayURLs[i] = s, targettest.Serve(t, s.Handler())
 		next = c.relayURLs[i]
 	}
-	ac.Mode, ac.NotifyURL = reaction.Sync, next
+	ac.Mode, ac.NotifyURL = pattern.Sync, next
 	a, err := reaction.New(ac)
 	if err != nil {
 		t.Fatal(err)
@@ -330,10 +331,10 @@ type headerLog struct {
 func (l *headerLog) wrap(h fasthttp.RequestHandler) fasthttp.RequestHandler {
 	l.m = map[uint64][2]string{}
 	return func(ctx *fasthttp.RequestCtx) {
-		var r targets.Reaction
-		if string(ctx.Path()) == targets.PathNotify && targets.Decode(ctx.PostBody(), &r) == nil {
+		var r wire.Reaction
+		if string(ctx.Path()) == wire.PathNotify && wire.Decode(ctx.PostBody(), &r) == nil {
 			l.mu.Lock()
-			l.m[r.ID] = [2]string{string(ctx.Request.Header.Peek(targets.HeaderTraceparent)), string(ctx.Request.Header.Peek(targets.HeaderStamps))}
+			l.m[r.ID] = [2]string{string(ctx.Request.Header.Peek(wire.HeaderTraceparent)), string(ctx.Request.Header.Peek(wire.HeaderStamps))}
 			l.mu.Unlock()
 		}
 		h(ctx)
@@ -346,9 +347,9 @@ func postEach(t *testing.T, url string, from, to uint64) (statuses []int, bodies
 	t.Helper()
 	client := &fasthttp.Client{}
 	for id := from; id <= to; id++ {
-		r := targets.Reaction{ID: id, User: "u", Post: "p1", Author: "a", Kind: "like", SentAt: time.Now().UnixNano()}
+		r := wire.Reaction{ID: id, User: "u", Post: "p1", Author: "a", Kind: "like", SentAt: time.Now().UnixNano()}
 		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-		req.SetRequestURI(url + targets.PathReactions)
+		req.SetRequestURI(url + wire.PathReactions)
 		req.Header.SetMethod("POST")
 		req.SetBody(r.Append(nil))
 		if err := client.DoTimeout(req, resp, 30*time.Second); err != nil {
@@ -372,7 +373,7 @@ func TestSyncChainDeliversWithTheTrace(t *testing.T) {
 	// B's headers are recorded on their way in: B is served once more
 	// behind the recorder, and A is pointed at that.
 	bURL := targettest.Serve(t, atB.wrap(c.relays[0].Handler()))
-	a, err := reaction.New(reaction.Config{Mode: reaction.Sync, NotifyURL: bURL})
+	a, err := reaction.New(reaction.Config{Mode: pattern.Sync, NotifyURL: bURL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -387,7 +388,7 @@ func TestSyncChainDeliversWithTheTrace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fmt.Sprint(snap.DeliveredIDs) != fmt.Sprint(ledger.Ranges{{Lo: 1, Hi: n}}) || snap.Untraced != 0 {
+	if fmt.Sprint(snap.DeliveredIDs) != fmt.Sprint(wire.Ranges{{Lo: 1, Hi: n}}) || snap.Untraced != 0 {
 		t.Errorf("D's ledger: ids %v untraced %d; want [1,%d] all traced", snap.DeliveredIDs, snap.Untraced, n)
 	}
 	atB.mu.Lock()
@@ -396,8 +397,8 @@ func TestSyncChainDeliversWithTheTrace(t *testing.T) {
 	defer atD.mu.Unlock()
 	for id := uint64(1); id <= n; id++ {
 		b, dd := atB.m[id], atD.m[id]
-		apiIn, handoff, ok := targets.ParseStamps([]byte(dd[1]))
-		if dd != b || dd[0] != targets.Traceparent(id) || !ok || handoff < apiIn {
+		apiIn, handoff, ok := wire.ParseStamps([]byte(dd[1]))
+		if dd != b || dd[0] != wire.Traceparent(id) || !ok || handoff < apiIn {
 			t.Errorf("reaction %d: D got traceparent, stamps %q; B got %q; want A's as they came", id, dd, b)
 			break
 		}
@@ -540,7 +541,7 @@ func TestAsyncChainDelivers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := relay.New(relay.Config{Mode: relay.Async, Name: "B", Brokers: brokers, InTopic: "chain.ab", OutTopic: "chain.bd", Group: "g-chain-b", Consumers: 2})
+	b, err := relay.New(relay.Config{Mode: pattern.Async, Name: "B", Brokers: brokers, InTopic: "chain.ab", OutTopic: "chain.bd", Group: "g-chain-b", Consumers: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -556,7 +557,7 @@ func TestAsyncChainDelivers(t *testing.T) {
 			t.Errorf("consume: %v", err)
 		}
 	})
-	a, err := reaction.New(reaction.Config{Mode: reaction.Async, Brokers: brokers, Topic: "chain.ab"})
+	a, err := reaction.New(reaction.Config{Mode: pattern.Async, Brokers: brokers, Topic: "chain.ab"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -570,7 +571,7 @@ func TestAsyncChainDelivers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fmt.Sprint(snap.DeliveredIDs) != fmt.Sprint(ledger.Ranges{{Lo: 1, Hi: n}}) || snap.Untraced != 0 {
+	if fmt.Sprint(snap.DeliveredIDs) != fmt.Sprint(wire.Ranges{{Lo: 1, Hi: n}}) || snap.Untraced != 0 {
 		t.Errorf("D's ledger: ids %v untraced %d; want [1,%d] all traced", snap.DeliveredIDs, snap.Untraced, n)
 	}
 	if hi, _ := b.Hop().Interval(); hi.Calls < n || hi.Errors != 0 {

@@ -7,31 +7,14 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/valyala/fasthttp"
+
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // Chains: a reaction may cross relays (B, C, …) between the reaction service
 // (A) and the notification service (D). Every hop after A keeps a HopMeter
 // and answers PathHopInterval, so that the load generator can show, second by
 // second, how far a failure at the end of the chain travels.
-
-// PathHopInterval answers a hop's HopInterval and starts a new interval.
-const PathHopInterval = "/v1/hop/interval"
-
-// HopInterval is a hop's counters (cumulative since the process started)
-// and the latency histogram of the calls it finished since the previous
-// GET of PathHopInterval.
-type HopInterval struct {
-	Calls    int64 `json:"calls"`    // calls finished: succeeded, failed or rejected
-	Errors   int64 `json:"errors"`   // calls that failed, rejected ones included
-	Rejected int64 `json:"rejected"` // calls failed fast by an open circuit breaker
-	// Breaker is the hop's circuit breaker state now ("closed", "open",
-	// "half-open"), "" without one; Opened counts its trips.
-	Breaker string `json:"breaker,omitempty"`
-	Opened  int64  `json:"breaker_opened"`
-	// Hist is the calls' latency in microseconds, HdrHistogram V2
-	// compressed and base64 (hdrhistogram.Decode reads it).
-	Hist string `json:"hist"`
-}
 
 // Hop histogram bounds, in microseconds: 1 µs to one hour, 3 digits (the
 // ledger's).
@@ -84,13 +67,13 @@ func (m *HopMeter) SetBreaker(state func() string) {
 
 // Interval returns the counters and the histogram since the previous
 // Interval, and starts a new interval.
-func (m *HopMeter) Interval() (HopInterval, error) {
+func (m *HopMeter) Interval() (wire.HopInterval, error) {
 	m.mu.Lock()
 	h := m.h
 	m.h = hdrhistogram.New(hopLowest, hopHighest, hopDigits)
 	state := m.breaker
 	m.mu.Unlock()
-	hi := HopInterval{Calls: m.calls.Load(), Errors: m.errors.Load(), Rejected: m.rejected.Load(), Opened: m.opened.Load()}
+	hi := wire.HopInterval{Calls: m.calls.Load(), Errors: m.errors.Load(), Rejected: m.rejected.Load(), Opened: m.opened.Load()}
 	if state != nil {
 		hi.Breaker = state()
 	}
@@ -102,7 +85,7 @@ func (m *HopMeter) Interval() (HopInterval, error) {
 	return hi, nil
 }
 
-// ServeInterval answers GET PathHopInterval.
+// ServeInterval answers GET wire.PathHopInterval.
 func (m *HopMeter) ServeInterval(ctx *fasthttp.RequestCtx) {
 	hi, err := m.Interval()
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // TestHopMeterInterval: counters are cumulative, the histogram holds only
@@ -17,7 +19,7 @@ func TestHopMeterInterval(t *testing.T) {
 	m.Reject()
 	m.Opened()
 	m.SetBreaker(func() string { return "open" })
-	check := func(hi HopInterval, calls, errs, inHist int64) {
+	check := func(hi wire.HopInterval, calls, errs, inHist int64) {
 		t.Helper()
 		h, err := hdrhistogram.Decode([]byte(hi.Hist))
 		if err != nil {

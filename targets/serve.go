@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // DefaultGrace bounds a service's graceful shutdown: stop accepting, let
@@ -40,13 +42,13 @@ func Serve(ctx context.Context, ln net.Listener, s *fasthttp.Server, grace time.
 const bodyTimeout = 30 * time.Second
 
 // NewServer returns a fasthttp server with the limits both services use:
-// bodies above MaxBodyBytes get 413, idle connections are closed after a
+// bodies above wire.MaxBodyBytes get 413, idle connections are closed after a
 // minute, and a slow client cannot hold a connection forever.
 func NewServer(name string, h fasthttp.RequestHandler) *fasthttp.Server {
 	return &fasthttp.Server{
 		Handler:            h,
 		Name:               name,
-		MaxRequestBodySize: MaxBodyBytes,
+		MaxRequestBodySize: wire.MaxBodyBytes,
 		// No ReadTimeout: fasthttp applies it to the first byte of a new
 		// connection too, and answers a connection that a client opened but
 		// never used (Go's http.Transport opens such spares under load) with
@@ -66,12 +68,12 @@ func NewServer(name string, h fasthttp.RequestHandler) *fasthttp.Server {
 }
 
 // errorHandler answers requests fasthttp could not read: 413 for a body
-// above MaxBodyBytes, which fasthttp's default turns into a 400.
+// above wire.MaxBodyBytes, which fasthttp's default turns into a 400.
 func errorHandler(ctx *fasthttp.RequestCtx, err error) {
 	var small *fasthttp.ErrSmallBuffer
 	switch {
 	case errors.Is(err, fasthttp.ErrBodyTooLarge):
-		WriteError(ctx, fasthttp.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", MaxBodyBytes))
+		WriteError(ctx, fasthttp.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", wire.MaxBodyBytes))
 	case errors.As(err, &small):
 		WriteError(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge, "request headers too large")
 	default:
@@ -106,13 +108,13 @@ func WriteError(ctx *fasthttp.RequestCtx, status int, msg string) {
 
 // DecodeReaction parses the request body into r and answers 400 naming the
 // bad field when it cannot; it reports whether r is good to use.
-func DecodeReaction(ctx *fasthttp.RequestCtx, r *Reaction) bool {
+func DecodeReaction(ctx *fasthttp.RequestCtx, r *wire.Reaction) bool {
 	if !ctx.IsPost() {
 		ctx.Response.Header.Set("Allow", "POST")
 		WriteError(ctx, fasthttp.StatusMethodNotAllowed, "use POST")
 		return false
 	}
-	if err := Decode(ctx.PostBody(), r); err != nil {
+	if err := wire.Decode(ctx.PostBody(), r); err != nil {
 		WriteError(ctx, fasthttp.StatusBadRequest, err.Error())
 		return false
 	}

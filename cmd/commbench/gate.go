@@ -16,6 +16,7 @@ import (
 	"github.com/commbench/commbench/broker"
 	"github.com/commbench/commbench/gate"
 	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/results"
 )
@@ -150,8 +151,8 @@ func (f gateFlags) thresholds(pg profiles.Gate) gate.Thresholds {
 
 // gateRerun runs the given patterns of profile p again, inside the run's
 // folder runDir.
-func gateRerun(p *profiles.Profile, file string, yaml []byte, bo broker.Options, runDir string) func(context.Context, []profiles.Pattern) (*results.Results, string, error) {
-	return func(ctx context.Context, patterns []profiles.Pattern) (*results.Results, string, error) {
+func gateRerun(p *profiles.Profile, file string, yaml []byte, bo broker.Options, runDir string) func(context.Context, []pattern.Pattern) (*results.Results, string, error) {
+	return func(ctx context.Context, patterns []pattern.Pattern) (*results.Results, string, error) {
 		ro, err := gateRunOptions(p, file, yaml, bo)
 		if err != nil {
 			return nil, "", err
@@ -293,7 +294,7 @@ func gateRunOptions(p *profiles.Profile, file string, yaml []byte, b broker.Opti
 	}, nil
 }
 
-func gatePatterns(ps []profiles.Pattern) string {
+func gatePatterns(ps []pattern.Pattern) string {
 	s := make([]string, len(ps))
 	for i, p := range ps {
 		s[i] = string(p)

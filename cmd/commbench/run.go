@@ -17,6 +17,7 @@ import (
 	"github.com/commbench/commbench/broker/kafkasec"
 	"github.com/commbench/commbench/claims"
 	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/reports"
 	"github.com/commbench/commbench/results"
@@ -66,9 +67,9 @@ func cmdRun(args []string) error {
 	if *patterns != "" {
 		p.Patterns = nil
 		for _, s := range strings.Split(*patterns, ",") {
-			pt := profiles.Pattern(strings.TrimSpace(s))
-			if pt != profiles.Sync && pt != profiles.Async && pt != profiles.Hybrid {
-				return usageErr(fmt.Errorf("run: --patterns: unknown pattern %q", s), "want sync, async and/or hybrid, comma-separated")
+			pt, err := pattern.Parse(strings.TrimSpace(s))
+			if err != nil {
+				return usageErr(fmt.Errorf("run: --patterns: %w", err), "comma-separated, e.g. --patterns sync,async")
 			}
 			p.Patterns = append(p.Patterns, pt)
 		}
@@ -172,10 +173,11 @@ func cmdRun(args []string) error {
 // on security settings meant for an external cluster when the broker will
 // be local or embedded (plaintext): the services inherit the environment.
 func checkSecurity(k broker.Kind, brokers string) error {
-	sec, err := kafkasec.FromEnv()
+	env, err := readEnv()
 	if err != nil {
 		return usageErr(err, "fix or unset it; nothing was started")
 	}
+	sec := env.Kafka
 	external := k == broker.External || (k == broker.Auto && (brokers != "" || os.Getenv("KAFKA_BROKERS") != ""))
 	if sec.Enabled() && !external {
 		return usageErr(fmt.Errorf("run: Kafka security is set (%s) but the broker is %s, which speaks plaintext", sec, k), "TLS and SASL are for an external cluster: set KAFKA_BROKERS (or --broker external), or unset "+strings.Join(kafkasec.Vars, ", "))

@@ -14,7 +14,7 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/commbench/commbench/broker/kafkasec"
+	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/targets"
 	"github.com/commbench/commbench/targets/ledger"
 	"github.com/commbench/commbench/targets/notification"
@@ -109,10 +109,12 @@ func serveReaction(args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if _, err := kafkasec.FromEnv(); err != nil {
+	env, err := readEnv()
+	if err != nil {
 		return usageErr(err, "fix the KAFKA_TLS* / KAFKA_SASL_* variable, or unset it")
 	}
-	m, err := reaction.ParseMode(*mode)
+	cfg.Security = env.Kafka
+	m, err := pattern.Parse(*mode)
 	if err != nil {
 		return usageErr(fmt.Errorf("--mode: %w", err), "")
 	}
@@ -128,7 +130,7 @@ func serveReaction(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cfg.Log.Info("listening", "mode", m, "addr", "http://"+ln.Addr().String(), "notify_url", cfg.NotifyURL, "brokers", brokers.String(), "topic", cfg.Topic, "breaker", cfg.Breaker || m == reaction.Hybrid)
+	cfg.Log.Info("listening", "mode", m, "addr", "http://"+ln.Addr().String(), "notify_url", cfg.NotifyURL, "brokers", brokers.String(), "topic", cfg.Topic, "breaker", cfg.Breaker || m.AlwaysBreaks())
 	fmt.Printf("LISTEN=%s\n", ln.Addr())
 	err = targets.Serve(ctx, ln, targets.NewServer("commbench-reaction", svc.Handler()), *grace)
 	cctx, cancel := context.WithTimeout(context.Background(), *grace)
@@ -163,9 +165,11 @@ func serveRelay(args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if _, err := kafkasec.FromEnv(); err != nil {
+	env, err := readEnv()
+	if err != nil {
 		return usageErr(err, "fix the KAFKA_TLS* / KAFKA_SASL_* variable, or unset it")
 	}
+	cfg.Security = env.Kafka
 	m, err := relay.ParseMode(*mode)
 	if err != nil {
 		return usageErr(fmt.Errorf("--mode: %w", err), "")
@@ -185,7 +189,7 @@ func serveRelay(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if m == relay.Sync {
+	if m.HasSyncPath() {
 		cfg.Log.Info("listening", "mode", m, "addr", "http://"+ln.Addr().String(), "next_url", cfg.NextURL, "breaker", cfg.Breaker)
 	} else {
 		cfg.Log.Info("listening", "mode", m, "addr", "http://"+ln.Addr().String(), "brokers", brokers.String(), "in_topic", cfg.InTopic, "out_topic", cfg.OutTopic, "group", cfg.Group)
@@ -194,7 +198,7 @@ func serveRelay(args []string) error {
 
 	var wg sync.WaitGroup
 	var consumeErr error
-	if m == relay.Async {
+	if m.UsesKafka() {
 		wg.Go(func() { consumeErr = svc.Consume(ctx, *grace) })
 	}
 	err = targets.Serve(ctx, ln, targets.NewServer("commbench-relay", svc.Handler()), *grace)
@@ -230,9 +234,11 @@ func serveNotification(args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if _, err := kafkasec.FromEnv(); err != nil {
+	env, err := readEnv()
+	if err != nil {
 		return usageErr(err, "fix the KAFKA_TLS* / KAFKA_SASL_* variable, or unset it")
 	}
+	cfg.Security = env.Kafka
 	cfg.Brokers = brokers
 	cfg.Log = newLogger("notification")
 	svc, err := notification.New(cfg)

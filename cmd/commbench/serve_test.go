@@ -11,7 +11,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/commbench/commbench/targets"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // runCaptured runs the command line args and returns its exit code and
@@ -114,23 +114,23 @@ func TestServeRelayServes(t *testing.T) {
 		t.Fatalf("first line %q (%v), want LISTEN=<addr>", line, err)
 	}
 	url := "http://" + addr
-	if code, body, err := fasthttp.Get(nil, url+targets.PathHealth); err != nil || code != 200 {
+	if code, body, err := fasthttp.Get(nil, url+wire.PathHealth); err != nil || code != 200 {
 		t.Errorf("healthz: %d %s %v", code, body, err)
 	}
 	// Nothing listens on port 1: two refused calls open the breaker.
 	for range 3 {
 		req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-		req.SetRequestURI(url + targets.PathNotify)
+		req.SetRequestURI(url + wire.PathNotify)
 		req.Header.SetMethod("POST")
-		req.SetBody((&targets.Reaction{ID: 1, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: 1}).Append(nil))
+		req.SetBody((&wire.Reaction{ID: 1, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: 1}).Append(nil))
 		if err := fasthttp.DoTimeout(req, resp, 10*time.Second); err != nil || resp.StatusCode() != 503 {
 			t.Errorf("notify: %d %s %v, want 503", resp.StatusCode(), resp.Body(), err)
 		}
 		fasthttp.ReleaseRequest(req)
 		fasthttp.ReleaseResponse(resp)
 	}
-	_, body, err := fasthttp.Get(nil, url+targets.PathHopInterval)
-	var hi targets.HopInterval
+	_, body, err := fasthttp.Get(nil, url+wire.PathHopInterval)
+	var hi wire.HopInterval
 	if err == nil {
 		err = json.Unmarshal(body, &hi)
 	}

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"syscall"
+
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // The journal is an append-only file beside the ledger, for runs that kill
@@ -135,11 +137,10 @@ func (l *Ledger) replay(f *os.File, path string) (int64, error) {
 		id := binary.LittleEndian.Uint64(r[8:])
 		switch r[0] {
 		case recDeliver:
-			if id == 0 || id > MaxID {
-				return 0, fmt.Errorf("%w %s: record at byte %d: %w", ErrJournal, path, off, ErrIDRange)
+			if id == 0 || id > wire.MaxID {
+				return 0, fmt.Errorf("%w %s: record at byte %d: %w", ErrJournal, path, off, wire.ErrIDRange)
 			}
-			p := l.page(id)
-			p[(id>>6)&(pageWords-1)] |= 1 << (id & 63)
+			_, _ = l.ids.Add(id) // in range: checked as the record was read
 			s.delivered.Add(1)
 			sentAt, deliveredAt := int64(binary.LittleEndian.Uint64(r[16:])), int64(binary.LittleEndian.Uint64(r[24:]))
 			us := l.micros(sentAt, deliveredAt)
@@ -176,8 +177,8 @@ func (l *Ledger) micros(sentAt, deliveredAt int64) int64 {
 	if us < 0 {
 		us = 0 // clocks of one machine; a negative value is rounding
 	}
-	if us > HighestMicros {
-		us = HighestMicros
+	if us > wire.HighestMicros {
+		us = wire.HighestMicros
 		l.state.clamped.Add(1)
 	}
 	return us

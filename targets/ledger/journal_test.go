@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/commbench/commbench/targets/wire"
 )
 
 func TestJournalReplaysAfterTheProcessIsGone(t *testing.T) {
@@ -41,7 +43,7 @@ func TestJournalReplaysAfterTheProcessIsGone(t *testing.T) {
 	if got.NotifyHist != want.NotifyHist {
 		t.Error("time-to-notify histogram differs after the replay")
 	}
-	for _, name := range HopNames {
+	for _, name := range wire.HopNames {
 		if got.HopHists[name] != want.HopHists[name] {
 			t.Errorf("hop %s histogram differs after the replay", name)
 		}

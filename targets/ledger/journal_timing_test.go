@@ -3,6 +3,8 @@ package ledger
 import (
 	"path/filepath"
 	"testing"
+
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // BenchmarkRecordJournal compares Record in memory with Record journalled
@@ -27,7 +29,7 @@ func BenchmarkRecordJournal(b *testing.B) {
 			b.ReportAllocs()
 			id := uint64(0)
 			for b.Loop() {
-				id = id%MaxID + 1
+				id = id%wire.MaxID + 1
 				l.Record(id, 0, 5_000_000)
 			}
 		})

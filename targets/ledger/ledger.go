@@ -14,35 +14,16 @@ import (
 	"sync/atomic"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/commbench/commbench/targets/wire"
 )
-
-// Histogram bounds for time-to-notify, in microseconds: 1 µs to 1 hour with
-// 3 significant digits. A value above the bound is recorded as the bound and
-// counted in Clamped.
-const (
-	LowestMicros  = 1
-	HighestMicros = 3600 * 1000 * 1000
-	Digits        = 3
-)
-
-// MaxID is the largest reaction id the ledger can hold.
-const MaxID = 1<<32 - 1
-
-const (
-	pageBits  = 16 // ids per page: 65,536, 8 KiB of bits
-	pageWords = 1 << pageBits / 64
-	pages     = (MaxID + 1) >> pageBits
-)
-
-type page [pageWords]uint64
 
 // Ledger is one run's record of deliveries. The zero value is not usable:
 // call New.
 type Ledger struct {
-	dir   []atomic.Pointer[page] // lazily allocated pages of the delivered bitset
-	grow  sync.Mutex             // guards page allocation
+	ids   *wire.IDSet // the delivered ids
 	state *state
-	swap  sync.RWMutex // Reset swaps state and dir under the write lock
+	swap  sync.RWMutex // Reset swaps state and ids under the write lock
 
 	journal *journal // nil: in memory only (New)
 }
@@ -57,29 +38,26 @@ type state struct {
 	mu       sync.Mutex // guards the histograms and the dead letters
 	notify   *hdrhistogram.Histogram
 	interval *hdrhistogram.Histogram
-	hops     [NumHops]*hdrhistogram.Histogram
+	hops     [wire.NumHops]*hdrhistogram.Histogram
 	dead     map[uint64]struct{}
 }
 
 func newState() *state {
 	s := &state{
-		notify:   hdrhistogram.New(LowestMicros, HighestMicros, Digits),
-		interval: hdrhistogram.New(LowestMicros, HighestMicros, Digits),
+		notify:   hdrhistogram.New(wire.LowestMicros, wire.HighestMicros, wire.Digits),
+		interval: hdrhistogram.New(wire.LowestMicros, wire.HighestMicros, wire.Digits),
 		dead:     make(map[uint64]struct{}),
 	}
 	for i := range s.hops {
-		s.hops[i] = hdrhistogram.New(LowestMicros, HighestMicros, Digits)
+		s.hops[i] = hdrhistogram.New(wire.LowestMicros, wire.HighestMicros, wire.Digits)
 	}
 	return s
 }
 
 // New returns an empty ledger.
 func New() *Ledger {
-	return &Ledger{dir: make([]atomic.Pointer[page], pages), state: newState()}
+	return &Ledger{ids: wire.NewIDSet(), state: newState()}
 }
-
-// ErrIDRange is returned for an id of 0 or above MaxID.
-var ErrIDRange = fmt.Errorf("reaction id out of the ledger's range 1..%d", uint64(MaxID))
 
 // Record notes that reaction id, sent at sentAt, was delivered at
 // deliveredAt (both Unix nanoseconds), without hop stamps: the delivery is
@@ -97,16 +75,14 @@ func (l *Ledger) Record(id uint64, sentAt, deliveredAt int64) (first bool, err e
 // the journal before RecordTrace returns; err wraps ErrJournal when it could
 // not be written (the delivery is counted in memory all the same).
 func (l *Ledger) RecordTrace(id uint64, sentAt int64, st Stamps, deliveredAt int64) (first bool, err error) {
-	if id == 0 || id > MaxID {
-		return false, ErrIDRange
-	}
 	l.swap.RLock()
 	defer l.swap.RUnlock()
-	p := l.page(id)
-	bit := uint64(1) << (id & 63)
-	old := atomic.OrUint64(&p[(id>>6)&(pageWords-1)], bit)
+	first, err = l.ids.Add(id)
+	if err != nil {
+		return false, err
+	}
 	s := l.state
-	if old&bit != 0 {
+	if !first {
 		s.duplicates.Add(1)
 		if l.journal != nil {
 			return false, l.journal.write(recDuplicate, id, sentAt, deliveredAt, Stamps{})
@@ -136,16 +112,9 @@ func (l *Ledger) RecordTrace(id uint64, sentAt int64, st Stamps, deliveredAt int
 
 // Delivered reports whether id has been delivered.
 func (l *Ledger) Delivered(id uint64) bool {
-	if id == 0 || id > MaxID {
-		return false
-	}
 	l.swap.RLock()
 	defer l.swap.RUnlock()
-	p := l.dir[id>>pageBits].Load()
-	if p == nil {
-		return false
-	}
-	return atomic.LoadUint64(&p[(id>>6)&(pageWords-1)])&(1<<(id&63)) != 0
+	return l.ids.Contains(id)
 }
 
 // Deduplicated counts a delivery that was skipped because the id had been
@@ -175,28 +144,11 @@ func (l *Ledger) DeadLetter(id uint64) {
 	l.swap.RUnlock()
 }
 
-func (l *Ledger) page(id uint64) *page {
-	slot := &l.dir[id>>pageBits]
-	if p := slot.Load(); p != nil {
-		return p
-	}
-	l.grow.Lock()
-	defer l.grow.Unlock()
-	if p := slot.Load(); p != nil {
-		return p
-	}
-	p := new(page)
-	slot.Store(p)
-	return p
-}
-
 // Reset empties the ledger for a new run, and its journal with it.
 func (l *Ledger) Reset() error {
 	l.swap.Lock()
 	defer l.swap.Unlock()
-	for i := range l.dir {
-		l.dir[i].Store(nil)
-	}
+	l.ids = wire.NewIDSet()
 	l.state = newState()
 	if l.journal != nil {
 		// O_APPEND: the next write goes to the new end, 0.
@@ -207,25 +159,15 @@ func (l *Ledger) Reset() error {
 	return nil
 }
 
-// Counts are the ledger's totals.
-type Counts struct {
-	Delivered    int64 `json:"delivered"`
-	Duplicates   int64 `json:"duplicates"`    // delivered to the provider more than once
-	Deduplicated int64 `json:"deduplicated"`  // redeliveries caught before the provider
-	DeadLettered int64 `json:"dead_lettered"` // given up on after the retries
-	Clamped      int64 `json:"clamped"`       // time-to-notify above the histogram's bound
-	Untraced     int64 `json:"untraced"`      // first deliveries without complete hop stamps: not in the hop histograms
-}
-
 // Counts returns the totals so far; it is cheap enough to poll every second.
-func (l *Ledger) Counts() Counts {
+func (l *Ledger) Counts() wire.Counts {
 	l.swap.RLock()
 	defer l.swap.RUnlock()
 	s := l.state
 	s.mu.Lock()
 	dead := int64(len(s.dead))
 	s.mu.Unlock()
-	return Counts{
+	return wire.Counts{
 		Delivered:    s.delivered.Load(),
 		Duplicates:   s.duplicates.Load(),
 		Deduplicated: s.deduplicated.Load(),
@@ -242,7 +184,7 @@ func (l *Ledger) Interval() *hdrhistogram.Histogram {
 	l.swap.RLock()
 	defer l.swap.RUnlock()
 	s := l.state
-	fresh := hdrhistogram.New(LowestMicros, HighestMicros, Digits)
+	fresh := hdrhistogram.New(wire.LowestMicros, wire.HighestMicros, wire.Digits)
 	s.mu.Lock()
 	h := s.interval
 	s.interval = fresh
@@ -253,53 +195,23 @@ func (l *Ledger) Interval() *hdrhistogram.Histogram {
 	return h
 }
 
-// Snapshot is the whole ledger in a compact form: delivered ids as ranges,
-// so that a million ids in sequence take a few bytes.
-type Snapshot struct {
-	Counts
-	DeliveredIDs    Ranges `json:"delivered_ids"`
-	DeadLetteredIDs Ranges `json:"dead_lettered_ids"`
-	// NotifyHist is the time-to-notify histogram in microseconds, in the
-	// HdrHistogram V2 compressed encoding (base64).
-	NotifyHist string `json:"notify_hist"`
-	// HopHists are the hop histograms of the traced first deliveries,
-	// keyed by HopNames, encoded like NotifyHist.
-	HopHists map[string]string `json:"hop_hists"`
-}
-
 // Snapshot copies the ledger.
-func (l *Ledger) Snapshot() (*Snapshot, error) {
+func (l *Ledger) Snapshot() (*wire.Snapshot, error) {
 	l.swap.RLock()
 	defer l.swap.RUnlock()
 	s := l.state
-	snap := &Snapshot{}
-	var b RangeBuilder
-	for i := range l.dir {
-		p := l.dir[i].Load()
-		if p == nil {
-			continue
-		}
-		base := uint64(i) << pageBits
-		for w := range p {
-			word := atomic.LoadUint64(&p[w])
-			for word != 0 {
-				bit := uint64(trailingZeros(word))
-				b.Add(base + uint64(w)*64 + bit)
-				word &= word - 1
-			}
-		}
-	}
-	snap.DeliveredIDs = b.Ranges()
+	snap := &wire.Snapshot{}
+	snap.DeliveredIDs = l.ids.Ranges()
 	s.mu.Lock()
 	enc, err := s.notify.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
-	snap.HopHists = make(map[string]string, NumHops)
+	snap.HopHists = make(map[string]string, wire.NumHops)
 	for i, h := range s.hops {
 		if err != nil {
 			break
 		}
 		var b []byte
 		b, err = h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
-		snap.HopHists[HopNames[i]] = string(b)
+		snap.HopHists[wire.HopNames[i]] = string(b)
 	}
 	dead := make([]uint64, 0, len(s.dead))
 	for id := range s.dead {
@@ -310,8 +222,8 @@ func (l *Ledger) Snapshot() (*Snapshot, error) {
 		return nil, fmt.Errorf("encode time-to-notify or hop histogram: %w", err)
 	}
 	snap.NotifyHist = string(enc)
-	snap.DeadLetteredIDs = FromIDs(dead)
-	snap.Counts = Counts{
+	snap.DeadLetteredIDs = wire.FromIDs(dead)
+	snap.Counts = wire.Counts{
 		Delivered:    s.delivered.Load(),
 		Duplicates:   s.duplicates.Load(),
 		Deduplicated: s.deduplicated.Load(),
@@ -320,9 +232,4 @@ func (l *Ledger) Snapshot() (*Snapshot, error) {
 		Untraced:     s.untraced.Load(),
 	}
 	return snap, nil
-}
-
-// Histogram decodes the snapshot's time-to-notify histogram.
-func (s *Snapshot) Histogram() (*hdrhistogram.Histogram, error) {
-	return hdrhistogram.Decode([]byte(s.NotifyHist))
 }

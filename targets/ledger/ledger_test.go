@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+
+	"github.com/commbench/commbench/targets/wire"
 )
 
 func TestRecordCountsFirstDeliveriesAndDuplicates(t *testing.T) {
@@ -15,7 +17,7 @@ func TestRecordCountsFirstDeliveriesAndDuplicates(t *testing.T) {
 		}
 	}
 	got := l.Counts()
-	want := Counts{Delivered: 4, Duplicates: 2, Untraced: 4} // Record has no hop stamps
+	want := wire.Counts{Delivered: 4, Duplicates: 2, Untraced: 4} // Record has no hop stamps
 	if got != want {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
@@ -31,13 +33,13 @@ func TestRecordCountsFirstDeliveriesAndDuplicates(t *testing.T) {
 
 func TestRecordRejectsOutOfRangeIDs(t *testing.T) {
 	l := New()
-	for _, id := range []uint64{0, MaxID + 1} {
-		if _, err := l.Record(id, 0, 1); err != ErrIDRange {
-			t.Errorf("Record(%d): got %v, want ErrIDRange", id, err)
+	for _, id := range []uint64{0, wire.MaxID + 1} {
+		if _, err := l.Record(id, 0, 1); err != wire.ErrIDRange {
+			t.Errorf("Record(%d): got %v, want wire.ErrIDRange", id, err)
 		}
 	}
-	if _, err := l.Record(MaxID, 0, 1); err != nil {
-		t.Errorf("Record(MaxID): %v", err)
+	if _, err := l.Record(wire.MaxID, 0, 1); err != nil {
+		t.Errorf("Record(wire.MaxID): %v", err)
 	}
 }
 
@@ -61,18 +63,18 @@ func TestSnapshotRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var back Snapshot
+	var back wire.Snapshot
 	if err := json.Unmarshal(b, &back); err != nil {
 		t.Fatal(err)
 	}
-	wantIDs := Ranges{{1, 499}, {501, 1000}, {1 << 20, 1 << 20}}
+	wantIDs := wire.Ranges{{Lo: 1, Hi: 499}, {Lo: 501, Hi: 1000}, {Lo: 1 << 20, Hi: 1 << 20}}
 	if fmt.Sprint(back.DeliveredIDs) != fmt.Sprint(wantIDs) {
 		t.Errorf("delivered ids: got %v, want %v", back.DeliveredIDs, wantIDs)
 	}
 	if got := back.DeliveredIDs.Count(); got != 1000 {
 		t.Errorf("delivered count from ranges: got %d, want 1000", got)
 	}
-	if fmt.Sprint(back.DeadLetteredIDs) != fmt.Sprint(Ranges{{500, 500}}) {
+	if fmt.Sprint(back.DeadLetteredIDs) != fmt.Sprint(wire.Ranges{{Lo: 500, Hi: 500}}) {
 		t.Errorf("dead-lettered ids: got %v", back.DeadLetteredIDs)
 	}
 	if back.Delivered != 1000 || back.DeadLettered != 1 || back.Deduplicated != 1 {
@@ -106,7 +108,7 @@ func TestIntervalStartsAfresh(t *testing.T) {
 
 func TestClampedAboveBound(t *testing.T) {
 	l := New()
-	l.Record(1, 0, (HighestMicros+5)*1000)
+	l.Record(1, 0, (wire.HighestMicros+5)*1000)
 	if got := l.Counts().Clamped; got != 1 {
 		t.Errorf("clamped: got %d, want 1", got)
 	}
@@ -117,7 +119,7 @@ func TestReset(t *testing.T) {
 	l.Record(7, 0, 1)
 	l.DeadLetter(8)
 	l.Reset()
-	if l.Delivered(7) || l.Counts() != (Counts{}) {
+	if l.Delivered(7) || l.Counts() != (wire.Counts{}) {
 		t.Errorf("after Reset: delivered(7)=%v counts=%+v", l.Delivered(7), l.Counts())
 	}
 }
@@ -139,41 +141,6 @@ func TestConcurrentRecordLosesNothing(t *testing.T) {
 	got := l.Counts()
 	if got.Delivered != workers/2*each || got.Duplicates != workers/2*each {
 		t.Errorf("got %+v, want %d delivered and %d duplicates", got, workers/2*each, workers/2*each)
-	}
-}
-
-func TestRanges(t *testing.T) {
-	tests := []struct {
-		name string
-		have []uint64
-		want Ranges
-	}{
-		{"empty", nil, Ranges{}},
-		{"one", []uint64{5}, Ranges{{5, 5}}},
-		{"run with a gap, unsorted, repeated", []uint64{3, 1, 2, 2, 7, 8}, Ranges{{1, 3}, {7, 8}}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := FromIDs(tt.have)
-			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
-				t.Errorf("got %v, want %v", got, tt.want)
-			}
-			for _, id := range tt.have {
-				if !got.Contains(id) {
-					t.Errorf("Contains(%d) = false", id)
-				}
-			}
-			if got.Contains(4) {
-				t.Error("Contains(4) = true")
-			}
-		})
-	}
-}
-
-func TestRangeUnmarshalRejectsInverted(t *testing.T) {
-	var r Range
-	if err := json.Unmarshal([]byte("[5,1]"), &r); err == nil {
-		t.Error("got nil error for [5,1]")
 	}
 }
 
@@ -226,36 +193,10 @@ func (c *atomicCounter) inc() uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.n++
-	if c.n > MaxID {
+	if c.n > wire.MaxID {
 		c.n = 1
 	}
 	return c.n
-}
-
-func TestRangesMinusAndUnion(t *testing.T) {
-	tests := []struct {
-		name        string
-		a, b        Ranges
-		minus, both Ranges
-	}{
-		{"disjoint", Ranges{{1, 5}}, Ranges{{7, 9}}, Ranges{{1, 5}}, Ranges{{1, 5}, {7, 9}}},
-		{"hole in the middle", Ranges{{1, 10}}, Ranges{{4, 6}}, Ranges{{1, 3}, {7, 10}}, Ranges{{1, 10}}},
-		{"covers all", Ranges{{3, 4}}, Ranges{{1, 10}}, Ranges{}, Ranges{{1, 10}}},
-		{"several across", Ranges{{1, 3}, {5, 9}, {20, 20}}, Ranges{{2, 6}, {8, 8}}, Ranges{{1, 1}, {7, 7}, {9, 9}, {20, 20}}, Ranges{{1, 9}, {20, 20}}},
-		{"adjacent ranges merge", Ranges{{1, 2}}, Ranges{{3, 4}}, Ranges{{1, 2}}, Ranges{{1, 4}}},
-		{"empty minus", Ranges{}, Ranges{{1, 2}}, Ranges{}, Ranges{{1, 2}}},
-		{"edge at the end", Ranges{{1, 10}}, Ranges{{10, 12}}, Ranges{{1, 9}}, Ranges{{1, 12}}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.a.Minus(tt.b); fmt.Sprint(got) != fmt.Sprint(tt.minus) {
-				t.Errorf("Minus: got %v, want %v", got, tt.minus)
-			}
-			if got := tt.a.Union(tt.b); fmt.Sprint(got) != fmt.Sprint(tt.both) {
-				t.Errorf("Union: got %v, want %v", got, tt.both)
-			}
-		})
-	}
 }
 
 func TestRecordTraceSplitsTimeToNotifyIntoHops(t *testing.T) {
@@ -278,19 +219,19 @@ func TestRecordTraceSplitsTimeToNotifyIntoHops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := [NumHops]int64{1000, 2000, 7000, 1000, 5000} // id 1's hops in µs
+	want := [wire.NumHops]int64{1000, 2000, 7000, 1000, 5000} // id 1's hops in µs
 	for i, h := range hops {
 		if h.TotalCount() != 2 {
-			t.Errorf("%s: got %d values, want 2 (ids 1 and 3)", HopNames[i], h.TotalCount())
+			t.Errorf("%s: got %d values, want 2 (ids 1 and 3)", wire.HopNames[i], h.TotalCount())
 		}
 		if got := h.Max(); !h.ValuesAreEquivalent(got, want[i]) {
-			t.Errorf("%s: got max %d µs, want %d", HopNames[i], got, want[i])
+			t.Errorf("%s: got max %d µs, want %d", wire.HopNames[i], got, want[i])
 		}
 		if h.Min() < 0 {
-			t.Errorf("%s: negative hop %d", HopNames[i], h.Min())
+			t.Errorf("%s: negative hop %d", wire.HopNames[i], h.Min())
 		}
 	}
-	if got := hops[HopAPI].Min(); got != 0 {
+	if got := hops[wire.HopAPI].Min(); got != 0 {
 		t.Errorf("api hop of id 3 (stamped before its send): got %d µs, want 0", got)
 	}
 }

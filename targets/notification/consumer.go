@@ -13,9 +13,8 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/segmentio/kafka-go"
 
-	"github.com/commbench/commbench/broker/kafkasec"
-	"github.com/commbench/commbench/targets"
 	"github.com/commbench/commbench/targets/kafkagroup"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 const hdrV2 = hdrhistogram.V2CompressedEncodingCookieBase
@@ -66,11 +65,7 @@ func (s *Service) Consume(ctx context.Context, grace time.Duration) error {
 	if len(s.cfg.Brokers) == 0 {
 		return errors.New("consume: no Kafka brokers given")
 	}
-	// TLS and SASL as KAFKA_TLS and KAFKA_SASL_* say (package kafkasec).
-	sec, err := kafkasec.FromEnv()
-	if err != nil {
-		return fmt.Errorf("consume: %w", err)
-	}
+	sec := s.cfg.Security
 	dlq := &kafka.Writer{
 		Addr:         kafka.TCP(s.cfg.Brokers...),
 		Transport:    kafkagroup.TransportOrDefault(sec.Transport()),
@@ -101,12 +96,12 @@ func (s *Service) Consume(ctx context.Context, grace time.Duration) error {
 // whether the message was handled (and may be committed). notifIn is when
 // it was fetched: the retries and their backoff are in the processing hop.
 func (s *Service) handle(ctx context.Context, dlq *kafka.Writer, m *kafka.Message, notifIn int64) bool {
-	var r targets.Reaction
-	if err := targets.Decode(m.Value, &r); err != nil {
+	var r wire.Reaction
+	if err := wire.Decode(m.Value, &r); err != nil {
 		s.consumer.poison.Add(1)
 		return s.deadLetter(ctx, dlq, m, 0, 0, err)
 	}
-	st := stamps(kafkagroup.Header(m, targets.KafkaStamps), notifIn)
+	st := stamps(kafkagroup.Header(m, wire.KafkaStamps), notifIn)
 	backoff := s.cfg.RetryBackoff
 	for attempt := 1; ; attempt++ {
 		_, err := s.notify(ctx, &r, st)

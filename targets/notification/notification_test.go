@@ -13,6 +13,7 @@ import (
 	"github.com/commbench/commbench/targets"
 	"github.com/commbench/commbench/targets/ledger"
 	"github.com/commbench/commbench/targets/provider"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 func newTestService(t *testing.T, cfg Config) (*Service, *fasthttp.Client) {
@@ -43,7 +44,7 @@ func do(t *testing.T, c *fasthttp.Client, method, path string, body []byte) (int
 
 func TestNotifyEndpoint(t *testing.T) {
 	s, c := newTestService(t, Config{Provider: provider.Config{P50: time.Millisecond, P99: time.Millisecond}})
-	r := targets.Reaction{ID: 42, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: time.Now().UnixNano()}
+	r := wire.Reaction{ID: 42, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: time.Now().UnixNano()}
 	body := r.Append(nil)
 
 	tests := []struct {
@@ -53,16 +54,16 @@ func TestNotifyEndpoint(t *testing.T) {
 		body   []byte
 		want   int
 	}{
-		{"first delivery", "POST", targets.PathNotify, body, 200},
-		{"a duplicate is skipped but answered 200", "POST", targets.PathNotify, body, 200},
-		{"bad body", "POST", targets.PathNotify, []byte(`{}`), 400},
-		{"GET is not allowed", "GET", targets.PathNotify, nil, 405},
-		{"outage on", "POST", targets.PathProvider, []byte(`{"outage":true}`), 200},
-		{"a new reaction during the outage", "POST", targets.PathNotify, (&targets.Reaction{ID: 43, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: 1}).Append(nil), 503},
-		{"unknown switch", "POST", targets.PathProvider, []byte(`{"outtage":true}`), 400},
-		{"bad slowdown", "POST", targets.PathProvider, []byte(`{"slowdown":-1}`), 400},
-		{"outage off, errors on", "POST", targets.PathProvider, []byte(`{"outage":false,"error_rate":1}`), 200},
-		{"a failed delivery", "POST", targets.PathNotify, (&targets.Reaction{ID: 44, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: 1}).Append(nil), 502},
+		{"first delivery", "POST", wire.PathNotify, body, 200},
+		{"a duplicate is skipped but answered 200", "POST", wire.PathNotify, body, 200},
+		{"bad body", "POST", wire.PathNotify, []byte(`{}`), 400},
+		{"GET is not allowed", "GET", wire.PathNotify, nil, 405},
+		{"outage on", "POST", wire.PathProvider, []byte(`{"outage":true}`), 200},
+		{"a new reaction during the outage", "POST", wire.PathNotify, (&wire.Reaction{ID: 43, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: 1}).Append(nil), 503},
+		{"unknown switch", "POST", wire.PathProvider, []byte(`{"outtage":true}`), 400},
+		{"bad slowdown", "POST", wire.PathProvider, []byte(`{"slowdown":-1}`), 400},
+		{"outage off, errors on", "POST", wire.PathProvider, []byte(`{"outage":false,"error_rate":1}`), 200},
+		{"a failed delivery", "POST", wire.PathNotify, (&wire.Reaction{ID: 44, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: 1}).Append(nil), 502},
 		{"unknown path", "GET", "/nope", nil, 404},
 	}
 	for _, tt := range tests {
@@ -75,8 +76,8 @@ func TestNotifyEndpoint(t *testing.T) {
 		t.Errorf("stats: %+v", st)
 	} // The hop meter counts the notify calls, not the bad requests: the
 	// delivery and the duplicate succeeded, the outage and the failure not.
-	code, text := do(t, c, "GET", targets.PathHopInterval, nil)
-	var hi targets.HopInterval
+	code, text := do(t, c, "GET", wire.PathHopInterval, nil)
+	var hi wire.HopInterval
 	if err := json.Unmarshal([]byte(text), &hi); code != 200 || err != nil {
 		t.Fatalf("hop interval: %d %s (%v)", code, text, err)
 	}
@@ -90,11 +91,11 @@ func TestNotifyTimesOutWaitingForCapacity(t *testing.T) {
 		Provider:    provider.Config{P50: time.Hour, P99: time.Hour, Capacity: 1},
 		CallTimeout: 30 * time.Millisecond,
 	})
-	go s.notify(context.Background(), &targets.Reaction{ID: 1, SentAt: 1}, ledger.Stamps{}) // holds the only slot
+	go s.notify(context.Background(), &wire.Reaction{ID: 1, SentAt: 1}, ledger.Stamps{}) // holds the only slot
 	for s.provider.State().InFlight == 0 {
 		time.Sleep(time.Millisecond)
 	}
-	if got, text := do(t, c, "POST", targets.PathNotify, (&targets.Reaction{ID: 2, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: 1}).Append(nil)); got != 504 {
+	if got, text := do(t, c, "POST", wire.PathNotify, (&wire.Reaction{ID: 2, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: 1}).Append(nil)); got != 504 {
 		t.Errorf("got %d %s, want 504", got, text)
 	}
 }

@@ -16,10 +16,12 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/commbench/commbench/broker/kafkasec"
 	"github.com/commbench/commbench/targets"
 	"github.com/commbench/commbench/targets/kafkagroup"
 	"github.com/commbench/commbench/targets/ledger"
 	"github.com/commbench/commbench/targets/provider"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // Defaults for the zero value of Config fields.
@@ -42,10 +44,13 @@ const (
 type Config struct {
 	Provider provider.Config
 
-	Brokers         []string // Kafka bootstrap addresses; none means HTTP only
-	Topic           string   // reactions topic; default DefaultTopic
-	DeadLetterTopic string   // default Topic + ".dlq"
-	Group           string   // consumer group; default DefaultGroup
+	Brokers []string // Kafka bootstrap addresses; none means HTTP only
+	// Security is how Kafka connections are secured (TLS, SASL); the zero
+	// value is plaintext.
+	Security        kafkasec.Config
+	Topic           string // reactions topic; default DefaultTopic
+	DeadLetterTopic string // default Topic + ".dlq"
+	Group           string // consumer group; default DefaultGroup
 
 	Consumers       int           // group members in this process; default DefaultConsumers
 	Concurrency     int           // messages in flight per consumer; default DefaultConcurrency
@@ -122,7 +127,7 @@ type Service struct {
 	http     httpCounters
 	consumer consumerCounters
 	// hop meters every notify call, HTTP and each consumer attempt: this
-	// service is the last hop of a chain (targets.PathHopInterval).
+	// service is the last hop of a chain (wire.PathHopInterval).
 	hop *targets.HopMeter
 }
 
@@ -143,7 +148,7 @@ func New(cfg Config) (*Service, error) {
 		if l, err = ledger.Open(cfg.LedgerFile); err != nil {
 			return nil, err
 		}
-		if c := l.Counts(); c != (ledger.Counts{}) {
+		if c := l.Counts(); c != (wire.Counts{}) {
 			cfg.Log.Info("ledger replayed from its journal", "file", cfg.LedgerFile, "delivered", c.Delivered, "duplicates", c.Duplicates, "dead_lettered", c.DeadLettered)
 		}
 	}
@@ -167,7 +172,7 @@ func (s *Service) Provider() *provider.Provider { return s.provider }
 // delivery with its hop stamps st (APIIn, Handoff and NotifIn as they came;
 // notify stamps ProviderStart). It reports whether the reaction was a
 // duplicate. Each call is a call of the hop meter; a duplicate is a success.
-func (s *Service) notify(ctx context.Context, r *targets.Reaction, st ledger.Stamps) (duplicate bool, err error) {
+func (s *Service) notify(ctx context.Context, r *wire.Reaction, st ledger.Stamps) (duplicate bool, err error) {
 	start := time.Now()
 	defer func() { s.hop.Observe(start, err != nil) }()
 	if s.ledger.Delivered(r.ID) {
@@ -187,7 +192,7 @@ func (s *Service) notify(ctx context.Context, r *targets.Reaction, st ledger.Sta
 // missing or malformed stamps value leaves APIIn and Handoff zero, and the
 // delivery is counted as untraced.
 func stamps(v []byte, notifIn int64) ledger.Stamps {
-	apiIn, handoff, _ := targets.ParseStamps(v)
+	apiIn, handoff, _ := wire.ParseStamps(v)
 	return ledger.Stamps{APIIn: apiIn, Handoff: handoff, NotifIn: notifIn}
 }
 
@@ -196,15 +201,15 @@ func stamps(v []byte, notifIn int64) ledger.Stamps {
 func (s *Service) Handler() fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		switch string(ctx.Path()) {
-		case targets.PathNotify:
+		case wire.PathNotify:
 			s.serveNotify(ctx)
-		case targets.PathLedger:
+		case wire.PathLedger:
 			s.serveLedger(ctx)
-		case targets.PathLedgerInterval:
+		case wire.PathLedgerInterval:
 			s.serveInterval(ctx)
-		case targets.PathHopInterval:
+		case wire.PathHopInterval:
 			s.hop.ServeInterval(ctx)
-		case targets.PathLedgerReset:
+		case wire.PathLedgerReset:
 			if !ctx.IsPost() {
 				targets.WriteError(ctx, fasthttp.StatusMethodNotAllowed, "use POST")
 				return
@@ -214,11 +219,11 @@ func (s *Service) Handler() fasthttp.RequestHandler {
 				return
 			}
 			targets.WriteJSON(ctx, fasthttp.StatusOK, s.ledger.Counts())
-		case targets.PathStats:
+		case wire.PathStats:
 			targets.WriteJSON(ctx, fasthttp.StatusOK, s.Stats())
-		case targets.PathProvider:
+		case wire.PathProvider:
 			s.serveProvider(ctx)
-		case targets.PathHealth:
+		case wire.PathHealth:
 			ctx.SetStatusCode(fasthttp.StatusOK)
 			ctx.SetBodyString("ok\n")
 		default:
@@ -229,7 +234,7 @@ func (s *Service) Handler() fasthttp.RequestHandler {
 
 func (s *Service) serveNotify(ctx *fasthttp.RequestCtx) {
 	notifIn := time.Now().UnixNano()
-	var r targets.Reaction
+	var r wire.Reaction
 	if !targets.DecodeReaction(ctx, &r) {
 		s.http.bad.Add(1)
 		return
@@ -238,12 +243,12 @@ func (s *Service) serveNotify(ctx *fasthttp.RequestCtx) {
 	defer s.http.inFlight.Add(-1)
 	// fasthttp does not cancel a handler when its client goes away; the call
 	// timeout bounds the work instead.
-	dup, err := s.notify(context.Background(), &r, stamps(ctx.Request.Header.Peek(targets.HeaderStamps), notifIn))
+	dup, err := s.notify(context.Background(), &r, stamps(ctx.Request.Header.Peek(wire.HeaderStamps), notifIn))
 	switch {
 	case err == nil:
 		if dup {
 			s.http.duplicate.Add(1)
-			ctx.Response.Header.Set(targets.HeaderDuplicate, "1")
+			ctx.Response.Header.Set(wire.HeaderDuplicate, "1")
 		} else {
 			s.http.ok.Add(1)
 		}
@@ -269,13 +274,6 @@ func (s *Service) serveLedger(ctx *fasthttp.RequestCtx) {
 	targets.WriteJSON(ctx, fasthttp.StatusOK, snap)
 }
 
-// Interval is the answer to GET /v1/ledger/interval: the counts now and the
-// time-to-notify histogram of the deliveries since the previous call.
-type Interval struct {
-	ledger.Counts
-	NotifyHist string `json:"notify_hist"` // HdrHistogram V2 compressed, base64, microseconds
-}
-
 func (s *Service) serveInterval(ctx *fasthttp.RequestCtx) {
 	h := s.ledger.Interval()
 	enc, err := h.Encode(hdrV2)
@@ -283,7 +281,7 @@ func (s *Service) serveInterval(ctx *fasthttp.RequestCtx) {
 		targets.WriteError(ctx, fasthttp.StatusInternalServerError, err.Error())
 		return
 	}
-	targets.WriteJSON(ctx, fasthttp.StatusOK, Interval{Counts: s.ledger.Counts(), NotifyHist: string(enc)})
+	targets.WriteJSON(ctx, fasthttp.StatusOK, wire.LedgerInterval{Counts: s.ledger.Counts(), NotifyHist: string(enc)})
 }
 
 func (s *Service) serveProvider(ctx *fasthttp.RequestCtx) {
@@ -307,7 +305,7 @@ func (s *Service) serveProvider(ctx *fasthttp.RequestCtx) {
 
 // Stats is the answer to GET /v1/stats.
 type Stats struct {
-	Ledger   ledger.Counts  `json:"ledger"`
+	Ledger   wire.Counts    `json:"ledger"`
 	Provider provider.State `json:"provider"`
 	HTTP     struct {
 		OK        int64 `json:"ok"`

@@ -4,15 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 	"github.com/valyala/fasthttp"
 
-	"github.com/commbench/commbench/broker/kafkasec"
-	"github.com/commbench/commbench/targets"
 	"github.com/commbench/commbench/targets/kafkagroup"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // asyncNotifier produces the reaction to Kafka, keyed by author, and answers
@@ -28,32 +26,12 @@ func newAsyncNotifier(cfg Config) *asyncNotifier {
 }
 
 // newWriter sets each kafka-go default that would mislead a benchmark. Its
-// connections are secured as KAFKA_TLS and KAFKA_SASL_* say (package
-// kafkasec); when they hold a bad value, every write fails with an error
-// naming the variable (commbench run checks them before it starts any
-// service).
+// connections are secured as cfg.Security says.
 func newWriter(cfg Config) *kafka.Writer {
-	var transport kafka.RoundTripper
-	if sec, err := kafkasec.FromEnv(); err != nil {
-		if cfg.Log != nil {
-			cfg.Log.Error("Kafka security", "err", err)
-		}
-		transport = failingTransport{err}
-	} else if t := sec.Transport(); t != nil {
-		transport = t
-	}
-	return kafkagroup.NewWriter(cfg.Brokers, cfg.Topic, transport, cfg.BatchTimeout, cfg.Timeout)
+	return kafkagroup.NewWriter(cfg.Brokers, cfg.Topic, kafkagroup.TransportOrDefault(cfg.Security.Transport()), cfg.BatchTimeout, cfg.Timeout)
 }
 
-// failingTransport fails every request with err: a Writer whose security
-// settings are wrong must not fall back to plaintext.
-type failingTransport struct{ err error }
-
-func (t failingTransport) RoundTrip(context.Context, net.Addr, kafka.Request) (kafka.Response, error) {
-	return nil, t.err
-}
-
-func (n *asyncNotifier) notify(r *targets.Reaction, tr trace, body []byte) outcome {
+func (n *asyncNotifier) notify(r *wire.Reaction, tr trace, body []byte) outcome {
 	return produce(n.w, n.timeout, r, tr, body)
 }
 
@@ -64,7 +42,7 @@ func (n *asyncNotifier) notify(r *targets.Reaction, tr trace, body []byte) outco
 // t_handoff is stamped as the produce begins: the stamp travels in the
 // message, so it cannot be the ack's time; the produce, the ack and the
 // batching wait are in the queue hop, with the time in Kafka.
-func produce(w *kafka.Writer, timeout time.Duration, r *targets.Reaction, tr trace, body []byte) outcome {
+func produce(w *kafka.Writer, timeout time.Duration, r *wire.Reaction, tr trace, body []byte) outcome {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	// The writer may hold the message until its batch is sent: give it its
@@ -73,8 +51,8 @@ func produce(w *kafka.Writer, timeout time.Duration, r *targets.Reaction, tr tra
 		Key:   []byte(r.Author),
 		Value: append([]byte(nil), body...),
 		Headers: []kafka.Header{
-			{Key: targets.HeaderTraceparent, Value: append([]byte(nil), tr.parent...)},
-			{Key: targets.KafkaStamps, Value: targets.AppendStamps(make([]byte, 0, 40), tr.apiIn, time.Now().UnixNano())},
+			{Key: wire.HeaderTraceparent, Value: append([]byte(nil), tr.parent...)},
+			{Key: wire.KafkaStamps, Value: wire.AppendStamps(make([]byte, 0, 40), tr.apiIn, time.Now().UnixNano())},
 		},
 	}
 	err := w.WriteMessages(ctx, msg)

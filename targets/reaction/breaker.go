@@ -9,6 +9,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/commbench/commbench/targets"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // breakerCounts are a circuit breaker's trips and the calls it refused,
@@ -51,7 +52,7 @@ func newBreakerNotifier(cfg Config, bc *breakerCounts) (*breakerNotifier, error)
 	return &breakerNotifier{sync: s, cb: newBreaker(cfg, bc), bc: bc}, nil
 }
 
-func (n *breakerNotifier) notify(r *targets.Reaction, tr trace, body []byte) outcome {
+func (n *breakerNotifier) notify(r *wire.Reaction, tr trace, body []byte) outcome {
 	o, err := n.cb.Execute(func() (outcome, error) {
 		o := n.sync.notify(r, tr, body)
 		if o.err != nil {

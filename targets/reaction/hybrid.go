@@ -9,7 +9,7 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/sony/gobreaker/v2"
 
-	"github.com/commbench/commbench/targets"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // hybridNotifier tries the sync call within a deadline budget, through a
@@ -47,7 +47,7 @@ func newHybridNotifier(cfg Config, bc *breakerCounts) (*hybridNotifier, error) {
 
 var errSyncFailed = errors.New("sync call failed")
 
-func (n *hybridNotifier) notify(r *targets.Reaction, tr trace, body []byte) outcome {
+func (n *hybridNotifier) notify(r *wire.Reaction, tr trace, body []byte) outcome {
 	o, err := n.cb.Execute(func() (outcome, error) {
 		o := n.sync.call(tr, body, time.Now().Add(n.budget))
 		if o.err != nil {

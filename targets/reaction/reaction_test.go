@@ -15,7 +15,9 @@ import (
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
 
+	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/targets"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 func TestClassify(t *testing.T) {
@@ -44,19 +46,19 @@ func TestConfigValidate(t *testing.T) {
 		have Config
 		ok   bool
 	}{
-		{"sync with a URL", Config{Mode: Sync, NotifyURL: "http://127.0.0.1:1"}, true},
-		{"sync without a URL", Config{Mode: Sync}, false},
-		{"async without brokers", Config{Mode: Async}, false},
-		{"hybrid needs both", Config{Mode: Hybrid, NotifyURL: "http://127.0.0.1:1"}, false},
+		{"sync with a URL", Config{Mode: pattern.Sync, NotifyURL: "http://127.0.0.1:1"}, true},
+		{"sync without a URL", Config{Mode: pattern.Sync}, false},
+		{"async without brokers", Config{Mode: pattern.Async}, false},
+		{"hybrid needs both", Config{Mode: pattern.Hybrid, NotifyURL: "http://127.0.0.1:1"}, false},
 		{"unknown mode", Config{Mode: "rpc"}, false},
-		{"negative budget", Config{Mode: Sync, NotifyURL: "http://x:1", Budget: -1}, false},
+		{"negative budget", Config{Mode: pattern.Sync, NotifyURL: "http://x:1", Budget: -1}, false},
 	}
 	for _, tt := range tests {
 		if err := tt.have.Validate(); (err == nil) != tt.ok {
 			t.Errorf("%s: got %v", tt.name, err)
 		}
 	}
-	if _, err := New(Config{Mode: Sync, NotifyURL: "ftp://x"}); err == nil {
+	if _, err := New(Config{Mode: pattern.Sync, NotifyURL: "ftp://x"}); err == nil {
 		t.Error("New with an ftp URL: got nil error")
 	}
 }
@@ -96,8 +98,8 @@ func TestSyncStatusMapping(t *testing.T) {
 				ctx.SetStatusCode(tt.downstream)
 			})
 			n := syncTo(ln, 50*time.Millisecond)
-			r := targets.Reaction{ID: 1, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: 1}
-			if got := n.notify(&r, trace{parent: []byte(targets.Traceparent(1)), apiIn: 1}, r.Append(nil)); got.status != tt.want || got.path != "sync" {
+			r := wire.Reaction{ID: 1, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: 1}
+			if got := n.notify(&r, trace{parent: []byte(wire.Traceparent(1)), apiIn: 1}, r.Append(nil)); got.status != tt.want || got.path != "sync" {
 				t.Errorf("got %d via %s (%v), want %d via sync", got.status, got.path, got.err, tt.want)
 			}
 		})
@@ -110,14 +112,14 @@ func TestSyncStatusMapping(t *testing.T) {
 // kfake broker on loopback and waits for its ack, so its time per request is
 // mostly the batch window shared by 64 concurrent requests.
 func BenchmarkHandler(b *testing.B) {
-	body := (&targets.Reaction{ID: 1, User: "user-1", Post: "post-9", Author: "author-3", Kind: "like", SentAt: 1700000000123456789}).Append(nil)
+	body := (&wire.Reaction{ID: 1, User: "user-1", Post: "post-9", Author: "author-3", Kind: "like", SentAt: 1700000000123456789}).Append(nil)
 	ln := downstream(b, func(ctx *fasthttp.RequestCtx) { ctx.SetStatusCode(200) })
 	kf, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(8, "commbench.bench"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer kf.Close()
-	for _, mode := range Modes {
+	for _, mode := range pattern.All() {
 		b.Run(string(mode), func(b *testing.B) {
 			cfg := Config{Mode: mode, NotifyURL: "http://notification", Brokers: kf.ListenAddrs(), Topic: "commbench.bench"}
 			s, err := New(cfg)
@@ -132,7 +134,7 @@ func BenchmarkHandler(b *testing.B) {
 			}
 			h := s.Handler()
 			want := 201
-			if mode == Async {
+			if !mode.HasSyncPath() {
 				want = 202
 				b.SetParallelism(32) // 64 requests in flight on 2 cores
 			}
@@ -145,7 +147,7 @@ func BenchmarkHandler(b *testing.B) {
 					ctx.Request.Reset()
 					ctx.Response.Reset()
 					ctx.Request.Header.SetMethod("POST")
-					ctx.Request.SetRequestURI(targets.PathReactions)
+					ctx.Request.SetRequestURI(wire.PathReactions)
 					ctx.Request.SetBody(body)
 					h(&ctx)
 					if ctx.Response.StatusCode() != want {
@@ -158,10 +160,10 @@ func BenchmarkHandler(b *testing.B) {
 	}
 }
 
-func ExampleParseMode() {
-	_, err := ParseMode("rpc")
+func ExampleConfig_Validate() {
+	err := Config{Mode: "rpc"}.Validate()
 	fmt.Println(err)
-	// Output: unknown mode "rpc": want sync, async or hybrid
+	// Output: mode: unknown pattern "rpc": want sync, async or hybrid
 }
 
 // TestSyncCallCarriesTheTrace checks the headers the notification service
@@ -169,20 +171,20 @@ func ExampleParseMode() {
 func TestSyncCallCarriesTheTrace(t *testing.T) {
 	var parent, st []byte
 	ln := downstream(t, func(ctx *fasthttp.RequestCtx) {
-		parent = append([]byte(nil), ctx.Request.Header.Peek(targets.HeaderTraceparent)...)
-		st = append([]byte(nil), ctx.Request.Header.Peek(targets.HeaderStamps)...)
+		parent = append([]byte(nil), ctx.Request.Header.Peek(wire.HeaderTraceparent)...)
+		st = append([]byte(nil), ctx.Request.Header.Peek(wire.HeaderStamps)...)
 		ctx.SetStatusCode(fasthttp.StatusOK)
 	})
 	n := syncTo(ln, time.Second)
-	r := targets.Reaction{ID: 7, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: 1}
+	r := wire.Reaction{ID: 7, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: 1}
 	apiIn := time.Now().UnixNano()
-	if o := n.notify(&r, trace{parent: []byte(targets.Traceparent(7)), apiIn: apiIn}, r.Append(nil)); o.err != nil {
+	if o := n.notify(&r, trace{parent: []byte(wire.Traceparent(7)), apiIn: apiIn}, r.Append(nil)); o.err != nil {
 		t.Fatal(o.err)
 	}
-	if string(parent) != targets.Traceparent(7) {
-		t.Errorf("traceparent: got %q, want %q", parent, targets.Traceparent(7))
+	if string(parent) != wire.Traceparent(7) {
+		t.Errorf("traceparent: got %q, want %q", parent, wire.Traceparent(7))
 	}
-	gotIn, handoff, ok := targets.ParseStamps(st)
+	gotIn, handoff, ok := wire.ParseStamps(st)
 	if !ok || gotIn != apiIn || handoff < apiIn {
 		t.Errorf("stamps: got %q, want %d,<t_handoff >= t_api_in>", st, apiIn)
 	}
@@ -197,7 +199,7 @@ func TestSyncBreakerRefusesWhileOpen(t *testing.T) {
 		calls.Add(1)
 		ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
 	})
-	s, err := New(Config{Mode: Sync, Breaker: true, NotifyURL: "http://notification", TripFailures: 3, OpenFor: time.Hour})
+	s, err := New(Config{Mode: pattern.Sync, Breaker: true, NotifyURL: "http://notification", TripFailures: 3, OpenFor: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,8 +212,8 @@ func TestSyncBreakerRefusesWhileOpen(t *testing.T) {
 	for id := uint64(1); id <= 10; id++ {
 		var ctx fasthttp.RequestCtx
 		ctx.Request.Header.SetMethod("POST")
-		ctx.Request.SetRequestURI(targets.PathReactions)
-		ctx.Request.SetBody((&targets.Reaction{ID: id, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: 1}).Append(nil))
+		ctx.Request.SetRequestURI(wire.PathReactions)
+		ctx.Request.SetBody((&wire.Reaction{ID: id, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: 1}).Append(nil))
 		h(&ctx)
 		body := string(ctx.Response.Body())
 		if code := ctx.Response.StatusCode(); code != 503 {

@@ -16,32 +16,11 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/commbench/commbench/broker/kafkasec"
+	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/targets"
+	"github.com/commbench/commbench/targets/wire"
 )
-
-// Mode is the pattern by which the reaction service reaches the
-// notification service.
-type Mode string
-
-// The patterns.
-const (
-	Sync   Mode = "sync"
-	Async  Mode = "async"
-	Hybrid Mode = "hybrid"
-)
-
-// Modes lists the patterns in the order reports show them.
-var Modes = []Mode{Sync, Async, Hybrid}
-
-// ParseMode checks s names a pattern.
-func ParseMode(s string) (Mode, error) {
-	for _, m := range Modes {
-		if string(m) == s {
-			return m, nil
-		}
-	}
-	return "", fmt.Errorf("unknown mode %q: want sync, async or hybrid", s)
-}
 
 // Defaults for the zero value of Config fields.
 const (
@@ -56,10 +35,13 @@ const (
 
 // Config is the service's configuration. A zero field takes its default.
 type Config struct {
-	Mode      Mode
-	NotifyURL string        // sync, hybrid: the notification service, e.g. http://127.0.0.1:8081
-	Brokers   []string      // async, hybrid: Kafka bootstrap addresses
-	Topic     string        // async, hybrid: the reactions topic
+	Mode      pattern.Pattern // how to reach the notification service
+	NotifyURL string          // sync, hybrid: the notification service, e.g. http://127.0.0.1:8081
+	Brokers   []string        // async, hybrid: Kafka bootstrap addresses
+	Topic     string          // async, hybrid: the reactions topic
+	// Security is how Kafka connections are secured (TLS, SASL); the zero
+	// value is plaintext.
+	Security  kafkasec.Config
 	WriteCost time.Duration // per store write, standing for a database; default none
 
 	// Timeout bounds the whole notification step of one request: the HTTP
@@ -123,13 +105,16 @@ func (c Config) withDefaults() Config {
 
 // Validate reports what the mode needs and is missing.
 func (c Config) Validate() error {
-	if _, err := ParseMode(string(c.Mode)); err != nil {
-		return err
+	if _, err := pattern.Parse(string(c.Mode)); err != nil {
+		return fmt.Errorf("mode: %w", err)
 	}
-	if (c.Mode == Sync || c.Mode == Hybrid) && c.NotifyURL == "" {
+	if _, ok := notifiers[c.Mode]; !ok {
+		return fmt.Errorf("mode %s: the reaction service has no notifier for it", c.Mode)
+	}
+	if c.Mode.HasSyncPath() && c.NotifyURL == "" {
 		return fmt.Errorf("mode %s needs the notification service's URL (--notify-url)", c.Mode)
 	}
-	if (c.Mode == Async || c.Mode == Hybrid) && len(c.Brokers) == 0 {
+	if c.Mode.UsesKafka() && len(c.Brokers) == 0 {
 		return fmt.Errorf("mode %s needs Kafka brokers (--brokers or KAFKA_BROKERS)", c.Mode)
 	}
 	if c.Timeout < 0 || c.Budget < 0 || c.WriteCost < 0 || c.ConnWait < 0 || c.OpenFor < 0 {
@@ -162,7 +147,7 @@ type trace struct {
 // body is the reaction's canonical JSON encoding, owned by the caller until
 // notify returns.
 type notifier interface {
-	notify(r *targets.Reaction, tr trace, body []byte) outcome
+	notify(r *wire.Reaction, tr trace, body []byte) outcome
 	close(ctx context.Context) error
 	breaker() string // the circuit breaker's state, or "" without one
 }
@@ -188,22 +173,28 @@ func New(cfg Config) (*Service, error) {
 	cfg = cfg.withDefaults()
 	s := &Service{cfg: cfg, store: newStore(cfg.WriteCost)}
 	var err error
-	switch cfg.Mode {
-	case Sync:
-		if cfg.Breaker {
-			s.notifier, err = newBreakerNotifier(cfg, &s.breaker)
-		} else {
-			s.notifier, err = newSyncNotifier(cfg)
-		}
-	case Async:
-		s.notifier = newAsyncNotifier(cfg)
-	case Hybrid:
-		s.notifier, err = newHybridNotifier(cfg, &s.breaker)
-	}
-	if err != nil {
+	if s.notifier, err = notifiers[cfg.Mode](cfg, &s.breaker); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// notifiers makes each pattern's notifier, one file each: a new pattern is
+// a row here and its file beside sync.go, async.go and hybrid.go. bc counts
+// the trips of a notifier's circuit breaker, if it has one.
+var notifiers = map[pattern.Pattern]func(cfg Config, bc *breakerCounts) (notifier, error){
+	pattern.Sync: func(cfg Config, bc *breakerCounts) (notifier, error) {
+		if cfg.Breaker {
+			return newBreakerNotifier(cfg, bc)
+		}
+		return newSyncNotifier(cfg)
+	},
+	pattern.Async: func(cfg Config, _ *breakerCounts) (notifier, error) {
+		return newAsyncNotifier(cfg), nil
+	},
+	pattern.Hybrid: func(cfg Config, bc *breakerCounts) (notifier, error) {
+		return newHybridNotifier(cfg, bc)
+	},
 }
 
 // Close flushes and releases the Kafka writer and HTTP connections.
@@ -213,11 +204,11 @@ func (s *Service) Close(ctx context.Context) error { return s.notifier.close(ctx
 func (s *Service) Handler() fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		switch string(ctx.Path()) {
-		case targets.PathReactions:
+		case wire.PathReactions:
 			s.serveReaction(ctx)
-		case targets.PathStats:
+		case wire.PathStats:
 			targets.WriteJSON(ctx, fasthttp.StatusOK, s.Stats())
-		case targets.PathHealth:
+		case wire.PathHealth:
 			ctx.SetStatusCode(fasthttp.StatusOK)
 			ctx.SetBodyString("ok\n")
 		default:
@@ -232,7 +223,7 @@ var bufPool = targets.NewBufPool()
 func (s *Service) serveReaction(ctx *fasthttp.RequestCtx) {
 	tr := trace{apiIn: time.Now().UnixNano()}
 	s.counts.received.Add(1)
-	var r targets.Reaction
+	var r wire.Reaction
 	if !targets.DecodeReaction(ctx, &r) {
 		s.counts.bad.Add(1)
 		return
@@ -248,13 +239,13 @@ func (s *Service) serveReaction(ctx *fasthttp.RequestCtx) {
 	// The load generator's trace context goes on as it came; a request
 	// without a valid one gets one derived from the reaction id.
 	var parent [55]byte
-	if tr.parent = ctx.Request.Header.Peek(targets.HeaderTraceparent); !targets.ValidTraceparent(tr.parent) {
-		tr.parent = targets.AppendTraceparent(parent[:0], r.ID)
+	if tr.parent = ctx.Request.Header.Peek(wire.HeaderTraceparent); !wire.ValidTraceparent(tr.parent) {
+		tr.parent = wire.AppendTraceparent(parent[:0], r.ID)
 	}
 	o := s.notifier.notify(&r, tr, *buf)
-	ctx.Response.Header.Set(targets.HeaderPath, o.path)
+	ctx.Response.Header.Set(wire.HeaderPath, o.path)
 	*buf = strconv.AppendUint((*buf)[:0], r.ID, 10)
-	ctx.Response.Header.SetBytesV(targets.HeaderID, *buf)
+	ctx.Response.Header.SetBytesV(wire.HeaderID, *buf)
 	switch o.status {
 	case fasthttp.StatusCreated:
 		s.counts.syncOK.Add(1)
@@ -276,18 +267,18 @@ func (s *Service) serveReaction(ctx *fasthttp.RequestCtx) {
 
 // Stats is the answer to GET /v1/stats.
 type Stats struct {
-	Mode     Mode   `json:"mode"`
-	Received int64  `json:"received"`
-	Bad      int64  `json:"bad_request"`
-	Stored   int    `json:"stored"`
-	Retried  int64  `json:"retried"` // ids seen before
-	SyncOK   int64  `json:"accepted_sync"`
-	AsyncOK  int64  `json:"accepted_async"`
-	S502     int64  `json:"status_502"`
-	S503     int64  `json:"status_503"`
-	S504     int64  `json:"status_504"`
-	InFlight int64  `json:"in_flight"`
-	Breaker  string `json:"breaker,omitempty"`
+	Mode     pattern.Pattern `json:"mode"`
+	Received int64           `json:"received"`
+	Bad      int64           `json:"bad_request"`
+	Stored   int             `json:"stored"`
+	Retried  int64           `json:"retried"` // ids seen before
+	SyncOK   int64           `json:"accepted_sync"`
+	AsyncOK  int64           `json:"accepted_async"`
+	S502     int64           `json:"status_502"`
+	S503     int64           `json:"status_503"`
+	S504     int64           `json:"status_504"`
+	InFlight int64           `json:"in_flight"`
+	Breaker  string          `json:"breaker,omitempty"`
 	// BreakerOpened counts the breaker's trips, BreakerRejected the calls
 	// it refused (sync: answered 503 at once; hybrid: sent to Kafka).
 	BreakerOpened   int64 `json:"breaker_opened,omitempty"`

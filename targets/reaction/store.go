@@ -4,7 +4,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/commbench/commbench/targets"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 const shards = 64
@@ -16,21 +16,21 @@ type store struct {
 	cost   time.Duration
 	shards [shards]struct {
 		sync.Mutex
-		m map[uint64]targets.Reaction
+		m map[uint64]wire.Reaction
 	}
 }
 
 func newStore(cost time.Duration) *store {
 	s := &store{cost: cost}
 	for i := range s.shards {
-		s.shards[i].m = make(map[uint64]targets.Reaction)
+		s.shards[i].m = make(map[uint64]wire.Reaction)
 	}
 	return s
 }
 
 // put records r; it reports false when r's id was there already (a client's
 // retry), in which case the stored reaction is kept.
-func (s *store) put(r *targets.Reaction) bool {
+func (s *store) put(r *wire.Reaction) bool {
 	if s.cost > 0 {
 		time.Sleep(s.cost)
 	}

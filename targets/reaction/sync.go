@@ -9,6 +9,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/commbench/commbench/targets"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // syncNotifier calls POST /v1/notify and answers 201 only after the
@@ -27,12 +28,12 @@ func newSyncNotifier(cfg Config) (*syncNotifier, error) {
 	}
 	return &syncNotifier{
 		client:  targets.NewHostClient(u.Host, "commbench-reaction", cfg.MaxConns, cfg.ConnWait, cfg.Timeout),
-		uri:     "http://" + u.Host + targets.PathNotify,
+		uri:     "http://" + u.Host + wire.PathNotify,
 		timeout: cfg.Timeout,
 	}, nil
 }
 
-func (n *syncNotifier) notify(r *targets.Reaction, tr trace, body []byte) outcome {
+func (n *syncNotifier) notify(r *wire.Reaction, tr trace, body []byte) outcome {
 	return n.call(tr, body, time.Now().Add(n.timeout))
 }
 
@@ -48,12 +49,12 @@ func (n *syncNotifier) call(tr trace, body []byte, deadline time.Time) outcome {
 	req.SetRequestURI(n.uri)
 	req.Header.SetMethod(fasthttp.MethodPost)
 	req.Header.SetContentType("application/json")
-	req.Header.SetBytesV(targets.HeaderTraceparent, tr.parent)
+	req.Header.SetBytesV(wire.HeaderTraceparent, tr.parent)
 	req.SetBodyRaw(body)
 	// t_handoff: the call is sent now (a wait for a free connection is
 	// in the queue hop, with the wire).
 	var st [40]byte
-	req.Header.SetBytesV(targets.HeaderStamps, targets.AppendStamps(st[:0], tr.apiIn, time.Now().UnixNano()))
+	req.Header.SetBytesV(wire.HeaderStamps, wire.AppendStamps(st[:0], tr.apiIn, time.Now().UnixNano()))
 	err := n.client.DoDeadline(req, resp, deadline)
 	if err != nil {
 		return outcome{status: targets.Classify(err), path: "sync", err: fmt.Errorf("notify: %w", err)}

@@ -18,7 +18,7 @@ import (
 // When ctx is done, the messages in flight get grace to be produced; what
 // was not is not committed and will be redelivered.
 func (s *Service) Consume(ctx context.Context, grace time.Duration) error {
-	if s.cfg.Mode != Async {
+	if !s.cfg.Mode.UsesKafka() {
 		return fmt.Errorf("relay %s: consume: mode is %s, not async", s.cfg.Name, s.cfg.Mode)
 	}
 	gc := kafkagroup.Config{

@@ -10,7 +10,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/commbench/commbench/targets"
+	"github.com/commbench/commbench/pattern"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // The async relay runs against an embedded Kafka-protocol broker (kfake):
@@ -32,13 +33,13 @@ func startKafka(t *testing.T, topics ...string) []string {
 // the trace context and stamps in headers, and one header a relay does not
 // know, which must travel on all the same.
 func message(i int) kafka.Message {
-	r := targets.Reaction{ID: uint64(i), User: "u", Post: "p", Author: fmt.Sprint("a", i%5), Kind: "like", SentAt: 1700000000000000000 + int64(i)}
+	r := wire.Reaction{ID: uint64(i), User: "u", Post: "p", Author: fmt.Sprint("a", i%5), Kind: "like", SentAt: 1700000000000000000 + int64(i)}
 	return kafka.Message{
 		Key:   []byte(r.Author),
 		Value: r.Append(nil),
 		Headers: []kafka.Header{
-			{Key: targets.HeaderTraceparent, Value: []byte(targets.Traceparent(r.ID))},
-			{Key: targets.KafkaStamps, Value: fmt.Appendf(nil, "%d,%d", r.SentAt+1, r.SentAt+2)},
+			{Key: wire.HeaderTraceparent, Value: []byte(wire.Traceparent(r.ID))},
+			{Key: wire.KafkaStamps, Value: fmt.Appendf(nil, "%d,%d", r.SentAt+1, r.SentAt+2)},
 			{Key: "x-extra", Value: []byte{0, 1, 2}},
 		},
 	}
@@ -60,7 +61,7 @@ func produce(t *testing.T, brokers []string, topic string, n int) {
 // startAsync runs an async relay's consumer group until the test ends.
 func startAsync(t *testing.T, cfg Config) *Service {
 	t.Helper()
-	cfg.Mode = Async
+	cfg.Mode = pattern.Async
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -142,8 +143,8 @@ func checkIntact(t *testing.T, recs []*kgo.Record, n int) {
 	t.Helper()
 	seen := map[string]bool{}
 	for _, rec := range recs {
-		var r targets.Reaction
-		if err := targets.Decode(rec.Value, &r); err != nil {
+		var r wire.Reaction
+		if err := wire.Decode(rec.Value, &r); err != nil {
 			t.Fatalf("value %q: %v", rec.Value, err)
 		}
 		want := message(int(r.ID))

@@ -8,10 +8,10 @@ package relay
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -20,26 +20,32 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/commbench/commbench/broker/kafkasec"
+	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/targets"
 	"github.com/commbench/commbench/targets/kafkagroup"
+	"github.com/commbench/commbench/targets/wire"
 )
 
-// Mode is how a relay reaches the next hop.
-type Mode string
-
-// The modes.
-const (
-	Sync  Mode = "sync"
-	Async Mode = "async"
-)
-
-// ParseMode checks s names a mode.
-func ParseMode(s string) (Mode, error) {
-	switch m := Mode(s); m {
-	case Sync, Async:
-		return m, nil
+// ParseMode checks s names a pattern with a chain form: the relay's mode,
+// how it reaches the next hop.
+func ParseMode(s string) (pattern.Pattern, error) {
+	m, err := pattern.Parse(s)
+	if err != nil {
+		return "", err
 	}
-	return "", fmt.Errorf("unknown mode %q: want sync or async", s)
+	if !m.HasChainForm() {
+		return "", fmt.Errorf("pattern %s has no chain form: want %s", m, chainList())
+	}
+	return m, nil
+}
+
+func chainList() string {
+	cs := pattern.Chains()
+	names := make([]string, len(cs))
+	for i, c := range cs {
+		names[i] = string(c)
+	}
+	return strings.Join(names, " or ")
 }
 
 // Defaults for the zero value of Config fields: the reaction service's and
@@ -62,7 +68,9 @@ const (
 
 // Config is a relay's configuration. A zero field takes its default.
 type Config struct {
-	Mode Mode
+	// Mode is a pattern with a chain form: sync calls the next hop over
+	// HTTP, async consumes a topic and produces to the next.
+	Mode pattern.Pattern
 	Name string // the hop's name in logs and error bodies; default DefaultName
 
 	// Sync: the next hop, e.g. http://127.0.0.1:8081 (its POST /v1/notify).
@@ -84,6 +92,7 @@ type Config struct {
 
 	// Async: the group Group reads InTopic and produces to OutTopic.
 	Brokers     []string
+	Security    kafkasec.Config // TLS and SASL; the zero value is plaintext
 	InTopic     string
 	OutTopic    string
 	Group       string // default "commbench.relay." + Name
@@ -154,22 +163,22 @@ func (c Config) Validate() error {
 	case c.BatchTimeout < 0:
 		return fmt.Errorf("BatchTimeout (--batch-timeout): must not be negative, got %v", c.BatchTimeout)
 	}
-	switch c.Mode {
-	case Sync:
+	if c.Mode.HasSyncPath() {
 		if c.NextURL == "" {
-			return errors.New("NextURL (--next-url): mode sync needs the next hop's URL")
+			return fmt.Errorf("NextURL (--next-url): mode %s needs the next hop's URL", c.Mode)
 		}
 		if u, err := url.Parse(c.NextURL); err != nil || u.Scheme != "http" || u.Host == "" {
 			return fmt.Errorf("NextURL (--next-url): %q: want http://host:port", c.NextURL)
 		}
-	case Async:
+	}
+	if c.Mode.UsesKafka() {
 		switch {
 		case len(c.Brokers) == 0:
-			return errors.New("Brokers (--brokers or KAFKA_BROKERS): mode async needs Kafka brokers")
+			return fmt.Errorf("Brokers (--brokers or KAFKA_BROKERS): mode %s needs Kafka brokers", c.Mode)
 		case c.InTopic == "":
-			return errors.New("InTopic (--in-topic): mode async needs the topic to consume")
+			return fmt.Errorf("InTopic (--in-topic): mode %s needs the topic to consume", c.Mode)
 		case c.OutTopic == "":
-			return errors.New("OutTopic (--out-topic): mode async needs the next hop's topic")
+			return fmt.Errorf("OutTopic (--out-topic): mode %s needs the next hop's topic", c.Mode)
 		case c.OutTopic == c.InTopic:
 			return fmt.Errorf("OutTopic (--out-topic): %q is the topic consumed; a relay to itself would loop", c.OutTopic)
 		}
@@ -208,21 +217,15 @@ func New(cfg Config) (*Service, error) {
 	}
 	cfg = cfg.withDefaults()
 	s := &Service{cfg: cfg, hop: targets.NewHopMeter()}
-	switch cfg.Mode {
-	case Sync:
+	if cfg.Mode.HasSyncPath() {
 		s.newClient()
 		if cfg.Breaker {
 			s.newBreaker()
 		}
-	case Async:
-		// TLS and SASL as KAFKA_TLS and KAFKA_SASL_* say: a bad value is
-		// refused here rather than falling back to plaintext.
-		sec, err := kafkasec.FromEnv()
-		if err != nil {
-			return nil, err
-		}
-		s.sec = sec
-		s.w = kafkagroup.NewWriter(cfg.Brokers, cfg.OutTopic, kafkagroup.TransportOrDefault(sec.Transport()), cfg.BatchTimeout, cfg.Timeout)
+	}
+	if cfg.Mode.UsesKafka() {
+		s.sec = cfg.Security
+		s.w = kafkagroup.NewWriter(cfg.Brokers, cfg.OutTopic, kafkagroup.TransportOrDefault(cfg.Security.Transport()), cfg.BatchTimeout, cfg.Timeout)
 	}
 	return s, nil
 }
@@ -254,17 +257,17 @@ func (s *Service) Close(ctx context.Context) error {
 func (s *Service) Handler() fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		switch string(ctx.Path()) {
-		case targets.PathNotify:
-			if s.cfg.Mode != Sync {
+		case wire.PathNotify:
+			if !s.cfg.Mode.HasSyncPath() {
 				targets.WriteError(ctx, fasthttp.StatusNotFound, fmt.Sprintf("relay %s is async: it consumes %s", s.cfg.Name, s.cfg.InTopic))
 				return
 			}
 			s.serveNotify(ctx)
-		case targets.PathHopInterval:
+		case wire.PathHopInterval:
 			s.hop.ServeInterval(ctx)
-		case targets.PathStats:
+		case wire.PathStats:
 			targets.WriteJSON(ctx, fasthttp.StatusOK, s.Stats())
-		case targets.PathHealth:
+		case wire.PathHealth:
 			ctx.SetStatusCode(fasthttp.StatusOK)
 			ctx.SetBodyString("ok\n")
 		default:
@@ -275,19 +278,19 @@ func (s *Service) Handler() fasthttp.RequestHandler {
 
 // Stats is the answer to GET /v1/stats.
 type Stats struct {
-	Name     string         `json:"name"`
-	Mode     Mode           `json:"mode"`
-	Received int64          `json:"received"`
-	Bad      int64          `json:"bad_request"`
-	OK       int64          `json:"ok"`
-	Dup      int64          `json:"duplicate"` // 200s the next hop marked duplicate
-	S502     int64          `json:"status_502"`
-	S503     int64          `json:"status_503"` // rejected ones included
-	S504     int64          `json:"status_504"`
-	Rejected int64          `json:"rejected"` // refused by the open circuit breaker
-	InFlight int64          `json:"in_flight"`
-	Breaker  string         `json:"breaker,omitempty"`
-	Consumer *ConsumerStats `json:"consumer,omitempty"`
+	Name     string          `json:"name"`
+	Mode     pattern.Pattern `json:"mode"`
+	Received int64           `json:"received"`
+	Bad      int64           `json:"bad_request"`
+	OK       int64           `json:"ok"`
+	Dup      int64           `json:"duplicate"` // 200s the next hop marked duplicate
+	S502     int64           `json:"status_502"`
+	S503     int64           `json:"status_503"` // rejected ones included
+	S504     int64           `json:"status_504"`
+	Rejected int64           `json:"rejected"` // refused by the open circuit breaker
+	InFlight int64           `json:"in_flight"`
+	Breaker  string          `json:"breaker,omitempty"`
+	Consumer *ConsumerStats  `json:"consumer,omitempty"`
 }
 
 // ConsumerStats are an async relay's counters.
@@ -319,7 +322,7 @@ func (s *Service) Stats() Stats {
 	if s.cb != nil {
 		st.Breaker = s.cb.State().String()
 	}
-	if s.cfg.Mode == Async {
+	if s.cfg.Mode.UsesKafka() {
 		g := s.group.Snapshot()
 		st.Consumer = &ConsumerStats{
 			Fetched:        g.Fetched,

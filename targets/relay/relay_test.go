@@ -11,8 +11,9 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/commbench/commbench/targets"
+	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/targets/targettest"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // These tests run relays on loopback sockets in front of fake next hops;
@@ -24,22 +25,22 @@ func TestConfigValidateNamesTheField(t *testing.T) {
 		have Config
 		want string // the field the error must name; "" for a good config
 	}{
-		{"sync", Config{Mode: Sync, NextURL: "http://127.0.0.1:1"}, ""},
-		{"async", Config{Mode: Async, Brokers: []string{"127.0.0.1:1"}, InTopic: "a", OutTopic: "b"}, ""},
+		{"sync", Config{Mode: pattern.Sync, NextURL: "http://127.0.0.1:1"}, ""},
+		{"async", Config{Mode: pattern.Async, Brokers: []string{"127.0.0.1:1"}, InTopic: "a", OutTopic: "b"}, ""},
 		{"no mode", Config{NextURL: "http://127.0.0.1:1"}, "Mode (--mode)"},
 		{"unknown mode", Config{Mode: "rpc"}, "Mode (--mode)"},
-		{"sync without a URL", Config{Mode: Sync}, "NextURL (--next-url)"},
-		{"sync with an ftp URL", Config{Mode: Sync, NextURL: "ftp://x:1"}, "NextURL (--next-url)"},
-		{"negative timeout", Config{Mode: Sync, NextURL: "http://x:1", Timeout: -1}, "Timeout (--timeout)"},
-		{"negative max conns", Config{Mode: Sync, NextURL: "http://x:1", MaxConns: -1}, "MaxConns (--max-conns)"},
-		{"negative conn wait", Config{Mode: Sync, NextURL: "http://x:1", ConnWait: -1}, "ConnWait (--conn-wait)"},
-		{"negative open for", Config{Mode: Sync, NextURL: "http://x:1", OpenFor: -1}, "OpenFor (--open-for)"},
-		{"async without brokers", Config{Mode: Async, InTopic: "a", OutTopic: "b"}, "Brokers (--brokers"},
-		{"async without an in topic", Config{Mode: Async, Brokers: []string{"x:1"}, OutTopic: "b"}, "InTopic (--in-topic)"},
-		{"async without an out topic", Config{Mode: Async, Brokers: []string{"x:1"}, InTopic: "a"}, "OutTopic (--out-topic)"},
-		{"async to itself", Config{Mode: Async, Brokers: []string{"x:1"}, InTopic: "a", OutTopic: "a"}, "OutTopic (--out-topic)"},
-		{"negative consumers", Config{Mode: Async, Brokers: []string{"x:1"}, InTopic: "a", OutTopic: "b", Consumers: -1}, "Consumers (--consumers)"},
-		{"negative concurrency", Config{Mode: Async, Brokers: []string{"x:1"}, InTopic: "a", OutTopic: "b", Concurrency: -1}, "Concurrency (--concurrency)"},
+		{"sync without a URL", Config{Mode: pattern.Sync}, "NextURL (--next-url)"},
+		{"sync with an ftp URL", Config{Mode: pattern.Sync, NextURL: "ftp://x:1"}, "NextURL (--next-url)"},
+		{"negative timeout", Config{Mode: pattern.Sync, NextURL: "http://x:1", Timeout: -1}, "Timeout (--timeout)"},
+		{"negative max conns", Config{Mode: pattern.Sync, NextURL: "http://x:1", MaxConns: -1}, "MaxConns (--max-conns)"},
+		{"negative conn wait", Config{Mode: pattern.Sync, NextURL: "http://x:1", ConnWait: -1}, "ConnWait (--conn-wait)"},
+		{"negative open for", Config{Mode: pattern.Sync, NextURL: "http://x:1", OpenFor: -1}, "OpenFor (--open-for)"},
+		{"async without brokers", Config{Mode: pattern.Async, InTopic: "a", OutTopic: "b"}, "Brokers (--brokers"},
+		{"async without an in topic", Config{Mode: pattern.Async, Brokers: []string{"x:1"}, OutTopic: "b"}, "InTopic (--in-topic)"},
+		{"async without an out topic", Config{Mode: pattern.Async, Brokers: []string{"x:1"}, InTopic: "a"}, "OutTopic (--out-topic)"},
+		{"async to itself", Config{Mode: pattern.Async, Brokers: []string{"x:1"}, InTopic: "a", OutTopic: "a"}, "OutTopic (--out-topic)"},
+		{"negative consumers", Config{Mode: pattern.Async, Brokers: []string{"x:1"}, InTopic: "a", OutTopic: "b", Consumers: -1}, "Consumers (--consumers)"},
+		{"negative concurrency", Config{Mode: pattern.Async, Brokers: []string{"x:1"}, InTopic: "a", OutTopic: "b", Concurrency: -1}, "Concurrency (--concurrency)"},
 	}
 	for _, tt := range tests {
 		err := tt.have.Validate()
@@ -50,7 +51,7 @@ func TestConfigValidateNamesTheField(t *testing.T) {
 			t.Errorf("%s: got %v, want an error naming %s", tt.name, err, tt.want)
 		}
 	}
-	if _, err := New(Config{Mode: Sync}); err == nil {
+	if _, err := New(Config{Mode: pattern.Sync}); err == nil {
 		t.Error("New with a bad config: got nil error")
 	}
 }
@@ -58,7 +59,7 @@ func TestConfigValidateNamesTheField(t *testing.T) {
 // startRelay serves a sync relay in front of next.
 func startRelay(t *testing.T, cfg Config) (*Service, string) {
 	t.Helper()
-	cfg.Mode = Sync
+	cfg.Mode = pattern.Sync
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +91,7 @@ func post(t *testing.T, url string, body []byte, headers map[string]string) answ
 	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
-	req.SetRequestURI(url + targets.PathNotify)
+	req.SetRequestURI(url + wire.PathNotify)
 	req.Header.SetMethod("POST")
 	for k, v := range headers {
 		req.Header.Set(k, v)
@@ -99,11 +100,11 @@ func post(t *testing.T, url string, body []byte, headers map[string]string) answ
 	if err := (&fasthttp.Client{}).DoTimeout(req, resp, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	return answer{status: resp.StatusCode(), body: string(resp.Body()), duplicate: string(resp.Header.Peek(targets.HeaderDuplicate))}
+	return answer{status: resp.StatusCode(), body: string(resp.Body()), duplicate: string(resp.Header.Peek(wire.HeaderDuplicate))}
 }
 
 func reaction(id uint64) []byte {
-	return (&targets.Reaction{ID: id, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: 1700000000000000000}).Append(nil)
+	return (&wire.Reaction{ID: id, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: 1700000000000000000}).Append(nil)
 }
 
 func TestSyncForwardsBodyAndHeadersAsTheyCame(t *testing.T) {
@@ -116,17 +117,17 @@ func TestSyncForwardsBodyAndHeadersAsTheyCame(t *testing.T) {
 		mu.Lock()
 		got = append([]byte(nil), ctx.PostBody()...)
 		hdrs["path"] = string(ctx.Path())
-		hdrs["traceparent"] = string(ctx.Request.Header.Peek(targets.HeaderTraceparent))
-		hdrs["stamps"] = string(ctx.Request.Header.Peek(targets.HeaderStamps))
+		hdrs["traceparent"] = string(ctx.Request.Header.Peek(wire.HeaderTraceparent))
+		hdrs["stamps"] = string(ctx.Request.Header.Peek(wire.HeaderStamps))
 		mu.Unlock()
-		ctx.Response.Header.Set(targets.HeaderDuplicate, "1")
+		ctx.Response.Header.Set(wire.HeaderDuplicate, "1")
 		ctx.SetStatusCode(200)
 	})
 	s, url := startRelay(t, Config{Name: "B", NextURL: next})
 	// Not canonical JSON on purpose: the body goes on unchanged, not re-encoded.
 	body := []byte(`{"kind":"like", "id":7,"user":"u","post":"p","author":"a","sent_at":5}`)
-	tp := targets.Traceparent(7)
-	a := post(t, url, body, map[string]string{targets.HeaderTraceparent: tp, targets.HeaderStamps: "11,22"})
+	tp := wire.Traceparent(7)
+	a := post(t, url, body, map[string]string{wire.HeaderTraceparent: tp, wire.HeaderStamps: "11,22"})
 	if a.status != 200 || a.duplicate != "1" {
 		t.Errorf("got %d %s duplicate=%q, want 200 and the duplicate header", a.status, a.body, a.duplicate)
 	}
@@ -135,8 +136,8 @@ func TestSyncForwardsBodyAndHeadersAsTheyCame(t *testing.T) {
 	if string(got) != string(body) {
 		t.Errorf("body: got %s, want %s", got, body)
 	}
-	if hdrs["path"] != targets.PathNotify || hdrs["traceparent"] != tp || hdrs["stamps"] != "11,22" {
-		t.Errorf("next hop saw %v, want path %s, traceparent %s, stamps 11,22", hdrs, targets.PathNotify, tp)
+	if hdrs["path"] != wire.PathNotify || hdrs["traceparent"] != tp || hdrs["stamps"] != "11,22" {
+		t.Errorf("next hop saw %v, want path %s, traceparent %s, stamps 11,22", hdrs, wire.PathNotify, tp)
 	}
 	if st := s.Stats(); st.Received != 1 || st.OK != 1 || st.Dup != 1 || st.Breaker != "" || st.Consumer != nil {
 		t.Errorf("stats: %+v", st)
@@ -222,7 +223,7 @@ func TestBreakerRefusesWhileOpen(t *testing.T) {
 }
 
 func TestAsyncRelayAnswersNoNotify(t *testing.T) {
-	s, err := New(Config{Mode: Async, Name: "B", Brokers: []string{"127.0.0.1:1"}, InTopic: "a", OutTopic: "b"})
+	s, err := New(Config{Mode: pattern.Async, Name: "B", Brokers: []string{"127.0.0.1:1"}, InTopic: "a", OutTopic: "b"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +232,7 @@ func TestAsyncRelayAnswersNoNotify(t *testing.T) {
 	if a := post(t, url, reaction(1), nil); a.status != 404 || !strings.Contains(a.body, "relay B is async") {
 		t.Errorf("got %d %s, want 404", a.status, a.body)
 	}
-	if sync, _ := New(Config{Mode: Sync, NextURL: "http://x:1"}); sync.Consume(context.Background(), 0) == nil {
+	if sync, _ := New(Config{Mode: pattern.Sync, NextURL: "http://x:1"}); sync.Consume(context.Background(), 0) == nil {
 		t.Error("Consume in sync mode: got nil error")
 	}
 }

@@ -9,13 +9,14 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/commbench/commbench/targets"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // newClient sets the HTTP client to the next hop as the reaction service's
 // sync client is set (targets/reaction/sync.go).
 func (s *Service) newClient() {
 	u, _ := url.Parse(s.cfg.NextURL) // checked by Validate
-	s.uri = "http://" + u.Host + targets.PathNotify
+	s.uri = "http://" + u.Host + wire.PathNotify
 	s.client = targets.NewHostClient(u.Host, "commbench-relay-"+s.cfg.Name, s.cfg.MaxConns, s.cfg.ConnWait, s.cfg.Timeout)
 }
 
@@ -45,7 +46,7 @@ func (s *Service) serveNotify(ctx *fasthttp.RequestCtx) {
 	s.counts.received.Add(1)
 	var o outcome
 	defer func() { s.hop.Observe(start, ctx.Response.StatusCode() != fasthttp.StatusOK) }()
-	var r targets.Reaction
+	var r wire.Reaction
 	if !targets.DecodeReaction(ctx, &r) {
 		s.counts.bad.Add(1)
 		return
@@ -74,7 +75,7 @@ func (s *Service) serveNotify(ctx *fasthttp.RequestCtx) {
 		s.counts.ok.Add(1)
 		if o.duplicate {
 			s.counts.duplicate.Add(1)
-			ctx.Response.Header.Set(targets.HeaderDuplicate, "1")
+			ctx.Response.Header.Set(wire.HeaderDuplicate, "1")
 		}
 	case fasthttp.StatusBadGateway:
 		s.counts.status502.Add(1)
@@ -103,11 +104,11 @@ func (s *Service) forward(ctx *fasthttp.RequestCtx) outcome {
 	req.SetRequestURI(s.uri)
 	req.Header.SetMethod(fasthttp.MethodPost)
 	req.Header.SetContentType("application/json")
-	if v := ctx.Request.Header.Peek(targets.HeaderTraceparent); v != nil {
-		req.Header.SetBytesV(targets.HeaderTraceparent, v)
+	if v := ctx.Request.Header.Peek(wire.HeaderTraceparent); v != nil {
+		req.Header.SetBytesV(wire.HeaderTraceparent, v)
 	}
-	if v := ctx.Request.Header.Peek(targets.HeaderStamps); v != nil {
-		req.Header.SetBytesV(targets.HeaderStamps, v)
+	if v := ctx.Request.Header.Peek(wire.HeaderStamps); v != nil {
+		req.Header.SetBytesV(wire.HeaderStamps, v)
 	}
 	// The body is the handler's until it returns, and the call ends first.
 	req.SetBodyRaw(ctx.PostBody())
@@ -117,7 +118,7 @@ func (s *Service) forward(ctx *fasthttp.RequestCtx) outcome {
 	}
 	switch code := resp.StatusCode(); code {
 	case fasthttp.StatusOK:
-		return outcome{status: code, duplicate: len(resp.Header.Peek(targets.HeaderDuplicate)) > 0}
+		return outcome{status: code, duplicate: len(resp.Header.Peek(wire.HeaderDuplicate)) > 0}
 	case fasthttp.StatusServiceUnavailable, fasthttp.StatusGatewayTimeout:
 		return outcome{status: code, err: fmt.Errorf("relay %s: next hop answered %d: %s", s.cfg.Name, code, resp.Body())}
 	default:

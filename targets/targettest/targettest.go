@@ -12,6 +12,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/commbench/commbench/targets"
+	"github.com/commbench/commbench/targets/wire"
 )
 
 // Serve serves h on a free loopback port until the test ends and returns
@@ -35,15 +36,15 @@ func Serve(t testing.TB, h fasthttp.RequestHandler) string {
 }
 
 // HopInterval reads GET url/v1/hop/interval, failing the test if it cannot.
-func HopInterval(t testing.TB, url string) targets.HopInterval {
+func HopInterval(t testing.TB, url string) wire.HopInterval {
 	t.Helper()
-	status, body, err := fasthttp.Get(nil, url+targets.PathHopInterval)
-	var hi targets.HopInterval
+	status, body, err := fasthttp.Get(nil, url+wire.PathHopInterval)
+	var hi wire.HopInterval
 	if err == nil && status == fasthttp.StatusOK {
 		err = json.Unmarshal(body, &hi)
 	}
 	if err != nil || status != fasthttp.StatusOK {
-		t.Fatalf("%s%s: %d %s (%v)", url, targets.PathHopInterval, status, body, err)
+		t.Fatalf("%s%s: %d %s (%v)", url, wire.PathHopInterval, status, body, err)
 	}
 	return hi
 }

@@ -1,14 +1,11 @@
-package ledger
+package wire
 
 import (
 	"encoding/json"
 	"fmt"
-	"math/bits"
 	"slices"
 	"sort"
 )
-
-func trailingZeros(x uint64) int { return bits.TrailingZeros64(x) }
 
 // Range is the closed interval of ids [Lo, Hi]; in JSON, [lo, hi].
 type Range struct{ Lo, Hi uint64 }

@@ -1,4 +1,4 @@
-package targets
+package wire
 
 import (
 	"encoding/json"

@@ -32,7 +32,7 @@ type Results struct {
 type Claim struct {
 	ID       string `json:"id"`       // stable, e.g. "sync-blocks-caller"
 	Claim    string `json:"claim"`    // the statement as people make it
-	Verdict  string `json:"verdict"`  // "holds", "does not hold", "mixed" or "not exercised"
+	Verdict  string `json:"verdict"`  // "holds", "does not hold", "mixed", "not exercised" or "inconclusive"
 	Evidence string `json:"evidence"` // one or two sentences with the numbers
 	// Numbers are the figures the verdict rests on, by name with its unit
 	// (e.g. "sync_api_p99_ms").
@@ -57,7 +57,36 @@ type RunInfo struct {
 	Faults        []FaultWindow `json:"faults"`      // the profile's faults, in seconds from the attack's start
 	Warnings      []string      `json:"warnings"`
 	Version       string        `json:"commbench_version"`
+	// Host is the machine's size as the validity verdicts saw it.
+	Host HostInfo `json:"host"`
+	// Validity is the thresholds the run judged its seconds with (the
+	// profile's validity section, with the defaults filled in).
+	Validity ValidityThresholds `json:"validity"`
 }
+
+// HostInfo is what the validity verdicts know of the host.
+type HostInfo struct {
+	Cores int `json:"cores"` // logical CPUs the run could use
+	// CPUMeasured is false where /proc/stat could not be read: then
+	// series.host_cpu_cores is -1 and no second is machine-bound.
+	CPUMeasured bool `json:"cpu_measured"`
+}
+
+// ValidityThresholds say when a second is bound and when a pattern is not
+// ok (package validity; docs/results.md).
+type ValidityThresholds struct {
+	HostBusy      float64 `json:"host_busy"`      // fraction of the cores: at or above it a second is machine-bound
+	LateByMs      float64 `json:"late_by_ms"`     // a send later than this after its intended time is late
+	LateFraction  float64 `json:"late_fraction"`  // above this fraction of late sends a second is generator-bound
+	BoundFraction float64 `json:"bound_fraction"` // above this fraction of bound attack seconds a pattern is not ok
+}
+
+// Validity verdicts, as in Summary.Validity and Series.Bound.
+const (
+	ValidityOK             = "ok"
+	ValidityMachineBound   = "machine-bound"
+	ValidityGeneratorBound = "generator-bound"
+)
 
 // Machine is where the run ran.
 type Machine struct {
@@ -129,8 +158,36 @@ type Summary struct {
 	OfferedRPS    float64 `json:"offered_rps"`  // what the schedule asked for, over the attack
 	AchievedRPS   float64 `json:"achieved_rps"` // what the generator sent, over the attack
 	GoodputRPS    float64 `json:"goodput_rps"`  // accepted per second, over the attack
-	LateSends     int64   `json:"late_sends"`   // sent later than the tolerance after their intended time
-	Saturated     bool    `json:"saturated"`    // achieved below 99% of offered: the generator fell behind
+	LateSends     int64   `json:"late_sends"`   // sent more than run.validity.late_by_ms after their intended time
+	// Saturated: the generator fell behind: achieved below 99% of offered,
+	// or more than run.validity.late_fraction of the sends were late.
+	Saturated bool `json:"saturated"`
+	// SendLag is how late the generator sent, actual minus intended send
+	// time, over the attack, in milliseconds.
+	SendLag LagPercentiles `json:"send_lag_ms"`
+
+	// Validity is "ok", "machine-bound" or "generator-bound": whether the
+	// pattern, or the machine that measured it, set these numbers. Not ok
+	// when more than run.validity.bound_fraction of the attack seconds were
+	// bound (series.bound); ValidityReason says why in a sentence. BoundS
+	// counts the bound attack seconds, MachineBoundS and GeneratorBoundS
+	// split them by cause.
+	Validity        string `json:"validity"`
+	ValidityReason  string `json:"validity_reason,omitempty"`
+	BoundS          int    `json:"bound_s"`
+	MachineBoundS   int    `json:"machine_bound_s"`
+	GeneratorBoundS int    `json:"generator_bound_s"`
+	// SampleGaps counts the seconds whose ledger interval could not be
+	// read (the per-second notify series has a hole there; the summary's
+	// time-to-notify comes from the whole-run histogram and has none).
+	SampleGaps int `json:"sample_gaps"`
+	// Clamped counts API latencies outside the histograms' range, NoID
+	// accepted answers without a usable reaction id, LedgerClamped the
+	// ledger's time-to-notify values outside its range: each is a number
+	// the run could not record as measured.
+	Clamped       int64 `json:"clamped"`
+	NoID          int64 `json:"no_id"`
+	LedgerClamped int64 `json:"ledger_clamped"`
 
 	API            Percentiles `json:"api_ms"` // from the intended send time (corrected for coordinated omission)
 	APIUncorrected Percentiles `json:"api_uncorrected_ms"`
@@ -143,8 +200,14 @@ type Summary struct {
 
 	Drops Drops `json:"drops"`
 
-	Delivered     int64 `json:"delivered"`     // distinct ids in the ledger
-	Lost          int64 `json:"lost"`          // accepted, never delivered (nor dead-lettered)
+	Delivered int64 `json:"delivered"` // distinct ids in the ledger
+	Lost      int64 `json:"lost"`      // accepted, never delivered (nor dead-lettered)
+	// LostUnknown: the final ledger read failed, so lost (and delivered,
+	// duplicated, dead-lettered) are not known; the pattern is not ok.
+	LostUnknown bool `json:"lost_unknown"`
+	// NeverNotified is accepted reactions whose author was never notified:
+	// lost plus dead-lettered. Time-to-notify counts only the delivered.
+	NeverNotified int64 `json:"never_notified"`
 	Duplicated    int64 `json:"duplicated"`    // delivered to the provider more than once
 	Deduplicated  int64 `json:"deduplicated"`  // redeliveries the notification service skipped
 	DeadLettered  int64 `json:"dead_lettered"` // accepted, given up on after the retries
@@ -160,9 +223,14 @@ type Summary struct {
 
 	// CPUSecondsPer1k is CPU-seconds per 1,000 accepted reactions, by
 	// process ("reaction", "notification", "broker", "generator") and in
-	// "total", over the attack and the drain.
+	// "total", over the attack and the drain. "total" is the system under
+	// test: every process but the generator, which is reported apart.
 	CPUSecondsPer1k map[string]float64 `json:"cpu_s_per_1k"`
-	PeakRSSMB       map[string]float64 `json:"peak_rss_mb"`
+	// CPUNotMeasured names the processes of the system under test whose
+	// CPU this run could not read (an external broker): "total" leaves
+	// them out, and they are not 0.
+	CPUNotMeasured []string           `json:"cpu_not_measured,omitempty"`
+	PeakRSSMB      map[string]float64 `json:"peak_rss_mb"`
 
 	// Replicas is how many notification processes ran (scale-out), and
 	// Balancer what the reaction service called them through: "nginx"
@@ -308,6 +376,27 @@ type Series struct {
 
 	CPU   map[string][]float64 `json:"cpu_cores"` // cores used in that second, by process
 	RSSMB map[string][]float64 `json:"rss_mb"`
+
+	// HostCPU is the host's busy cores in that second, every process
+	// counted (steal too); -1 where it was not measured.
+	HostCPU []float64 `json:"host_cpu_cores"`
+	// SendLagP50, SendLagP99 and SendLagMax are the generator's send lag
+	// (actual minus intended send time) in that second, in milliseconds;
+	// LateSends counts the sends later than run.validity.late_by_ms.
+	SendLagP50 []float64 `json:"send_lag_p50_ms"`
+	SendLagP99 []float64 `json:"send_lag_p99_ms"`
+	SendLagMax []float64 `json:"send_lag_max_ms"`
+	LateSends  []int64   `json:"late_sends"`
+	// Bound is each second's validity: "" (ok), "machine-bound" or
+	// "generator-bound", from HostCPU and LateSends.
+	Bound []string `json:"bound"`
+}
+
+// LagPercentiles are a send lag's percentiles, in milliseconds.
+type LagPercentiles struct {
+	P50 float64 `json:"p50"`
+	P99 float64 `json:"p99"`
+	Max float64 `json:"max"`
 }
 
 // Write writes r as dir/results.json, atomically.

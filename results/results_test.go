@@ -100,6 +100,7 @@ func fullResults() Results {
 	pat.Series.RSSMB = map[string][]float64{"reaction": {0}}
 	pat.Summary.Replicas, pat.Summary.Balancer = 2, "nginx"
 	pat.Summary.ReplicaDelivered = []int64{1, 1}
+	pat.Summary.ValidityReason, pat.Summary.CPUNotMeasured = "machine-bound", []string{"broker"}
 	pat.Summary.Groups = []GroupSummary{{}}
 	pat.Series.LagByGroup = map[string][]int64{"notification": {0}}
 	pat.Summary.ChainDepth, pat.Summary.ChainBreaker = 3, true

@@ -15,8 +15,10 @@ import (
 )
 
 // DefaultLateTolerance is how much later than its intended time a request
-// may be sent before it counts as late (the generator fell behind).
-const DefaultLateTolerance = 10 * time.Millisecond
+// may be sent before it counts as late (the generator fell behind): the
+// validity package's default, so that a second with more than 1% of its
+// sends late by more than this is generator-bound.
+const DefaultLateTolerance = time.Millisecond
 
 // RecorderOptions configure a [Recorder]. The zero value records latency
 // from the actual send only (no Due) and writes no logs.
@@ -45,6 +47,10 @@ type Second struct {
 	PathAsync int64
 	Late      int64 // sent more than the late tolerance after their intended time
 	Drops     results.Drops
+	// SendLag is how late the window's recorded requests were sent, actual
+	// minus intended send time, milliseconds; 0 when nothing was recorded
+	// or there is no Due.
+	SendLagP50, SendLagP99, SendLagMax float64
 	// Latency from the intended send time (corrected), milliseconds; 0
 	// when nothing was recorded in the window.
 	APIP50, APIP99, APIMax float64
@@ -83,6 +89,7 @@ type Recorder struct {
 	start   time.Time
 	win     *hdrhistogram.Histogram // corrected, current window
 	winU    *hdrhistogram.Histogram // uncorrected, current window
+	winL    *hdrhistogram.Histogram // send lag, current window
 	sec     Second                  // counts of the current window
 	tot     Totals
 	ids     *wire.IDSet
@@ -91,8 +98,10 @@ type Recorder struct {
 	tick   sync.Mutex // serialises Tick and Histograms; guards below
 	all    *hdrhistogram.Histogram
 	allU   *hdrhistogram.Histogram
+	allL   *hdrhistogram.Histogram
 	spare  *hdrhistogram.Histogram // the next window, swapped in by Tick
 	spareU *hdrhistogram.Histogram
+	spareL *hdrhistogram.Histogram
 	from   time.Time // the current window's start
 	logW   [2]io.Writer
 	logs   [2]*results.IntervalLog
@@ -108,9 +117,9 @@ func NewRecorder(o RecorderOptions) *Recorder {
 	return &Recorder{
 		ids: wire.NewIDSet(),
 		due: o.Due, tol: tol,
-		win: results.NewHistogram(), winU: results.NewHistogram(),
-		all: results.NewHistogram(), allU: results.NewHistogram(),
-		spare: results.NewHistogram(), spareU: results.NewHistogram(),
+		win: results.NewHistogram(), winU: results.NewHistogram(), winL: results.NewHistogram(),
+		all: results.NewHistogram(), allU: results.NewHistogram(), allL: results.NewHistogram(),
+		spare: results.NewHistogram(), spareU: results.NewHistogram(), spareL: results.NewHistogram(),
 		logW: [2]io.Writer{o.APILog, o.APIUncorrectedLog},
 	}
 }
@@ -160,6 +169,7 @@ func (r *Recorder) Record(res *vegeta.Result) {
 		lateBy := res.Timestamp.Sub(r.start.Add(r.due(res.Seq + 1)))
 		late = lateBy > r.tol
 		lat += lateBy
+		r.record(r.winL, max(lateBy, 0))
 	}
 	r.record(r.win, lat)
 	r.record(r.winU, res.Latency)
@@ -213,8 +223,8 @@ func (r *Recorder) Tick(now time.Time) Second {
 	defer r.tick.Unlock()
 
 	r.mu.Lock()
-	win, winU := r.win, r.winU
-	r.win, r.winU = r.spare, r.spareU
+	win, winU, winL := r.win, r.winU, r.winL
+	r.win, r.winU, r.winL = r.spare, r.spareU, r.spareL
 	s := r.sec
 	r.sec = Second{}
 	r.mu.Unlock()
@@ -224,6 +234,11 @@ func (r *Recorder) Tick(now time.Time) Second {
 		s.APIP50 = usToMs(win.ValueAtQuantile(50))
 		s.APIP99 = usToMs(win.ValueAtQuantile(99))
 		s.APIMax = usToMs(win.Max())
+	}
+	if winL.TotalCount() > 0 {
+		s.SendLagP50 = usToMs(winL.ValueAtQuantile(50))
+		s.SendLagP99 = usToMs(winL.ValueAtQuantile(99))
+		s.SendLagMax = usToMs(winL.Max())
 	}
 	for i, h := range [2]*hdrhistogram.Histogram{win, winU} {
 		if r.logW[i] == nil || r.logErr != nil {
@@ -239,9 +254,11 @@ func (r *Recorder) Tick(now time.Time) Second {
 	r.from = now
 	r.all.Merge(win) // same geometry: nothing is dropped
 	r.allU.Merge(winU)
+	r.allL.Merge(winL)
 	win.Reset()
 	winU.Reset()
-	r.spare, r.spareU = win, winU
+	winL.Reset()
+	r.spare, r.spareU, r.spareL = win, winU, winL
 	return s
 }
 
@@ -273,6 +290,19 @@ func (r *Recorder) Histograms() (api, apiUncorrected *hdrhistogram.Histogram) {
 	apiUncorrected.Merge(r.winU)
 	r.mu.Unlock()
 	return api, apiUncorrected
+}
+
+// SendLag returns a copy of the whole run's send lag histogram so far
+// (actual minus intended send time, µs), the current window included.
+// It is empty without a Due.
+func (r *Recorder) SendLag() *hdrhistogram.Histogram {
+	r.tick.Lock()
+	defer r.tick.Unlock()
+	h := r.allL.Clone()
+	r.mu.Lock()
+	h.Merge(r.winL)
+	r.mu.Unlock()
+	return h
 }
 
 // AcceptedIDs returns the ids answered 201 or 202, as read from the

@@ -72,8 +72,9 @@ func TestRecorderLate(t *testing.T) {
 		want int64
 	}{
 		{"on time", 0, 0, 0},
-		{"within the default tolerance", 0, 9 * time.Millisecond, 0},
-		{"past the default tolerance", 0, 11 * time.Millisecond, 1},
+		// the default is validity's: late by more than 1 ms
+		{"within the default tolerance", 0, 900 * time.Microsecond, 0},
+		{"past the default tolerance", 0, 1100 * time.Microsecond, 1},
 		{"within a wider tolerance", 50 * time.Millisecond, 40 * time.Millisecond, 0},
 		{"past a narrow tolerance", time.Millisecond, 2 * time.Millisecond, 1},
 	}
@@ -90,6 +91,44 @@ func TestRecorderLate(t *testing.T) {
 				t.Errorf("second's late = %d, want %d", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestRecorderSendLag checks the send lag, actual minus intended send time,
+// per window and over the run.
+func TestRecorderSendLag(t *testing.T) {
+	start := time.Now()
+	rec := NewRecorder(RecorderOptions{Due: every10ms})
+	rec.SetStart(start)
+	// 99 sends on time, one 40 ms late: p50 0, max 40 ms.
+	for seq := range uint64(99) {
+		rec.Record(result(start, seq, 0, time.Millisecond, 202, "async", seq+1))
+	}
+	rec.Record(result(start, 99, 40*time.Millisecond, time.Millisecond, 202, "async", 100))
+	sec := rec.Tick(start.Add(time.Second))
+	if sec.SendLagP50 != 0 || sec.SendLagMax < 39.9 || sec.SendLagMax > 40.1 {
+		t.Errorf("window send lag p50 %v max %v ms, want 0 and 40", sec.SendLagP50, sec.SendLagMax)
+	}
+	if sec.Late != 1 {
+		t.Errorf("late = %d, want 1", sec.Late)
+	}
+	// The next window sends 10 ms late throughout.
+	for seq := uint64(100); seq < 110; seq++ {
+		rec.Record(result(start, seq, 10*time.Millisecond, time.Millisecond, 202, "async", seq+1))
+	}
+	if got := rec.Tick(start.Add(2 * time.Second)).SendLagP50; got < 9.9 || got > 10.1 {
+		t.Errorf("second window's p50 = %v ms, want 10", got)
+	}
+	all := rec.SendLag()
+	if all.TotalCount() != 110 {
+		t.Errorf("whole-run send lag holds %d sends, want 110", all.TotalCount())
+	}
+	// Without a Due nothing is late and nothing is recorded as lag.
+	none := NewRecorder(RecorderOptions{})
+	none.SetStart(start)
+	none.Record(result(start, 0, time.Second, time.Millisecond, 202, "async", 1))
+	if got := none.SendLag().TotalCount(); got != 0 {
+		t.Errorf("without Due the send lag holds %d, want 0", got)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/commbench/commbench/pattern"
+	"github.com/commbench/commbench/validity"
 )
 
 // Profile is one benchmark: the same schedule of requests, run once per
@@ -47,6 +48,9 @@ type Profile struct {
 	Drain Drain `yaml:"drain"`
 	// Gate holds the regression gate's thresholds.
 	Gate Gate `yaml:"gate"`
+	// Validity says when a second of the run measured the machine rather
+	// than the pattern (package validity; docs/results.md).
+	Validity Validity `yaml:"validity"`
 	// Variants run each pattern again with some service knobs changed,
 	// keyed pattern.variant (sync.r2): how a profile compares 1, 2 and 4
 	// notification replicas, or 1, 2 and 3 consumer groups, in one run.
@@ -390,6 +394,28 @@ type Gate struct {
 	DropTolerance float64 `yaml:"drop_tolerance"`
 }
 
+// Validity holds the thresholds that mark a second machine-bound or
+// generator-bound, and a pattern not ok. Defaults: validity's.
+type Validity struct {
+	// HostBusy: a second is machine-bound when the host's busy cores are
+	// at least this fraction of its cores, in (0, 1]. Default: 0.90.
+	HostBusy float64 `yaml:"host_busy"`
+	// LateBy: a send later than this after its intended time is late.
+	// > 0. Default: 1ms.
+	LateBy Duration `yaml:"late_by"`
+	// LateFraction: a second is generator-bound when more than this
+	// fraction of its sends were late, in [0, 1). Default: 0.01.
+	LateFraction float64 `yaml:"late_fraction"`
+	// BoundFraction: a pattern is not ok when more than this fraction of
+	// its attack seconds were bound, in [0, 1). Default: 0.05.
+	BoundFraction float64 `yaml:"bound_fraction"`
+}
+
+// Thresholds are v as the validity package takes them.
+func (v Validity) Thresholds() validity.Thresholds {
+	return validity.Thresholds{HostBusy: v.HostBusy, LateBy: v.LateBy.Std(), LateFraction: v.LateFraction, BoundFraction: v.BoundFraction}.WithDefaults()
+}
+
 // defaults returns a Profile holding every default that does not depend on
 // other fields. Parse decodes the file over it.
 func defaults() Profile {
@@ -422,6 +448,12 @@ func defaults() Profile {
 		},
 		Drain: Drain{Timeout: Duration(2 * time.Minute)},
 		Gate:  Gate{P99Tolerance: 0.25, P99Floor: Duration(2 * time.Millisecond), DropTolerance: 0.01},
+		Validity: Validity{
+			HostBusy:      validity.DefaultHostBusy,
+			LateBy:        Duration(validity.DefaultLateBy),
+			LateFraction:  validity.DefaultLateFraction,
+			BoundFraction: validity.DefaultBoundFraction,
+		},
 	}
 }
 

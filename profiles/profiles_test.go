@@ -183,6 +183,24 @@ func TestParseErrors(t *testing.T) {
 			want: []string{"bad.yaml:5: services.provider.latency.p99: must be >= p50 (50ms), got 40ms"},
 		},
 		{
+			// A host threshold above all of the cores.
+			name: "validity host_busy above 1",
+			have: "stages:\n  - {for: 20s, rate: 100}\nvalidity: {host_busy: 1.5}\n",
+			want: []string{"bad.yaml:3: validity.host_busy: must be a fraction of the cores in (0, 1]"},
+		},
+		{
+			// Every second would be bound.
+			name: "validity late_fraction of 1",
+			have: "stages:\n  - {for: 20s, rate: 100}\nvalidity:\n  late_fraction: 1\n",
+			want: []string{"bad.yaml:4: validity.late_fraction: must be a fraction in [0, 1)"},
+		},
+		{
+			// A send is always late by more than nothing.
+			name: "validity late_by 0",
+			have: "stages:\n  - {for: 20s, rate: 100}\nvalidity: {late_by: 0s}\n",
+			want: []string{"bad.yaml:3: validity.late_by: must be more than 0"},
+		},
+		{
 			// A provider that serves nobody.
 			name: "zero capacity",
 			have: "stages:\n  - {for: 20s, rate: 100}\nservices:\n  provider: {capacity: 0}\n",

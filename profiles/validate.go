@@ -91,6 +91,20 @@ func (l *errorList) validate(p *Profile, root *yaml.Node) {
 	}
 	l.nonNegative(path{"gate", "p99_floor"}, g.P99Floor)
 	l.fraction(path{"gate", "drop_tolerance"}, g.DropTolerance)
+
+	v := p.Validity
+	if !(v.HostBusy > 0 && v.HostBusy <= 1) {
+		l.addf(path{"validity", "host_busy"}, "must be a fraction of the cores in (0, 1] (0.9 marks a second machine-bound at 90%% busy), got %g", v.HostBusy)
+	}
+	l.positive(path{"validity", "late_by"}, v.LateBy)
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"late_fraction", v.LateFraction}, {"bound_fraction", v.BoundFraction}} {
+		if !(f.v >= 0 && f.v < 1) {
+			l.addf(path{"validity", f.name}, "must be a fraction in [0, 1) (0.05 is 5%%), got %g", f.v)
+		}
+	}
 }
 
 func (l *errorList) services(s *Services) {

@@ -405,8 +405,8 @@ func TestPlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	pl := p.Plan()
-	// 20s·500 + 5s·(500+5000)/2 + 30s·5000 + 5s·(5000+500)/2 + 30s·500
-	want := []uint64{10000, 13750, 150000, 13750, 15000}
+	// 15s·200 + 5s·(200+1400)/2 + 15s·1400 + 5s·(1400+200)/2 + 35s·200
+	want := []uint64{3000, 4000, 21000, 4000, 7000}
 	var sum uint64
 	for i, st := range pl.Stages {
 		if st.Requests != want[i] {
@@ -414,13 +414,13 @@ func TestPlan(t *testing.T) {
 		}
 		sum += st.Requests
 	}
-	if pl.Requests != 202500 || sum != pl.Requests {
-		t.Errorf("requests: got %d (stages add up to %d), want 202500", pl.Requests, sum)
+	if pl.Requests != 39000 || sum != pl.Requests {
+		t.Errorf("requests: got %d (stages add up to %d), want 39000", pl.Requests, sum)
 	}
-	if pl.Duration != 90*time.Second {
-		t.Errorf("duration: got %s, want 1m30s", pl.Duration)
+	if pl.Duration != 75*time.Second {
+		t.Errorf("duration: got %s, want 1m15s", pl.Duration)
 	}
-	if got, want := pl.Stages[3].Start, 55*time.Second; got != want {
+	if got, want := pl.Stages[3].Start, 35*time.Second; got != want {
 		t.Errorf("stage 4 start: got %s, want %s", got, want)
 	}
 

@@ -3,10 +3,15 @@
 // external cluster — and measures what the harness needs from it: topics,
 // and consumer lag read from the broker itself.
 //
-// A run calls Up, then NewClient(b.Addrs) for CreateTopics, Lag (every
-// second) and DeleteTopics, then Stop. Local and embedded brokers are
+// A run calls Up, then NewClient(b.Addrs, o.Security) for CreateTopics, Lag
+// (every second) and DeleteTopics, then Stop. Local and embedded brokers are
 // separate processes in their own process group, so their CPU can be read
 // from /proc by PID and Stop leaves nothing behind.
+//
+// The package reads no commbench setting from the environment: the
+// addresses, the cache folder and the Kafka security come in Options (cmd/
+// reads KAFKA_BROKERS, COMMBENCH_CACHE and KAFKA_TLS*/KAFKA_SASL_* once).
+// Only FindJava looks at JAVA_HOME, the way exec.LookPath looks at PATH.
 package broker
 
 import (
@@ -15,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +29,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/commbench/commbench/broker/kafkasec"
 )
 
 // Kind says which broker runs.
@@ -40,7 +48,7 @@ const (
 	// child commbench process. It is not Apache Kafka: its timings are not
 	// Kafka's.
 	Embedded Kind = "embedded"
-	// External is a cluster someone else runs (KAFKA_BROKERS).
+	// External is a cluster someone else runs (Options.Brokers).
 	External Kind = "external"
 )
 
@@ -65,15 +73,22 @@ const (
 )
 
 // Options say which broker Up starts and how. The zero value is a usable
-// default: Auto, the cache in CacheDir(), a new temporary data folder.
+// default: Auto, the cache in DefaultCacheDir(), a new temporary data
+// folder, plaintext.
 type Options struct {
 	// Kind of broker; "" means Auto.
 	Kind Kind
-	// Brokers are the addresses (host:port) of an external cluster. When
-	// empty, KAFKA_BROKERS is read (comma-separated).
+	// Brokers are the addresses (host:port) of an external cluster. With
+	// Auto, any address means External; with External, at least one is
+	// needed. The environment is not read: the caller passes KAFKA_BROKERS
+	// here (see ParseAddrs).
 	Brokers []string
+	// Security secures the connections to an External cluster (TLS, SASL).
+	// Local and Embedded brokers speak plaintext: Up refuses a non-zero
+	// Security for them.
+	Security kafkasec.Config
 	// CacheDir holds the Maven-resolved jars, one folder per Kafka version.
-	// "" means CacheDir().
+	// "" means DefaultCacheDir().
 	CacheDir string
 	// DataDir holds the broker's logs, configuration and data. "" means a
 	// new temporary folder that Stop removes; a given folder is kept.
@@ -106,11 +121,8 @@ func (o *Options) defaults() {
 	if o.Kind == "" {
 		o.Kind = Auto
 	}
-	if len(o.Brokers) == 0 {
-		o.Brokers = SplitAddrs(os.Getenv("KAFKA_BROKERS"))
-	}
 	if o.CacheDir == "" {
-		o.CacheDir = CacheDir()
+		o.CacheDir = DefaultCacheDir()
 	}
 	if o.Partitions <= 0 {
 		o.Partitions = DefaultPartitions
@@ -141,12 +153,31 @@ func SplitAddrs(s string) []string {
 	return out
 }
 
-// CacheDir is where commbench keeps what it downloads: $COMMBENCH_CACHE, or
-// commbench under the user's cache folder (~/.cache/commbench).
-func CacheDir() string {
-	if d := os.Getenv("COMMBENCH_CACHE"); d != "" {
-		return d
+// ParseAddrs splits a comma-separated list of addresses, dropping blanks,
+// and checks each is host:port with a host and a port from 1 to 65535. Its
+// error names the first bad address and wraps ErrAddr.
+func ParseAddrs(s string) ([]string, error) {
+	addrs := SplitAddrs(s)
+	for _, a := range addrs {
+		host, port, err := net.SplitHostPort(a)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %q is not host:port", ErrAddr, a)
+		}
+		if host == "" {
+			return nil, fmt.Errorf("%w: %q has no host", ErrAddr, a)
+		}
+		if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+			return nil, fmt.Errorf("%w: %q: port %q is not a number from 1 to 65535", ErrAddr, a, port)
+		}
 	}
+	return addrs, nil
+}
+
+// DefaultCacheDir is where commbench keeps what it downloads unless told
+// otherwise (cmd/commbench: COMMBENCH_CACHE): commbench under the user's
+// cache folder (~/.cache/commbench on Linux), else under the temporary
+// folder.
+func DefaultCacheDir() string {
 	if d, err := os.UserCacheDir(); err == nil {
 		return filepath.Join(d, "commbench")
 	}
@@ -199,7 +230,7 @@ func Up(ctx context.Context, o Options) (*Broker, error) {
 	}
 	switch kind {
 	case External:
-		if err := Probe(ctx, o.Brokers); err != nil {
+		if err := Probe(ctx, o.Brokers, o.Security); err != nil {
 			return nil, err
 		}
 		b := &Broker{Kind: External, Addrs: o.Brokers, Version: "unknown", Started: time.Now()}
@@ -223,6 +254,9 @@ func choose(o Options) (k Kind, why string, err error) {
 		}
 		return External, "", nil
 	case Local, Embedded:
+		if o.Security.Enabled() {
+			return "", "", fmt.Errorf("%w (%s), but the %s broker speaks plaintext", ErrSecurity, o.Security, o.Kind)
+		}
 		return o.Kind, "", nil
 	case Auto:
 	default:
@@ -230,6 +264,9 @@ func choose(o Options) (k Kind, why string, err error) {
 	}
 	if len(o.Brokers) > 0 {
 		return External, "", nil
+	}
+	if o.Security.Enabled() {
+		return "", "", fmt.Errorf("%w (%s), but no external address is given and a local or embedded broker speaks plaintext", ErrSecurity, o.Security)
 	}
 	if err := LocalPossible(o.CacheDir); err != nil {
 		return Embedded, fmt.Sprintf("%v; using %s", err, EmbeddedLabel), nil
@@ -516,7 +553,7 @@ func waitReady(ctx context.Context, o Options, b *Broker, logFiles ...string) er
 // roundTripOnce probes with a fresh client: a kafka-go Transport that saw a
 // refused connection keeps that error for a while.
 func roundTripOnce(ctx context.Context, addrs []string) error {
-	return withClient(addrs, func(c *Client) error {
+	return withClient(addrs, kafkasec.Config{}, func(c *Client) error {
 		if err := c.Probe(ctx); err != nil {
 			return err
 		}

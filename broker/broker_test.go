@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -19,6 +20,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/commbench/commbench/broker"
+	"github.com/commbench/commbench/broker/kafkasec"
 )
 
 // brokers are the kinds every integration test runs against.
@@ -57,15 +59,67 @@ func TestSplitAddrs(t *testing.T) {
 	}
 }
 
+func TestParseAddrs(t *testing.T) {
+	for _, tc := range []struct {
+		have    string
+		want    string // the addresses joined by |
+		wantErr bool
+	}{
+		{"", "", false}, // none is not an error: the caller decides
+		{" 127.0.0.1:9092, ,kafka-1:9093,", "127.0.0.1:9092|kafka-1:9093", false}, // blanks dropped
+		{"[::1]:9092", "[::1]:9092", false},                                       // IPv6 in brackets
+		{"localhost", "", true},                                                   // no port
+		{"localhost:", "", true},                                                  // empty port
+		{":9092", "", true},                                                       // no host
+		{"localhost:kafka", "", true},                                             // a service name, not a number
+		{"localhost:0", "", true},                                                 // port 0 cannot be dialled
+		{"localhost:65536", "", true},                                             // out of range
+		{"127.0.0.1:9092,127.0.0.1", "", true},                                    // one bad address spoils the list
+	} {
+		got, err := broker.ParseAddrs(tc.have)
+		if strings.Join(got, "|") != tc.want || (err != nil) != tc.wantErr {
+			t.Errorf("ParseAddrs(%q) = %q, %v; want %q, error %v", tc.have, got, err, tc.want, tc.wantErr)
+		}
+		if err != nil && !errors.Is(err, broker.ErrAddr) {
+			t.Errorf("ParseAddrs(%q) error %v does not wrap ErrAddr", tc.have, err)
+		}
+	}
+}
+
+// TLS or SASL settings with a broker that speaks plaintext are refused
+// before anything starts.
+func TestChooseSecurity(t *testing.T) {
+	sec := kafkasec.Config{TLS: &tls.Config{MinVersion: tls.VersionTLS12}}
+	ext := []string{"127.0.0.1:9092"}
+	for _, tc := range []struct {
+		have    broker.Options
+		want    broker.Kind
+		wantErr error
+	}{
+		{broker.Options{Kind: broker.External, Brokers: ext, Security: sec}, broker.External, nil},
+		{broker.Options{Kind: broker.Auto, Brokers: ext, Security: sec}, broker.External, nil}, // addresses make Auto External
+		{broker.Options{Kind: broker.Auto, Security: sec}, "", broker.ErrSecurity},             // Auto without addresses is local or embedded
+		{broker.Options{Kind: broker.Local, Security: sec}, "", broker.ErrSecurity},
+		{broker.Options{Kind: broker.Embedded, Security: sec}, "", broker.ErrSecurity},
+		{broker.Options{Kind: broker.Embedded}, broker.Embedded, nil}, // plaintext is fine
+		{broker.Options{Kind: broker.External}, "", nil},              // no address: an error, but not ErrSecurity
+	} {
+		got, err := broker.Choose(tc.have)
+		if tc.wantErr != nil && !errors.Is(err, tc.wantErr) || tc.wantErr == nil && got != tc.want {
+			t.Errorf("Choose(%s, %d addrs, security %v) = %q, %v; want %q, %v", tc.have.Kind, len(tc.have.Brokers), tc.have.Security.Enabled(), got, err, tc.want, tc.wantErr)
+		}
+	}
+}
+
 // Topic names without the prefix are refused before any connection.
 func TestTopicPrefixRefused(t *testing.T) {
 	ctx := context.Background()
 	addrs := []string{closedAddr(t)}
 	for _, name := range []string{"reactions", "commbench", "commbench.", "Commbench.x", "x.commbench.y"} {
-		if err := broker.CreateTopics(ctx, addrs, 1, "commbench.ok", name); !errors.Is(err, broker.ErrPrefix) {
+		if err := broker.CreateTopics(ctx, addrs, kafkasec.Config{}, 1, "commbench.ok", name); !errors.Is(err, broker.ErrPrefix) {
 			t.Errorf("CreateTopics(%q) = %v, want ErrPrefix", name, err)
 		}
-		if err := broker.DeleteTopics(ctx, addrs, name); !errors.Is(err, broker.ErrPrefix) {
+		if err := broker.DeleteTopics(ctx, addrs, kafkasec.Config{}, name); !errors.Is(err, broker.ErrPrefix) {
 			t.Errorf("DeleteTopics(%q) = %v, want ErrPrefix", name, err)
 		}
 	}
@@ -84,21 +138,17 @@ func closedAddr(t *testing.T) string {
 }
 
 // An unreachable external broker fails fast with an error that names the
-// address and says what to check, whether given as an option or in
-// KAFKA_BROKERS.
+// address and says what to check.
 func TestExternalUnreachable(t *testing.T) {
 	addr := closedAddr(t)
 	for _, tc := range []struct {
 		name string
 		opts broker.Options
-		env  string
 	}{
-		{"option", broker.Options{Kind: broker.External, Brokers: []string{addr}}, ""},
-		{"env with auto", broker.Options{}, addr},
-		{"env with external", broker.Options{Kind: broker.External}, addr},
+		{"external", broker.Options{Kind: broker.External, Brokers: []string{addr}}},
+		{"auto with an address", broker.Options{Brokers: []string{addr}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			t.Setenv("KAFKA_BROKERS", tc.env)
 			start := time.Now()
 			b, err := broker.Up(context.Background(), tc.opts)
 			if err == nil {
@@ -117,11 +167,13 @@ func TestExternalUnreachable(t *testing.T) {
 	}
 }
 
+// External without an address is an error naming what to set, and the
+// environment is not read for one: KAFKA_BROKERS is cmd/commbench's to pass.
 func TestExternalWithoutAddress(t *testing.T) {
-	t.Setenv("KAFKA_BROKERS", "")
+	t.Setenv("KAFKA_BROKERS", closedAddr(t))
 	_, err := broker.Up(context.Background(), broker.Options{Kind: broker.External})
-	if err == nil || !strings.Contains(err.Error(), "KAFKA_BROKERS") {
-		t.Errorf("Up(external, no address) = %v, want an error naming KAFKA_BROKERS", err)
+	if err == nil || !strings.Contains(err.Error(), "no address") || !strings.Contains(err.Error(), "KAFKA_BROKERS") {
+		t.Errorf("Up(external, no address, KAFKA_BROKERS set) = %v, want the error that no address was given, naming KAFKA_BROKERS", err)
 	}
 }
 
@@ -176,7 +228,7 @@ func TestTopicsAndLag(t *testing.T) {
 			group := topic + ".group"
 			const partitions, produced, committed = 3, 30, 12
 
-			c, err := broker.NewClient(b.Addrs)
+			c, err := broker.NewClient(b.Addrs, kafkasec.Config{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -224,7 +276,7 @@ func TestTopicsAndLag(t *testing.T) {
 			t.Logf("lag %d per partition %v; committed per partition %v", total, per, got)
 
 			// The package-level function agrees.
-			if total2, _, err := broker.Lag(ctx, b.Addrs, group, topic); err != nil || total2 != total {
+			if total2, _, err := broker.Lag(ctx, b.Addrs, kafkasec.Config{}, group, topic); err != nil || total2 != total {
 				t.Errorf("broker.Lag = %d, %v; want %d", total2, err, total)
 			}
 			if b.Kind == broker.Local {
@@ -287,7 +339,7 @@ func consume(t *testing.T, ctx context.Context, addrs []string, topic, group str
 // kafka-consumer-groups tool.
 func checkLagWithKafkaTool(t *testing.T, ctx context.Context, b *broker.Broker, group, topic string, per map[int]int64, committed map[int]int) {
 	t.Helper()
-	cmd, err := broker.ConsumerGroupTool(ctx, broker.CacheDir(), "--bootstrap-server", b.Addrs[0], "--describe", "--group", group)
+	cmd, err := broker.ConsumerGroupTool(ctx, broker.DefaultCacheDir(), "--bootstrap-server", b.Addrs[0], "--describe", "--group", group)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -422,7 +474,7 @@ func TestCLIUpStatusDown(t *testing.T) {
 			if want := "KAFKA_BROKERS=" + strings.Join(b.Addrs, ","); last != want {
 				t.Errorf("last line of up = %q, want %q", last, want)
 			}
-			if err := broker.Probe(context.Background(), b.Addrs); err != nil {
+			if err := broker.Probe(context.Background(), b.Addrs, kafkasec.Config{}); err != nil {
 				t.Errorf("probe after up: %v", err)
 			}
 			if _, err := run("up", "--kind", kind); err == nil || !strings.Contains(err.Error(), "already runs") {

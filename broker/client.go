@@ -30,6 +30,11 @@ var (
 	ErrPrefix = errors.New("topic name lacks the " + TopicPrefix + " prefix")
 	// ErrNoAddrs is returned when no broker address was given.
 	ErrNoAddrs = errors.New("no broker address")
+	// ErrAddr is wrapped by ParseAddrs' errors.
+	ErrAddr = errors.New("bad broker address")
+	// ErrSecurity is wrapped by Up's error when Options.Security is set
+	// for a broker that speaks plaintext (Local, Embedded).
+	ErrSecurity = errors.New("TLS and SASL are for an external Kafka cluster")
 )
 
 // Client talks to a cluster for the harness: topics, lag and probes. It
@@ -43,20 +48,10 @@ type Client struct {
 }
 
 // NewClient returns a Client for the cluster reached through addrs
-// (host:port), secured as the environment says (KAFKA_TLS, KAFKA_SASL_*:
-// see package kafkasec); a bad value there is an error naming the
-// variable. It does not connect until a method is called.
-func NewClient(addrs []string) (*Client, error) {
-	sec, err := kafkasec.FromEnv()
-	if err != nil {
-		return nil, err
-	}
-	return NewSecureClient(addrs, sec)
-}
-
-// NewSecureClient is NewClient with its connections secured as sec says
-// rather than as the environment does.
-func NewSecureClient(addrs []string, sec kafkasec.Config) (*Client, error) {
+// (host:port), its connections secured as sec says (the zero Config is
+// plaintext, which is what Local and Embedded brokers speak). It does not
+// connect until a method is called.
+func NewClient(addrs []string, sec kafkasec.Config) (*Client, error) {
 	if len(addrs) == 0 {
 		return nil, ErrNoAddrs
 	}
@@ -395,39 +390,42 @@ func (c *Client) RoundTrip(ctx context.Context) error {
 	}
 }
 
-// Probe checks that the cluster at addrs answers; see Client.Probe.
-func Probe(ctx context.Context, addrs []string) error {
-	return withClient(addrs, func(c *Client) error { return c.Probe(ctx) })
+// Probe checks that the cluster at addrs answers, connecting as sec says;
+// see Client.Probe.
+func Probe(ctx context.Context, addrs []string, sec kafkasec.Config) error {
+	return withClient(addrs, sec, func(c *Client) error { return c.Probe(ctx) })
 }
 
-// CreateTopics creates topics on the cluster at addrs; see Client.CreateTopics.
-func CreateTopics(ctx context.Context, addrs []string, partitions int, names ...string) error {
+// CreateTopics creates topics on the cluster at addrs, connecting as sec
+// says; see Client.CreateTopics.
+func CreateTopics(ctx context.Context, addrs []string, sec kafkasec.Config, partitions int, names ...string) error {
 	if err := checkNames(names); err != nil {
 		return err
 	}
-	return withClient(addrs, func(c *Client) error { return c.CreateTopics(ctx, partitions, names...) })
+	return withClient(addrs, sec, func(c *Client) error { return c.CreateTopics(ctx, partitions, names...) })
 }
 
-// DeleteTopics deletes topics on the cluster at addrs; see Client.DeleteTopics.
-func DeleteTopics(ctx context.Context, addrs []string, names ...string) error {
+// DeleteTopics deletes topics on the cluster at addrs, connecting as sec
+// says; see Client.DeleteTopics.
+func DeleteTopics(ctx context.Context, addrs []string, sec kafkasec.Config, names ...string) error {
 	if err := checkNames(names); err != nil {
 		return err
 	}
-	return withClient(addrs, func(c *Client) error { return c.DeleteTopics(ctx, names...) })
+	return withClient(addrs, sec, func(c *Client) error { return c.DeleteTopics(ctx, names...) })
 }
 
-// Lag measures a group's lag once on the cluster at addrs; see Client.Lag.
-// To sample every second, keep a Client instead.
-func Lag(ctx context.Context, addrs []string, group, topic string) (total int64, perPartition map[int]int64, err error) {
-	err = withClient(addrs, func(c *Client) error {
+// Lag measures a group's lag once on the cluster at addrs, connecting as
+// sec says; see Client.Lag. To sample every second, keep a Client instead.
+func Lag(ctx context.Context, addrs []string, sec kafkasec.Config, group, topic string) (total int64, perPartition map[int]int64, err error) {
+	err = withClient(addrs, sec, func(c *Client) error {
 		total, perPartition, err = c.Lag(ctx, group, topic)
 		return err
 	})
 	return total, perPartition, err
 }
 
-func withClient(addrs []string, fn func(*Client) error) error {
-	c, err := NewClient(addrs)
+func withClient(addrs []string, sec kafkasec.Config, fn func(*Client) error) error {
+	c, err := NewClient(addrs, sec)
 	if err != nil {
 		return err
 	}

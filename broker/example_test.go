@@ -21,3 +21,13 @@ func ExampleParseKind() {
 	// embedded <nil>
 	// unknown broker kind "docker": want auto, local, embedded or external
 }
+
+func ExampleParseAddrs() {
+	addrs, err := broker.ParseAddrs("127.0.0.1:9092, kafka-2:9092")
+	fmt.Println(addrs, err)
+	_, err = broker.ParseAddrs("127.0.0.1:9092,kafka-2")
+	fmt.Println(err)
+	// Output:
+	// [127.0.0.1:9092 kafka-2:9092] <nil>
+	// bad broker address: "kafka-2" is not host:port
+}

@@ -71,6 +71,12 @@ func Classpath(cache string) string {
 // than MinJava.
 func FindJava() (path string, major int, err error) {
 	path = ""
+	// JAVA_HOME is read here, not passed from cmd/ like commbench's own
+	// settings: it is the platform's convention for where the JVM is, the
+	// counterpart of PATH, which exec.LookPath reads below. Passing one
+	// and not the other would be half a job; passing both would thread
+	// the process's search path through every caller (LocalPossible,
+	// choose, upLocal, ConsumerGroupTool, the harness's host info).
 	if h := os.Getenv("JAVA_HOME"); h != "" {
 		if p := filepath.Join(h, "bin", "java"); isExec(p) {
 			path = p

@@ -105,7 +105,7 @@ func localKafka(tb testing.TB) *broker.Broker {
 	if testing.Short() {
 		tb.Skip("local Apache Kafka: skipped under -short")
 	}
-	if err := broker.LocalPossible(broker.CacheDir()); err != nil {
+	if err := broker.LocalPossible(broker.DefaultCacheDir()); err != nil {
 		tb.Skipf("local Apache Kafka: %v", err)
 	}
 	localOnce.Do(func() {

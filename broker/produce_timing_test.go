@@ -12,6 +12,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/commbench/commbench/broker"
+	"github.com/commbench/commbench/broker/kafkasec"
 )
 
 // BenchmarkProduce measures produce latency with acks=all from kafka-go, at
@@ -36,7 +37,7 @@ func BenchmarkProduce(b *testing.B) {
 func benchProduce(b *testing.B, br *broker.Broker, batch time.Duration) {
 	ctx := context.Background()
 	topic := fmt.Sprintf("commbench.bench.%d", time.Now().UnixNano())
-	c, err := broker.NewClient(br.Addrs)
+	c, err := broker.NewClient(br.Addrs, kafkasec.Config{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -108,7 +109,7 @@ func BenchmarkLag(b *testing.B) {
 			br := bk.get(b)
 			ctx := context.Background()
 			topic := fmt.Sprintf("commbench.bench.lag.%d", time.Now().UnixNano())
-			c, err := broker.NewClient(br.Addrs)
+			c, err := broker.NewClient(br.Addrs, kafkasec.Config{})
 			if err != nil {
 				b.Fatal(err)
 			}

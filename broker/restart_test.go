@@ -12,6 +12,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/commbench/commbench/broker"
+	"github.com/commbench/commbench/broker/kafkasec"
 )
 
 // TestHaltAndStartKeepsTopicsAndOffsets kills the local broker (SIGKILL),
@@ -25,7 +26,7 @@ func TestHaltAndStartKeepsTopicsAndOffsets(t *testing.T) {
 	topic := fmt.Sprintf("commbench.test.restart.%d", time.Now().UnixNano())
 	group := topic + ".group"
 	const produced, committed = 20, 8
-	c, err := broker.NewClient(b.Addrs)
+	c, err := broker.NewClient(b.Addrs, kafkasec.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +76,7 @@ func TestHaltAndStartKeepsTopicsAndOffsets(t *testing.T) {
 		}
 		pid = b.PID
 		// A new client: the old one's connections died with the broker.
-		c2, err := broker.NewClient(b.Addrs)
+		c2, err := broker.NewClient(b.Addrs, kafkasec.Config{})
 		if err != nil {
 			t.Fatal(err)
 		}

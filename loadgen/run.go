@@ -190,7 +190,7 @@ func Run(ctx context.Context, o RunOptions) (*results.Results, string, error) {
 	}
 	if needKafka {
 		var err error
-		client, err = broker.NewClient(b.Addrs)
+		client, err = broker.NewClient(b.Addrs, o.Broker.Security)
 		if err != nil {
 			return nil, "", fmt.Errorf("broker client: %w", err)
 		}

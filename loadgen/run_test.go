@@ -77,7 +77,7 @@ func localKafka(t *testing.T) *broker.Broker {
 	if testing.Short() {
 		t.Skip("local Apache Kafka: skipped under -short")
 	}
-	if err := broker.LocalPossible(broker.CacheDir()); err != nil {
+	if err := broker.LocalPossible(broker.DefaultCacheDir()); err != nil {
 		t.Skipf("local Apache Kafka: %v", err)
 	}
 	localOnce.Do(func() {

@@ -1,8 +1,10 @@
 // Package kafkasec secures commbench's Kafka connections to an external
-// cluster — TLS and SASL (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) — from
+// cluster — TLS and SASL (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) — as set by
 // environment variables, so that a run's child processes (the services)
-// inherit them. It imports only kafka-go and the standard library, for the
-// services to use cheaply.
+// inherit them. Parse reads them through a getenv function: cmd/commbench
+// calls it once, with os.Getenv, and passes the Config down; no library
+// package reads the environment. It imports only kafka-go and the standard
+// library, for the services to use cheaply.
 //
 //	KAFKA_TLS=1                       TLS with the system's roots (0 or unset: plaintext)
 //	KAFKA_TLS_CA=ca.pem               trust these PEM certificates instead (implies TLS)
@@ -22,7 +24,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -108,12 +109,6 @@ func (c Config) Dialer() *kafka.Dialer {
 	}
 	return &kafka.Dialer{Timeout: DialTimeout, DualStack: true, TLS: c.TLS, SASLMechanism: c.SASL}
 }
-
-var fromEnv = sync.OnceValues(func() (Config, error) { return Parse(os.Getenv) })
-
-// FromEnv parses the process's environment once and returns the same
-// Config (or error) to every caller.
-func FromEnv() (Config, error) { return fromEnv() }
 
 // Parse reads the variables through getenv. Its errors wrap ErrEnv and
 // name the variable and what to set.

@@ -124,7 +124,7 @@ func TestSecureCluster(t *testing.T) {
 				t.Fatalf("produce over TLS+SASL: %v", err)
 			}
 
-			client, err := broker.NewSecureClient(addrs, sec)
+			client, err := broker.NewClient(addrs, sec)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -144,7 +144,7 @@ func TestSecureCluster(t *testing.T) {
 			}
 
 			// Without the credentials the cluster refuses.
-			plain, err := broker.NewSecureClient(addrs, kafkasec.Config{TLS: sec.TLS})
+			plain, err := broker.NewClient(addrs, kafkasec.Config{TLS: sec.TLS})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/commbench/commbench/broker"
+	"github.com/commbench/commbench/broker/kafkasec"
 	"github.com/commbench/commbench/targets/notification"
 )
 
@@ -52,18 +53,25 @@ func cmdBroker(args []string) error {
 	return usageErr(fmt.Errorf("broker: unknown action %q", args[0]), "want up, down or status")
 }
 
-func defaultStateFile() string { return filepath.Join(broker.CacheDir(), "broker.json") }
+// stateFile is where 'broker up' keeps what down and status read: in the
+// cache folder.
+func (e environ) stateFile() string { return filepath.Join(e.Cache, "broker.json") }
 
 func brokerUp(args []string) error {
+	env, envErr := readEnv() // reported after the flags, so that -h works
 	fs := flag.NewFlagSet("broker up", flag.ContinueOnError)
 	kind := fs.String("kind", "auto", "broker kind: auto, local, embedded or external")
-	brokers := fs.String("brokers", "", "external cluster, host:port[,host:port…] (default $KAFKA_BROKERS)")
+	brokers := brokersFlag(env.Brokers)
+	fs.Var(&brokers, "brokers", "external cluster, host:port[,host:port…] (default $KAFKA_BROKERS)")
 	partitions := fs.Int("partitions", broker.DefaultPartitions, "default partition count of the broker")
-	state := fs.String("state", defaultStateFile(), "state `file` that down and status read")
+	state := fs.String("state", env.stateFile(), "state `file` that down and status read")
 	heap := fs.String("heap", broker.DefaultHeap, "JVM heap of a local broker")
 	timeout := fs.Duration("timeout", broker.DefaultReadyTimeout, "how long to wait for the broker to be ready (after the jar download)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if envErr != nil {
+		return usageErr(envErr, envHint)
 	}
 	k, err := broker.ParseKind(*kind)
 	if err != nil {
@@ -80,15 +88,12 @@ func brokerUp(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	b, err := broker.Up(ctx, broker.Options{
-		Kind:         k,
-		Brokers:      broker.SplitAddrs(*brokers),
-		Partitions:   *partitions,
-		Heap:         *heap,
-		Detach:       true,
-		ReadyTimeout: *timeout,
-		Log:          os.Stderr,
-	})
+	o := env.brokerOptions(k, brokers.String())
+	o.Partitions, o.Heap, o.Detach, o.ReadyTimeout, o.Log = *partitions, *heap, true, *timeout, os.Stderr
+	b, err := broker.Up(ctx, o)
+	if errors.Is(err, broker.ErrSecurity) {
+		return usageErr(err, "set KAFKA_BROKERS (or --kind external --brokers), or unset "+strings.Join(kafkasec.Vars, ", "))
+	}
 	if err != nil {
 		return err
 	}
@@ -100,7 +105,7 @@ func brokerUp(args []string) error {
 	}
 	// The topics the services use when run by hand (commbench run makes its
 	// own per run and pattern).
-	if err := broker.CreateTopics(ctx, b.Addrs, *partitions, notification.DefaultTopic, notification.DefaultTopic+".dlq"); err != nil {
+	if err := broker.CreateTopics(ctx, b.Addrs, o.Security, *partitions, notification.DefaultTopic, notification.DefaultTopic+".dlq"); err != nil {
 		fmt.Fprintf(os.Stderr, "broker: could not create the default topics %s and %s.dlq: %v\n", notification.DefaultTopic, notification.DefaultTopic, err)
 	} else {
 		fmt.Fprintf(os.Stderr, "broker: topics %s and %s.dlq ready (%d partitions)\n", notification.DefaultTopic, notification.DefaultTopic, *partitions)
@@ -115,10 +120,14 @@ func brokerUp(args []string) error {
 }
 
 func brokerDown(args []string) error {
+	env, envErr := readEnv()
 	fs := flag.NewFlagSet("broker down", flag.ContinueOnError)
-	state := fs.String("state", defaultStateFile(), "state `file` written by up")
+	state := fs.String("state", env.stateFile(), "state `file` written by up")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if envErr != nil {
+		return usageErr(envErr, envHint)
 	}
 	b, err := broker.Load(*state)
 	if errors.Is(err, os.ErrNotExist) {
@@ -145,9 +154,13 @@ func brokerFetch(args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	env, err := readEnv()
+	if err != nil {
+		return usageErr(err, envHint)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cache := broker.CacheDir()
+	cache := env.Cache
 	if err := broker.LocalPossible(cache); err != nil {
 		return fmt.Errorf("broker fetch: %w", err)
 	}
@@ -163,16 +176,20 @@ func brokerFetch(args []string) error {
 }
 
 func brokerStatus(args []string) error {
+	env, envErr := readEnv()
 	fs := flag.NewFlagSet("broker status", flag.ContinueOnError)
-	state := fs.String("state", defaultStateFile(), "state `file` written by up")
+	state := fs.String("state", env.stateFile(), "state `file` written by up")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if envErr != nil {
+		return usageErr(envErr, envHint)
 	}
 	b, err := broker.Load(*state)
 	if errors.Is(err, os.ErrNotExist) {
 		fmt.Printf("no broker started by 'commbench broker up' (no %s)\n", *state)
-		if env := os.Getenv("KAFKA_BROKERS"); env != "" {
-			fmt.Printf("KAFKA_BROKERS=%s is set\n", env)
+		if len(env.Brokers) > 0 {
+			fmt.Printf("KAFKA_BROKERS=%s is set\n", strings.Join(env.Brokers, ","))
 		}
 		return nil
 	}
@@ -183,7 +200,7 @@ func brokerStatus(args []string) error {
 	case b.Kind == broker.External:
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := broker.Probe(ctx, b.Addrs); err != nil {
+		if err := broker.Probe(ctx, b.Addrs, env.Kafka); err != nil {
 			fmt.Printf("%s: not answering: %v\n", b, err)
 			return err
 		}

@@ -50,7 +50,11 @@ func cmdGate(args []string) error {
 	}
 	o := gate.Options{Thresholds: f.thresholds(p.Gate)}
 	if !f.noRerun {
-		bo, err := gateBroker(f.kind, f.brokers, current.Run.Broker)
+		env, err := readEnv()
+		if err != nil {
+			return usageErr(err, envHint)
+		}
+		bo, err := gateBroker(f.kind, f.brokers, current.Run.Broker, env)
 		if err != nil {
 			return err
 		}
@@ -249,8 +253,10 @@ func gateProfile(dir, name string, run *results.Results) (p *profiles.Profile, f
 }
 
 // gateBroker returns the Kafka a re-run uses: the flags', else the kind
-// the run used, so that both measurements are on equal terms.
-func gateBroker(kind, brokers string, ran results.BrokerInfo) (broker.Options, error) {
+// the run used, so that both measurements are on equal terms. The
+// addresses are --brokers, else KAFKA_BROKERS, else (for an external
+// broker) the run's.
+func gateBroker(kind, brokers string, ran results.BrokerInfo, env environ) (broker.Options, error) {
 	if kind == "" {
 		kind = string(broker.Auto)
 		if _, err := broker.ParseKind(ran.Kind); err == nil {
@@ -261,11 +267,11 @@ func gateBroker(kind, brokers string, ran results.BrokerInfo) (broker.Options, e
 	if err != nil {
 		return broker.Options{}, usageErr(fmt.Errorf("gate: --broker: %w", err), "")
 	}
-	addrs := broker.SplitAddrs(brokers)
-	if len(addrs) == 0 && k == broker.External && os.Getenv("KAFKA_BROKERS") == "" {
-		addrs = ran.Addrs
+	o := env.brokerOptions(k, brokers)
+	if len(o.Brokers) == 0 && k == broker.External {
+		o.Brokers = ran.Addrs
 	}
-	return broker.Options{Kind: k, Brokers: addrs}, nil
+	return o, nil
 }
 
 // gateRunOptions builds the options of a benchmark run the way commbench run

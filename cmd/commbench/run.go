@@ -114,13 +114,19 @@ func cmdRun(args []string) error {
 	if err != nil {
 		return usageErr(fmt.Errorf("run: --broker: %w", err), "")
 	}
-	if err := checkSecurity(k, *brokers); err != nil {
+	env, err := readEnv()
+	if err != nil {
+		return usageErr(err, envHint)
+	}
+	if err := checkSecurity(k, *brokers, env); err != nil {
 		return err
 	}
 	exe, err := os.Executable()
 	if err != nil {
 		return err
 	}
+	bo := env.brokerOptions(k, *brokers)
+	bo.Exe = exe
 	yaml, _ := os.ReadFile(file)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -134,7 +140,7 @@ func cmdRun(args []string) error {
 		Repeat:      *repeat,
 		OutRoot:     *out,
 		Exe:         exe,
-		Broker:      broker.Options{Kind: k, Brokers: broker.SplitAddrs(*brokers), Exe: exe},
+		Broker:      bo,
 		AllowRemote: *allowRemote,
 		KeepTopics:  *keep,
 		Targets:     tg,
@@ -169,16 +175,12 @@ func cmdRun(args []string) error {
 	return err
 }
 
-// checkSecurity fails fast on a bad KAFKA_TLS* or KAFKA_SASL_* value, and
-// on security settings meant for an external cluster when the broker will
-// be local or embedded (plaintext): the services inherit the environment.
-func checkSecurity(k broker.Kind, brokers string) error {
-	env, err := readEnv()
-	if err != nil {
-		return usageErr(err, "fix or unset it; nothing was started")
-	}
+// checkSecurity fails fast on security settings meant for an external
+// cluster when the broker will be local or embedded (plaintext): the
+// services inherit the environment.
+func checkSecurity(k broker.Kind, brokers string, env environ) error {
 	sec := env.Kafka
-	external := k == broker.External || (k == broker.Auto && (brokers != "" || os.Getenv("KAFKA_BROKERS") != ""))
+	external := k == broker.External || (k == broker.Auto && (brokers != "" || len(env.Brokers) > 0))
 	if sec.Enabled() && !external {
 		return usageErr(fmt.Errorf("run: Kafka security is set (%s) but the broker is %s, which speaks plaintext", sec, k), "TLS and SASL are for an external cluster: set KAFKA_BROKERS (or --broker external), or unset "+strings.Join(kafkasec.Vars, ", "))
 	}

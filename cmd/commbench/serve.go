@@ -14,6 +14,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/commbench/commbench/broker"
 	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/targets"
 	"github.com/commbench/commbench/targets/ledger"
@@ -42,31 +43,18 @@ func cmdServe(args []string) error {
 	return usageErr(fmt.Errorf("serve: unknown service %q", args[0]), "the services are reaction, relay and notification")
 }
 
-// brokersFlag is a comma-separated list of host:port, defaulting to
-// $KAFKA_BROKERS.
+// brokersFlag is a comma-separated list of host:port, checked as
+// KAFKA_BROKERS is (broker.ParseAddrs); its default is environ.Brokers.
 type brokersFlag []string
 
 func (b *brokersFlag) String() string { return strings.Join(*b, ",") }
 func (b *brokersFlag) Set(s string) error {
-	*b = nil
-	for _, a := range strings.Split(s, ",") {
-		if a = strings.TrimSpace(a); a == "" {
-			continue
-		}
-		if _, _, err := net.SplitHostPort(a); err != nil {
-			return fmt.Errorf("broker %q: want host:port", a)
-		}
-		*b = append(*b, a)
+	addrs, err := broker.ParseAddrs(s)
+	if err != nil {
+		return err
 	}
+	*b = addrs
 	return nil
-}
-
-func defaultBrokers() brokersFlag {
-	var b brokersFlag
-	if env := os.Getenv("KAFKA_BROKERS"); env != "" {
-		_ = b.Set(env) // a bad value is caught when dialling, with its address
-	}
-	return b
 }
 
 func newLogger(service string) *slog.Logger {
@@ -86,12 +74,13 @@ func listen(addr, flagName string) (net.Listener, error) {
 }
 
 func serveReaction(args []string) error {
+	env, envErr := readEnv() // reported after the flags, so that -h works
 	fs := flag.NewFlagSet("serve reaction", flag.ContinueOnError)
 	var (
 		cfg     reaction.Config
 		mode    = fs.String("mode", "sync", "pattern: sync|async|hybrid")
 		addr    = fs.String("listen", "127.0.0.1:8080", "address to serve on (port 0 picks a free one)")
-		brokers = defaultBrokers()
+		brokers = brokersFlag(env.Brokers)
 		grace   = fs.Duration("grace", targets.DefaultGrace, "graceful shutdown bound")
 	)
 	fs.StringVar(&cfg.NotifyURL, "notify-url", "http://127.0.0.1:8081", "the notification service (sync, hybrid)")
@@ -109,9 +98,8 @@ func serveReaction(args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	env, err := readEnv()
-	if err != nil {
-		return usageErr(err, "fix the KAFKA_TLS* / KAFKA_SASL_* variable, or unset it")
+	if envErr != nil {
+		return usageErr(envErr, envHint)
 	}
 	cfg.Security = env.Kafka
 	m, err := pattern.Parse(*mode)
@@ -139,12 +127,13 @@ func serveReaction(args []string) error {
 }
 
 func serveRelay(args []string) error {
+	env, envErr := readEnv() // reported after the flags, so that -h works
 	fs := flag.NewFlagSet("serve relay", flag.ContinueOnError)
 	var (
 		cfg     relay.Config
 		mode    = fs.String("mode", "sync", "how to reach the next hop: sync (HTTP) or async (Kafka)")
 		addr    = fs.String("listen", "127.0.0.1:8082", "address to serve on (port 0 picks a free one)")
-		brokers = defaultBrokers()
+		brokers = brokersFlag(env.Brokers)
 		grace   = fs.Duration("grace", targets.DefaultGrace, "graceful shutdown bound")
 	)
 	fs.StringVar(&cfg.Name, "name", relay.DefaultName, "the hop's name in logs and errors: B, C, ...")
@@ -165,9 +154,8 @@ func serveRelay(args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	env, err := readEnv()
-	if err != nil {
-		return usageErr(err, "fix the KAFKA_TLS* / KAFKA_SASL_* variable, or unset it")
+	if envErr != nil {
+		return usageErr(envErr, envHint)
 	}
 	cfg.Security = env.Kafka
 	m, err := relay.ParseMode(*mode)
@@ -209,11 +197,12 @@ func serveRelay(args []string) error {
 }
 
 func serveNotification(args []string) error {
+	env, envErr := readEnv() // reported after the flags, so that -h works
 	fs := flag.NewFlagSet("serve notification", flag.ContinueOnError)
 	var (
 		cfg     notification.Config
 		addr    = fs.String("listen", "127.0.0.1:8081", "address to serve on (port 0 picks a free one)")
-		brokers = defaultBrokers()
+		brokers = brokersFlag(env.Brokers)
 		grace   = fs.Duration("grace", targets.DefaultGrace, "graceful shutdown bound")
 	)
 	fs.Var(&brokers, "brokers", "Kafka bootstrap addresses host:port,...; none: HTTP only (default $KAFKA_BROKERS)")
@@ -234,9 +223,8 @@ func serveNotification(args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	env, err := readEnv()
-	if err != nil {
-		return usageErr(err, "fix the KAFKA_TLS* / KAFKA_SASL_* variable, or unset it")
+	if envErr != nil {
+		return usageErr(envErr, envHint)
 	}
 	cfg.Security = env.Kafka
 	cfg.Brokers = brokers

@@ -39,32 +39,38 @@ func runCaptured(t *testing.T, args []string) (int, string) {
 	return code, string(b)
 }
 
-// TestServeRelayRefusesBadUsage: each usage error exits 2 naming the flag.
-// (A bad KAFKA_* variable is refused too, but kafkasec reads the
-// environment once per process: that is not testable in this one.)
+// TestServeRelayRefusesBadUsage: each usage error exits 2 naming the flag
+// or the environment variable.
 func TestServeRelayRefusesBadUsage(t *testing.T) {
-	t.Setenv("KAFKA_BROKERS", "")
 	tests := []struct {
 		name string
 		args []string
-		want string // in the message
+		env  map[string]string // set for this case only
+		want string            // in the message
 	}{
-		{"unknown flag", []string{"--bogus"}, "-bogus"},
-		{"bad duration", []string{"--timeout", "soon"}, "-timeout"},
-		{"unknown mode", []string{"--mode", "rpc"}, "--mode"},
-		{"sync without the next hop", nil, "--next-url"},
-		{"sync with an ftp next hop", []string{"--next-url", "ftp://x:1"}, "--next-url"},
-		{"negative timeout", []string{"--next-url", "http://127.0.0.1:1", "--timeout", "-1s"}, "--timeout"},
-		{"bad broker", []string{"--mode", "async", "--brokers", "nope"}, "-brokers"},
-		{"async without brokers", []string{"--mode", "async", "--in-topic", "a", "--out-topic", "b"}, "--brokers"},
-		{"async without an in topic", []string{"--mode", "async", "--brokers", "127.0.0.1:1", "--out-topic", "b"}, "--in-topic"},
-		{"async without an out topic", []string{"--mode", "async", "--brokers", "127.0.0.1:1", "--in-topic", "a"}, "--out-topic"},
-		{"async to itself", []string{"--mode", "async", "--brokers", "127.0.0.1:1", "--in-topic", "a", "--out-topic", "a"}, "--out-topic"},
-		{"negative consumers", []string{"--mode", "async", "--brokers", "127.0.0.1:1", "--in-topic", "a", "--out-topic", "b", "--consumers", "-1"}, "--consumers"},
-		{"a stray argument", []string{"--next-url", "http://127.0.0.1:1", "extra"}, `"extra"`},
+		{"bad KAFKA_BROKERS", []string{"--next-url", "http://127.0.0.1:1"}, map[string]string{"KAFKA_BROKERS": "localhost"}, "KAFKA_BROKERS"},
+		{"bad KAFKA_BROKERS, even with --brokers", []string{"--mode", "async", "--brokers", "127.0.0.1:1"}, map[string]string{"KAFKA_BROKERS": "127.0.0.1:0"}, "KAFKA_BROKERS"},
+		{"bad KAFKA_TLS", []string{"--next-url", "http://127.0.0.1:1"}, map[string]string{"KAFKA_TLS": "maybe"}, "KAFKA_TLS"},
+		{"unknown flag", []string{"--bogus"}, nil, "-bogus"},
+		{"bad duration", []string{"--timeout", "soon"}, nil, "-timeout"},
+		{"unknown mode", []string{"--mode", "rpc"}, nil, "--mode"},
+		{"sync without the next hop", nil, nil, "--next-url"},
+		{"sync with an ftp next hop", []string{"--next-url", "ftp://x:1"}, nil, "--next-url"},
+		{"negative timeout", []string{"--next-url", "http://127.0.0.1:1", "--timeout", "-1s"}, nil, "--timeout"},
+		{"bad broker", []string{"--mode", "async", "--brokers", "nope"}, nil, "-brokers"},
+		{"async without brokers", []string{"--mode", "async", "--in-topic", "a", "--out-topic", "b"}, nil, "--brokers"},
+		{"async without an in topic", []string{"--mode", "async", "--brokers", "127.0.0.1:1", "--out-topic", "b"}, nil, "--in-topic"},
+		{"async without an out topic", []string{"--mode", "async", "--brokers", "127.0.0.1:1", "--in-topic", "a"}, nil, "--out-topic"},
+		{"async to itself", []string{"--mode", "async", "--brokers", "127.0.0.1:1", "--in-topic", "a", "--out-topic", "a"}, nil, "--out-topic"},
+		{"negative consumers", []string{"--mode", "async", "--brokers", "127.0.0.1:1", "--in-topic", "a", "--out-topic", "b", "--consumers", "-1"}, nil, "--consumers"},
+		{"a stray argument", []string{"--next-url", "http://127.0.0.1:1", "extra"}, nil, `"extra"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("KAFKA_BROKERS", "")
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
 			code, msg := runCaptured(t, append([]string{"serve", "relay"}, tt.args...))
 			if code != exitUsage || !strings.Contains(msg, tt.want) {
 				t.Errorf("exit %d, %q; want %d and a message naming %s", code, msg, exitUsage, tt.want)

@@ -124,3 +124,48 @@ func boundSplit(s *results.Summary) string {
 	}
 	return "machine"
 }
+
+// validityMetrics are the summary table's first rows: each pattern's
+// verdict, its bound seconds, how late the generator sent and, where
+// there were any, the seconds the ledger could not be read.
+func validityMetrics(sh shown) []metric {
+	judgedOnly := func(f func(s *results.Summary) float64) func(*results.Pattern) (float64, bool) {
+		return func(p *results.Pattern) (float64, bool) { return f(&p.Summary), judged(&p.Summary) }
+	}
+	m := []metric{
+		{group: groupValidity, label: "verdict", categorical: true,
+			value: judgedOnly(func(s *results.Summary) float64 {
+				if notOK(s) {
+					return 1
+				}
+				return 0
+			}),
+			format: func(_ float64, p *results.Pattern) string { return p.Summary.Validity },
+			class: func(p *results.Pattern) string {
+				if notOK(&p.Summary) {
+					return "worse"
+				}
+				return ""
+			}},
+		{group: groupValidity, label: "bound seconds", dir: lower,
+			value: judgedOnly(func(s *results.Summary) float64 { return float64(s.BoundS) }),
+			format: func(v float64, p *results.Pattern) string {
+				if v == 0 {
+					return "0"
+				}
+				return fmt.Sprintf("%d of %.0f s (%s)", p.Summary.BoundS, p.Series.AttackEndS, boundSplit(&p.Summary))
+			}},
+		{group: groupValidity, label: "late sends (of sent)", dir: lower,
+			value: judgedOnly(func(s *results.Summary) float64 { return float64(s.LateSends) }),
+			format: func(v float64, p *results.Pattern) string {
+				return count(int64(v)) + " (" + pct(v, float64(p.Summary.Requests)) + ")"
+			}},
+		{group: groupValidity, label: "generator's send lag p99, ms", dir: lower, format: fmtMs,
+			value: judgedOnly(func(s *results.Summary) float64 { return s.SendLag.P99 })},
+	}
+	if sh.gaps {
+		m = append(m, metric{group: groupValidity, label: "ledger samples not read", dir: lower, format: fmtCount,
+			value: judgedOnly(func(s *results.Summary) float64 { return float64(s.SampleGaps) })})
+	}
+	return m
+}

@@ -272,8 +272,9 @@ func (c chart) marks() (*opts.MarkAreas, *opts.MarkLines) {
 		// Grey first, so that a fault window is drawn over it.
 		for _, b := range c.bound {
 			areas.Data = append(areas.Data, []map[string]any{
-				{"name": b.label, "xAxis": c.xAt(b.from), "itemStyle": map[string]any{"color": b.color()},
-					"label": map[string]any{"show": b.to-b.from >= c.labelSpan(), "position": "insideBottom", "color": "#555", "fontSize": 10}},
+				{"name": b.label, "xAxis": c.xAt(b.from), "itemStyle": map[string]any{"color": boundGrey},
+					"label": map[string]any{"show": b.to-b.from >= c.labelSpan(), "position": "insideBottom",
+						"offset": []int{0, -13 * b.row}, "color": b.labelColor, "fontSize": 10}},
 				{"xAxis": c.xAt(b.to)},
 			})
 		}

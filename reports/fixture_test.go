@@ -202,6 +202,7 @@ func synthetic(attack int, seed uint64) *results.Results {
 		pat.Histograms.Notify = encode(notify)
 		r.Patterns[name] = pat
 	}
+	addValidity(r, 2, seed)
 	return r
 }
 

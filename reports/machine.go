@@ -8,81 +8,58 @@ import (
 	"github.com/commbench/commbench/results"
 )
 
-// boundArea is a run of consecutive bound seconds, shaded grey on the
-// time charts.
+// boundArea is a run of consecutive bound seconds of one pattern, shaded
+// grey on the time charts.
 //
 // The patterns run one after another, so second 40 of sync and second 40
 // of async are different moments: shading the union of their bound
 // seconds would grey out seconds in which a pattern was measured fine. A
-// chart of several patterns therefore shades, second by second, the set
-// of its patterns that were bound then and names that set in the area's
-// label ("bound: async, hybrid"), a deeper grey the more patterns it
-// holds; seconds with the same set merge. A chart of one pattern shades
-// only its own seconds, labelled with the cause.
+// chart of several patterns therefore shades each pattern's bound seconds
+// apart, in the same colour-neutral grey, with a label naming the pattern
+// in its colour, each pattern's labels on a row of their own; where the
+// areas of several patterns overlap the grey deepens. A chart of one
+// pattern shades only its own seconds, labelled with the cause.
 type boundArea struct {
-	from, to float64 // seconds from the attack's start
-	label    string
-	n        int // patterns bound in it: the shade deepens with each
+	from, to   float64 // seconds from the attack's start
+	label      string
+	labelColor string
+	row        int // the label's row, from the bottom: the pattern's place in the chart
 }
 
-// color is the area's grey: colour-neutral, so that it reads the same on
-// every pattern's lines and does not pass for a fault window's red.
-func (b boundArea) color() string {
-	return fmt.Sprintf("rgba(80, 80, 80, %.2f)", min(0.12+0.08*float64(b.n-1), 0.32))
-}
+// boundGrey is the bound seconds' shade: colour-neutral, so that it reads
+// the same under every pattern's lines and does not pass for a fault
+// window's red; translucent, so that overlapping areas deepen.
+const boundGrey = "rgba(80, 80, 80, 0.12)"
 
 // boundAreas are the bound seconds of the patterns names as grey areas:
-// on a chart of several patterns (overlay), labelled with the patterns
-// bound in each; on a chart of one, with the cause. Results without
-// validity (series.bound empty) have none.
+// on a chart of several patterns (overlay), labelled with the pattern; on
+// a chart of one, with the cause. Results without validity (series.bound
+// empty) have none.
 func boundAreas(r *results.Results, names []string, overlay bool) []boundArea {
-	n := 0
-	for _, name := range names {
-		n = max(n, len(r.Patterns[name].Series.Bound))
-	}
 	var out []boundArea
-	var causes [][]string // per area, the causes seen, in order
-	key := ""             // the set of patterns bound in the last second
-	for i := range n {
-		var who, why []string
-		for _, name := range names {
-			if b := r.Patterns[name].Series.Bound; i < len(b) && b[i] != "" {
-				who, why = append(who, name), append(why, b[i])
+	for k, name := range names {
+		bound := r.Patterns[name].Series.Bound
+		for i := 0; i < len(bound); {
+			if bound[i] == "" {
+				i++
+				continue
 			}
-		}
-		k := strings.Join(who, ", ")
-		if k == "" {
-			key = ""
-			continue
-		}
-		if !overlay {
-			k = "bound"
-		}
-		if k == key {
-			last := len(out) - 1
-			out[last].to = float64(i + 1)
-			causes[last] = appendNew(causes[last], why...)
-			continue
-		}
-		key = k
-		out = append(out, boundArea{from: float64(i), to: float64(i + 1), label: "bound: " + k, n: len(who)})
-		causes = append(causes, appendNew(nil, why...))
-	}
-	if !overlay {
-		for i := range out {
-			out[i].label = strings.Join(causes[i], ", ")
+			var causes []string
+			j := i
+			for ; j < len(bound) && bound[j] != ""; j++ {
+				if !slices.Contains(causes, bound[j]) {
+					causes = append(causes, bound[j])
+				}
+			}
+			a := boundArea{from: float64(i), to: float64(j), label: strings.Join(causes, ", "), labelColor: "#555"}
+			if overlay {
+				a.label, a.labelColor, a.row = name+" bound", colorOf(name, r.Keys()), k
+			}
+			out = append(out, a)
+			i = j
 		}
 	}
 	return out
-}
-
-func appendNew(list []string, vs ...string) []string {
-	for _, v := range vs {
-		if !slices.Contains(list, v) {
-			list = append(list, v)
-		}
-	}
-	return list
 }
 
 // hasBound says whether any pattern of r had a bound second.
@@ -98,7 +75,7 @@ func hasBound(r *results.Results) bool {
 }
 
 // boundNote explains the grey areas, under the first chart that has them.
-const boundNote = "Grey: seconds the machine or the load generator set (bound), not the pattern. The patterns run one after another, so the same second of two patterns is not the same moment: on a chart of several patterns a grey area names the patterns whose second it was, a deeper grey where more were bound; a chart of one pattern shades only its own seconds."
+const boundNote = "Grey: seconds the machine or the load generator set (bound), not the pattern. The patterns run one after another, so the same second of two patterns is not the same moment: on a chart of several patterns each pattern's bound seconds are shaded apart and labelled with its name, the grey deepening where they overlap; a chart of one pattern shades only its own seconds, labelled with the cause."
 
 // thresholds are the run's validity thresholds, the defaults filled in
 // where the run did not record them.
@@ -154,19 +131,19 @@ func (tl *timeline) machineSection() (section, bool) {
 		}
 	}
 	sec := section{Title: "The machine", Cols: 2}
-	notes := []string{"Did the pattern set the numbers, or the machine that measured it? The generator, the services and the broker share this host's cores."}
+	notes := []string{"The generator, the services and the broker share this host's cores: a second in which the host was saturated or the generator sent late measures the machine, not the pattern."}
 	if len(hc.series) > 0 {
 		sec.Charts = append(sec.Charts, hc.render())
-		notes = append(notes, fmt.Sprintf("Left: the host's busy cores; a second at or above %.0f%% of its %d cores is machine-bound.", 100*th.HostBusy, cores))
+		notes = append(notes, fmt.Sprintf("Host CPU: a second at or above %.0f%% of its %d cores is machine-bound.", 100*th.HostBusy, cores))
 	} else if len(lc.series) > 0 {
 		notes = append(notes, "The host's CPU was not measured (/proc/stat could not be read): no second could be judged machine-bound.")
 	}
 	if len(lc.series) > 0 {
 		sec.Charts = append(sec.Charts, lc.render())
-		note := fmt.Sprintf("Right: how late the generator sent; a second is generator-bound when more than %s%% of its sends left more than %s ms late",
+		note := fmt.Sprintf("Send lag: a second is generator-bound when more than %s%% of its sends left more than %s ms late",
 			sigText(100*th.LateFraction), sigText(th.LateByMs))
 		if th.LateFraction == 0.01 {
-			note += ", so a p99 above the line is, roughly, such a second"
+			note += "; a p99 above the line is, roughly, such a second"
 		}
 		notes = append(notes, note+".")
 	}

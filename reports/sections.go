@@ -14,7 +14,11 @@ import (
 // where each pattern has a stack of its own.
 func timeSections(r *results.Results, order []string) ([]section, error) {
 	tl := newTimeline(r, order)
-	out := []section{tl.rateSection(), tl.latencySection()}
+	out := []section{tl.rateSection()}
+	if m, ok := tl.machineSection(); ok {
+		out = append(out, m)
+	}
+	out = append(out, tl.latencySection())
 	spectra, err := spectrumCharts(r, order, "", nil, "")
 	if err != nil {
 		return nil, err
@@ -25,11 +29,7 @@ func timeSections(r *results.Results, order []string) ([]section, error) {
 	if lag, ok := tl.lagSection(); ok {
 		out = append(out, lag)
 	}
-	out = append(out, tl.cpuSection())
-	if m, ok := tl.machineSection(); ok {
-		out = append(out, m)
-	}
-	return out, nil
+	return append(out, tl.cpuSection()), nil
 }
 
 // timeline is what the charts over time share: the patterns in order, the
@@ -79,7 +79,7 @@ func (tl *timeline) rateSection() section {
 		note = fmt.Sprintf("Downsampled to at most %d points a series: lines keep each bucket's lowest and highest second, stacks its mean.", MaxPoints)
 	}
 	if hasBound(r) {
-		note = strings.TrimSpace(note + " Grey areas are bound seconds, which the machine or the load generator set: see The machine.")
+		note = strings.TrimSpace(note + " Grey areas are bound seconds, which the machine or the load generator set: see The machine, below.")
 	}
 	rc := tl.chart("chart_rate", "Offered vs achieved rate", "requests/s")
 	rc.subtitle = "achieved: sent by the generator; accepted: answered 201/202"

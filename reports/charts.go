@@ -83,10 +83,12 @@ type chart struct {
 	hlines   []hline               // thresholds across a time chart
 }
 
-// hline is a threshold drawn across a chart at y, with its label.
+// hline is a threshold drawn across a chart at y, with its label at the
+// line's start, above it or below it.
 type hline struct {
 	y     float64
 	label string
+	below bool
 }
 
 // series is one line of a chart.
@@ -299,10 +301,14 @@ func (c chart) marks() (*opts.MarkAreas, *opts.MarkLines) {
 		lines.Data = append(lines.Data, map[string]any{"name": "drain", "xAxis": c.xAt(c.drainAt)})
 	}
 	for _, h := range c.hlines {
+		pos := "insideStartTop"
+		if h.below {
+			pos = "insideStartBottom"
+		}
 		lines.Data = append(lines.Data, map[string]any{
 			"name": h.label, "yAxis": sig(h.y),
 			"lineStyle": map[string]any{"color": "#a31d12", "type": "dashed", "width": 1.5},
-			"label":     map[string]any{"formatter": h.label, "position": "insideStartTop", "color": "#a31d12"},
+			"label":     map[string]any{"formatter": h.label, "position": pos, "color": "#a31d12"},
 		})
 	}
 	return areas, lines

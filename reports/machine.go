@@ -75,7 +75,7 @@ func hasBound(r *results.Results) bool {
 }
 
 // boundNote explains the grey areas, under the first chart that has them.
-const boundNote = "Grey: seconds the machine or the load generator set (bound), not the pattern. The patterns run one after another, so the same second of two patterns is not the same moment: on a chart of several patterns each pattern's bound seconds are shaded apart and labelled with its name, the grey deepening where they overlap; a chart of one pattern shades only its own seconds, labelled with the cause."
+const boundNote = "Grey: seconds the machine or the load generator set (bound), not the pattern. The patterns run one after another, so the same second of two patterns is not the same moment: on a chart of several patterns each pattern's bound seconds are shaded apart and labelled with its name where there is room, the grey deepening where they overlap; a chart of one pattern shades only its own seconds, labelled with the cause."
 
 // thresholds are the run's validity thresholds, the defaults filled in
 // where the run did not record them.
@@ -113,7 +113,7 @@ func (tl *timeline) machineSection() (section, bool) {
 	hc.subtitle = "every process on the host, steal included; per second"
 	if cores > 0 {
 		busy := th.HostBusy * float64(cores)
-		hc.hlines = []hline{{y: busy, label: fmt.Sprintf("machine-bound at %s cores (%.0f%% of %d)", sigText(busy), 100*th.HostBusy, cores)}}
+		hc.hlines = []hline{{y: busy, label: "machine-bound", below: true}}
 		hc.yMax = float64(cores)
 	}
 	lc := tl.chart("chart_send_lag", "Load generator's send lag, p99 per second", "ms")

@@ -33,7 +33,7 @@ func TestValidity(t *testing.T) {
 		// The charts: the machine's, and grey seconds named by pattern
 		// (several patterns) or by cause (one).
 		`<h2>The machine</h2>`, `id="chart_host_cpu"`, `id="chart_send_lag"`,
-		"machine-bound at 1.8 cores (90% of 2)", "late: more than 1 ms",
+		`"formatter":"machine-bound"`, "late: more than 1 ms",
 		`"name":"async bound"`, `"name":"sync bound"`, `"name":"machine-bound"`, `"name":"generator-bound"`,
 		"bound seconds (the machine or the generator set them) grey",
 	} {

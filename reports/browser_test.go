@@ -233,20 +233,23 @@ func TestBrowser(t *testing.T) {
 	if urls, _ = seen(); !slices.ContainsFunc(urls, func(u string) bool { return strings.HasPrefix(u, "http://192.0.2.1/") }) {
 		t.Errorf("the network listener missed a canary request; it saw %q", urls)
 	}
-	if *update {
-		if err := os.MkdirAll("../docs", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile("../docs/report.png", shot, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-
 	// What a run whose machine set some numbers looks like: the fixture's
 	// sync is generator-bound and its async machine-bound.
 	vshot := validityShot(t, ctx, report.Bytes())
-	if *update {
-		if err := os.WriteFile("../docs/validity.png", vshot, 0o644); err != nil {
+	writeDocs(t, map[string][]byte{"report.png": shot, "validity.png": vshot})
+}
+
+// writeDocs writes the pictures of docs/ with -update.
+func writeDocs(t *testing.T, pics map[string][]byte) {
+	t.Helper()
+	if !*update {
+		return
+	}
+	if err := os.MkdirAll("../docs", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range pics {
+		if err := os.WriteFile(filepath.Join("../docs", name), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

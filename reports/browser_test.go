@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
 	"image/png"
 	"os"
 	"os/exec"
@@ -16,6 +19,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
@@ -229,14 +233,79 @@ func TestBrowser(t *testing.T) {
 	if urls, _ = seen(); !slices.ContainsFunc(urls, func(u string) bool { return strings.HasPrefix(u, "http://192.0.2.1/") }) {
 		t.Errorf("the network listener missed a canary request; it saw %q", urls)
 	}
-	if *update {
-		if err := os.MkdirAll("../docs", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile("../docs/report.png", shot, 0o644); err != nil {
+	// What a run whose machine set some numbers looks like: the fixture's
+	// sync is generator-bound and its async machine-bound.
+	vshot := validityShot(t, ctx, report.Bytes())
+	writeDocs(t, map[string][]byte{"report.png": shot, "validity.png": vshot})
+}
+
+// writeDocs writes the pictures of docs/ with -update.
+func writeDocs(t *testing.T, pics map[string][]byte) {
+	t.Helper()
+	if !*update {
+		return
+	}
+	if err := os.MkdirAll("../docs", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range pics {
+		if err := os.WriteFile(filepath.Join("../docs", name), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+// validityShot is a picture of what page says about validity: its top
+// (the banners, the run and the summary table's validity rows) above The
+// machine's section, as a PNG.
+func validityShot(t *testing.T, ctx context.Context, report []byte) []byte {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Navigate("file://"+writeTemp(t, report))); err != nil {
+		t.Fatal(err)
+	}
+	ys, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`(function () {
+		var y = function (el) { return el.getBoundingClientRect().top + window.scrollY; };
+		var hs = Array.from(document.querySelectorAll("h2"));
+		var m = hs.findIndex(function (h) { return h.textContent === "The machine"; });
+		var load = Array.from(document.querySelectorAll("tr.group")).find(function (r) { return r.textContent.indexOf("Load") === 0; });
+		return [y(load), y(hs[m]) - 8, y(hs[m + 1]) - 12];
+	})()`))
+	if err != nil || len(ys) != 3 || !(0 < ys[0] && ys[0] < ys[1] && ys[1] < ys[2]) {
+		t.Fatalf("finding the validity parts of the page: %v, %v", ys, err)
+	}
+	var parts []image.Image
+	for _, clip := range [][2]float64{{0, ys[0]}, {ys[1], ys[2]}} {
+		b, err := chromedp.Run(ctx, func(ctx context.Context, tg *chromedp.Target) ([]byte, error) {
+			yes := true
+			r, err := cdp.Call(ctx, tg, cdppage.CaptureScreenshot, cdppage.CaptureScreenshotParams{
+				CaptureBeyondViewport: &yes, FromSurface: &yes, Format: cdppage.CaptureScreenshotFormatPng,
+				Clip: &cdppage.Viewport{Width: 1400, Y: clip[0], Height: clip[1] - clip[0], Scale: 1},
+			})
+			return r.Data, err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, img)
+	}
+	// The two parts one above the other, a rule between them.
+	const gap = 14
+	w, h := parts[0].Bounds().Dx(), parts[0].Bounds().Dy()+gap+parts[1].Bounds().Dy()
+	out := image.NewRGBA(image.Rect(0, 0, w, h))
+	draw.Draw(out, out.Bounds(), image.NewUniform(color.RGBA{0xf6, 0xf7, 0xf9, 0xff}), image.Point{}, draw.Src)
+	draw.Draw(out, parts[0].Bounds(), parts[0], parts[0].Bounds().Min, draw.Src)
+	draw.Draw(out, image.Rect(0, parts[0].Bounds().Dy()+gap/2, w, parts[0].Bounds().Dy()+gap/2+1), image.NewUniform(color.RGBA{0xcc, 0xcc, 0xcc, 0xff}), image.Point{}, draw.Src)
+	second := parts[1].Bounds().Add(image.Pt(0, parts[0].Bounds().Dy()+gap))
+	draw.Draw(out, second, parts[1], parts[1].Bounds().Min, draw.Src)
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, out); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
 
 func writeTemp(t *testing.T, page []byte) string {

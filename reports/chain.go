@@ -42,8 +42,9 @@ func chainSections(r *results.Results, order []string) ([]section, bool) {
 	for _, key := range keys {
 		p := r.Patterns[key]
 		names := hopNames(p)
+		bound := boundAreas(r, []string{key}, false)
 		timeChart := func(id, title, yName string) chart {
-			return chart{id: id + jsID(key), title: key + ": " + title, x: xTime, yName: yName, faults: faults, drainAt: drain}
+			return chart{id: id + jsID(key), title: key + ": " + title, x: xTime, yName: yName, faults: faults, bound: bound, drainAt: drain}
 		}
 		ec := timeChart("chart_chain_errors_", "errors per hop per second", "errors/s")
 		ec.subtitle = "A: requests dropped; later hops: calls failed, breaker rejections included"

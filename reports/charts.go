@@ -78,7 +78,17 @@ type chart struct {
 	height   int // px; 0: 340
 	series   []series
 	faults   []results.FaultWindow // shaded on time charts
+	bound    []boundArea           // bound seconds, shaded grey on time charts
 	drainAt  float64               // a line where the drain begins; 0: none
+	hlines   []hline               // thresholds across a time chart
+}
+
+// hline is a threshold drawn across a chart at y, with its label at the
+// line's start, above it or below it.
+type hline struct {
+	y     float64
+	label string
+	below bool
 }
 
 // series is one line of a chart.
@@ -251,15 +261,25 @@ func (c chart) seriesOpts(i int, s series) func(*charts.SingleSeries) {
 	}
 }
 
-// marks are the fault windows, shaded, and the drain's start: on the
-// first series of a time chart, so that each is drawn once.
+// marks are the bound seconds and the fault windows, shaded, the drain's
+// start and the thresholds: on the first series of a time chart, so that
+// each is drawn once.
 func (c chart) marks() (*opts.MarkAreas, *opts.MarkLines) {
 	var areas *opts.MarkAreas
-	if len(c.faults) > 0 {
+	if len(c.faults) > 0 || len(c.bound) > 0 {
 		areas = &opts.MarkAreas{MarkAreaStyle: opts.MarkAreaStyle{
 			ItemStyle: &opts.ItemStyle{Color: "rgba(214, 39, 40, 0.13)"},
 			Label:     &opts.Label{Show: opts.Bool(true), Position: "insideTop", Color: "#a52a2a", FontSize: 11},
 		}}
+		// Grey first, so that a fault window is drawn over it.
+		for _, b := range c.bound {
+			areas.Data = append(areas.Data, []map[string]any{
+				{"name": b.label, "xAxis": c.xAt(b.from), "itemStyle": map[string]any{"color": boundGrey},
+					"label": map[string]any{"show": b.to-b.from >= c.labelSpan(), "position": "insideBottom",
+						"offset": []int{0, -13 * b.row}, "color": b.labelColor, "fontSize": 10}},
+				{"xAxis": c.xAt(b.to)},
+			})
+		}
 		for _, f := range c.faults {
 			areas.Data = append(areas.Data, []map[string]any{
 				{"name": f.Target + " " + f.Kind, "xAxis": c.xAt(f.StartS)},
@@ -267,18 +287,43 @@ func (c chart) marks() (*opts.MarkAreas, *opts.MarkLines) {
 			})
 		}
 	}
-	var lines *opts.MarkLines
+	if c.drainAt <= 0 && len(c.hlines) == 0 {
+		return areas, nil
+	}
+	lines := &opts.MarkLines{
+		MarkLineStyle: opts.MarkLineStyle{
+			Symbol:    []string{"none", "none"},
+			LineStyle: &opts.LineStyle{Color: "#999", Type: "dashed", Width: 1},
+			Label:     &opts.Label{Show: opts.Bool(true), Formatter: "drain", Position: "insideEndTop", Color: "#777"},
+		},
+	}
 	if c.drainAt > 0 {
-		lines = &opts.MarkLines{
-			Data: []any{map[string]any{"name": "drain", "xAxis": c.xAt(c.drainAt)}},
-			MarkLineStyle: opts.MarkLineStyle{
-				Symbol:    []string{"none", "none"},
-				LineStyle: &opts.LineStyle{Color: "#999", Type: "dashed", Width: 1},
-				Label:     &opts.Label{Show: opts.Bool(true), Formatter: "drain", Position: "insideEndTop", Color: "#777"},
-			},
+		lines.Data = append(lines.Data, map[string]any{"name": "drain", "xAxis": c.xAt(c.drainAt)})
+	}
+	for _, h := range c.hlines {
+		pos := "insideStartTop"
+		if h.below {
+			pos = "insideStartBottom"
 		}
+		lines.Data = append(lines.Data, map[string]any{
+			"name": h.label, "yAxis": sig(h.y),
+			"lineStyle": map[string]any{"color": "#a31d12", "type": "dashed", "width": 1.5},
+			"label":     map[string]any{"formatter": h.label, "position": pos, "color": "#a31d12"},
+		})
 	}
 	return areas, lines
+}
+
+// labelSpan is the narrowest grey area that gets its label, in seconds:
+// narrower ones would print their labels over each other.
+func (c chart) labelSpan() float64 {
+	last := 0.0
+	for _, s := range c.series {
+		if n := len(s.data); n > 0 {
+			last = max(last, s.data[n-1][0])
+		}
+	}
+	return max(3, last/30)
 }
 
 // renderedChart is a chart as the page template places it.

@@ -87,7 +87,7 @@ func compareTable(a, b *results.Results, order []string) table {
 		}
 	}
 	group := ""
-	for _, m := range metrics(procs) {
+	for _, m := range metrics(procs, shownIn(a, b)) {
 		if m.group != group {
 			group = m.group
 			t.Rows = append(t.Rows, row{Group: group})
@@ -97,17 +97,14 @@ func compareTable(a, b *results.Results, order []string) table {
 			pa, pb := a.Patterns[name], b.Patterns[name]
 			va, oka := valueOf(m, pa)
 			vb, okb := valueOf(m, pb)
-			ca, cb := cell{Text: "—", Class: "na"}, cell{Text: "—", Class: "na"}
-			if oka {
-				ca = cell{Text: m.format(va, pa)}
-			}
-			if okb {
-				cb = cell{Text: m.format(vb, pb)}
-			}
+			ca, cb := cellOf(m, pa, va, oka, false), cellOf(m, pb, vb, okb, false)
 			d := cell{Class: "delta"}
-			if oka && okb && !(math.IsInf(va, 0) && math.IsInf(vb, 0) && va == vb) {
+			switch {
+			case oka && okb && m.categorical:
+				d = changed(va, vb)
+			case oka && okb && !(math.IsInf(va, 0) && math.IsInf(vb, 0) && va == vb):
 				d = delta(m.dir, va, vb)
-			} else if oka && okb {
+			case oka && okb:
 				d = cell{Text: "=", Class: "delta"}
 			}
 			rw.Cells = append(rw.Cells, ca, cb, d)
@@ -115,6 +112,20 @@ func compareTable(a, b *results.Results, order []string) table {
 		t.Rows = append(t.Rows, rw)
 	}
 	return t
+}
+
+// changed is the compare table's cell for a categorical metric, whose
+// good value is 0: "=", or "changed", better or worse.
+func changed(a, b float64) cell {
+	switch {
+	case a == b:
+		return cell{Text: "=", Class: "delta"}
+	case a == 0:
+		return cell{Text: "changed", Class: "delta worse"}
+	case b == 0:
+		return cell{Text: "changed", Class: "delta better"}
+	}
+	return cell{Text: "changed", Class: "delta"}
 }
 
 func valueOf(m metric, p *results.Pattern) (float64, bool) {

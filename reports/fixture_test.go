@@ -22,25 +22,9 @@ import (
 // the size test draws synthetic(3600, 1).
 func synthetic(attack int, seed uint64) *results.Results {
 	rng := rand.New(rand.NewPCG(seed, 2))
-	at := func(f float64) float64 { return math.Round(f * float64(attack)) }
-	outFrom, outTo := at(0.6), at(0.75)
-	surgeFrom, surgeTo := at(0.2), at(0.45)
-	offered := func(t float64) float64 {
-		switch {
-		case t < surgeFrom:
-			return 500
-		case t < surgeFrom+5:
-			return 500 + 1500*(t-surgeFrom)/5
-		case t < surgeTo:
-			return 2000
-		case t < surgeTo+5:
-			return 2000 - 1500*(t-surgeTo)/5
-		}
-		return 500
-	}
-	inOutage := func(t float64) bool { return t > outFrom && t <= outTo }
+	sh := newSurge(attack)
 	started := time.Date(2026, 11, 24, 14, 0, 0, 0, time.UTC)
-	faults := []results.FaultWindow{{Target: "provider", Kind: "outage", StartS: outFrom, EndS: outTo}}
+	faults := []results.FaultWindow{{Target: "provider", Kind: "outage", StartS: sh.outFrom, EndS: sh.outTo}}
 	r := &results.Results{
 		Schema: results.SchemaVersion,
 		Run: results.RunInfo{
@@ -63,146 +47,193 @@ func synthetic(attack int, seed uint64) *results.Results {
 
 	drainS := map[string]int{"sync": 1, "async": 12, "hybrid": 6}
 	for _, name := range r.Order {
-		n := attack + drainS[name]
-		s := results.Series{AttackEndS: float64(attack), Drops: map[string][]int64{}, CPU: map[string][]float64{}, RSSMB: map[string][]float64{}}
-		for _, class := range results.DropClasses {
-			s.Drops[class] = make([]int64, n)
-		}
-		api, unc, notify := hist(), hist(), hist()
-		var sum results.Summary
-		lag, delivered, offeredSum := 0.0, int64(0), 0.0
-		for i := range n {
-			t := float64(i + 1)
-			off := 0.0
-			if t <= float64(attack) {
-				off = offered(t)
-			}
-			out := inOutage(t)
-			offeredSum += off
-			achieved := off * (1 - 0.004*rng.Float64())
-			if t > surgeFrom+6 && t < surgeTo-6 && name == "sync" {
-				achieved = off * (0.97 + 0.02*rng.Float64()) // the generator falls behind
-			}
-			var drop503, dropTimeout float64
-			p50, p99, pmax := 3+rng.Float64(), 9+4*rng.Float64(), 20+30*rng.Float64()
-			n50, n99 := 2.5+rng.Float64(), 10+5*rng.Float64()
-			pathSync, pathAsync := 0.0, 0.0
-			switch name {
-			case "sync":
-				if out {
-					drop503, dropTimeout = achieved*0.9, achieved*0.05
-					p50, p99, pmax = 1.2, 2000+500*rng.Float64(), 5000
-				} else if off > 1000 {
-					p50, p99, pmax = 40+20*rng.Float64(), 300+100*rng.Float64(), 900
-				}
-				pathSync = achieved - drop503 - dropTimeout
-				n50, n99 = p50*0.8, p99*0.9
-			case "async":
-				p50, p99, pmax = 2.5+rng.Float64(), 6+2*rng.Float64(), 15+10*rng.Float64()
-				pathAsync = achieved
-				capacity := 1200.0
-				if out {
-					capacity = 0
-				}
-				lag = max(0, lag+achieved-capacity)
-				n50, n99 = 5+lag/capacityOr(capacity)*1000, 15+lag/capacityOr(capacity)*1500
-			case "hybrid":
-				if out || off > 1500 {
-					pathAsync = achieved
-					p50, p99, pmax = 52+rng.Float64(), 60+10*rng.Float64(), 120
-					lag = max(0, lag+achieved-1100)
-				} else {
-					pathSync = achieved * 0.98
-					pathAsync = achieved - pathSync
-					lag = max(0, lag-900)
-				}
-				if out {
-					lag = max(0, lag+achieved)
-				}
-				n50, n99 = 4+lag/2, 15+lag
-			}
-			if t > float64(attack) {
-				achieved, pathSync, pathAsync, drop503, dropTimeout = 0, 0, 0, 0, 0
-				p50, p99, pmax = 0, 0, 0
-				lag = max(0, lag-1500)
-			}
-			accepted := pathSync + pathAsync
-			delivered += int64(accepted)
-			s.T = append(s.T, t)
-			s.OfferedRPS = append(s.OfferedRPS, off)
-			s.AchievedRPS = append(s.AchievedRPS, achieved)
-			s.AcceptedRPS = append(s.AcceptedRPS, accepted)
-			s.PathSync = append(s.PathSync, int64(pathSync))
-			s.PathAsync = append(s.PathAsync, int64(pathAsync))
-			s.APIP50 = append(s.APIP50, p50)
-			s.APIP99 = append(s.APIP99, p99)
-			s.APIMax = append(s.APIMax, pmax)
-			s.NotifyP50 = append(s.NotifyP50, n50)
-			s.NotifyP99 = append(s.NotifyP99, n99)
-			s.Delivered = append(s.Delivered, delivered)
-			if name != "sync" {
-				s.Lag = append(s.Lag, int64(lag))
-				sum.PeakLag = max(sum.PeakLag, int64(lag))
-			}
-			s.Drops["http_503"][i] = int64(drop503)
-			s.Drops["timeout"][i] = int64(dropTimeout)
-			procs := map[string]float64{"reaction": achieved / 3000, "notification": accepted / 2500, "generator": achieved / 4000}
-			if name != "sync" {
-				procs["broker"] = pathAsync / 3500
-			}
-			for _, proc := range slices.Sorted(maps.Keys(procs)) {
-				v := procs[proc]
-				s.CPU[proc] = append(s.CPU[proc], math.Round((v+0.01*rng.Float64())*1000)/1000)
-				s.RSSMB[proc] = append(s.RSSMB[proc], 20+v*10)
-			}
-			// Histograms: a few values a second stand for the second.
-			for range int(achieved / 50) {
-				v := p50 * math.Exp(rng.NormFloat64()*math.Log(p99/p50)/2.33)
-				api.RecordValue(int64(math.Min(v, 60000) * 1000))
-				unc.RecordValue(int64(math.Min(v*0.8, 60000) * 1000))
-			}
-			for range int(accepted / 50) {
-				v := n50 * math.Exp(rng.NormFloat64()*math.Log(max(n99, n50*1.1)/n50)/2.33)
-				notify.RecordValue(int64(math.Min(v, 600000) * 1000))
-			}
-			sum.Requests += int64(achieved)
-			sum.Accepted += int64(accepted)
-			sum.AcceptedSync += int64(pathSync)
-			sum.AcceptedAsync += int64(pathAsync)
-			sum.Drops.HTTP503 += int64(drop503)
-			sum.Drops.Timeout += int64(dropTimeout)
-		}
-		sum.Drops.Total = sum.Drops.HTTP503 + sum.Drops.Timeout
-		sum.OfferedRPS = offeredSum / float64(attack)
-		sum.AchievedRPS = float64(sum.Requests) / float64(attack)
-		sum.GoodputRPS = float64(sum.Accepted) / float64(attack)
-		sum.Saturated = name == "sync"
-		sum.LateSends = map[bool]int64{true: 4211}[name == "sync"]
-		sum.API = percentiles(api)
-		sum.APIUncorrected = percentiles(unc)
-		sum.Notify = percentiles(notify)
-		sum.Delivered = sum.Accepted
-		sum.Indeterminate = sum.Drops.Timeout
-		if name == "async" {
-			sum.Duplicated, sum.DeadLettered = 3, 12
-		}
-		if name == "hybrid" {
-			sum.Lost = 1
-		}
-		sum.DrainS, sum.Drained = float64(drainS[name])-0.4, true
-		sum.CPUSecondsPer1k = map[string]float64{"reaction": 0.31, "notification": 0.42, "generator": 0.25, "total": 0.98}
-		if name != "sync" {
-			sum.CPUSecondsPer1k["broker"] = 0.37
-			sum.CPUSecondsPer1k["total"] = 1.35
-		}
-		sum.Hops, sum.Traced = syntheticHops[name], sum.Delivered
-		pat := &results.Pattern{Summary: sum, Series: s, Runs: 1, Faults: faults}
-		pat.Histograms.API = encode(api)
-		pat.Histograms.APIUncorrected = encode(unc)
-		pat.Histograms.Notify = encode(notify)
-		r.Patterns[name] = pat
+		r.Patterns[name] = sh.pattern(rng, name, drainS[name])
+		r.Patterns[name].Faults = faults
 	}
+	addValidity(r, 2, seed)
 	return r
+}
+
+// surge is the shape of synthetic's run, in seconds from the attack's
+// start.
+type surge struct {
+	attack                             int
+	surgeFrom, surgeTo, outFrom, outTo float64
+}
+
+func newSurge(attack int) surge {
+	at := func(f float64) float64 { return math.Round(f * float64(attack)) }
+	return surge{attack: attack, surgeFrom: at(0.2), surgeTo: at(0.45), outFrom: at(0.6), outTo: at(0.75)}
+}
+
+func (sh surge) offered(t float64) float64 {
+	switch {
+	case t < sh.surgeFrom:
+		return 500
+	case t < sh.surgeFrom+5:
+		return 500 + 1500*(t-sh.surgeFrom)/5
+	case t < sh.surgeTo:
+		return 2000
+	case t < sh.surgeTo+5:
+		return 2000 - 1500*(t-sh.surgeTo)/5
+	}
+	return 500
+}
+
+func (sh surge) inOutage(t float64) bool { return t > sh.outFrom && t <= sh.outTo }
+
+// surgeSecond is one second of one of synthetic's patterns.
+type surgeSecond struct {
+	off, achieved, drop503, dropTimeout float64
+	p50, p99, pmax, n50, n99            float64 // API and time-to-notify, ms
+	pathSync, pathAsync                 float64
+}
+
+// second is the pattern name's second ending at t; lag carries the
+// backlog from one second to the next.
+func (sh surge) second(rng *rand.Rand, name string, t float64, lag *float64) surgeSecond {
+	var x surgeSecond
+	if t <= float64(sh.attack) {
+		x.off = sh.offered(t)
+	}
+	out := sh.inOutage(t)
+	x.achieved = x.off * (1 - 0.004*rng.Float64())
+	if t > sh.surgeFrom+6 && t < sh.surgeTo-6 && name == "sync" {
+		x.achieved = x.off * (0.97 + 0.02*rng.Float64()) // the generator falls behind
+	}
+	x.p50, x.p99, x.pmax = 3+rng.Float64(), 9+4*rng.Float64(), 20+30*rng.Float64()
+	x.n50, x.n99 = 2.5+rng.Float64(), 10+5*rng.Float64()
+	switch name {
+	case "sync":
+		if out {
+			x.drop503, x.dropTimeout = x.achieved*0.9, x.achieved*0.05
+			x.p50, x.p99, x.pmax = 1.2, 2000+500*rng.Float64(), 5000
+		} else if x.off > 1000 {
+			x.p50, x.p99, x.pmax = 40+20*rng.Float64(), 300+100*rng.Float64(), 900
+		}
+		x.pathSync = x.achieved - x.drop503 - x.dropTimeout
+		x.n50, x.n99 = x.p50*0.8, x.p99*0.9
+	case "async":
+		x.p50, x.p99, x.pmax = 2.5+rng.Float64(), 6+2*rng.Float64(), 15+10*rng.Float64()
+		x.pathAsync = x.achieved
+		capacity := 1200.0
+		if out {
+			capacity = 0
+		}
+		*lag = max(0, *lag+x.achieved-capacity)
+		x.n50, x.n99 = 5+*lag/capacityOr(capacity)*1000, 15+*lag/capacityOr(capacity)*1500
+	case "hybrid":
+		if out || x.off > 1500 {
+			x.pathAsync = x.achieved
+			x.p50, x.p99, x.pmax = 52+rng.Float64(), 60+10*rng.Float64(), 120
+			*lag = max(0, *lag+x.achieved-1100)
+		} else {
+			x.pathSync = x.achieved * 0.98
+			x.pathAsync = x.achieved - x.pathSync
+			*lag = max(0, *lag-900)
+		}
+		if out {
+			*lag = max(0, *lag+x.achieved)
+		}
+		x.n50, x.n99 = 4+*lag/2, 15+*lag
+	}
+	if t > float64(sh.attack) {
+		x.achieved, x.pathSync, x.pathAsync, x.drop503, x.dropTimeout = 0, 0, 0, 0, 0
+		x.p50, x.p99, x.pmax = 0, 0, 0
+		*lag = max(0, *lag-1500)
+	}
+	return x
+}
+
+// pattern is the pattern name's series and summary over the attack and
+// drain seconds of drain.
+func (sh surge) pattern(rng *rand.Rand, name string, drain int) *results.Pattern {
+	n := sh.attack + drain
+	s := results.Series{AttackEndS: float64(sh.attack), Drops: map[string][]int64{}, CPU: map[string][]float64{}, RSSMB: map[string][]float64{}}
+	for _, class := range results.DropClasses {
+		s.Drops[class] = make([]int64, n)
+	}
+	api, unc, notify := hist(), hist(), hist()
+	var sum results.Summary
+	lag, delivered, offeredSum := 0.0, int64(0), 0.0
+	for i := range n {
+		t := float64(i + 1)
+		x := sh.second(rng, name, t, &lag)
+		offeredSum += x.off
+		accepted := x.pathSync + x.pathAsync
+		delivered += int64(accepted)
+		s.T = append(s.T, t)
+		s.OfferedRPS = append(s.OfferedRPS, x.off)
+		s.AchievedRPS = append(s.AchievedRPS, x.achieved)
+		s.AcceptedRPS = append(s.AcceptedRPS, accepted)
+		s.PathSync = append(s.PathSync, int64(x.pathSync))
+		s.PathAsync = append(s.PathAsync, int64(x.pathAsync))
+		s.APIP50, s.APIP99, s.APIMax = append(s.APIP50, x.p50), append(s.APIP99, x.p99), append(s.APIMax, x.pmax)
+		s.NotifyP50, s.NotifyP99 = append(s.NotifyP50, x.n50), append(s.NotifyP99, x.n99)
+		s.Delivered = append(s.Delivered, delivered)
+		if name != "sync" {
+			s.Lag = append(s.Lag, int64(lag))
+			sum.PeakLag = max(sum.PeakLag, int64(lag))
+		}
+		s.Drops["http_503"][i] = int64(x.drop503)
+		s.Drops["timeout"][i] = int64(x.dropTimeout)
+		procs := map[string]float64{"reaction": x.achieved / 3000, "notification": accepted / 2500, "generator": x.achieved / 4000}
+		if name != "sync" {
+			procs["broker"] = x.pathAsync / 3500
+		}
+		for _, proc := range slices.Sorted(maps.Keys(procs)) {
+			v := procs[proc]
+			s.CPU[proc] = append(s.CPU[proc], math.Round((v+0.01*rng.Float64())*1000)/1000)
+			s.RSSMB[proc] = append(s.RSSMB[proc], 20+v*10)
+		}
+		// Histograms: a few values a second stand for the second.
+		for range int(x.achieved / 50) {
+			v := x.p50 * math.Exp(rng.NormFloat64()*math.Log(x.p99/x.p50)/2.33)
+			api.RecordValue(int64(math.Min(v, 60000) * 1000))
+			unc.RecordValue(int64(math.Min(v*0.8, 60000) * 1000))
+		}
+		for range int(accepted / 50) {
+			v := x.n50 * math.Exp(rng.NormFloat64()*math.Log(max(x.n99, x.n50*1.1)/x.n50)/2.33)
+			notify.RecordValue(int64(math.Min(v, 600000) * 1000))
+		}
+		sum.Requests += int64(x.achieved)
+		sum.Accepted += int64(accepted)
+		sum.AcceptedSync += int64(x.pathSync)
+		sum.AcceptedAsync += int64(x.pathAsync)
+		sum.Drops.HTTP503 += int64(x.drop503)
+		sum.Drops.Timeout += int64(x.dropTimeout)
+	}
+	sum.OfferedRPS = offeredSum / float64(sh.attack)
+	sum.API, sum.APIUncorrected, sum.Notify = percentiles(api), percentiles(unc), percentiles(notify)
+	pat := &results.Pattern{Summary: syntheticSummary(sum, name, sh.attack, drain), Series: s, Runs: 1}
+	pat.Histograms.API, pat.Histograms.APIUncorrected, pat.Histograms.Notify = encode(api), encode(unc), encode(notify)
+	return pat
+}
+
+// syntheticSummary completes the summary sum of the pattern name from
+// the counts its seconds added up.
+func syntheticSummary(sum results.Summary, name string, attack, drain int) results.Summary {
+	sum.Drops.Total = sum.Drops.HTTP503 + sum.Drops.Timeout
+	sum.AchievedRPS = float64(sum.Requests) / float64(attack)
+	sum.GoodputRPS = float64(sum.Accepted) / float64(attack)
+	sum.Saturated = name == "sync"
+	sum.LateSends = map[bool]int64{true: 4211}[name == "sync"]
+	sum.Delivered = sum.Accepted
+	sum.Indeterminate = sum.Drops.Timeout
+	if name == "async" {
+		sum.Duplicated, sum.DeadLettered = 3, 12
+	}
+	if name == "hybrid" {
+		sum.Lost = 1
+	}
+	sum.DrainS, sum.Drained = float64(drain)-0.4, true
+	sum.CPUSecondsPer1k = map[string]float64{"reaction": 0.31, "notification": 0.42, "generator": 0.25, "total": 0.98}
+	if name != "sync" {
+		sum.CPUSecondsPer1k["broker"] = 0.37
+		sum.CPUSecondsPer1k["total"] = 1.35
+	}
+	sum.Hops, sum.Traced = syntheticHops[name], sum.Delivered
+	return sum
 }
 
 // syntheticHops are the patterns' hops, shaped like a run's: sync's queue

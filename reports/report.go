@@ -81,6 +81,7 @@ type page struct {
 	Library  template.JS // echarts.min.js
 	Notice   string
 	Version  string
+	Bound    bool // some second was bound: the footer says what grey means
 }
 
 type header struct {
@@ -118,6 +119,7 @@ func reportPage(r *results.Results) (*page, error) {
 		Library: template.JS(echartsJS),
 		Notice:  echartsNotice,
 		Version: EChartsVersion,
+		Bound:   hasBound(r),
 	}
 	secs, err := timeSections(r, order)
 	if err != nil {
@@ -178,6 +180,9 @@ func runHeader(r *results.Results, label string) header {
 		}
 		add("faults", strings.Join(fs, "; "))
 	}
+	if v := validityFact(r); v != "" {
+		add("validity", v)
+	}
 	if run.Repeat > 1 {
 		add("repeat", fmt.Sprintf("%d runs of each pattern, merged", run.Repeat))
 	}
@@ -187,7 +192,7 @@ func runHeader(r *results.Results, label string) header {
 }
 
 // banners are what must not be missed: a broker that is not Kafka, a
-// partial run.
+// partial run, a pattern whose numbers the machine set.
 func banners(r *results.Results, prefix string) []banner {
 	var bs []banner
 	if r.Run.Broker.Kind == "embedded" {
@@ -200,12 +205,13 @@ func banners(r *results.Results, prefix string) []banner {
 		}
 		bs = append(bs, banner{Class: "danger", Text: prefix + "Partial run: " + reason + "."})
 	}
-	return bs
+	return append(bs, validityBanners(r, prefix)...)
 }
 
 // warnings are the run's own warnings and what the numbers say about the
 // run's validity: a saturated generator, an undrained pattern, a fault
-// that did not fire, a rate above the harness's ceiling.
+// that did not fire, a rate above the harness's ceiling, and what the run
+// could not measure or record (validityWarnings).
 func warnings(r *results.Results) []string {
 	ws := slices.Clone(r.Run.Warnings)
 	add := func(format string, args ...any) {
@@ -239,6 +245,9 @@ func warnings(r *results.Results) []string {
 		if f.Error != "" {
 			add("fault %s %s at %g s did not fire: %s", f.Target, f.Kind, f.StartS, f.Error)
 		}
+	}
+	for _, w := range validityWarnings(r) {
+		add("%s", w)
 	}
 	return ws
 }

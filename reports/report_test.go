@@ -21,7 +21,9 @@ var update = flag.Bool("update", false, "rewrite testdata/ (fixtures and golden 
 var regenerate sync.Once
 
 // writeFixtures writes the synthetic runs to testdata/ (-update): run A,
-// run B, another seed on real Kafka, and a chain run.
+// run B, another seed on an external Kafka and a bigger host, and a chain
+// run. The chain run has no validity fields: it stands for the results
+// written before issue 12, which render as they did.
 func writeFixtures(t *testing.T) {
 	rb := synthetic(120, 2)
 	rb.Run.ID = "20261125-090000-surge"
@@ -30,6 +32,17 @@ func writeFixtures(t *testing.T) {
 	rb.Run.Broker = results.BrokerInfo{Kind: "local", Version: "4.1.1", Label: "Apache Kafka 4.1.1 (local, KRaft)", Addrs: []string{"127.0.0.1:9092"}, Partitions: 8}
 	rb.Run.Warnings = nil
 	rb.Patterns["async"].Summary.Lost = 5
+	// B ran on a 4-core host, where async had the headroom it lacked in
+	// A, against an external broker whose CPU it could not read.
+	rb.Run.Machine.CPUs = 4
+	addValidity(rb, 4, 2)
+	rb.Run.Broker.Kind, rb.Run.Broker.Label = "external", "Apache Kafka 4.1.1 (external)"
+	for _, name := range []string{"async", "hybrid"} {
+		s := &rb.Patterns[name].Summary
+		s.CPUNotMeasured = []string{"broker"}
+		delete(s.CPUSecondsPer1k, "broker")
+		s.CPUSecondsPer1k["total"] = 0.73
+	}
 	for dir, r := range map[string]*results.Results{"testdata": synthetic(120, 1), "testdata/b": rb, "testdata/chain": syntheticChain(1)} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)

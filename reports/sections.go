@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/commbench/commbench/results"
 )
@@ -13,7 +14,11 @@ import (
 // where each pattern has a stack of its own.
 func timeSections(r *results.Results, order []string) ([]section, error) {
 	tl := newTimeline(r, order)
-	out := []section{tl.rateSection(), tl.latencySection()}
+	out := []section{tl.rateSection()}
+	if m, ok := tl.machineSection(); ok {
+		out = append(out, m)
+	}
+	out = append(out, tl.latencySection())
 	spectra, err := spectrumCharts(r, order, "", nil, "")
 	if err != nil {
 		return nil, err
@@ -35,11 +40,16 @@ type timeline struct {
 	faults  []results.FaultWindow
 	drain   float64 // the latest attack end
 	longest int     // seconds in the longest series
+	// bound are the bound seconds of all the patterns, for the charts
+	// that overlay them; boundOf those of each pattern, for its own.
+	bound   []boundArea
+	boundOf map[string][]boundArea
 }
 
 func newTimeline(r *results.Results, order []string) *timeline {
-	tl := &timeline{r: r, order: order, faults: faultWindows(r)}
+	tl := &timeline{r: r, order: order, faults: faultWindows(r), bound: boundAreas(r, order, true), boundOf: map[string][]boundArea{}}
 	for _, name := range order {
+		tl.boundOf[name] = boundAreas(r, []string{name}, false)
 		s := r.Patterns[name].Series
 		tl.drain = max(tl.drain, s.AttackEndS)
 		tl.longest = max(tl.longest, len(s.T))
@@ -47,9 +57,18 @@ func newTimeline(r *results.Results, order []string) *timeline {
 	return tl
 }
 
-// chart is an empty chart over time with the faults and the drain marked.
+// chart is an empty chart over time of all the patterns, with the faults,
+// the bound seconds and the drain marked.
 func (tl *timeline) chart(id, title, yName string) chart {
-	return chart{id: id, title: title, x: xTime, yName: yName, faults: tl.faults, drainAt: tl.drain}
+	return chart{id: id, title: title, x: xTime, yName: yName, faults: tl.faults, bound: tl.bound, drainAt: tl.drain}
+}
+
+// chartOf is an empty chart over time of the pattern name alone: only its
+// own bound seconds are shaded.
+func (tl *timeline) chartOf(name, id, title, yName string) chart {
+	c := tl.chart(id, title, yName)
+	c.bound = tl.boundOf[name]
+	return c
 }
 
 // rateSection: offered, achieved and accepted, and hybrid's paths.
@@ -58,6 +77,9 @@ func (tl *timeline) rateSection() section {
 	note := ""
 	if tl.longest > MaxPoints {
 		note = fmt.Sprintf("Downsampled to at most %d points a series: lines keep each bucket's lowest and highest second, stacks its mean.", MaxPoints)
+	}
+	if hasBound(r) {
+		note = strings.TrimSpace(note + " Grey areas are bound seconds, which the machine or the load generator set: see The machine, below.")
 	}
 	rc := tl.chart("chart_rate", "Offered vs achieved rate", "requests/s")
 	rc.subtitle = "achieved: sent by the generator; accepted: answered 201/202"
@@ -79,7 +101,7 @@ func (tl *timeline) rateSection() section {
 		if name != "hybrid" && (sum(s.PathSync) == 0 || sum(s.PathAsync) == 0) {
 			continue
 		}
-		hc := tl.chart("chart_paths_"+jsID(name), name+": accepted per second by path", "accepted/s")
+		hc := tl.chartOf(name, "chart_paths_"+jsID(name), name+": accepted per second by path", "accepted/s")
 		hc.stacked = true
 		sm := r.Patterns[name].Summary
 		hc.subtitle = fmt.Sprintf("sync path %s, async path (Kafka) %s of %s accepted", pct(float64(sm.AcceptedSync), float64(sm.Accepted)), pct(float64(sm.AcceptedAsync), float64(sm.Accepted)), count(sm.Accepted))
@@ -132,7 +154,7 @@ func (tl *timeline) dropsSection() section {
 	top := 0.0
 	for _, name := range order {
 		s := r.Patterns[name].Series
-		dc := tl.chart("chart_drops_"+jsID(name), name+": drops per second", "drops/s")
+		dc := tl.chartOf(name, "chart_drops_"+jsID(name), name+": drops per second", "drops/s")
 		dc.stacked = true
 		dc.height = 300
 		var vs [][]float64
@@ -187,7 +209,7 @@ func (tl *timeline) cpuSection() section {
 	top := 0.0
 	for _, name := range tl.order {
 		s := tl.r.Patterns[name].Series
-		cc := tl.chart("chart_cpu_"+jsID(name), name+": CPU", "cores")
+		cc := tl.chartOf(name, "chart_cpu_"+jsID(name), name+": CPU", "cores")
 		cc.stacked = true
 		cc.height = 300
 		var vs [][]float64

@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/commbench/commbench/results"
 )
@@ -26,6 +27,14 @@ type metric struct {
 	// no such process).
 	value  func(p *results.Pattern) (v float64, ok bool)
 	format func(v float64, p *results.Pattern) string
+	// missing is a cell's text where the value does not apply; nil: "—".
+	missing func(p *results.Pattern) string
+	// class marks a cell whatever the row's best (a pattern that is not
+	// ok); nil or "": nothing.
+	class func(p *results.Pattern) string
+	// categorical: the value is a kind, not an amount, 0 the good one; the
+	// compare table says "changed" rather than by how much.
+	categorical bool
 }
 
 func always(f func(s *results.Summary) float64) func(*results.Pattern) (float64, bool) {
@@ -35,52 +44,71 @@ func always(f func(s *results.Summary) float64) func(*results.Pattern) (float64,
 func fmtCount(v float64, _ *results.Pattern) string { return count(int64(v)) }
 func fmtRate(v float64, _ *results.Pattern) string  { return rate(v) }
 func fmtMs(v float64, _ *results.Pattern) string    { return ms(v) }
-func fmtCPU(v float64, _ *results.Pattern) string   { return cpu(v) }
 func fmtOfSent(v float64, p *results.Pattern) string {
 	return pct(v, float64(p.Summary.Requests))
 }
 
-// metrics are the summary table's rows for the processes in procs.
-func metrics(procs []string) []metric {
-	lat := func(group, name string, get func(s *results.Summary) results.Percentiles) []metric {
-		pick := []struct {
-			label string
-			f     func(p results.Percentiles) float64
-		}{
-			{"p50", func(p results.Percentiles) float64 { return p.P50 }},
-			{"p90", func(p results.Percentiles) float64 { return p.P90 }},
-			{"p99", func(p results.Percentiles) float64 { return p.P99 }},
-			{"p99.9", func(p results.Percentiles) float64 { return p.P999 }},
-			{"max", func(p results.Percentiles) float64 { return p.Max }},
-		}
-		var ms []metric
-		for _, k := range pick {
-			if name == "notify" && (k.label == "p90" || k.label == "p99.9") {
-				continue
-			}
-			ms = append(ms, metric{group: group, label: k.label, dir: lower, format: fmtMs,
-				value: func(p *results.Pattern) (float64, bool) {
-					if name == "notify" && p.Summary.Delivered == 0 {
-						return 0, false
-					}
-					return k.f(get(&p.Summary)), true
-				}})
-		}
-		return ms
-	}
+// The summary table's groups of rows.
+const (
+	groupValidity = "Validity: did the pattern set these numbers, or the machine?"
+	groupLoad     = "Load"
+	groupAPI      = "API latency, ms (from the intended send time)"
+	groupNotify   = "Time-to-notify, ms"
+	groupDrops    = "Drops, % of sent"
+	groupDelivery = "Delivery"
+	groupCPU      = "CPU-seconds per 1,000 accepted reactions"
+)
 
-	const load, api, notify, drops, delivery, cpuGroup = "Load", "API latency, ms (from the intended send time)",
-		"Time-to-notify, ms", "Drops, % of sent", "Delivery", "CPU-seconds per 1,000 accepted reactions"
-	m := []metric{
-		{group: load, label: "requests sent", format: fmtCount, value: always(func(s *results.Summary) float64 { return float64(s.Requests) })},
-		{group: load, label: "offered rps", format: fmtRate, value: always(func(s *results.Summary) float64 { return s.OfferedRPS })},
-		{group: load, label: "achieved rps", dir: higher, format: fmtRate, value: always(func(s *results.Summary) float64 { return s.AchievedRPS })},
-		{group: load, label: "accepted", dir: higher, value: always(func(s *results.Summary) float64 { return float64(s.Accepted) }),
+// shown says which rows that only some results have a table shows.
+type shown struct {
+	validity      bool // some pattern's validity was judged (issue 12's fields are there)
+	gaps          bool // some pattern had ledger sample gaps
+	neverNotified bool // some pattern had reactions whose author was never notified
+}
+
+func shownIn(rs ...*results.Results) shown {
+	var sh shown
+	for _, r := range rs {
+		for _, p := range r.Patterns {
+			s := &p.Summary
+			sh.validity = sh.validity || judged(s)
+			sh.gaps = sh.gaps || s.SampleGaps > 0
+			sh.neverNotified = sh.neverNotified || s.NeverNotified > 0
+		}
+	}
+	return sh
+}
+
+// metrics are the summary table's rows for the processes in procs.
+func metrics(procs []string, sh shown) []metric {
+	var m []metric
+	if sh.validity {
+		m = append(m, validityMetrics(sh)...)
+	}
+	m = append(m, loadMetrics()...)
+	m = append(m, latencyMetrics(groupAPI, false, func(s *results.Summary) results.Percentiles { return s.API })...)
+	m = append(m, latencyMetrics(groupNotify, true, func(s *results.Summary) results.Percentiles { return s.Notify })...)
+	m = append(m, metric{group: groupDrops, label: "all", dir: lower, format: fmtOfSent,
+		value: always(func(s *results.Summary) float64 { return float64(s.Drops.Total) })})
+	for _, class := range results.DropClasses {
+		m = append(m, metric{group: groupDrops, label: dropLabel(class), dir: lower, format: fmtOfSent,
+			value: always(func(s *results.Summary) float64 { return float64(dropsOf(s.Drops, class)) })})
+	}
+	m = append(m, deliveryMetrics(sh)...)
+	return append(m, cpuMetrics(procs)...)
+}
+
+func loadMetrics() []metric {
+	return []metric{
+		{group: groupLoad, label: "requests sent", format: fmtCount, value: always(func(s *results.Summary) float64 { return float64(s.Requests) })},
+		{group: groupLoad, label: "offered rps", format: fmtRate, value: always(func(s *results.Summary) float64 { return s.OfferedRPS })},
+		{group: groupLoad, label: "achieved rps", dir: higher, format: fmtRate, value: always(func(s *results.Summary) float64 { return s.AchievedRPS })},
+		{group: groupLoad, label: "accepted", dir: higher, value: always(func(s *results.Summary) float64 { return float64(s.Accepted) }),
 			format: func(v float64, p *results.Pattern) string {
 				return count(int64(v)) + " (" + pct(v, float64(p.Summary.Requests)) + ")"
 			}},
-		{group: load, label: "goodput rps", dir: higher, format: fmtRate, value: always(func(s *results.Summary) float64 { return s.GoodputRPS })},
-		{group: load, label: "accepted via sync / async path", value: always(func(s *results.Summary) float64 { return float64(s.AcceptedSync) }),
+		{group: groupLoad, label: "goodput rps", dir: higher, format: fmtRate, value: always(func(s *results.Summary) float64 { return s.GoodputRPS })},
+		{group: groupLoad, label: "accepted via sync / async path", value: always(func(s *results.Summary) float64 { return float64(s.AcceptedSync) }),
 			format: func(v float64, p *results.Pattern) string {
 				s := p.Summary
 				if s.Accepted == 0 {
@@ -89,20 +117,57 @@ func metrics(procs []string) []metric {
 				return pct(float64(s.AcceptedSync), float64(s.Accepted)) + " / " + pct(float64(s.AcceptedAsync), float64(s.Accepted))
 			}},
 	}
-	m = append(m, lat(api, "api", func(s *results.Summary) results.Percentiles { return s.API })...)
-	m = append(m, lat(notify, "notify", func(s *results.Summary) results.Percentiles { return s.Notify })...)
-	m = append(m, metric{group: drops, label: "all", dir: lower, format: fmtOfSent,
-		value: always(func(s *results.Summary) float64 { return float64(s.Drops.Total) })})
-	for _, class := range results.DropClasses {
-		m = append(m, metric{group: drops, label: dropLabel(class), dir: lower, format: fmtOfSent,
-			value: always(func(s *results.Summary) float64 { return float64(dropsOf(s.Drops, class)) })})
+}
+
+// latencyMetrics are a latency's percentiles; time-to-notify (notify)
+// has no p90 and p99.9, and applies only to patterns that delivered.
+func latencyMetrics(group string, notify bool, get func(s *results.Summary) results.Percentiles) []metric {
+	pick := []struct {
+		label string
+		f     func(p results.Percentiles) float64
+	}{
+		{"p50", func(p results.Percentiles) float64 { return p.P50 }},
+		{"p90", func(p results.Percentiles) float64 { return p.P90 }},
+		{"p99", func(p results.Percentiles) float64 { return p.P99 }},
+		{"p99.9", func(p results.Percentiles) float64 { return p.P999 }},
+		{"max", func(p results.Percentiles) float64 { return p.Max }},
 	}
-	m = append(m,
-		metric{group: delivery, label: "lost", dir: lower, format: fmtCount, value: always(func(s *results.Summary) float64 { return float64(s.Lost) })},
-		metric{group: delivery, label: "duplicated", dir: lower, format: fmtCount, value: always(func(s *results.Summary) float64 { return float64(s.Duplicated) })},
-		metric{group: delivery, label: "dead-lettered", dir: lower, format: fmtCount, value: always(func(s *results.Summary) float64 { return float64(s.DeadLettered) })},
-		metric{group: delivery, label: "indeterminate (client timed out)", dir: lower, format: fmtCount, value: always(func(s *results.Summary) float64 { return float64(s.Indeterminate) })},
-		metric{group: delivery, label: "drain time", dir: lower,
+	var ms []metric
+	for _, k := range pick {
+		if notify && (k.label == "p90" || k.label == "p99.9") {
+			continue
+		}
+		ms = append(ms, metric{group: group, label: k.label, dir: lower, format: fmtMs,
+			value: func(p *results.Pattern) (float64, bool) {
+				if notify && p.Summary.Delivered == 0 {
+					return 0, false
+				}
+				return k.f(get(&p.Summary)), true
+			}})
+	}
+	return ms
+}
+
+// deliveryMetrics: what became of the accepted reactions. The ledger's
+// counts are unknown where its final read failed.
+func deliveryMetrics(sh shown) []metric {
+	m := []metric{
+		ledgerMetric("lost", func(s *results.Summary) int64 { return s.Lost }),
+		ledgerMetric("duplicated", func(s *results.Summary) int64 { return s.Duplicated }),
+		ledgerMetric("dead-lettered", func(s *results.Summary) int64 { return s.DeadLettered }),
+	}
+	if sh.neverNotified {
+		nn := ledgerMetric("never notified (lost or dead-lettered)", func(s *results.Summary) int64 { return s.NeverNotified })
+		known := nn.value
+		nn.value = func(p *results.Pattern) (float64, bool) {
+			v, _ := known(p)
+			return v, judged(&p.Summary) || p.Summary.NeverNotified > 0
+		}
+		m = append(m, nn)
+	}
+	return append(m,
+		metric{group: groupDelivery, label: "indeterminate (client timed out)", dir: lower, format: fmtCount, value: always(func(s *results.Summary) float64 { return float64(s.Indeterminate) })},
+		metric{group: groupDelivery, label: "drain time", dir: lower,
 			value: always(func(s *results.Summary) float64 {
 				if !s.Drained {
 					return math.Inf(1)
@@ -115,19 +180,84 @@ func metrics(procs []string) []metric {
 				}
 				return seconds(v)
 			}},
-		metric{group: delivery, label: "peak consumer lag", dir: lower, format: fmtCount,
+		metric{group: groupDelivery, label: "peak consumer lag", dir: lower, format: fmtCount,
 			value: func(p *results.Pattern) (float64, bool) {
 				return float64(p.Summary.PeakLag), len(p.Series.Lag) > 0
 			}},
 	)
+}
+
+// ledgerMetric is a count from the ledger's final read: "unknown" (+Inf,
+// never the best) where that read failed.
+func ledgerMetric(label string, f func(s *results.Summary) int64) metric {
+	return metric{group: groupDelivery, label: label, dir: lower,
+		value: always(func(s *results.Summary) float64 {
+			if s.LostUnknown {
+				return math.Inf(1)
+			}
+			return float64(f(s))
+		}),
+		format: func(v float64, _ *results.Pattern) string {
+			if math.IsInf(v, 1) {
+				return "unknown"
+			}
+			return count(int64(v))
+		}}
+}
+
+// cpuMetrics: CPU per 1,000 by process. A process whose CPU the run could
+// not read (an external broker) says "not measured", never 0, and the
+// total says it leaves it out.
+func cpuMetrics(procs []string) []metric {
+	var m []metric
 	for _, proc := range append([]string{"total"}, procs...) {
-		m = append(m, metric{group: cpuGroup, label: proc, dir: lower, format: fmtCPU,
+		m = append(m, metric{group: groupCPU, label: proc, dir: lower,
 			value: func(p *results.Pattern) (float64, bool) {
+				if slices.Contains(p.Summary.CPUNotMeasured, proc) {
+					return 0, false
+				}
 				v, ok := p.Summary.CPUSecondsPer1k[proc]
 				return v, ok
+			},
+			format: func(v float64, p *results.Pattern) string {
+				if proc == "total" && len(p.Summary.CPUNotMeasured) > 0 {
+					return cpu(v) + " (without " + strings.Join(p.Summary.CPUNotMeasured, ", ") + ")"
+				}
+				return cpu(v)
+			},
+			missing: func(p *results.Pattern) string {
+				if slices.Contains(p.Summary.CPUNotMeasured, proc) {
+					return "not measured"
+				}
+				return "—"
 			}})
 	}
 	return m
+}
+
+// cellOf is m's cell for p (nil: the pattern is not in the run), best
+// marking it the row's best.
+func cellOf(m metric, p *results.Pattern, v float64, ok, best bool) cell {
+	if p == nil {
+		return cell{Text: "—", Class: "na"}
+	}
+	if !ok {
+		c := cell{Text: "—", Class: "na"}
+		if m.missing != nil {
+			c.Text = m.missing(p)
+		}
+		return c
+	}
+	c := cell{Text: m.format(v, p)}
+	if best {
+		c.Class = "best"
+	}
+	if m.class != nil {
+		if class := m.class(p); class != "" {
+			c.Class = class
+		}
+	}
+	return c
 }
 
 // processes are the processes named in the patterns' CPU numbers and
@@ -140,6 +270,9 @@ func processes(r *results.Results) []string {
 			seen[k] = true
 		}
 		for k := range p.Series.CPU {
+			seen[k] = true
+		}
+		for _, k := range p.Summary.CPUNotMeasured {
 			seen[k] = true
 		}
 	}
@@ -225,7 +358,7 @@ func summaryTable(r *results.Results, order []string) table {
 		t.Heads = append(t.Heads, head{Name: name, Color: colorOf(name, order), Span: 1})
 	}
 	group := ""
-	for _, m := range metrics(processes(r)) {
+	for _, m := range metrics(processes(r), shownIn(r)) {
 		if m.group != group {
 			group = m.group
 			t.Rows = append(t.Rows, row{Group: group})
@@ -238,14 +371,7 @@ func summaryTable(r *results.Results, order []string) table {
 		best := bestOf(m.dir, vals, oks)
 		rw := row{Label: m.label}
 		for i, name := range order {
-			c := cell{Text: "—", Class: "na"}
-			if oks[i] {
-				c = cell{Text: m.format(vals[i], r.Patterns[name])}
-				if best[i] {
-					c.Class = "best"
-				}
-			}
-			rw.Cells = append(rw.Cells, c)
+			rw.Cells = append(rw.Cells, cellOf(m, r.Patterns[name], vals[i], oks[i], best[i]))
 		}
 		t.Rows = append(t.Rows, rw)
 	}

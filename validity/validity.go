@@ -8,6 +8,7 @@ package validity
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -127,7 +128,7 @@ func (th Thresholds) Judge(secs []Second, cores int) Judgement {
 		j.Reason = fmt.Sprintf("the machine, not the pattern, set these numbers for %d s: the host's CPU was at least %.0f%% busy (of %d cores)", j.MachineS, th.HostBusy*100, cores)
 	} else {
 		j.Verdict = GeneratorBound
-		j.Reason = fmt.Sprintf("the load generator fell behind for %d s: more than %.0f%% of its sends left more than %v late", j.GeneratorS, th.LateFraction*100, th.LateBy)
+		j.Reason = fmt.Sprintf("the load generator fell behind for %d s: more than %.0f%% of its sends left more than %s ms late", j.GeneratorS, th.LateFraction*100, strconv.FormatFloat(float64(th.LateBy)/float64(time.Millisecond), 'f', -1, 64))
 	}
 	if j.MachineS > 0 && j.GeneratorS > 0 {
 		j.Reason += fmt.Sprintf(" (and %d s %s)", min(j.MachineS, j.GeneratorS), map[bool]string{true: "generator-bound", false: "machine-bound"}[j.Verdict == MachineBound])

@@ -16,7 +16,7 @@ import (
 	"github.com/commbench/commbench/broker"
 	"github.com/commbench/commbench/broker/kafkasec"
 	"github.com/commbench/commbench/claims"
-	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/harness"
 	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/reports"
@@ -78,12 +78,12 @@ func cmdRun(args []string) error {
 		return usageErr(fmt.Errorf("run: --repeat %d: want 1 to 100", *repeat), "")
 	}
 	var (
-		sh      loadgen.Shard
-		tg      *loadgen.Targets
+		sh      harness.Shard
+		tg      *harness.Targets
 		startTm time.Time
 	)
 	if *shard != "" {
-		if sh, err = loadgen.ParseShard(*shard); err != nil {
+		if sh, err = harness.ParseShard(*shard); err != nil {
 			return usageErr(fmt.Errorf("run: --shard: %w", err), "")
 		}
 		if *targetURLs == "" {
@@ -91,7 +91,7 @@ func cmdRun(args []string) error {
 		}
 	}
 	if *targetURLs != "" {
-		t, err := loadgen.ParseTargets(*targetURLs, *allowRemote)
+		t, err := harness.ParseTargets(*targetURLs, *allowRemote)
 		if err != nil {
 			return usageErr(fmt.Errorf("run: --targets: %w", err), "non-loopback services need --allow-remote")
 		}
@@ -127,7 +127,7 @@ func cmdRun(args []string) error {
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "\r\033[K"[:boolIndex(isTerminal(os.Stderr))]+"commbench: "+format+"\n", args...)
 	}
-	res, runDir, err := loadgen.Run(ctx, loadgen.RunOptions{
+	res, runDir, err := harness.Run(ctx, harness.RunOptions{
 		Profile:     p,
 		ProfileFile: file,
 		ProfileYAML: yaml,
@@ -163,7 +163,7 @@ func cmdRun(args []string) error {
 			fmt.Printf("report: %s\n", page)
 		}
 	}
-	if errors.Is(err, loadgen.ErrInterrupted) {
+	if errors.Is(err, harness.ErrInterrupted) {
 		return &exitError{code: exitSignaled, err: fmt.Errorf("interrupted: the partial results are in %s", runDir)}
 	}
 	return err

@@ -1,4 +1,4 @@
-package loadgen
+package harness
 
 import (
 	"bufio"
@@ -18,6 +18,7 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/commbench/commbench/broker"
+	"github.com/commbench/commbench/loadgen"
 	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/results"
@@ -507,9 +508,9 @@ func (r *patternRun) stopServices() {
 	}
 }
 
-func (r *patternRun) attackOptions(pacer StagePacer, firstID uint64) AttackOptions {
+func (r *patternRun) attackOptions(pacer loadgen.StagePacer, firstID uint64) loadgen.AttackOptions {
 	a := r.p.Attack
-	return AttackOptions{
+	return loadgen.AttackOptions{
 		Target:      "http://" + r.react.Addr,
 		Pacer:       pacer,
 		Timeout:     a.Timeout.Std(),
@@ -525,13 +526,13 @@ func (r *patternRun) attackOptions(pacer StagePacer, firstID uint64) AttackOptio
 // warmup sends the profile's warmup load, waits for it to be delivered,
 // and resets the ledger. It returns how many ids it used.
 func (r *patternRun) warmup(ctx context.Context) (uint64, error) {
-	pacer, err := NewStagePacer(Stage{For: r.p.Warmup.For.Std(), From: r.p.Warmup.Rate, To: r.p.Warmup.Rate})
+	pacer, err := loadgen.NewStagePacer(loadgen.Stage{For: r.p.Warmup.For.Std(), From: r.p.Warmup.Rate, To: r.p.Warmup.Rate})
 	if err != nil {
 		return 0, fmt.Errorf("warmup: %w", err)
 	}
 	r.o.Logf("%s: warmup, %s", r.label, pacer)
-	rec := NewRecorder(RecorderOptions{Due: pacer.Due})
-	if err := Attack(ctx, r.attackOptions(pacer, 1), rec); err != nil {
+	rec := loadgen.NewRecorder(loadgen.RecorderOptions{Due: pacer.Due})
+	if err := loadgen.Attack(ctx, r.attackOptions(pacer, 1), rec); err != nil {
 		return 0, fmt.Errorf("warmup: %w", err)
 	}
 	accepted := rec.Totals().Accepted
@@ -561,11 +562,11 @@ func (r *patternRun) warmup(ctx context.Context) (uint64, error) {
 // drain, then reconciles.
 func (r *patternRun) measure(ctx context.Context, firstID uint64) (*results.Pattern, error) {
 	o, p := r.o, r.p
-	stages := make([]Stage, len(p.Stages))
+	stages := make([]loadgen.Stage, len(p.Stages))
 	for i, s := range p.Stages {
-		stages[i] = Stage{For: s.For.Std(), From: s.Rate, To: s.To}
+		stages[i] = loadgen.Stage{For: s.For.Std(), From: s.Rate, To: s.To}
 	}
-	pacer, err := NewStagePacer(o.Shard.Stages(stages)...)
+	pacer, err := loadgen.NewStagePacer(o.Shard.Stages(stages)...)
 	if err != nil {
 		return nil, err
 	}
@@ -585,7 +586,7 @@ func (r *patternRun) measure(ctx context.Context, firstID uint64) (*results.Patt
 	}
 	defer notifyLog.Close()
 
-	rec := NewRecorder(RecorderOptions{Due: pacer.Due, APILog: apiLog, APIUncorrectedLog: apiUncLog})
+	rec := loadgen.NewRecorder(loadgen.RecorderOptions{Due: pacer.Due, APILog: apiLog, APIUncorrectedLog: apiUncLog})
 	r.notify = hdrhistogram.New(wire.LowestMicros, wire.HighestMicros, wire.Digits)
 	r.meter = newCPUMeter()
 	r.series = results.Series{Drops: map[string][]int64{}, CPU: map[string][]float64{}, RSSMB: map[string][]float64{}}
@@ -611,7 +612,7 @@ func (r *patternRun) measure(ctx context.Context, firstID uint64) (*results.Patt
 		wg.Go(func() { r.fireFaults(fctx, start) })
 	}
 
-	attackErr := Attack(ctx, r.attackOptions(pacer, firstID), rec)
+	attackErr := loadgen.Attack(ctx, r.attackOptions(pacer, firstID), rec)
 	attackEnd := time.Since(start)
 	stopFaults()
 	if o.Shard.OwnsLedger() {
@@ -699,7 +700,7 @@ func (r *patternRun) pids() map[string]int {
 
 // sampler runs every second from start until ctx ends: the recorder's
 // window, the ledger's interval, the broker's lag, CPU and memory.
-func (r *patternRun) sampler(ctx context.Context, start time.Time, rec *Recorder, pacer StagePacer, notifyHlog *results.IntervalLog) {
+func (r *patternRun) sampler(ctx context.Context, start time.Time, rec *loadgen.Recorder, pacer loadgen.StagePacer, notifyHlog *results.IntervalLog) {
 	last := start
 	for i := 1; ; i++ {
 		next := start.Add(time.Duration(i) * time.Second)
@@ -801,11 +802,11 @@ func (r *patternRun) sampler(ctx context.Context, start time.Time, rec *Recorder
 var errNotOwner = errors.New("the ledger is sampled by shard 0")
 
 // offeredIn is the schedule's rate averaged over [from, to).
-func offeredIn(p StagePacer, from, to time.Duration) float64 {
+func offeredIn(p loadgen.StagePacer, from, to time.Duration) float64 {
 	return float64(p.Hits(to)-p.Hits(from)) / (to - from).Seconds()
 }
 
-func (r *patternRun) progress(t float64, pacer StagePacer, sec Second, lag int64) {
+func (r *patternRun) progress(t float64, pacer loadgen.StagePacer, sec loadgen.Second, lag int64) {
 	w := r.o.Progress
 	if w == nil {
 		return
@@ -863,7 +864,7 @@ func pollUntil(ctx context.Context, timeout, every time.Duration, done func() bo
 	}
 }
 
-func (r *patternRun) summarize(rec *Recorder, pacer StagePacer, attackEnd time.Duration, drained bool, drainS float64, snap *wire.Snapshot) *results.Pattern {
+func (r *patternRun) summarize(rec *loadgen.Recorder, pacer loadgen.StagePacer, attackEnd time.Duration, drained bool, drainS float64, snap *wire.Snapshot) *results.Pattern {
 	t := rec.Totals()
 	api, apiUnc := rec.Histograms()
 	attackS := attackEnd.Seconds()

@@ -1,4 +1,4 @@
-package loadgen
+package harness
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/commbench/commbench/loadgen"
 )
 
 func TestCalibrate(t *testing.T) {
@@ -65,7 +67,7 @@ func TestCalibrate(t *testing.T) {
 
 func TestCalibrateRefusesRemote(t *testing.T) {
 	_, err := Calibrate(context.Background(), CalibrateOptions{Target: "http://192.0.2.1:80"})
-	if !errors.Is(err, ErrNotLoopback) {
+	if !errors.Is(err, loadgen.ErrNotLoopback) {
 		t.Errorf("got %v, want ErrNotLoopback", err)
 	}
 }

@@ -1,4 +1,4 @@
-package loadgen
+package harness
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/commbench/commbench/loadgen"
 	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/results"
@@ -183,7 +184,7 @@ func (r *patternRun) sampleChain(ctx context.Context) []hopSample {
 // be read that second (paused, killed) shows 0 calls and a p99 of 0; its
 // counts land in the next second it answers. dLag is the notification
 // group's lag that second (async). Called with r.mu held.
-func (r *patternRun) recordChain(sec Second, samples []hopSample, dLag int64, ab aBreaker, abOK bool) {
+func (r *patternRun) recordChain(sec loadgen.Second, samples []hopSample, dLag int64, ab aBreaker, abOK bool) {
 	if len(r.chain) == 0 {
 		return
 	}
@@ -289,7 +290,7 @@ func (r *patternRun) readABreaker(ctx context.Context) (b aBreaker, ok bool) {
 
 // summarizeChain fills the chain's summary: A from the generator's totals,
 // each other hop from what it counted since the attack began.
-func (r *patternRun) summarizeChain(s *results.Summary, t Totals, api results.Percentiles) {
+func (r *patternRun) summarizeChain(s *results.Summary, t loadgen.Totals, api results.Percentiles) {
 	if len(r.chain) == 0 {
 		return
 	}

@@ -182,14 +182,14 @@ func ReadShardInfo(dir string) (ShardInfo, error) {
 }
 
 // checkShard refuses, before anything starts, what a shard cannot do.
-func checkShard(o RunOptions, patterns []pattern.Pattern) error {
+func checkShard(o RunOptions) error {
 	if o.Targets == nil {
 		if !o.Shard.Whole() {
 			return errors.New("a shard runs against services it did not start: give their URLs (--targets)")
 		}
 		return nil
 	}
-	if len(patterns) != 1 || o.Repeat > 1 {
+	if len(o.Patterns) != 1 || o.Repeat > 1 {
 		return fmt.Errorf("the services at %s run one pattern, chosen when they were started: name it with --patterns (one of sync, async, hybrid), and no --repeat", o.Targets.Reaction)
 	}
 	first, last := o.Shard.IDs()

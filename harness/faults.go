@@ -272,23 +272,6 @@ const restartTimeout = 3 * time.Minute
 // fault fires f and returns how to undo it.
 func (ft *faults) fault(ctx context.Context, f profiles.Fault) (undo func() error, err error) {
 	r := ft.r
-	// A provider fault hits every replica's provider: they stand for
-	// one provider.
-	providers := func(ctx context.Context, body string) error {
-		var errs []error
-		for _, u := range r.ledgerURLs() {
-			errs = append(errs, doJSON(ctx, "POST", u+wire.PathProvider, []byte(body), nil))
-		}
-		return errors.Join(errs...)
-	}
-	provider := func(body string) error { return providers(ctx, body) }
-	bg := func(body string) func() error {
-		return func() error {
-			c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			return providers(c, body)
-		}
-	}
 	// startAgain is the undo of a kill or restart: it runs even when the
 	// attack was interrupted, so it does not take ctx.
 	startAgain := func(start func(context.Context) error) func() error {
@@ -300,14 +283,7 @@ func (ft *faults) fault(ctx context.Context, f profiles.Fault) (undo func() erro
 	}
 	switch f.Target {
 	case profiles.TargetProvider:
-		switch f.Kind {
-		case profiles.KindOutage:
-			return bg(`{"outage":false}`), provider(`{"outage":true}`)
-		case profiles.KindSlowdown:
-			return bg(`{"slowdown":1}`), provider(fmt.Sprintf(`{"slowdown":%g}`, f.Factor))
-		case profiles.KindLatency:
-			return bg(`{"delay":"0s"}`), provider(fmt.Sprintf(`{"delay":%q}`, f.Delay.String()))
-		}
+		return ft.providerFault(ctx, f)
 	case profiles.TargetNotification:
 		switch f.Kind {
 		case profiles.KindPause:
@@ -355,6 +331,36 @@ func (ft *faults) fault(ctx context.Context, f profiles.Fault) (undo func() erro
 		}
 		p.Set(mode, f.Delay.Std())
 		return func() error { p.Set(netfault.Pass, 0); return nil }, nil
+	}
+	return nil, fmt.Errorf("%s %s is not supported", f.Target, f.Kind)
+}
+
+// providerFault fires a provider fault. It hits every replica's provider:
+// they stand for one provider.
+func (ft *faults) providerFault(ctx context.Context, f profiles.Fault) (undo func() error, err error) {
+	r := ft.r
+	providers := func(ctx context.Context, body string) error {
+		var errs []error
+		for _, u := range r.ledgerURLs() {
+			errs = append(errs, doJSON(ctx, "POST", u+wire.PathProvider, []byte(body), nil))
+		}
+		return errors.Join(errs...)
+	}
+	provider := func(body string) error { return providers(ctx, body) }
+	bg := func(body string) func() error {
+		return func() error {
+			c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return providers(c, body)
+		}
+	}
+	switch f.Kind {
+	case profiles.KindOutage:
+		return bg(`{"outage":false}`), provider(`{"outage":true}`)
+	case profiles.KindSlowdown:
+		return bg(`{"slowdown":1}`), provider(fmt.Sprintf(`{"slowdown":%g}`, f.Factor))
+	case profiles.KindLatency:
+		return bg(`{"delay":"0s"}`), provider(fmt.Sprintf(`{"delay":%q}`, f.Delay.String()))
 	}
 	return nil, fmt.Errorf("%s %s is not supported", f.Target, f.Kind)
 }

@@ -255,7 +255,7 @@ func TestCheckRerunPatterns(t *testing.T) {
 }
 
 func TestCheckInterrupted(t *testing.T) {
-	errInterrupted := errors.New("run interrupted") // as loadgen.Run returns it
+	errInterrupted := errors.New("run interrupted") // as harness.Run returns it
 	ctx, cancel := context.WithCancel(context.Background())
 	_, err := Check(ctx, runResults("base", nil), runResults("now", func(s map[string]*results.Summary) { s["async"].Lost = 1 }), Options{Thresholds: th,
 		Rerun: func(ctx context.Context, _ []pattern.Pattern) (*results.Results, string, error) {

@@ -1,5 +1,8 @@
-// Package loadgen drives an open-model load at the services, records latency
-// in HdrHistograms, and samples the system while it runs.
+// Package loadgen is the load generator as a library: it sends an
+// open-model load at one URL, records latency in HdrHistograms, and
+// classifies what failed. It starts no process and knows no service; the
+// run around it (services, faults, sampling, reconciliation) is package
+// harness.
 //
 // The arrival schedule comes from a [StagePacer]: piecewise-linear stages of
 // arrival rate whose hits are due when the integral of the rate reaches each

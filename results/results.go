@@ -315,7 +315,7 @@ type Hops[T any] struct {
 }
 
 // HopNames name the hops in Hops.All's order, as in results.json
-// (hops_ms.api, …). They are the ledger's hop names too; a test in loadgen
+// (hops_ms.api, …). They are the ledger's hop names too; a test in harness
 // checks that the two agree.
 var HopNames = [5]string{"api", "handoff", "queue", "processing", "provider"}
 

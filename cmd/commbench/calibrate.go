@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/harness"
 )
 
 func init() {
@@ -30,9 +30,9 @@ func init() {
 // this process.
 func cmdCalibrate(args []string) error {
 	fs := flag.NewFlagSet("calibrate", flag.ContinueOnError)
-	maxRate := fs.Float64("max-rate", loadgen.DefaultCalibrateMaxRate, "highest rate to try, requests per second")
-	step := fs.Duration("step-duration", loadgen.DefaultCalibrateStep, "how long each rate is held")
-	budget := fs.Duration("budget", loadgen.DefaultCalibrateBudget, "no step starts that would end after this")
+	maxRate := fs.Float64("max-rate", harness.DefaultCalibrateMaxRate, "highest rate to try, requests per second")
+	step := fs.Duration("step-duration", harness.DefaultCalibrateStep, "how long each rate is held")
+	budget := fs.Duration("budget", harness.DefaultCalibrateBudget, "no step starts that would end after this")
 	out := fs.String("out", "", "also write the calibration as JSON to this file (it is always saved to the cache folder)")
 	external := fs.String("target", "", "measure against this null endpoint (commbench calibrate --serve-null) on loopback instead of starting one")
 	serveNull := fs.Bool("serve-null", false, "internal: serve the null endpoint on 127.0.0.1 until stdin closes")
@@ -46,12 +46,16 @@ func cmdCalibrate(args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	env, err := readEnv() // before a minute of calibrating, not after
+	if err != nil {
+		return usageErr(err, envHint)
+	}
 	if *serveNull {
 		return serveNullChild()
 	}
 	switch {
-	case *maxRate < loadgen.CalibrateStartRate:
-		return usageErr(fmt.Errorf("calibrate: --max-rate %g is below %d", *maxRate, loadgen.CalibrateStartRate), "give --max-rate 1000 or more")
+	case *maxRate < harness.CalibrateStartRate:
+		return usageErr(fmt.Errorf("calibrate: --max-rate %g is below %d", *maxRate, harness.CalibrateStartRate), "give --max-rate 1000 or more")
 	case *step < 500*time.Millisecond:
 		return usageErr(fmt.Errorf("calibrate: --step-duration %v is too short", *step), "give --step-duration 500ms or more")
 	case *budget < 4**step:
@@ -75,9 +79,9 @@ func cmdCalibrate(args []string) error {
 	fmt.Printf("calibrate: null endpoint %s (%s), %v per step, at most %v\n", target, endpoint, *step, *budget)
 	const row = "%-7s %8s %9s %7s %6s %9s %9s  %s\n"
 	fmt.Printf(row, "phase", "rate", "achieved", "late", "drops", "p50 ms", "p99 ms", "")
-	c, err := loadgen.Calibrate(ctx, loadgen.CalibrateOptions{
+	c, err := harness.Calibrate(ctx, harness.CalibrateOptions{
 		Target: target, MaxRate: *maxRate, StepDuration: *step, Budget: *budget, Endpoint: endpoint,
-		Progress: func(s loadgen.CalibrationStep) {
+		Progress: func(s harness.CalibrationStep) {
 			verdict := "ok"
 			if !s.Pass {
 				verdict = "below 99%"
@@ -94,7 +98,7 @@ func cmdCalibrate(args []string) error {
 		capped = " (the highest rate tried: raise --max-rate to find the real one)"
 	}
 	fmt.Printf("\nceiling %.0f rps%s; floor at %.0f rps: p50 %.3f ms, p99 %.3f ms\n", c.CeilingRPS, capped, c.FloorRPS, c.FloorMs.P50, c.FloorMs.P99)
-	path, err := c.Save()
+	path, err := c.Save(env.Cache)
 	if err != nil {
 		return err
 	}
@@ -108,7 +112,7 @@ func cmdCalibrate(args []string) error {
 	return nil
 }
 
-func writeCalibration(path string, c *loadgen.CalibrationRun) error {
+func writeCalibration(path string, c *harness.CalibrationRun) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return usageErr(fmt.Errorf("calibrate: %w", err), "check --out")
@@ -189,5 +193,5 @@ func serveNullChild() error {
 		cancel()
 	}()
 	fmt.Printf("http://%s\n", ln.Addr())
-	return loadgen.ServeNull(ctx, ln)
+	return harness.ServeNull(ctx, ln)
 }

@@ -14,7 +14,7 @@ import (
 
 	"github.com/commbench/commbench/broker"
 	"github.com/commbench/commbench/broker/kafkasec"
-	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/harness"
 )
 
 // composeFile is the part of docker-compose.bench.yml the check reads.
@@ -185,7 +185,7 @@ func TestCompose(t *testing.T) {
 	checkURL("reaction --notify-url", flagValue(c.Services["reaction"].Command, "notify-url"))
 	lg := c.Services["loadgen"].Command
 	tg := flagValue(lg, "targets")
-	if _, err := loadgen.ParseTargets(tg, slices.Contains(lg, "--allow-remote")); err != nil {
+	if _, err := harness.ParseTargets(tg, slices.Contains(lg, "--allow-remote")); err != nil {
 		t.Errorf("loadgen --targets: %v", err)
 	}
 	for _, u := range strings.Split(tg, ",") {

@@ -15,7 +15,7 @@ import (
 
 	"github.com/commbench/commbench/broker"
 	"github.com/commbench/commbench/gate"
-	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/harness"
 	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/results"
@@ -167,7 +167,7 @@ func gateRerun(p *profiles.Profile, file string, yaml []byte, bo broker.Options,
 		// an uploaded run folder carries both measurements.
 		ro.OutRoot = filepath.Join(runDir, "rerun", "runs")
 		fmt.Fprintf(os.Stderr, "commbench: gate: over the limit once; measuring %s again before failing\n", gatePatterns(patterns))
-		return loadgen.Run(ctx, ro)
+		return harness.Run(ctx, ro)
 	}
 }
 
@@ -177,7 +177,7 @@ func gateOutcome(ctx context.Context, r gate.Report, checkErr error, baselineFil
 	switch {
 	case errors.Is(checkErr, gate.ErrMissingPattern):
 		return usageErr(fmt.Errorf("gate: %s: %w", baselineFile, checkErr), "run the baseline's patterns, or "+baselineHint)
-	case errors.Is(checkErr, loadgen.ErrInterrupted) || ctx.Err() != nil:
+	case errors.Is(checkErr, harness.ErrInterrupted) || ctx.Err() != nil:
 		return &exitError{code: exitSignaled, err: errors.New("gate: interrupted during the re-run")}
 	case checkErr != nil:
 		return checkErr
@@ -277,16 +277,16 @@ func gateBroker(kind, brokers string, ran results.BrokerInfo, env environ) (brok
 // gateRunOptions builds the options of a benchmark run the way commbench run
 // does, without its flags: the services run from this binary, progress on
 // stderr.
-func gateRunOptions(p *profiles.Profile, file string, yaml []byte, b broker.Options) (loadgen.RunOptions, error) {
+func gateRunOptions(p *profiles.Profile, file string, yaml []byte, b broker.Options) (harness.RunOptions, error) {
 	exe, err := os.Executable()
 	if err != nil {
-		return loadgen.RunOptions{}, err
+		return harness.RunOptions{}, err
 	}
 	b.Exe = exe
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "commbench: "+format+"\n", args...)
 	}
-	return loadgen.RunOptions{
+	return harness.RunOptions{
 		Profile:     p,
 		ProfileFile: file,
 		ProfileYAML: yaml,

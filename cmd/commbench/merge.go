@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/harness"
 	"github.com/commbench/commbench/reports"
 	"github.com/commbench/commbench/results"
 )
@@ -49,7 +49,7 @@ func cmdMerge(args []string) error {
 		}
 		dir = filepath.Join("reports", "runs", time.Now().Format("20060102-150405")+"-"+r.Run.Profile+"-merged")
 	}
-	res, err := loadgen.Merge(dirs, dir)
+	res, err := harness.Merge(dirs, dir)
 	if err != nil {
 		return usageErr(err, "")
 	}

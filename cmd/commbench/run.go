@@ -16,7 +16,7 @@ import (
 	"github.com/commbench/commbench/broker"
 	"github.com/commbench/commbench/broker/kafkasec"
 	"github.com/commbench/commbench/claims"
-	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/harness"
 	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/reports"
@@ -32,6 +32,43 @@ func init() {
 }
 
 func cmdRun(args []string) error {
+	rf, err := parseRunFlags(args)
+	if err != nil || rf == nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logf := func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, "\r\033[K"[:boolIndex(isTerminal(os.Stderr))]+"commbench: "+format+"\n", args...)
+	}
+	o := rf.options
+	o.Exe, o.Broker.Exe, o.Logf = exe, exe, logf
+	res, runDir, err := harness.Run(ctx, o)
+	if isTerminal(os.Stdout) {
+		fmt.Println()
+	}
+	if res != nil {
+		finishRun(res, runDir)
+	}
+	if errors.Is(err, harness.ErrInterrupted) {
+		return &exitError{code: exitSignaled, err: fmt.Errorf("interrupted: the partial results are in %s", runDir)}
+	}
+	return err
+}
+
+// runFlags are commbench run's flags, read: the options of the run, all
+// but the executable and the log.
+type runFlags struct {
+	options harness.RunOptions
+}
+
+// parseRunFlags reads commbench run's flags and the profile they name. It
+// returns nil and no error when there is nothing to run (--dry-run).
+func parseRunFlags(args []string) (*runFlags, error) {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	var (
 		profile     = fs.String("profile", "", "profile: a name in profiles/ (surge) or a file (profiles/surge.yaml)")
@@ -51,128 +88,113 @@ func cmdRun(args []string) error {
 		startAt     = fs.String("start-at", "", "with --targets: when the attack starts, unix seconds or RFC 3339, the same for every shard")
 	)
 	if err := parseFlags(fs, args); err != nil {
-		return err
+		return nil, err
 	}
 	if *profile == "" {
-		return usageErr(errors.New("run: --profile is required"), "e.g. commbench run --profile surge; profiles: "+availableProfiles(*dir))
+		return nil, usageErr(errors.New("run: --profile is required"), "e.g. commbench run --profile surge; profiles: "+availableProfiles(*dir))
 	}
 	file, err := profiles.Resolve(*dir, *profile)
 	if err != nil {
-		return usageErr(err, "")
+		return nil, usageErr(err, "")
 	}
 	p, err := profiles.Load(file)
 	if err != nil {
-		return usageErr(err, "fix the profile and run again; nothing was started")
+		return nil, usageErr(err, "fix the profile and run again; nothing was started")
 	}
-	if *patterns != "" {
-		p.Patterns = nil
-		for _, s := range strings.Split(*patterns, ",") {
-			pt, err := pattern.Parse(strings.TrimSpace(s))
-			if err != nil {
-				return usageErr(fmt.Errorf("run: --patterns: %w", err), "comma-separated, e.g. --patterns sync,async")
-			}
-			p.Patterns = append(p.Patterns, pt)
-		}
+	if err := overridePatterns(p, *patterns); err != nil {
+		return nil, err
 	}
 	if *repeat < 1 || *repeat > 100 {
-		return usageErr(fmt.Errorf("run: --repeat %d: want 1 to 100", *repeat), "")
+		return nil, usageErr(fmt.Errorf("run: --repeat %d: want 1 to 100", *repeat), "")
 	}
-	var (
-		sh      loadgen.Shard
-		tg      *loadgen.Targets
-		startTm time.Time
-	)
-	if *shard != "" {
-		if sh, err = loadgen.ParseShard(*shard); err != nil {
-			return usageErr(fmt.Errorf("run: --shard: %w", err), "")
-		}
-		if *targetURLs == "" {
-			return usageErr(errors.New("run: --shard needs --targets"), "shards attack one set of services someone else runs: --targets http://host:8080,http://host:8081")
-		}
-	}
-	if *targetURLs != "" {
-		t, err := loadgen.ParseTargets(*targetURLs, *allowRemote)
-		if err != nil {
-			return usageErr(fmt.Errorf("run: --targets: %w", err), "non-loopback services need --allow-remote")
-		}
-		t.Topic, t.Group = *topic, *group
-		tg = &t
-		if len(p.Patterns) != 1 {
-			return usageErr(fmt.Errorf("run: --targets: the services run one pattern, and the profile has %d", len(p.Patterns)), "name the pattern they were started with: --patterns async")
-		}
-	}
-	if *startAt != "" {
-		if startTm, err = parseTime(*startAt); err != nil {
-			return usageErr(fmt.Errorf("run: --start-at: %w", err), "e.g. --start-at $(date -d '+1 min' +%s)")
-		}
+	o := harness.RunOptions{Profile: p, ProfileFile: file, Repeat: *repeat, OutRoot: *out, AllowRemote: *allowRemote, KeepTopics: *keep,
+		Progress: os.Stdout, Terminal: isTerminal(os.Stdout), Version: version}
+	if err := parseShardFlags(&o, *shard, *targetURLs, *topic, *group, *startAt); err != nil {
+		return nil, err
 	}
 	if *dryRun {
 		fmt.Print(p.Plan())
-		return nil
+		return nil, nil
 	}
 	k, err := broker.ParseKind(*kind)
 	if err != nil {
-		return usageErr(fmt.Errorf("run: --broker: %w", err), "")
+		return nil, usageErr(fmt.Errorf("run: --broker: %w", err), "")
 	}
 	env, err := readEnv()
 	if err != nil {
-		return usageErr(err, envHint)
+		return nil, usageErr(err, envHint)
 	}
 	if err := checkSecurity(k, *brokers, env); err != nil {
-		return err
+		return nil, err
 	}
-	exe, err := os.Executable()
-	if err != nil {
-		return err
+	o.Broker = env.brokerOptions(k, *brokers)
+	o.ProfileYAML, _ = os.ReadFile(file)
+	return &runFlags{options: o}, nil
+}
+
+// overridePatterns sets p's patterns from --patterns, if given.
+func overridePatterns(p *profiles.Profile, patterns string) error {
+	if patterns == "" {
+		return nil
 	}
-	bo := env.brokerOptions(k, *brokers)
-	bo.Exe = exe
-	yaml, _ := os.ReadFile(file)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	logf := func(format string, args ...any) {
-		fmt.Fprintf(os.Stderr, "\r\033[K"[:boolIndex(isTerminal(os.Stderr))]+"commbench: "+format+"\n", args...)
-	}
-	res, runDir, err := loadgen.Run(ctx, loadgen.RunOptions{
-		Profile:     p,
-		ProfileFile: file,
-		ProfileYAML: yaml,
-		Repeat:      *repeat,
-		OutRoot:     *out,
-		Exe:         exe,
-		Broker:      bo,
-		AllowRemote: *allowRemote,
-		KeepTopics:  *keep,
-		Targets:     tg,
-		Shard:       sh,
-		StartAt:     startTm,
-		Progress:    os.Stdout,
-		Terminal:    isTerminal(os.Stdout),
-		Logf:        logf,
-		Version:     version,
-	})
-	if isTerminal(os.Stdout) {
-		fmt.Println()
-	}
-	if res != nil {
-		// The claims go into results.json before the report reads it.
-		res.Claims = claims.Evaluate(res)
-		if werr := res.Write(runDir); werr != nil {
-			fmt.Fprintf(os.Stderr, "commbench: the claims could not be written to results.json: %v\n", werr)
+	p.Patterns = nil
+	for _, s := range strings.Split(patterns, ",") {
+		pt, err := pattern.Parse(strings.TrimSpace(s))
+		if err != nil {
+			return usageErr(fmt.Errorf("run: --patterns: %w", err), "comma-separated, e.g. --patterns sync,async")
 		}
-		printSummary(res)
-		printClaims(res)
-		fmt.Printf("results: %s\n", filepath.Join(runDir, "results.json"))
-		if page, rerr := reports.Render(runDir); rerr != nil {
-			fmt.Fprintf(os.Stderr, "commbench: the report could not be rendered: %v (run 'commbench report %s' to try again)\n", rerr, runDir)
-		} else {
-			fmt.Printf("report: %s\n", page)
+		p.Patterns = append(p.Patterns, pt)
+	}
+	return nil
+}
+
+// parseShardFlags reads --shard, --targets (with --topic and --group) and
+// --start-at into o.
+func parseShardFlags(o *harness.RunOptions, shard, targetURLs, topic, group, startAt string) error {
+	var err error
+	if shard != "" {
+		if o.Shard, err = harness.ParseShard(shard); err != nil {
+			return usageErr(fmt.Errorf("run: --shard: %w", err), "")
+		}
+		if targetURLs == "" {
+			return usageErr(errors.New("run: --shard needs --targets"), "shards attack one set of services someone else runs: --targets http://host:8080,http://host:8081")
 		}
 	}
-	if errors.Is(err, loadgen.ErrInterrupted) {
-		return &exitError{code: exitSignaled, err: fmt.Errorf("interrupted: the partial results are in %s", runDir)}
+	if targetURLs != "" {
+		t, err := harness.ParseTargets(targetURLs, o.AllowRemote)
+		if err != nil {
+			return usageErr(fmt.Errorf("run: --targets: %w", err), "non-loopback services need --allow-remote")
+		}
+		t.Topic, t.Group = topic, group
+		o.Targets = &t
+		if len(o.Profile.Patterns) != 1 {
+			return usageErr(fmt.Errorf("run: --targets: the services run one pattern, and the profile has %d", len(o.Profile.Patterns)), "name the pattern they were started with: --patterns async")
+		}
 	}
-	return err
+	if startAt != "" {
+		if o.StartAt, err = parseTime(startAt); err != nil {
+			return usageErr(fmt.Errorf("run: --start-at: %w", err), "e.g. --start-at $(date -d '+1 min' +%s)")
+		}
+	}
+	return nil
+}
+
+// finishRun evaluates the claims into results.json, prints the summary
+// and the claims, and renders the report.
+func finishRun(res *results.Results, runDir string) {
+	// The claims go into results.json before the report reads it.
+	res.Claims = claims.Evaluate(res)
+	if werr := res.Write(runDir); werr != nil {
+		fmt.Fprintf(os.Stderr, "commbench: the claims could not be written to results.json: %v\n", werr)
+	}
+	printSummary(res)
+	printClaims(res)
+	fmt.Printf("results: %s\n", filepath.Join(runDir, "results.json"))
+	if page, rerr := reports.Render(runDir); rerr != nil {
+		fmt.Fprintf(os.Stderr, "commbench: the report could not be rendered: %v (run 'commbench report %s' to try again)\n", rerr, runDir)
+	} else {
+		fmt.Printf("report: %s\n", page)
+	}
 }
 
 // checkSecurity fails fast on security settings meant for an external

@@ -1,4 +1,4 @@
-package loadgen
+package harness
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/commbench/commbench/broker"
+	"github.com/commbench/commbench/loadgen"
 	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/targets/wire"
@@ -80,11 +81,11 @@ func (s Shard) IDs() (first, last uint64) {
 }
 
 // Stages returns stages with every rate divided by Count.
-func (s Shard) Stages(stages []Stage) []Stage {
+func (s Shard) Stages(stages []loadgen.Stage) []loadgen.Stage {
 	n := float64(s.count())
-	out := make([]Stage, len(stages))
+	out := make([]loadgen.Stage, len(stages))
 	for i, st := range stages {
-		out[i] = Stage{For: st.For, From: st.From / n, To: st.To / n}
+		out[i] = loadgen.Stage{For: st.For, From: st.From / n, To: st.To / n}
 	}
 	return out
 }
@@ -142,7 +143,7 @@ func ParseTargets(s string, allowRemote bool) (Targets, error) {
 	}
 	t := Targets{Reaction: strings.TrimSuffix(strings.TrimSpace(a), "/"), Notification: strings.TrimSuffix(strings.TrimSpace(b), "/")}
 	for _, u := range []string{t.Reaction, t.Notification} {
-		if err := CheckTarget(u, allowRemote); err != nil {
+		if err := loadgen.CheckTarget(u, allowRemote); err != nil {
 			return Targets{}, fmt.Errorf("targets: %w", err)
 		}
 	}
@@ -181,18 +182,18 @@ func ReadShardInfo(dir string) (ShardInfo, error) {
 }
 
 // checkShard refuses, before anything starts, what a shard cannot do.
-func checkShard(o RunOptions, patterns []pattern.Pattern) error {
+func checkShard(o RunOptions) error {
 	if o.Targets == nil {
 		if !o.Shard.Whole() {
 			return errors.New("a shard runs against services it did not start: give their URLs (--targets)")
 		}
 		return nil
 	}
-	if len(patterns) != 1 || o.Repeat > 1 {
+	if len(o.Patterns) != 1 || o.Repeat > 1 {
 		return fmt.Errorf("the services at %s run one pattern, chosen when they were started: name it with --patterns (one of sync, async, hybrid), and no --repeat", o.Targets.Reaction)
 	}
 	first, last := o.Shard.IDs()
-	if p, err := NewStagePacer(o.Shard.Stages(profileStages(o.Profile))...); err == nil && p.Total() > last-first+1 {
+	if p, err := loadgen.NewStagePacer(o.Shard.Stages(profileStages(o.Profile))...); err == nil && p.Total() > last-first+1 {
 		return fmt.Errorf("shard %s: the profile needs %d ids, its range holds %d", o.Shard, p.Total(), last-first+1)
 	}
 	if !o.StartAt.IsZero() && time.Until(o.StartAt) < -time.Second {
@@ -201,10 +202,10 @@ func checkShard(o RunOptions, patterns []pattern.Pattern) error {
 	return nil
 }
 
-func profileStages(p *profiles.Profile) []Stage {
-	stages := make([]Stage, len(p.Stages))
+func profileStages(p *profiles.Profile) []loadgen.Stage {
+	stages := make([]loadgen.Stage, len(p.Stages))
 	for i, s := range p.Stages {
-		stages[i] = Stage{For: s.For.Std(), From: s.Rate, To: s.To}
+		stages[i] = loadgen.Stage{For: s.For.Std(), From: s.Rate, To: s.To}
 	}
 	return stages
 }
@@ -230,10 +231,7 @@ func targetBroker(o RunOptions, patterns []pattern.Pattern) *broker.Broker {
 	if !o.Shard.OwnsLedger() || len(patterns) == 0 || !patterns[0].UsesKafka() {
 		return nil
 	}
-	addrs := o.Broker.Brokers
-	if len(addrs) == 0 {
-		addrs = broker.SplitAddrs(os.Getenv("KAFKA_BROKERS"))
-	}
+	addrs := o.Broker.Brokers // --brokers, else KAFKA_BROKERS: cmd read it
 	if len(addrs) == 0 {
 		return nil
 	}

@@ -1,4 +1,4 @@
-package loadgen
+package harness
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/commbench/commbench/broker"
 	"github.com/commbench/commbench/netfault"
+	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/results"
 	"github.com/commbench/commbench/targets/wire"
@@ -40,110 +42,86 @@ import (
 //     while produce and fetch went around it. Doing it honestly needs a
 //     broker listener per link advertised at the proxy's address.
 
-// faulted is what a pattern's faults set up.
-type faulted struct {
+// faults are a pattern's faults, and what they set up: a proxy on the
+// reaction-notification link, a journal for the notification ledger.
+type faults struct {
+	r       *patternRun
 	proxy   *netfault.Proxy // the reaction-notification link, or nil
 	journal string          // the notification ledger's journal, or ""
 }
 
-func (r *patternRun) faulted() *faulted {
-	if r.faultSetup == nil {
-		return &faulted{}
-	}
-	return r.faultSetup
-}
+var (
+	_ part     = (*faults)(nil)
+	_ attacker = (*faults)(nil)
+)
 
-// hasFault reports whether the profile has a fault on target whose kind is
-// one of kinds (any kind when none are given).
-func (r *patternRun) hasFault(target profiles.Target, kinds ...profiles.FaultKind) bool {
-	for _, f := range r.p.Faults {
-		if f.Target == target && (len(kinds) == 0 || contains(kinds, f.Kind)) {
+// hasFault reports whether p has a fault on target whose kind is one of
+// kinds (any kind when none are given).
+func hasFault(p *profiles.Profile, target profiles.Target, kinds ...profiles.FaultKind) bool {
+	for _, f := range p.Faults {
+		if f.Target == target && (len(kinds) == 0 || slices.Contains(kinds, f.Kind)) {
 			return true
 		}
 	}
 	return false
 }
 
-func contains[T comparable](s []T, v T) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
+// newFaults makes the profile's faults, fired by the ledger's owner. On
+// services this run starts it prepares, before they start, what the
+// faults need: a proxy on the reaction-notification link, a journal for a
+// notification ledger that a fault will kill; both are undone once the
+// services stopped.
+func newFaults(r *patternRun) (part, error) {
+	if len(r.p.Faults) == 0 || !r.o.Shard.OwnsLedger() {
+		return nil, nil
 	}
-	return false
-}
-
-// setupFaults prepares what the profile's faults need before the services
-// start: a proxy on the reaction-notification link, a journal for a
-// notification ledger that a fault will kill.
-func (r *patternRun) setupFaults(ctx context.Context) error {
-	f := &faulted{}
-	if r.hasFault(profiles.TargetNetwork) {
+	f := &faults{r: r}
+	if r.o.Targets != nil {
+		return f, nil
+	}
+	if hasFault(r.p, profiles.TargetNetwork) {
 		// The target is the notification service, whose address is known
-		// once it started (notifyTarget).
+		// once it started (start).
 		p, err := netfault.Listen("127.0.0.1:0", "")
 		if err != nil {
-			return err
+			return nil, fmt.Errorf("set up faults: %w", err)
 		}
 		f.proxy = p
+		r.atEnd(func() { p.Close() })
 	}
-	if r.hasFault(profiles.TargetNotification, profiles.KindKill, profiles.KindRestart) {
+	if hasFault(r.p, profiles.TargetNotification, profiles.KindKill, profiles.KindRestart) {
 		f.journal = filepath.Join(r.dir, r.key+"-ledger.journal")
 		os.Remove(f.journal) // a journal of an earlier run is not this one's
-	}
-	r.faultSetup = f
-	return nil
-}
-
-// teardownFaults undoes setupFaults, after the services stopped.
-func (r *patternRun) teardownFaults() {
-	f := r.faulted()
-	r.faultSetup = nil
-	if f.proxy != nil {
-		f.proxy.Close()
-	}
-	if f.journal != "" {
+		r.journal = f.journal
 		// The reconciliation read the ledger; the journal (32 bytes a
 		// delivery) is not kept in the run folder.
-		os.Remove(f.journal)
+		r.atEnd(func() { os.Remove(f.journal) })
 	}
+	return f, nil
 }
 
-// notifyTarget is the URL the reaction service calls the notification
-// service at: the notification service itself (or the load balancer in
-// front of its replicas), or a proxy in between.
-func (r *patternRun) notifyTarget() string {
-	f := r.faulted()
-	if f.proxy == nil {
-		return r.callURL()
-	}
-	f.proxy.SetTarget(strings.TrimPrefix(r.callURL(), "http://"))
-	return "http://" + f.proxy.Addr()
-}
-
-// brokerAddrsFor is the Kafka address service ("reaction" or
-// "notification") is given: always the broker's own (see the top of this
-// file for why the broker links take no proxy).
-func (r *patternRun) brokerAddrsFor(service string) []string { return r.broker.Addrs }
-
-// faultArgs are extra flags for service's process.
-func (r *patternRun) faultArgs(service string) []string {
-	if f := r.faulted(); service == "notification" && f.journal != "" {
-		return []string{"--ledger-file", f.journal}
+// start puts the proxy, if any, between the reaction service and what it
+// calls: the notification service, its balancer or a chain's first relay.
+func (f *faults) start(context.Context) error {
+	if f.proxy != nil {
+		f.proxy.SetTarget(strings.TrimPrefix(f.r.callURL, "http://"))
+		f.r.callURL = "http://" + f.proxy.Addr()
 	}
 	return nil
 }
 
+func (f *faults) stop() {}
+
+// during fires the faults at their times (fire).
+func (f *faults) during(ctx context.Context, start time.Time) { f.fire(ctx, start) }
+
+// after makes sure nothing is left paused or switched off (restore).
+func (f *faults) after() { f.restore() }
+
 // checkFaults refuses, before any load, the faults this runner cannot fire.
-func checkFaults(o RunOptions, p *profiles.Profile) error {
-	patterns := o.Patterns
-	if len(patterns) == 0 {
-		patterns = p.Patterns
-	}
-	needKafka := false
-	for _, pt := range patterns {
-		needKafka = needKafka || pt.UsesKafka()
-	}
+func checkFaults(o RunOptions) error {
+	p := o.Profile
+	needKafka := slices.ContainsFunc(o.Patterns, pattern.Pattern.UsesKafka)
 	brokerKind := func() (broker.Kind, error) {
 		if o.Existing != nil {
 			return o.Existing.Kind, nil
@@ -152,7 +130,7 @@ func checkFaults(o RunOptions, p *profiles.Profile) error {
 	}
 	for i, f := range p.Faults {
 		at := fmt.Sprintf("%s: faults[%d]: %s %s", o.ProfileFile, i, f.Target, f.Kind)
-		if !contains(profiles.FaultKinds[f.Target], f.Kind) {
+		if !slices.Contains(profiles.FaultKinds[f.Target], f.Kind) {
 			return fmt.Errorf("%s: not a fault this target takes (%s takes %v)", at, f.Target, profiles.FaultKinds[f.Target])
 		}
 		switch f.Target {
@@ -214,10 +192,11 @@ func faultDetail(f profiles.Fault) string {
 	return ""
 }
 
-// fireFaults fires the profile's faults at their times and undoes each at
+// fire fires the profile's faults at their times and undoes each at
 // its end. A window ends when its fault is undone: for a process started
 // again, once it answers.
-func (r *patternRun) fireFaults(ctx context.Context, start time.Time) {
+func (ft *faults) fire(ctx context.Context, start time.Time) {
+	r := ft.r
 	var wg sync.WaitGroup
 	for _, f := range r.p.Faults {
 		wg.Go(func() {
@@ -235,7 +214,7 @@ func (r *patternRun) fireFaults(ctx context.Context, start time.Time) {
 				detail = ": " + w.Detail
 			}
 			r.o.Logf("%s: fault %s %s for %v%s", r.key, f.Target, f.Kind, f.For, detail)
-			undo, err := r.fault(ctx, f)
+			undo, err := ft.fault(ctx, f)
 			if err != nil {
 				w.Error = err.Error()
 				r.o.Logf("%s: fault %s %s failed: %v", r.key, f.Target, f.Kind, err)
@@ -259,11 +238,12 @@ func (r *patternRun) fireFaults(ctx context.Context, start time.Time) {
 	wg.Wait()
 }
 
-// restoreFaults makes sure nothing is left paused or switched off after
+// restore makes sure nothing is left paused or switched off after
 // the attack, whatever happened to the fault goroutines. A process that a
 // fault stopped is started again by that fault's own undo, which runs
 // even when the attack ends early.
-func (r *patternRun) restoreFaults() {
+func (ft *faults) restore() {
+	r := ft.r
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for _, f := range r.p.Faults {
@@ -279,7 +259,7 @@ func (r *patternRun) restoreFaults() {
 				syscall.Kill(-r.broker.Pid(), syscall.SIGCONT)
 			}
 		case profiles.TargetNetwork:
-			if p := r.faulted().proxy; p != nil {
+			if p := ft.proxy; p != nil {
 				p.Set(netfault.Pass, 0)
 			}
 		}
@@ -290,24 +270,8 @@ func (r *patternRun) restoreFaults() {
 const restartTimeout = 3 * time.Minute
 
 // fault fires f and returns how to undo it.
-func (r *patternRun) fault(ctx context.Context, f profiles.Fault) (undo func() error, err error) {
-	// A provider fault hits every replica's provider: they stand for
-	// one provider.
-	providers := func(ctx context.Context, body string) error {
-		var errs []error
-		for _, u := range r.ledgerURLs() {
-			errs = append(errs, doJSON(ctx, "POST", u+wire.PathProvider, []byte(body), nil))
-		}
-		return errors.Join(errs...)
-	}
-	provider := func(body string) error { return providers(ctx, body) }
-	bg := func(body string) func() error {
-		return func() error {
-			c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			return providers(c, body)
-		}
-	}
+func (ft *faults) fault(ctx context.Context, f profiles.Fault) (undo func() error, err error) {
+	r := ft.r
 	// startAgain is the undo of a kill or restart: it runs even when the
 	// attack was interrupted, so it does not take ctx.
 	startAgain := func(start func(context.Context) error) func() error {
@@ -319,14 +283,7 @@ func (r *patternRun) fault(ctx context.Context, f profiles.Fault) (undo func() e
 	}
 	switch f.Target {
 	case profiles.TargetProvider:
-		switch f.Kind {
-		case profiles.KindOutage:
-			return bg(`{"outage":false}`), provider(`{"outage":true}`)
-		case profiles.KindSlowdown:
-			return bg(`{"slowdown":1}`), provider(fmt.Sprintf(`{"slowdown":%g}`, f.Factor))
-		case profiles.KindLatency:
-			return bg(`{"delay":"0s"}`), provider(fmt.Sprintf(`{"delay":%q}`, f.Delay.String()))
-		}
+		return ft.providerFault(ctx, f)
 	case profiles.TargetNotification:
 		switch f.Kind {
 		case profiles.KindPause:
@@ -360,7 +317,7 @@ func (r *patternRun) fault(ctx context.Context, f profiles.Fault) (undo func() e
 			return startAgain(r.broker.Start), err
 		}
 	case profiles.TargetNetwork:
-		p := r.faulted().proxy
+		p := ft.proxy
 		if p == nil {
 			return nil, errors.New("no proxy on the link")
 		}
@@ -374,6 +331,36 @@ func (r *patternRun) fault(ctx context.Context, f profiles.Fault) (undo func() e
 		}
 		p.Set(mode, f.Delay.Std())
 		return func() error { p.Set(netfault.Pass, 0); return nil }, nil
+	}
+	return nil, fmt.Errorf("%s %s is not supported", f.Target, f.Kind)
+}
+
+// providerFault fires a provider fault. It hits every replica's provider:
+// they stand for one provider.
+func (ft *faults) providerFault(ctx context.Context, f profiles.Fault) (undo func() error, err error) {
+	r := ft.r
+	providers := func(ctx context.Context, body string) error {
+		var errs []error
+		for _, u := range r.ledgerURLs() {
+			errs = append(errs, doJSON(ctx, "POST", u+wire.PathProvider, []byte(body), nil))
+		}
+		return errors.Join(errs...)
+	}
+	provider := func(body string) error { return providers(ctx, body) }
+	bg := func(body string) func() error {
+		return func() error {
+			c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return providers(c, body)
+		}
+	}
+	switch f.Kind {
+	case profiles.KindOutage:
+		return bg(`{"outage":false}`), provider(`{"outage":true}`)
+	case profiles.KindSlowdown:
+		return bg(`{"slowdown":1}`), provider(fmt.Sprintf(`{"slowdown":%g}`, f.Factor))
+	case profiles.KindLatency:
+		return bg(`{"delay":"0s"}`), provider(fmt.Sprintf(`{"delay":%q}`, f.Delay.String()))
 	}
 	return nil, fmt.Errorf("%s %s is not supported", f.Target, f.Kind)
 }

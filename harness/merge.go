@@ -1,4 +1,4 @@
-package loadgen
+package harness
 
 import (
 	"errors"
@@ -46,35 +46,66 @@ func Merge(dirs []string, outDir string) (*results.Results, error) {
 	if len(dirs) == 0 {
 		return nil, errors.New("merge: no run folder")
 	}
-	parts := make([]mergePart, 0, len(dirs))
-	seen := map[int]string{}
-	count := 0
+	parts, seen, count, err := readParts(dirs)
+	if err != nil {
+		return nil, err
+	}
+	out := mergeRunInfo(parts, seen, count)
+
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return nil, err
+	}
+	for _, key := range out.Order {
+		pat, err := mergePattern(key, parts, outDir)
+		if err != nil {
+			return nil, fmt.Errorf("merge %s: %w", key, err)
+		}
+		out.Patterns[key] = pat
+	}
+	if err := out.Write(outDir); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// readParts reads the run folders, in shard order, the owner first: it is
+// what the run's description comes from. seen maps each shard's index to
+// its folder, count is the shards' count (0 for whole runs).
+func readParts(dirs []string) (parts []mergePart, seen map[int]string, count int, err error) {
+	parts = make([]mergePart, 0, len(dirs))
+	seen = map[int]string{}
 	for _, d := range dirs {
 		r, err := results.Read(d)
 		if err != nil {
-			return nil, fmt.Errorf("merge: %w", err)
+			return nil, nil, 0, fmt.Errorf("merge: %w", err)
 		}
 		si, err := ReadShardInfo(d)
 		if err != nil {
-			return nil, fmt.Errorf("merge: %w", err)
+			return nil, nil, 0, fmt.Errorf("merge: %w", err)
 		}
 		if len(parts) > 0 && r.Run.Profile != parts[0].res.Run.Profile {
-			return nil, fmt.Errorf("merge: %s ran profile %q, %s ran %q: merge only the shards of one run", d, r.Run.Profile, parts[0].dir, parts[0].res.Run.Profile)
+			return nil, nil, 0, fmt.Errorf("merge: %s ran profile %q, %s ran %q: merge only the shards of one run", d, r.Run.Profile, parts[0].dir, parts[0].res.Run.Profile)
 		}
 		if si.Count > 1 {
 			if prev, ok := seen[si.Index]; ok {
-				return nil, fmt.Errorf("merge: %s and %s are both shard %s", prev, d, si.Shard)
+				return nil, nil, 0, fmt.Errorf("merge: %s and %s are both shard %s", prev, d, si.Shard)
 			}
 			if count != 0 && si.Count != count {
-				return nil, fmt.Errorf("merge: %s is shard %s, others are of %d", d, si.Shard, count)
+				return nil, nil, 0, fmt.Errorf("merge: %s is shard %s, others are of %d", d, si.Shard, count)
 			}
 			seen[si.Index], count = d, si.Count
 		}
 		parts = append(parts, mergePart{dir: d, res: r, shard: si})
 	}
-	// Shard order, the owner first: it is what the run's description comes from.
 	slices.SortStableFunc(parts, func(a, b mergePart) int { return a.shard.Index - b.shard.Index })
 
+	return parts, seen, count, nil
+}
+
+// mergeRunInfo merges the run descriptions: the first shard's, the times
+// widened, partial reasons, warnings and keys united, the owner's faults
+// and broker, and a warning for each shard missing.
+func mergeRunInfo(parts []mergePart, seen map[int]string, count int) *results.Results {
 	first := parts[0].res
 	now := time.Now()
 	out := &results.Results{Schema: results.SchemaVersion, Patterns: map[string]*results.Pattern{}, Run: first.Run}
@@ -119,20 +150,7 @@ func Merge(dirs []string, outDir string) (*results.Results, error) {
 		out.Run.Warnings = append(out.Run.Warnings, "shard 0, the ledger's owner, is missing: no time-to-notify, lag or duplicates")
 	}
 
-	if err := os.MkdirAll(outDir, 0o755); err != nil {
-		return nil, err
-	}
-	for _, key := range out.Order {
-		pat, err := mergePattern(key, parts, outDir)
-		if err != nil {
-			return nil, fmt.Errorf("merge %s: %w", key, err)
-		}
-		out.Patterns[key] = pat
-	}
-	if err := out.Write(outDir); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return out
 }
 
 type mergePart struct {
@@ -199,6 +217,19 @@ func mergeWindows(all []intervals, off []int, fresh func() *hdrhistogram.Histogr
 	return out, nil
 }
 
+// shardLogs are the shards' interval logs of one pattern, aligned: shard
+// k's window j is the merged window j+off[k]; ref is the earliest start,
+// unix ms (0 when none).
+type shardLogs struct {
+	api, apiU, notify []intervals
+	off               []int
+	ref               int64
+}
+
+func newNotifyHist() *hdrhistogram.Histogram {
+	return hdrhistogram.New(wire.LowestMicros, wire.HighestMicros, wire.Digits)
+}
+
 func mergePattern(key string, all []mergePart, outDir string) (*results.Pattern, error) {
 	var parts []mergePart
 	for _, p := range all {
@@ -206,52 +237,24 @@ func mergePattern(key string, all []mergePart, outDir string) (*results.Pattern,
 			parts = append(parts, p)
 		}
 	}
-	// Read every shard's logs, and align them on the earliest start.
-	api := make([]intervals, len(parts))
-	apiU := make([]intervals, len(parts))
-	notify := make([]intervals, len(parts))
-	var ref int64
-	for k, p := range parts {
-		var err error
-		if api[k], err = readHlog(filepath.Join(p.dir, key+"-api.hlog")); err != nil {
-			return nil, err
-		}
-		if apiU[k], err = readHlog(filepath.Join(p.dir, key+"-api-uncorrected.hlog")); err != nil {
-			return nil, err
-		}
-		if p.shard.Owner {
-			if notify[k], err = readHlog(filepath.Join(p.dir, key+"-notify.hlog")); err != nil {
-				return nil, err
-			}
-		}
-		if s := api[k].startMs; s != 0 && (ref == 0 || s < ref) {
-			ref = s
-		}
-	}
-	off := make([]int, len(parts))
-	for k := range parts {
-		if s := api[k].startMs; s != 0 {
-			off[k] = int(math.Round(float64(s-ref) / 1000))
-		}
-	}
-
-	apiW, err := mergeWindows(api, off, results.NewHistogram)
+	logs, err := readShardLogs(key, parts)
 	if err != nil {
 		return nil, err
 	}
-	apiUW, err := mergeWindows(apiU, off, results.NewHistogram)
+	apiW, err := mergeWindows(logs.api, logs.off, results.NewHistogram)
 	if err != nil {
 		return nil, err
 	}
-	newNotify := func() *hdrhistogram.Histogram {
-		return hdrhistogram.New(wire.LowestMicros, wire.HighestMicros, wire.Digits)
-	}
-	notifyW, err := mergeWindows(notify, off, newNotify)
+	apiUW, err := mergeWindows(logs.apiU, logs.off, results.NewHistogram)
 	if err != nil {
 		return nil, err
 	}
-	start := time.UnixMilli(ref)
-	if ref == 0 {
+	notifyW, err := mergeWindows(logs.notify, logs.off, newNotifyHist)
+	if err != nil {
+		return nil, err
+	}
+	start := time.UnixMilli(logs.ref)
+	if logs.ref == 0 {
 		start = parts[0].res.Run.Started
 	}
 	for name, ws := range map[string][]*hdrhistogram.Histogram{"-api.hlog": apiW, "-api-uncorrected.hlog": apiUW, "-notify.hlog": notifyW} {
@@ -259,29 +262,77 @@ func mergePattern(key string, all []mergePart, outDir string) (*results.Pattern,
 			return nil, err
 		}
 	}
+	pat := &results.Pattern{Runs: 1, Series: mergeSeries(parts, key, logs.off)}
+	if err := mergeHistograms(pat, key, parts); err != nil {
+		return nil, err
+	}
+	sumSummaries(pat, key, parts)
+	windowPercentiles(&pat.Series, apiW, notifyW)
+	return pat, nil
+}
 
-	// The whole run's histograms, merged from each shard's.
-	wholeAPI, wholeAPIU, wholeNotify := results.NewHistogram(), results.NewHistogram(), newNotify()
+// readShardLogs reads every shard's logs of pattern key (time-to-notify
+// from the ledger's owner only), and aligns them on the earliest start.
+func readShardLogs(key string, parts []mergePart) (shardLogs, error) {
+	l := shardLogs{api: make([]intervals, len(parts)), apiU: make([]intervals, len(parts)), notify: make([]intervals, len(parts)), off: make([]int, len(parts))}
+	for k, p := range parts {
+		var err error
+		if l.api[k], err = readHlog(filepath.Join(p.dir, key+"-api.hlog")); err != nil {
+			return l, err
+		}
+		if l.apiU[k], err = readHlog(filepath.Join(p.dir, key+"-api-uncorrected.hlog")); err != nil {
+			return l, err
+		}
+		if p.shard.Owner {
+			if l.notify[k], err = readHlog(filepath.Join(p.dir, key+"-notify.hlog")); err != nil {
+				return l, err
+			}
+		}
+		if s := l.api[k].startMs; s != 0 && (l.ref == 0 || s < l.ref) {
+			l.ref = s
+		}
+	}
+	for k := range parts {
+		if s := l.api[k].startMs; s != 0 {
+			l.off[k] = int(math.Round(float64(s-l.ref) / 1000))
+		}
+	}
+	return l, nil
+}
+
+// mergeHistograms merges the whole run's histograms from each shard's,
+// and sets the summary's percentiles from them.
+func mergeHistograms(pat *results.Pattern, key string, parts []mergePart) error {
+	wholeAPI, wholeAPIU, wholeNotify := results.NewHistogram(), results.NewHistogram(), newNotifyHist()
 	hops := newHopHists()
 	for _, p := range parts {
 		h := p.res.Patterns[key].Histograms
 		if err := mergeEncoded(wholeAPI, h.API); err != nil {
-			return nil, fmt.Errorf("%s: api histogram: %w", p.dir, err)
+			return fmt.Errorf("%s: api histogram: %w", p.dir, err)
 		}
 		if err := mergeEncoded(wholeAPIU, h.APIUncorrected); err != nil {
-			return nil, fmt.Errorf("%s: api_uncorrected histogram: %w", p.dir, err)
+			return fmt.Errorf("%s: api_uncorrected histogram: %w", p.dir, err)
 		}
 		if p.shard.Owner {
 			if err := mergeEncoded(wholeNotify, h.Notify); err != nil {
-				return nil, fmt.Errorf("%s: notify histogram: %w", p.dir, err)
+				return fmt.Errorf("%s: notify histogram: %w", p.dir, err)
 			}
 			if err := hops.fromPattern(h.Hops); err != nil {
-				return nil, fmt.Errorf("%s: %w", p.dir, err)
+				return fmt.Errorf("%s: %w", p.dir, err)
 			}
 		}
 	}
+	s := &pat.Summary
+	s.API, s.APIUncorrected, s.Notify = percentiles(wholeAPI), percentiles(wholeAPIU), percentiles(wholeNotify)
+	pat.Histograms.API, pat.Histograms.APIUncorrected, pat.Histograms.Notify = encode(wholeAPI), encode(wholeAPIU), encode(wholeNotify)
+	hops.set(pat)
+	return nil
+}
 
-	pat := &results.Pattern{Runs: 1, Series: mergeSeries(parts, key, off)}
+// sumSummaries adds the shards' summaries up: counts and rates summed,
+// the ledger-wide counts and faults from the owner, CPU recomputed per
+// 1,000 of all accepted.
+func sumSummaries(pat *results.Pattern, key string, parts []mergePart) {
 	s := &pat.Summary
 	cpuSeconds := map[string]float64{}
 	s.Drained = true
@@ -329,26 +380,6 @@ func mergePattern(key string, all []mergePart, outDir string) (*results.Pattern,
 		}
 	}
 	s.CPUSecondsPer1k["total"] = total
-	s.API, s.APIUncorrected, s.Notify = percentiles(wholeAPI), percentiles(wholeAPIU), percentiles(wholeNotify)
-	pat.Histograms.API, pat.Histograms.APIUncorrected, pat.Histograms.Notify = encode(wholeAPI), encode(wholeAPIU), encode(wholeNotify)
-	hops.set(pat)
-
-	// Per-second percentiles from the merged windows.
-	se := &pat.Series
-	n := len(se.T)
-	se.APIP50, se.APIP99, se.APIMax = make([]float64, n), make([]float64, n), make([]float64, n)
-	for i := 0; i < n && i < len(apiW); i++ {
-		if h := apiW[i]; h.TotalCount() > 0 {
-			se.APIP50[i], se.APIP99[i], se.APIMax[i] = ms(h.ValueAtQuantile(50)), ms(h.ValueAtQuantile(99)), ms(h.Max())
-		}
-	}
-	se.NotifyP50, se.NotifyP99 = make([]float64, n), make([]float64, n)
-	for i := 0; i < n && i < len(notifyW); i++ {
-		if h := notifyW[i]; h.TotalCount() > 0 {
-			se.NotifyP50[i], se.NotifyP99[i] = ms(h.ValueAtQuantile(50)), ms(h.ValueAtQuantile(99))
-		}
-	}
-	return pat, nil
 }
 
 func mergeEncoded(into *hdrhistogram.Histogram, enc string) error {
@@ -382,88 +413,4 @@ func writeWindows(path string, start time.Time, ws []*hdrhistogram.Histogram) er
 		}
 	}
 	return errors.Join(err, f.Close())
-}
-
-// mergeSeries sums the shards' per-second counts, shard k's second j at
-// j+off[k]; what only the ledger's owner samples (deliveries, lag) comes
-// from the owner. The percentiles are left to the caller.
-func mergeSeries(parts []mergePart, key string, off []int) results.Series {
-	n := 0
-	var end float64
-	for k, p := range parts {
-		se := p.res.Patterns[key].Series
-		n = max(n, len(se.T)+off[k])
-		end = max(end, se.AttackEndS+float64(off[k]))
-	}
-	out := results.Series{AttackEndS: end, Drops: map[string][]int64{}, CPU: map[string][]float64{}, RSSMB: map[string][]float64{}}
-	out.T = make([]float64, n)
-	for i := range out.T {
-		out.T[i] = float64(i + 1)
-	}
-	addF := func(dst *[]float64, src []float64, o int) {
-		if *dst == nil {
-			*dst = make([]float64, n)
-		}
-		for j, v := range src {
-			(*dst)[j+o] += v
-		}
-	}
-	addI := func(dst *[]int64, src []int64, o int) {
-		if *dst == nil {
-			*dst = make([]int64, n)
-		}
-		for j, v := range src {
-			(*dst)[j+o] += v
-		}
-	}
-	hasLag, deliveredEnd := false, 0
-	for k, p := range parts {
-		se, o := p.res.Patterns[key].Series, off[k]
-		addF(&out.OfferedRPS, se.OfferedRPS, o)
-		addF(&out.AchievedRPS, se.AchievedRPS, o)
-		addF(&out.AcceptedRPS, se.AcceptedRPS, o)
-		addI(&out.PathSync, se.PathSync, o)
-		addI(&out.PathAsync, se.PathAsync, o)
-		for class, v := range se.Drops {
-			d := out.Drops[class]
-			addI(&d, v, o)
-			out.Drops[class] = d
-		}
-		for name, v := range se.CPU {
-			c := out.CPU[name]
-			addF(&c, v, o)
-			out.CPU[name] = c
-		}
-		for name, v := range se.RSSMB {
-			c := out.RSSMB[name]
-			addF(&c, v, o)
-			out.RSSMB[name] = c
-		}
-		if !p.shard.Owner {
-			continue
-		}
-		addI(&out.Delivered, se.Delivered, o)
-		deliveredEnd = max(deliveredEnd, len(se.Delivered)+o)
-		if len(se.Lag) > 0 {
-			if !hasLag {
-				out.Lag = make([]int64, n)
-				for i := range out.Lag {
-					out.Lag[i] = -1
-				}
-				hasLag = true
-			}
-			for j, v := range se.Lag {
-				if v >= 0 {
-					out.Lag[j+o] = max(out.Lag[j+o], 0) + v
-				}
-			}
-		}
-	}
-	if out.Delivered == nil {
-		out.Delivered = make([]int64, n)
-	}
-	for i := max(deliveredEnd, 1); i < n; i++ {
-		out.Delivered[i] = out.Delivered[i-1] // cumulative: it stays where the owner's samples end
-	}
-	return out
 }

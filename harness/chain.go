@@ -1,4 +1,4 @@
-package loadgen
+package harness
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
-	"github.com/commbench/commbench/pattern"
+	"github.com/commbench/commbench/loadgen"
 	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/results"
 	"github.com/commbench/commbench/targets/wire"
@@ -43,32 +43,43 @@ type chainHop struct {
 // hopName names hop i of a chain, A being 0.
 func hopName(i int) string { return string(rune('A' + i)) }
 
-// chained reports whether this pattern runs a chain.
-func (r *patternRun) chained() bool { return r.p.Services.Chain.Depth > 2 && r.o.Targets == nil }
-
-// chainTopics are the topics of an async chain: into B (the reactions
-// topic A produces to), into C, …, into D; the last is the one D reads.
-// Without a chain, just the reactions topic.
-func (r *patternRun) chainTopics() []string {
-	topics := []string{r.topic}
-	if !r.chained() || !r.async() {
-		return topics
-	}
-	for i := 2; i < r.p.Services.Chain.Depth; i++ {
-		topics = append(topics, r.topic+".to-"+hopName(i))
-	}
-	return topics
+// chain is a pattern's chain: the hops after A, and A's circuit breaker
+// at the attack's start and at the last sample.
+type chain struct {
+	r            *patternRun
+	hops         []*chainHop
+	aBase, aLast aBreaker
 }
 
-// startRelays starts the relays from the last to the first, each pointed at
-// the next hop, after D is up. A is started afterwards, pointed at B
-// (callURL).
-func (r *patternRun) startRelays(ctx context.Context) error {
-	if !r.chained() {
-		return nil
+var (
+	_ part       = (*chain)(nil)
+	_ meter      = (*chain)(nil)
+	_ readier    = (*chain)(nil)
+	_ sampler    = (*chain)(nil)
+	_ summarizer = (*chain)(nil)
+)
+
+// newChain makes the chain a profile with services.chain.depth > 2 asks
+// for, on services this run starts. An async chain's topics follow the
+// reactions topic: into C, …, into D; the last is the one D reads.
+func newChain(r *patternRun) (part, error) {
+	if r.p.Services.Chain.Depth <= 2 || r.o.Targets != nil {
+		return nil, nil
 	}
+	if r.async() {
+		for i := 2; i < r.p.Services.Chain.Depth; i++ {
+			r.topics = append(r.topics, r.topic+".to-"+hopName(i))
+		}
+	}
+	return &chain{r: r}, nil
+}
+
+// start starts the relays from the last to the first, each pointed at the
+// next hop, after D is up, and points A at B.
+func (ch *chain) start(ctx context.Context) error {
+	r := ch.r
 	c, n := r.p.Services.Chain, r.p.Services.Notification
-	topics := r.chainTopics()
+	topics := r.topics
 	depth := c.Depth
 	// D's group and topic are the notification service's (r.group, r.dTopic).
 	hops := []*chainHop{{name: hopName(depth - 1), service: "notification", url: r.notifyURL}}
@@ -84,7 +95,7 @@ func (r *patternRun) startRelays(ctx context.Context) error {
 			h.group = fmt.Sprintf("commbench.%s.%s.relay-%s", r.runID, r.key, h.name)
 			h.inTopic = topics[i-1]
 			args = append(args,
-				"--brokers", strings.Join(r.brokerAddrsFor("relay"), ","),
+				"--brokers", strings.Join(r.broker.Addrs, ","),
 				"--in-topic", h.inTopic, "--out-topic", topics[i], "--group", h.group,
 				"--consumers", strconv.Itoa(n.Consumers), "--concurrency", strconv.Itoa(n.Concurrency))
 		} else {
@@ -102,7 +113,48 @@ func (r *patternRun) startRelays(ctx context.Context) error {
 		next = h.url
 	}
 	slices.Reverse(hops)
-	r.chain = hops
+	ch.hops = hops
+	r.callURL = hops[0].url // B
+	if r.pattern.HasSyncPath() {
+		r.reactionArgs = append(r.reactionArgs, breakerArgs(c)...)
+	}
+	return nil
+}
+
+// stop stops the relays, B first: each flushes into a hop still up.
+func (ch *chain) stop() {
+	for _, h := range ch.hops {
+		if h.proc == nil {
+			continue
+		}
+		if err := h.proc.Stop(Grace); err != nil {
+			ch.r.o.Logf("%s: %v", ch.r.key, err)
+		}
+	}
+}
+
+func (ch *chain) procs(m map[string]int) {
+	for _, h := range ch.hops {
+		if h.proc != nil {
+			m[strings.TrimSuffix(h.proc.Name, "-"+ch.r.key)] = h.proc.PID()
+		}
+	}
+}
+
+// sample reads A's breaker and every hop after A; it records them with
+// the notification group's lag as D's.
+func (ch *chain) sample(ctx context.Context) func(*tick) {
+	ab, abOK := ch.readABreaker(ctx)
+	hops := ch.sampleHops(ctx)
+	return func(t *tick) { ch.record(t, hops, ab, abOK) }
+}
+
+// summarize reads every hop once more and fills the chain's summary.
+func (ch *chain) summarize(ctx context.Context, s *results.Summary, rc reconciled) error {
+	ch.finish(ctx)
+	ch.r.mu.Lock()
+	defer ch.r.mu.Unlock()
+	ch.summarizeHops(s, rc.totals)
 	return nil
 }
 
@@ -115,26 +167,15 @@ func breakerArgs(c profiles.Chain) []string {
 	return []string{"--breaker", "--trip-failures", strconv.Itoa(c.TripFailures), "--open-for", c.OpenFor.String()}
 }
 
-// relayProcs are the relays' processes, B first.
-func (r *patternRun) relayProcs() []*Proc {
-	var out []*Proc
-	for _, h := range r.chain {
-		if h.proc != nil {
-			out = append(out, h.proc)
-		}
-	}
-	return out
-}
-
 // chainBaseline reads every hop's counters just before the attack: what
 // the warmup did is not counted, and the interval histograms start afresh.
-func (r *patternRun) chainBaseline(ctx context.Context) error {
-	r.aBase, _ = r.readABreaker(ctx)
-	r.aLast = r.aBase
-	for _, h := range r.chain {
+func (ch *chain) ready(ctx context.Context) error {
+	ch.aBase, _ = ch.readABreaker(ctx)
+	ch.aLast = ch.aBase
+	for _, h := range ch.hops {
 		var hi wire.HopInterval
 		if err := getJSON(ctx, h.url+wire.PathHopInterval, &hi); err != nil {
-			return fmt.Errorf("hop %s: %w", h.name, err)
+			return fmt.Errorf("chain: hop %s: %w", h.name, err)
 		}
 		h.base, h.last = hi, hi
 		h.hist = hdrhistogram.New(wire.LowestMicros, wire.HighestMicros, wire.Digits)
@@ -151,13 +192,14 @@ type hopSample struct {
 	seen bool
 }
 
-// sampleChain reads every hop after A, concurrently: a hop that hangs (D
+// sampleHops reads every hop after A, concurrently: a hop that hangs (D
 // paused) must not hold up the others' samples. D's lag is not read here:
 // it is the notification group's, which the sampler reads anyway.
-func (r *patternRun) sampleChain(ctx context.Context) []hopSample {
-	out := make([]hopSample, len(r.chain))
+func (ch *chain) sampleHops(ctx context.Context) []hopSample {
+	r := ch.r
+	out := make([]hopSample, len(ch.hops))
 	var wg sync.WaitGroup
-	for i, h := range r.chain {
+	for i, h := range ch.hops {
 		wg.Go(func() {
 			s := &out[i]
 			s.lag = -1
@@ -178,16 +220,13 @@ func (r *patternRun) sampleChain(ctx context.Context) []hopSample {
 	return out
 }
 
-// recordChain appends one second of every hop to the series: A from the
+// record appends one second of every hop to the series: A from the
 // generator's second, the others from their samples. A hop that could not
 // be read that second (paused, killed) shows 0 calls and a p99 of 0; its
 // counts land in the next second it answers. dLag is the notification
 // group's lag that second (async). Called with r.mu held.
-func (r *patternRun) recordChain(sec Second, samples []hopSample, dLag int64, ab aBreaker, abOK bool) {
-	if len(r.chain) == 0 {
-		return
-	}
-	s := &r.series
+func (ch *chain) record(t *tick, samples []hopSample, ab aBreaker, abOK bool) {
+	r, sec, dLag, s := ch.r, t.sec, t.lag, t.series
 	if s.Chain == nil {
 		s.Chain = map[string]*results.HopSeries{}
 	}
@@ -203,11 +242,11 @@ func (r *patternRun) recordChain(sec Second, samples []hopSample, dLag int64, ab
 	a.P99 = append(a.P99, sec.APIP99)
 	if r.p.Services.Chain.Breaker && !r.async() {
 		if abOK {
-			r.aLast = ab
+			ch.aLast = ab
 		}
 		a.Breaker = append(a.Breaker, ab.State)
 	}
-	for i, h := range r.chain {
+	for i, h := range ch.hops {
 		x := hs(h.name)
 		smp := samples[i]
 		calls, errs, p99 := int64(0), int64(0), 0.0
@@ -230,7 +269,7 @@ func (r *patternRun) recordChain(sec Second, samples []hopSample, dLag int64, ab
 			x.Lag = append(x.Lag, lag)
 			h.peakLag = max(h.peakLag, lag)
 		}
-		if r.hasBreaker(h) {
+		if ch.hasBreaker(h) {
 			state := smp.hi.Breaker
 			if !smp.seen {
 				state = "" // not read this second
@@ -242,25 +281,22 @@ func (r *patternRun) recordChain(sec Second, samples []hopSample, dLag int64, ab
 
 // hasBreaker reports whether hop h has a circuit breaker: every sync relay
 // of a chain with breakers (D calls the provider, not a hop).
-func (r *patternRun) hasBreaker(h *chainHop) bool {
-	return r.p.Services.Chain.Breaker && !r.async() && h.service == "relay"
+func (ch *chain) hasBreaker(h *chainHop) bool {
+	return ch.r.p.Services.Chain.Breaker && !ch.r.async() && h.service == "relay"
 }
 
-// finishChain reads every hop once more after the sampler stopped, so that
+// finish reads every hop once more after the sampler stopped, so that
 // the summary counts what the hops did up to the end of the drain, not up
 // to the last whole second (the series keep their seconds).
-func (r *patternRun) finishChain(ctx context.Context) {
-	if len(r.chain) == 0 {
-		return
-	}
-	samples := r.sampleChain(ctx)
-	ab, abOK := r.readABreaker(ctx)
-	r.mu.Lock()
-	defer r.mu.Unlock()
+func (ch *chain) finish(ctx context.Context) {
+	samples := ch.sampleHops(ctx)
+	ab, abOK := ch.readABreaker(ctx)
+	ch.r.mu.Lock()
+	defer ch.r.mu.Unlock()
 	if abOK {
-		r.aLast = ab
+		ch.aLast = ab
 	}
-	for i, h := range r.chain {
+	for i, h := range ch.hops {
 		if smp := samples[i]; smp.seen {
 			h.last = smp.hi
 			h.hist.Merge(smp.h)
@@ -277,8 +313,9 @@ type aBreaker struct {
 
 // readABreaker reads A's circuit breaker from the reaction service's
 // stats; ok is false without one, or when it cannot be read.
-func (r *patternRun) readABreaker(ctx context.Context) (b aBreaker, ok bool) {
-	if !r.p.Services.Chain.Breaker || r.async() || len(r.chain) == 0 {
+func (ch *chain) readABreaker(ctx context.Context) (b aBreaker, ok bool) {
+	r := ch.r
+	if !r.p.Services.Chain.Breaker || r.async() {
 		return b, false
 	}
 	if err := getJSON(ctx, "http://"+r.react.Addr+wire.PathStats, &b); err != nil {
@@ -287,17 +324,14 @@ func (r *patternRun) readABreaker(ctx context.Context) (b aBreaker, ok bool) {
 	return b, true
 }
 
-// summarizeChain fills the chain's summary: A from the generator's totals,
+// summarizeHops fills the chain's summary: A from the generator's totals,
 // each other hop from what it counted since the attack began.
-func (r *patternRun) summarizeChain(s *results.Summary, t Totals, api results.Percentiles) {
-	if len(r.chain) == 0 {
-		return
-	}
-	c := r.p.Services.Chain
+func (ch *chain) summarizeHops(s *results.Summary, t loadgen.Totals) {
+	c := ch.r.p.Services.Chain
 	s.ChainDepth, s.ChainBreaker = c.Depth, c.Breaker
-	s.Chain = append(s.Chain, results.HopSummary{Name: "A", Service: "reaction", Calls: t.Requests, Errors: t.Drops.Total, Latency: api,
-		Rejected: r.aLast.Rejected - r.aBase.Rejected, Opened: r.aLast.Opened - r.aBase.Opened})
-	for _, h := range r.chain {
+	s.Chain = append(s.Chain, results.HopSummary{Name: "A", Service: "reaction", Calls: t.Requests, Errors: t.Drops.Total, Latency: s.API,
+		Rejected: ch.aLast.Rejected - ch.aBase.Rejected, Opened: ch.aLast.Opened - ch.aBase.Opened})
+	for _, h := range ch.hops {
 		hs := results.HopSummary{
 			Name:     h.name,
 			Service:  h.service,
@@ -313,23 +347,14 @@ func (r *patternRun) summarizeChain(s *results.Summary, t Totals, api results.Pe
 }
 
 // checkChain refuses, before any load, a chain this run cannot build.
-func checkChain(o RunOptions, p *profiles.Profile, patterns []pattern.Pattern) error {
-	variants := p.Variants
-	if len(variants) == 0 {
-		variants = []profiles.Variant{{}}
-	}
-	for _, v := range variants {
-		if p.Apply(v).Services.Chain.Depth <= 2 {
-			continue
-		}
-		if o.Targets != nil {
-			return fmt.Errorf("%s: services.chain: a chain runs only on services this run starts, not with --targets", o.ProfileFile)
-		}
-		for _, pt := range patterns {
-			if !pt.HasChainForm() && v.Runs(pt) {
-				return fmt.Errorf("%s: services.chain: %s has no chain form; run --patterns sync,async", o.ProfileFile, pt)
-			}
-		}
+func checkChain(o RunOptions, pl plannedRun) error {
+	switch {
+	case pl.profile.Services.Chain.Depth <= 2:
+		return nil
+	case o.Targets != nil:
+		return fmt.Errorf("%s: services.chain: a chain runs only on services this run starts, not with --targets", o.ProfileFile)
+	case !pl.pattern.HasChainForm():
+		return fmt.Errorf("%s: services.chain: %s has no chain form; run --patterns sync,async", o.ProfileFile, pl.pattern)
 	}
 	return nil
 }

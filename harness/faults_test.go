@@ -1,4 +1,4 @@
-package loadgen_test
+package harness_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/commbench/commbench/broker"
-	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/harness"
 	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/results"
@@ -108,7 +108,7 @@ func TestFaultProviderOutage(t *testing.T) {
 	b := localKafka(t)
 	p := faultProfile(t, 6*time.Second, []pattern.Pattern{pattern.Sync, pattern.Async},
 		profiles.Fault{At: dur(2 * time.Second), For: dur(2 * time.Second), Target: profiles.TargetProvider, Kind: profiles.KindOutage})
-	res, _, err := runSmoke(t, context.Background(), loadgen.RunOptions{Profile: p, Existing: b})
+	res, _, err := runSmoke(t, context.Background(), harness.RunOptions{Profile: p, Existing: b})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestFaultBrokerKill(t *testing.T) {
 	b := localKafka(t)
 	p := faultProfile(t, 6*time.Second, []pattern.Pattern{pattern.Async, pattern.Hybrid},
 		profiles.Fault{At: dur(2 * time.Second), For: dur(2 * time.Second), Target: profiles.TargetBroker, Kind: profiles.KindKill})
-	res, _, err := runSmoke(t, context.Background(), loadgen.RunOptions{Profile: p, Existing: b})
+	res, _, err := runSmoke(t, context.Background(), harness.RunOptions{Profile: p, Existing: b})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +163,7 @@ func TestFaultNotificationKill(t *testing.T) {
 	b := localKafka(t)
 	p := faultProfile(t, 6*time.Second, []pattern.Pattern{pattern.Async},
 		profiles.Fault{At: dur(2 * time.Second), For: dur(time.Second), Target: profiles.TargetNotification, Kind: profiles.KindKill})
-	res, dir, err := runSmoke(t, context.Background(), loadgen.RunOptions{Profile: p, Existing: b})
+	res, dir, err := runSmoke(t, context.Background(), harness.RunOptions{Profile: p, Existing: b})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func TestFaultNetworkReactionNotification(t *testing.T) {
 	}
 	p := faultProfile(t, 13500*time.Millisecond, []pattern.Pattern{pattern.Sync},
 		link(2*time.Second, profiles.KindLatency), link(6500*time.Millisecond, profiles.KindBlackhole), link(11*time.Second, profiles.KindReset))
-	res, _, err := runSmoke(t, context.Background(), loadgen.RunOptions{Profile: p})
+	res, _, err := runSmoke(t, context.Background(), harness.RunOptions{Profile: p})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,9 +250,9 @@ func TestFaultsRefusedBeforeTheLoad(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p := faultProfile(t, 3*time.Second, c.patterns, c.fault)
-			o := loadgen.RunOptions{Profile: p, ProfileFile: "profiles/x.yaml", OutRoot: t.TempDir(), Exe: "/nonexistent",
+			o := harness.RunOptions{Profile: p, ProfileFile: "profiles/x.yaml", OutRoot: t.TempDir(), Exe: "/nonexistent",
 				Broker: broker.Options{Kind: c.broker, Brokers: []string{"127.0.0.1:1"}}}
-			_, _, err := loadgen.Run(context.Background(), o)
+			_, _, err := harness.Run(context.Background(), o)
 			if err == nil || !strings.HasPrefix(err.Error(), "profiles/x.yaml: faults[0]: ") || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("got %v, want an error naming profiles/x.yaml: faults[0] and %q", err, c.want)
 			}

@@ -1,4 +1,4 @@
-package loadgen
+package harness
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/commbench/commbench/loadgen"
 )
 
 func TestCalibrate(t *testing.T) {
@@ -47,14 +49,14 @@ func TestCalibrate(t *testing.T) {
 		t.Errorf("ceiling %g above the highest rate tried", c.CeilingRPS)
 	}
 
-	t.Setenv("COMMBENCH_CACHE", t.TempDir())
-	if _, err := LatestCalibration(); !errors.Is(err, ErrNoCalibration) || !errors.Is(err, fs.ErrNotExist) {
+	cache := t.TempDir()
+	if _, err := LatestCalibration(cache); !errors.Is(err, ErrNoCalibration) || !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("before any calibration: %v, want ErrNoCalibration", err)
 	}
-	if _, err := c.Save(); err != nil {
+	if _, err := c.Save(cache); err != nil {
 		t.Fatal(err)
 	}
-	got, err := LatestCalibration()
+	got, err := LatestCalibration(cache)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +67,7 @@ func TestCalibrate(t *testing.T) {
 
 func TestCalibrateRefusesRemote(t *testing.T) {
 	_, err := Calibrate(context.Background(), CalibrateOptions{Target: "http://192.0.2.1:80"})
-	if !errors.Is(err, ErrNotLoopback) {
+	if !errors.Is(err, loadgen.ErrNotLoopback) {
 		t.Errorf("got %v, want ErrNotLoopback", err)
 	}
 }

@@ -1,9 +1,10 @@
-package loadgen_test
+package harness_test
 
 import (
 	"testing"
 	"time"
 
+	"github.com/commbench/commbench/harness"
 	"github.com/commbench/commbench/loadgen"
 	"github.com/commbench/commbench/targets/wire"
 )
@@ -11,11 +12,11 @@ import (
 func TestParseShard(t *testing.T) {
 	tests := []struct {
 		have string
-		want loadgen.Shard
+		want harness.Shard
 		err  bool
 	}{
-		{have: "0/1", want: loadgen.Shard{Index: 0, Count: 1}},
-		{have: "2/3", want: loadgen.Shard{Index: 2, Count: 3}},
+		{have: "0/1", want: harness.Shard{Index: 0, Count: 1}},
+		{have: "2/3", want: harness.Shard{Index: 2, Count: 3}},
 		// Shards count from 0: 3/3 is one too many.
 		{have: "3/3", err: true},
 		{have: "-1/3", err: true},
@@ -24,7 +25,7 @@ func TestParseShard(t *testing.T) {
 		{have: "a/b", err: true},
 	}
 	for _, tt := range tests {
-		got, err := loadgen.ParseShard(tt.have)
+		got, err := harness.ParseShard(tt.have)
 		if (err != nil) != tt.err || got != tt.want {
 			t.Errorf("ParseShard(%q) = %v, %v; want %v, error %v", tt.have, got, err, tt.want, tt.err)
 		}
@@ -39,7 +40,7 @@ func TestShardIDsDisjointAndCovering(t *testing.T) {
 		next := uint64(1) // ids start at 1
 		var smallest, largest uint64 = 1 << 63, 0
 		for i := range n {
-			first, last := loadgen.Shard{Index: i, Count: n}.IDs()
+			first, last := harness.Shard{Index: i, Count: n}.IDs()
 			if first != next {
 				t.Fatalf("n=%d: shard %d starts at %d, want %d (right after the previous shard)", n, i, first, next)
 			}
@@ -60,7 +61,7 @@ func TestShardIDsDisjointAndCovering(t *testing.T) {
 		}
 	}
 	// The whole run is shard 0 of 1, and the zero Shard is the same.
-	if f, l := (loadgen.Shard{}).IDs(); f != 1 || l != wire.MaxID {
+	if f, l := (harness.Shard{}).IDs(); f != 1 || l != wire.MaxID {
 		t.Errorf("zero Shard: ids %d..%d, want 1..%d", f, l, uint64(wire.MaxID))
 	}
 }
@@ -76,7 +77,7 @@ func TestShardStagesSplitTheRate(t *testing.T) {
 	for _, n := range []int{1, 2, 3, 7} {
 		var sum uint64
 		for i := range n {
-			p, err := loadgen.NewStagePacer(loadgen.Shard{Index: i, Count: n}.Stages(stages)...)
+			p, err := loadgen.NewStagePacer(harness.Shard{Index: i, Count: n}.Stages(stages)...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -97,8 +98,8 @@ func TestShardRestrict(t *testing.T) {
 		DeliveredIDs:    wire.Ranges{{Lo: 1, Hi: 3}, {Lo: 1<<31 - 1, Hi: 1<<31 + 1}},
 		DeadLetteredIDs: wire.Ranges{{Lo: 1 << 31, Hi: 1 << 31}},
 	}
-	s0 := loadgen.Shard{Index: 0, Count: 2}.Restrict(snap)
-	s1 := loadgen.Shard{Index: 1, Count: 2}.Restrict(snap)
+	s0 := harness.Shard{Index: 0, Count: 2}.Restrict(snap)
+	s1 := harness.Shard{Index: 1, Count: 2}.Restrict(snap)
 	if got := s0.DeliveredIDs.Count(); got != 4 {
 		t.Errorf("shard 0: %d delivered, want 4", got)
 	}
@@ -112,20 +113,20 @@ func TestShardRestrict(t *testing.T) {
 	if s0.Duplicates != 2 || s1.Duplicates != 0 || s1.Deduplicated != 0 {
 		t.Errorf("duplicates: shard 0 %d, shard 1 %d; want 2 and 0", s0.Duplicates, s1.Duplicates)
 	}
-	if (loadgen.Shard{}).Restrict(snap) != snap {
+	if (harness.Shard{}).Restrict(snap) != snap {
 		t.Error("the whole run's snapshot was changed")
 	}
 }
 
 func TestParseTargets(t *testing.T) {
-	if _, err := loadgen.ParseTargets("http://127.0.0.1:8080,http://127.0.0.1:8081", false); err != nil {
+	if _, err := harness.ParseTargets("http://127.0.0.1:8080,http://127.0.0.1:8081", false); err != nil {
 		t.Error(err)
 	}
 	// Off this machine only with allowRemote.
-	if _, err := loadgen.ParseTargets("http://10.1.2.3:8080,http://127.0.0.1:8081", false); err == nil {
+	if _, err := harness.ParseTargets("http://10.1.2.3:8080,http://127.0.0.1:8081", false); err == nil {
 		t.Error("a remote target was accepted without allowRemote")
 	}
-	if _, err := loadgen.ParseTargets("http://127.0.0.1:8080", false); err == nil {
+	if _, err := harness.ParseTargets("http://127.0.0.1:8080", false); err == nil {
 		t.Error("one URL was accepted")
 	}
 }

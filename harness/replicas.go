@@ -1,13 +1,16 @@
-package loadgen
+package harness
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"strconv"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/commbench/commbench/profiles"
+	"github.com/commbench/commbench/results"
 	"github.com/commbench/commbench/targets/wire"
 )
 
@@ -17,6 +20,100 @@ import (
 // A reaction delivered by two replicas (a consumer-group rebalance that
 // handed a message on before its offset was committed) is in two ledgers
 // and neither counts it as a duplicate: the merge does.
+
+// scaleOut is the notification service as several replicas, or behind a
+// balancer: the balancer (nginx, lb.go) when the pattern calls the
+// replicas over HTTP, and the replicas' share of the deliveries in the
+// summary. The replicas themselves are the notification service's
+// (services.go): with one or many, the run reads the merge of their
+// ledgers.
+type scaleOut struct {
+	r     *patternRun
+	nginx bool
+	lb    *Proc
+}
+
+var (
+	_ part       = (*scaleOut)(nil)
+	_ meter      = (*scaleOut)(nil)
+	_ summarizer = (*scaleOut)(nil)
+)
+
+// newScaleOut makes the scale-out a profile with services.notification
+// replicas > 1 or balancer nginx asks for, on services this run starts.
+// Async reaches the replicas through the consumer group: no balancer.
+func newScaleOut(r *patternRun) (part, error) {
+	n := r.p.Services.Notification
+	nginx := n.LB() == profiles.BalancerNginx && r.pattern.HasSyncPath()
+	if r.o.Targets != nil || (max(1, n.Replicas) == 1 && !nginx) {
+		return nil, nil
+	}
+	return &scaleOut{r: r, nginx: nginx}, nil
+}
+
+// start starts the balancer in front of the replicas, if the pattern
+// calls them over HTTP, and points the reaction service at it.
+func (so *scaleOut) start(ctx context.Context) error {
+	if !so.nginx {
+		return nil
+	}
+	r := so.r
+	ups := make([]string, len(r.replicas))
+	for i, pr := range r.replicas {
+		ups[i] = pr.Addr
+	}
+	var err error
+	if so.lb, err = startNginx(ctx, "lb-"+r.key, r.dir, ups); err != nil {
+		return fmt.Errorf("load balancer: %w", err)
+	}
+	r.callURL = "http://" + so.lb.Addr
+	return nil
+}
+
+func (so *scaleOut) stop() {
+	if so.lb == nil {
+		return
+	}
+	if err := so.lb.Stop(Grace); err != nil {
+		so.r.o.Logf("%s: %v", so.r.key, err)
+	}
+}
+
+// procs meters the balancer: nginx's worker does the proxying; its master
+// only supervises.
+func (so *scaleOut) procs(m map[string]int) {
+	if so.lb == nil {
+		return
+	}
+	m["lb"] = 0
+	if w := nginxWorkers(so.lb.PID()); len(w) > 0 {
+		m["lb"] = w[0]
+	}
+}
+
+// summarize says how many replicas there were, what each delivered, and
+// what balanced them.
+func (so *scaleOut) summarize(_ context.Context, s *results.Summary, rc reconciled) error {
+	s.Replicas = len(so.r.replicas)
+	s.ReplicaDelivered = rc.each
+	s.Balancer = string(profiles.BalancerNone)
+	if so.lb != nil {
+		s.Balancer = string(profiles.BalancerNginx)
+	}
+	return nil
+}
+
+// checkBalancer refuses, before any load, a run that needs nginx on a
+// machine without it.
+func checkBalancer(o RunOptions, pl plannedRun) error {
+	if o.Targets != nil || !pl.pattern.HasSyncPath() || pl.profile.Services.Notification.LB() != profiles.BalancerNginx {
+		return nil
+	}
+	if _, err := FindNginx(); err != nil {
+		return fmt.Errorf("%s: services.notification.balancer is nginx: %w", o.ProfileFile, err)
+	}
+	return nil
+}
 
 // replicaName is the name of replica i (0-based) in pids() and the
 // summary's cpu_s_per_1k: "notification" for the first, as with one

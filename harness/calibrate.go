@@ -1,6 +1,7 @@
-package loadgen
+package harness
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/commbench/commbench/broker"
+	"github.com/commbench/commbench/loadgen"
 	"github.com/commbench/commbench/results"
 	"github.com/commbench/commbench/targets/wire"
 )
@@ -48,7 +51,7 @@ type CalibrationStep struct {
 	AchievedRPS float64 `json:"achieved_rps"` // accepted answers to hits sent within the step, per second
 	Sent        int64   `json:"sent"`
 	Accepted    int64   `json:"accepted"`
-	Late        int64   `json:"late"` // sent more than DefaultLateTolerance after their time
+	Late        int64   `json:"late"` // sent more than loadgen.DefaultLateTolerance after their time
 	Drops       int64   `json:"drops"`
 	P50Ms       float64 `json:"p50_ms"` // from the intended send time
 	P99Ms       float64 `json:"p99_ms"`
@@ -77,12 +80,12 @@ type CalibrationRun struct {
 // step's schedule and accepted: like the Vegeta CLI, a step stops at its
 // duration and never sends the hits it fell behind on.
 func Calibrate(ctx context.Context, o CalibrateOptions) (*CalibrationRun, error) {
-	if err := CheckTarget(o.Target, false); err != nil {
+	if err := loadgen.CheckTarget(o.Target, false); err != nil {
 		return nil, err
 	}
-	maxRate := orDefault(o.MaxRate, DefaultCalibrateMaxRate)
-	step := orDefault(o.StepDuration, DefaultCalibrateStep)
-	budget := orDefault(o.Budget, DefaultCalibrateBudget)
+	maxRate := cmp.Or(o.MaxRate, DefaultCalibrateMaxRate)
+	step := cmp.Or(o.StepDuration, DefaultCalibrateStep)
+	budget := cmp.Or(o.Budget, DefaultCalibrateBudget)
 	began := time.Now()
 	c := &CalibrationRun{MaxRate: maxRate, StepS: step.Seconds(), Endpoint: o.Endpoint, GOMAXPROCS: runtime.GOMAXPROCS(0)}
 	c.At = began.UTC()
@@ -151,12 +154,12 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*CalibrationRun, error)
 // holdRate sends rate hits per second for d and measures what came back.
 func holdRate(ctx context.Context, target string, rate float64, d time.Duration, firstID uint64) (CalibrationStep, error) {
 	st := CalibrationStep{RateRPS: rate}
-	pacer, err := NewStagePacer(Stage{For: d, From: rate, To: rate})
+	pacer, err := loadgen.NewStagePacer(loadgen.Stage{For: d, From: rate, To: rate})
 	if err != nil {
 		return st, err
 	}
-	rec := NewRecorder(RecorderOptions{Due: pacer.Due})
-	err = Attack(ctx, AttackOptions{
+	rec := loadgen.NewRecorder(loadgen.RecorderOptions{Due: pacer.Due})
+	err = loadgen.Attack(ctx, loadgen.AttackOptions{
 		Target:    target,
 		Pacer:     pacer,
 		KeepAlive: true, // the rest as the Vegeta CLI's defaults
@@ -173,7 +176,7 @@ func holdRate(ctx context.Context, target string, rate float64, d time.Duration,
 	api, _ := rec.Histograms()
 	st.Sent, st.Accepted, st.Late, st.Drops = t.Requests, t.Accepted, t.Late, t.Drops.Total
 	st.AchievedRPS = float64(t.Accepted) / d.Seconds()
-	st.P50Ms, st.P99Ms = usToMs(api.ValueAtQuantile(50)), usToMs(api.ValueAtQuantile(99))
+	st.P50Ms, st.P99Ms = ms(api.ValueAtQuantile(50)), ms(api.ValueAtQuantile(99))
 	st.Pass = float64(t.Accepted) >= CalibrateAchievedFrac*float64(pacer.Total())
 	time.Sleep(calibratePause) // let the last connections close
 	return st, ctx.Err()
@@ -207,27 +210,19 @@ func ServeNull(ctx context.Context, ln net.Listener) error {
 // calibrated; it wraps fs.ErrNotExist.
 var ErrNoCalibration = fmt.Errorf("no calibration: run 'commbench calibrate' once on this machine: %w", fs.ErrNotExist)
 
-// CachePath returns the file calibrate writes: calibration.json in
-// $COMMBENCH_CACHE, or else in the user's cache folder's commbench folder
-// (~/.cache/commbench on Linux).
-func CachePath() (string, error) {
-	dir := os.Getenv("COMMBENCH_CACHE")
+// CachePath returns the file calibrate writes: calibration.json in the
+// cache folder dir ("" means broker.DefaultCacheDir(); cmd passes
+// $COMMBENCH_CACHE).
+func CachePath(dir string) string {
 	if dir == "" {
-		d, err := os.UserCacheDir()
-		if err != nil {
-			return "", fmt.Errorf("calibration: no cache folder (set COMMBENCH_CACHE): %w", err)
-		}
-		dir = filepath.Join(d, "commbench")
+		dir = broker.DefaultCacheDir()
 	}
-	return filepath.Join(dir, "calibration.json"), nil
+	return filepath.Join(dir, "calibration.json")
 }
 
-// Save writes c to CachePath, atomically, and returns the path.
-func (c *CalibrationRun) Save() (string, error) {
-	path, err := CachePath()
-	if err != nil {
-		return "", err
-	}
+// Save writes c to CachePath(dir), atomically, and returns the path.
+func (c *CalibrationRun) Save(dir string) (string, error) {
+	path := CachePath(dir)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return "", fmt.Errorf("calibration: %w", err)
 	}
@@ -242,13 +237,10 @@ func (c *CalibrationRun) Save() (string, error) {
 	return path, os.Rename(tmp, path)
 }
 
-// LatestCalibration reads the calibration last saved on this machine. It
-// returns ErrNoCalibration when there is none.
-func LatestCalibration() (*results.Calibration, error) {
-	path, err := CachePath()
-	if err != nil {
-		return nil, err
-	}
+// LatestCalibration reads the calibration last saved in the cache folder
+// dir. It returns ErrNoCalibration when there is none.
+func LatestCalibration(dir string) (*results.Calibration, error) {
+	path := CachePath(dir)
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, ErrNoCalibration

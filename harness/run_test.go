@@ -1,4 +1,4 @@
-package loadgen_test
+package harness_test
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/commbench/commbench/broker"
-	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/harness"
 	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/results"
@@ -103,7 +103,7 @@ func quickSmoke(t *testing.T) *profiles.Profile {
 	return p
 }
 
-func runSmoke(t *testing.T, ctx context.Context, o loadgen.RunOptions) (*results.Results, string, error) {
+func runSmoke(t *testing.T, ctx context.Context, o harness.RunOptions) (*results.Results, string, error) {
 	t.Helper()
 	o.Exe = commbench(t)
 	o.OutRoot = filepath.Join(t.TempDir(), "runs")
@@ -114,7 +114,7 @@ func runSmoke(t *testing.T, ctx context.Context, o loadgen.RunOptions) (*results
 		o.Profile = quickSmoke(t)
 	}
 	o.ProfileFile = "profiles/smoke.yaml"
-	res, dir, err := loadgen.Run(ctx, o)
+	res, dir, err := harness.Run(ctx, o)
 	noChildrenLeft(t)
 	return res, dir, err
 }
@@ -204,7 +204,7 @@ func checkSmoke(t *testing.T, res *results.Results, dir string) {
 }
 
 func TestSmokeEmbedded(t *testing.T) {
-	res, dir, err := runSmoke(t, context.Background(), loadgen.RunOptions{Broker: broker.Options{Kind: broker.Embedded}})
+	res, dir, err := runSmoke(t, context.Background(), harness.RunOptions{Broker: broker.Options{Kind: broker.Embedded}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +216,7 @@ func TestSmokeEmbedded(t *testing.T) {
 
 func TestSmokeLocalKafka(t *testing.T) {
 	b := localKafka(t)
-	res, dir, err := runSmoke(t, context.Background(), loadgen.RunOptions{Existing: b})
+	res, dir, err := runSmoke(t, context.Background(), harness.RunOptions{Existing: b})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,8 +240,8 @@ func TestInterruptWritesPartialResults(t *testing.T) {
 			once.Do(func() { time.AfterFunc(2*time.Second, cancel) })
 		}
 	}
-	res, dir, err := runSmoke(t, ctx, loadgen.RunOptions{Profile: p, Broker: broker.Options{Kind: broker.Embedded}, Logf: logf})
-	if !errors.Is(err, loadgen.ErrInterrupted) {
+	res, dir, err := runSmoke(t, ctx, harness.RunOptions{Profile: p, Broker: broker.Options{Kind: broker.Embedded}, Logf: logf})
+	if !errors.Is(err, harness.ErrInterrupted) {
 		t.Fatalf("got %v, want ErrInterrupted", err)
 	}
 	back, rerr := results.Read(dir)

@@ -1,4 +1,4 @@
-package loadgen_test
+package harness_test
 
 import (
 	"encoding/json"
@@ -11,7 +11,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
-	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/harness"
 	"github.com/commbench/commbench/results"
 )
 
@@ -95,9 +95,9 @@ func TestMergeEqualsWhole(t *testing.T) {
 		if err := res.Write(dir); err != nil {
 			t.Fatal(err)
 		}
-		first, last := loadgen.Shard{Index: k, Count: n}.IDs()
-		si, _ := json.Marshal(loadgen.ShardInfo{Shard: loadgen.Shard{Index: k, Count: n}, FirstID: first, LastID: last, Owner: k == 0})
-		if err := os.WriteFile(filepath.Join(dir, loadgen.ShardFile), si, 0o644); err != nil {
+		first, last := harness.Shard{Index: k, Count: n}.IDs()
+		si, _ := json.Marshal(harness.ShardInfo{Shard: harness.Shard{Index: k, Count: n}, FirstID: first, LastID: last, Owner: k == 0})
+		if err := os.WriteFile(filepath.Join(dir, harness.ShardFile), si, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		dirs = append(dirs, dir)
@@ -105,7 +105,7 @@ func TestMergeEqualsWhole(t *testing.T) {
 
 	out := filepath.Join(root, "merged")
 	// The order of the folders does not matter.
-	got, err := loadgen.Merge([]string{dirs[2], dirs[0], dirs[1]}, out)
+	got, err := harness.Merge([]string{dirs[2], dirs[0], dirs[1]}, out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func TestMergeEqualsWhole(t *testing.T) {
 	}
 
 	// Two folders of one shard are refused.
-	if _, err := loadgen.Merge([]string{dirs[0], dirs[0]}, filepath.Join(root, "bad")); err == nil {
+	if _, err := harness.Merge([]string{dirs[0], dirs[0]}, filepath.Join(root, "bad")); err == nil {
 		t.Error("merging shard 0 twice succeeded")
 	}
 }

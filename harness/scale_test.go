@@ -1,4 +1,4 @@
-package loadgen_test
+package harness_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/commbench/commbench/broker"
-	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/harness"
 	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/results"
@@ -46,11 +46,11 @@ func checkDelivered(t *testing.T, key string, s results.Summary) {
 }
 
 func TestScaleOutNginx(t *testing.T) {
-	if _, err := loadgen.FindNginx(); err != nil {
+	if _, err := harness.FindNginx(); err != nil {
 		t.Skipf("scale-out behind nginx: %v", err)
 	}
 	p := scaleSmoke(t, pattern.Sync, 2)
-	res, dir, err := runSmoke(t, context.Background(), loadgen.RunOptions{Profile: p})
+	res, dir, err := runSmoke(t, context.Background(), harness.RunOptions{Profile: p})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestScaleOutNginx(t *testing.T) {
 
 func TestScaleOutConsumers(t *testing.T) {
 	p := scaleSmoke(t, pattern.Async, 2)
-	res, _, err := runSmoke(t, context.Background(), loadgen.RunOptions{Profile: p, Broker: broker.Options{Kind: broker.Embedded}})
+	res, _, err := runSmoke(t, context.Background(), harness.RunOptions{Profile: p, Broker: broker.Options{Kind: broker.Embedded}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func TestScaleOutConsumers(t *testing.T) {
 
 func TestFanOut(t *testing.T) {
 	p := scaleSmoke(t, pattern.Async, 1, "notification", "analytics")
-	res, _, err := runSmoke(t, context.Background(), loadgen.RunOptions{Profile: p, Broker: broker.Options{Kind: broker.Embedded}})
+	res, _, err := runSmoke(t, context.Background(), harness.RunOptions{Profile: p, Broker: broker.Options{Kind: broker.Embedded}})
 	if err != nil {
 		t.Fatal(err)
 	}

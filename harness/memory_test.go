@@ -1,4 +1,4 @@
-package loadgen_test
+package harness_test
 
 import (
 	"bufio"
@@ -14,7 +14,7 @@ import (
 )
 
 // TestGeneratorMemory measures the load generator's own memory through a
-// long attack: COMMBENCH_SOAK=10m go test ./loadgen -run GeneratorMemory -v
+// long attack: COMMBENCH_SOAK=10m go test ./harness -run GeneratorMemory -v
 // (COMMBENCH_SOAK_RATE sets the rate, default 5000). The target is a null
 // endpoint in its own process (commbench calibrate --serve-null), so the
 // figure is the generator's alone. It fails when the generator's RSS passes

@@ -1,4 +1,4 @@
-package loadgen_test
+package harness_test
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/harness"
 	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/results"
@@ -67,7 +67,7 @@ func TestChainSyncCascade(t *testing.T) {
 	p := chainProfile(t, pattern.Sync)
 	yes, no := true, false
 	p.Variants = []profiles.Variant{{Name: "nocb", Breaker: &no}, {Name: "cb", Breaker: &yes}}
-	res, _, err := runSmoke(t, context.Background(), loadgen.RunOptions{Profile: p})
+	res, _, err := runSmoke(t, context.Background(), harness.RunOptions{Profile: p})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestChainSyncCascade(t *testing.T) {
 func TestChainAsyncAbsorbs(t *testing.T) {
 	b := localKafka(t)
 	p := chainProfile(t, pattern.Async)
-	res, _, err := runSmoke(t, context.Background(), loadgen.RunOptions{Profile: p, Existing: b})
+	res, _, err := runSmoke(t, context.Background(), harness.RunOptions{Profile: p, Existing: b})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,205 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/targets/wire"
+)
+
+// The services of a pattern's run: the notification service (one process
+// per replica), then the parts in order, then the reaction service, which
+// calls what the parts left in callURL. They stop the other way round.
+
+// startServices starts the pattern's services and parts. On failure it
+// stops what started.
+func (r *patternRun) startServices(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			r.stopServices()
+		}
+	}()
+	if err := r.startNotification(ctx); err != nil {
+		return err
+	}
+	r.callURL = r.notifyURL
+	for _, pt := range r.parts {
+		if err := pt.start(ctx); err != nil {
+			return err
+		}
+	}
+	return r.startReaction(ctx)
+}
+
+// notificationArgs are a notification process's arguments for its listen
+// address and consumer group.
+func (r *patternRun) notificationArgs(listen, group string) []string {
+	s := r.p.Services
+	brokers := ""
+	if r.async() {
+		brokers = strings.Join(r.broker.Addrs, ",")
+	}
+	return []string{"serve", "notification",
+		"--topic", r.dTopic, "--dlq-topic", r.topic + ".dlq",
+		"--consumers", strconv.Itoa(s.Notification.Consumers),
+		"--concurrency", strconv.Itoa(s.Notification.Concurrency),
+		"--retries", strconv.Itoa(s.Notification.Retries + 1),
+		"--retry-backoff", s.Notification.RetryBackoff.String(),
+		"--retry-max-backoff", s.Notification.RetryMaxBackoff.String(),
+		"--provider-p50", s.Provider.Latency.P50.String(),
+		"--provider-p99", s.Provider.Latency.P99.String(),
+		"--provider-capacity", strconv.Itoa(s.Provider.Capacity),
+		"--provider-error-rate", strconv.FormatFloat(s.Provider.ErrorRate, 'g', -1, 64),
+		"--brokers", brokers,
+		"--listen", listen, "--group", group,
+	}
+}
+
+// startNotification starts a notification process per replica; the first
+// keeps the journal, if a part asked for one.
+func (r *patternRun) startNotification(ctx context.Context) error {
+	for i := range max(1, r.p.Services.Notification.Replicas) {
+		addr, err := freePort()
+		if err != nil {
+			return err
+		}
+		args := r.notificationArgs(addr, r.group)
+		if i == 0 && r.journal != "" {
+			args = append(args, "--ledger-file", r.journal)
+		}
+		name := "notification-" + r.key
+		if i > 0 {
+			name = fmt.Sprintf("notification-%d-%s", i+1, r.key)
+		}
+		pr, err := startProc(ctx, name, addr, r.o.Exe, args, r.dir)
+		if err != nil {
+			return err
+		}
+		r.replicas = append(r.replicas, pr)
+		r.replicaURL = append(r.replicaURL, "http://"+addr)
+	}
+	r.notif, r.notifyURL = r.replicas[0], r.replicaURL[0]
+	return nil
+}
+
+// startReaction starts the reaction service in the pattern's mode.
+func (r *patternRun) startReaction(ctx context.Context) error {
+	addr, err := freePort()
+	if err != nil {
+		return err
+	}
+	s := r.p.Services
+	args := []string{"serve", "reaction", "--mode", string(r.pattern), "--listen", addr,
+		"--notify-url", r.callURL, "--topic", r.topic,
+		"--write-cost", s.Reaction.WriteCost.String(),
+		"--timeout", s.Reaction.Timeout.String(),
+		"--budget", s.Hybrid.Budget.String(),
+	}
+	args = append(args, r.reactionArgs...)
+	brokers := ""
+	if r.async() {
+		brokers = strings.Join(r.broker.Addrs, ",")
+	}
+	args = append(args, "--brokers", brokers)
+	r.react, err = startProc(ctx, "reaction-"+r.key, addr, r.o.Exe, args, r.dir)
+	return err
+}
+
+// stopServices stops the reaction service first (it flushes its Kafka
+// writer), then the parts, the last started first, then the notification
+// replicas, which commit what their consumers handled.
+func (r *patternRun) stopServices() {
+	stop := func(pr *Proc) {
+		if pr == nil {
+			return
+		}
+		if err := pr.Stop(Grace); err != nil {
+			r.o.Logf("%s: %v", r.key, err)
+		}
+	}
+	stop(r.react)
+	for _, pt := range slices.Backward(r.parts) {
+		pt.stop()
+	}
+	for _, pr := range r.replicas {
+		stop(pr)
+	}
+}
+
+func (r *patternRun) attackOptions(pacer loadgen.StagePacer, firstID uint64) loadgen.AttackOptions {
+	a := r.p.Attack
+	return loadgen.AttackOptions{
+		Target:      "http://" + r.react.Addr,
+		Pacer:       pacer,
+		Timeout:     a.Timeout.Std(),
+		Workers:     uint64(a.Workers),
+		MaxWorkers:  uint64(a.MaxWorkers),
+		Connections: a.Connections,
+		KeepAlive:   a.KeepAlive,
+		FirstID:     firstID,
+		AllowRemote: r.o.AllowRemote,
+	}
+}
+
+// warmup sends the profile's warmup load, waits for it to be delivered,
+// and resets the ledger. It returns how many ids it used.
+func (r *patternRun) warmup(ctx context.Context) (uint64, error) {
+	pacer, err := loadgen.NewStagePacer(loadgen.Stage{For: r.p.Warmup.For.Std(), From: r.p.Warmup.Rate, To: r.p.Warmup.Rate})
+	if err != nil {
+		return 0, fmt.Errorf("warmup: %w", err)
+	}
+	r.o.Logf("%s: warmup, %s", r.label, pacer)
+	rec := loadgen.NewRecorder(loadgen.RecorderOptions{Due: pacer.Due})
+	if err := loadgen.Attack(ctx, r.attackOptions(pacer, 1), rec); err != nil {
+		return 0, fmt.Errorf("warmup: %w", err)
+	}
+	accepted := rec.Totals().Accepted
+	// Let the warmup drain so that none of it is counted in the run.
+	pollUntil(ctx, 30*time.Second, 200*time.Millisecond, func() bool {
+		c, _, err := fetchIntervals(ctx, r.ledgerURLs())
+		lagOK := true
+		if r.async() {
+			lag, _, lerr := r.client.Lag(ctx, r.group, r.dTopic)
+			lagOK = lerr == nil && lag == 0
+		}
+		return err == nil && lagOK && c.Delivered+c.DeadLettered >= accepted
+	})
+	for _, u := range r.ledgerURLs() {
+		if err := doJSON(ctx, "POST", u+wire.PathLedgerReset, nil, nil); err != nil {
+			return 0, fmt.Errorf("reset the ledger after the warmup: %w", err)
+		}
+	}
+	return pacer.Total(), ctx.Err()
+}
+
+// ledgerURLs are the notification service's ledgers: one per replica.
+func (r *patternRun) ledgerURLs() []string {
+	if len(r.replicaURL) == 0 {
+		return []string{r.notifyURL} // another runner's notification (shard.go)
+	}
+	return r.replicaURL
+}
+
+// pids names the processes whose CPU and memory are sampled.
+func (r *patternRun) pids() map[string]int {
+	if r.o.Targets != nil {
+		return map[string]int{"generator": os.Getpid()} // the services are not ours to read
+	}
+	m := map[string]int{"reaction": r.react.PID(), "notification": r.notif.PID(), "generator": os.Getpid()}
+	for i, pr := range r.replicas {
+		m[replicaName(i)] = pr.PID()
+	}
+	for _, pt := range each[meter](r.parts) {
+		pt.procs(m)
+	}
+	if r.broker != nil && r.broker.Pid() != 0 {
+		m["broker"] = r.broker.Pid()
+	}
+	return m
+}

@@ -1,0 +1,109 @@
+package harness
+
+import (
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/results"
+	"github.com/commbench/commbench/targets/wire"
+)
+
+// summarize makes the pattern's results from the recorder, the samples and
+// the ledger's snapshot (nil when it could not be read); the parts add
+// their own fields after (summarizer).
+func (r *patternRun) summarize(rec *loadgen.Recorder, pacer loadgen.StagePacer, attackEnd time.Duration, drained bool, drainS float64, snap *wire.Snapshot) *results.Pattern {
+	t := rec.Totals()
+	api, apiUnc := rec.Histograms()
+	attackS := attackEnd.Seconds()
+	s := results.Summary{
+		Requests:        t.Requests,
+		Accepted:        t.Accepted,
+		AcceptedSync:    t.AcceptedSync,
+		AcceptedAsync:   t.AcceptedAsync,
+		OfferedRPS:      float64(pacer.Total()) / pacer.Duration().Seconds(),
+		AchievedRPS:     float64(t.Requests) / attackS,
+		GoodputRPS:      float64(t.Accepted) / attackS,
+		LateSends:       t.Late,
+		API:             percentiles(api),
+		APIUncorrected:  percentiles(apiUnc),
+		Drops:           t.Drops,
+		Indeterminate:   t.Indeterminate,
+		DrainS:          drainS,
+		Drained:         drained,
+		CPUSecondsPer1k: map[string]float64{},
+		PeakRSSMB:       map[string]float64{},
+	}
+	s.Saturated = t.Requests < int64(pacer.Total())*99/100 || s.AchievedRPS < 0.99*s.OfferedRPS
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s.Notify = percentiles(r.notify)
+	for _, l := range r.series.Lag {
+		s.PeakLag = max(s.PeakLag, l)
+	}
+	r.summarizeCPU(&s, t.Accepted)
+	if snap != nil {
+		accepted := rec.AcceptedIDs()
+		s.Delivered = int64(snap.DeliveredIDs.Count())
+		s.Duplicated = snap.Duplicates
+		s.Deduplicated = snap.Deduplicated
+		s.DeadLettered = int64(accepted.Minus(accepted.Minus(snap.DeadLetteredIDs)).Count())
+		s.Lost = int64(accepted.Minus(snap.DeliveredIDs.Union(snap.DeadLetteredIDs)).Count())
+		s.DeliveredUnaccepted = int64(snap.DeliveredIDs.Minus(accepted).Count())
+	}
+	pat := &results.Pattern{Summary: s, Series: r.series, Runs: 1, Faults: r.faults}
+	pat.Series.AttackEndS = attackS
+	pat.Histograms.API = encode(api)
+	pat.Histograms.APIUncorrected = encode(apiUnc)
+	pat.Histograms.Notify = encode(r.notify)
+	// The hops of the traced first deliveries. A snapshot whose hop
+	// histograms do not decode leaves them empty: Traced 0 says so.
+	if hops := newHopHists(); hops.fromSnapshot(snap) == nil {
+		hops.set(pat)
+	}
+	return pat
+}
+
+// summarizeCPU fills the CPU-seconds per 1,000 accepted reactions and the
+// peak memory of every process. Called with r.mu held.
+func (r *patternRun) summarizeCPU(s *results.Summary, accepted int64) {
+	var total float64
+	for name, cpu := range r.meter.total {
+		if name == "broker" && !r.async() {
+			continue // sync has no broker: its idle JVM is not the pattern's cost
+		}
+		if accepted > 0 {
+			s.CPUSecondsPer1k[name] = cpu.Seconds() / float64(accepted) * 1000
+			total += s.CPUSecondsPer1k[name]
+		}
+	}
+	s.CPUSecondsPer1k["total"] = total
+	for name, b := range r.meter.peak {
+		s.PeakRSSMB[name] = float64(b) / (1 << 20)
+	}
+}
+
+func percentiles(h *hdrhistogram.Histogram) results.Percentiles {
+	if h == nil || h.TotalCount() == 0 {
+		return results.Percentiles{}
+	}
+	return results.Percentiles{
+		P50:  ms(h.ValueAtQuantile(50)),
+		P90:  ms(h.ValueAtQuantile(90)),
+		P99:  ms(h.ValueAtQuantile(99)),
+		P999: ms(h.ValueAtQuantile(99.9)),
+		Max:  ms(h.Max()),
+	}
+}
+
+func encode(h *hdrhistogram.Histogram) string {
+	if h == nil {
+		return ""
+	}
+	b, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}

@@ -558,6 +558,19 @@ func TestEvaluate(t *testing.T) {
 			if got.Evidence == "" || got.Claim == "" {
 				t.Errorf("claim %q with evidence %q: want both", got.Claim, got.Evidence)
 			}
+			// A decided verdict names what it was decided from, so that
+			// judge reads those patterns, not every pattern of the run.
+			if got.Verdict != NotExercised {
+				in := &run{r: r, prof: parseProfile(r.Run)}
+				for _, rl := range rules {
+					if rl.id == tc.id {
+						rl.eval(in)
+					}
+				}
+				if len(in.read.keys) == 0 {
+					t.Errorf("%s decided %q without recording a pattern it read", tc.id, got.Verdict)
+				}
+			}
 		})
 	}
 }

@@ -14,10 +14,14 @@ const (
 	DoesNotHold  = "does not hold"
 	Mixed        = "mixed"
 	NotExercised = "not exercised"
+	// Inconclusive: the numbers the rule read were set by the machine,
+	// not the pattern (bound seconds, a pattern that is not ok), or the
+	// run was partial; the evidence says why and what they would say.
+	Inconclusive = "inconclusive"
 )
 
 // Verdicts lists every verdict.
-var Verdicts = []string{Holds, DoesNotHold, Mixed, NotExercised}
+var Verdicts = []string{Holds, DoesNotHold, Mixed, Inconclusive, NotExercised}
 
 // rule is one claim and how this run decides it.
 type rule struct {
@@ -66,7 +70,8 @@ func Evaluate(r *results.Results) []results.Claim {
 	in := &run{r: r, prof: parseProfile(r.Run)}
 	out := make([]results.Claim, 0, len(rules))
 	for _, rl := range rules {
-		v := rl.eval(in)
+		in.read = reads{}
+		v := in.judge(rl.eval(in))
 		for k, x := range v.numbers {
 			if math.IsNaN(x) || math.IsInf(x, 0) {
 				delete(v.numbers, k) // JSON has no room for them

@@ -39,6 +39,7 @@ type chainRun struct {
 	p            *results.Pattern
 	ws           []results.FaultWindow // D's faults
 	win          []int                 // their seconds, plus RestartSlack
+	pre          []int                 // the calm seconds before the first of them
 	a            tally                 // A's requests and drops in win
 	pre99, win99 float64               // medians of A's per-second p99 before the first fault and in win
 }
@@ -69,6 +70,7 @@ func (in *run) measureChain(key string, p *results.Pattern, ws []results.FaultWi
 	if len(pre) == 0 {
 		pre = calm
 	}
+	c.pre = pre
 	c.pre99, c.win99 = median(s.APIP99, pre), median(s.APIP99, c.win)
 	return c
 }
@@ -159,6 +161,39 @@ func (c *chainRun) damage(n map[string]float64, prefix string) string {
 	return strings.Join(parts, ", ")
 }
 
+// dCalls is how many calls the chain's last hop handled in the window:
+// what reached D.
+func (c *chainRun) dCalls() (int64, bool) {
+	names := c.hopNames()
+	if len(names) < 2 {
+		return 0, false
+	}
+	hs := c.p.Series.Chain[names[len(names)-1]]
+	if hs == nil {
+		return 0, false
+	}
+	var n int64
+	for _, i := range c.win {
+		if i < len(hs.Calls) {
+			n += hs.Calls[i]
+		}
+	}
+	return n, true
+}
+
+// changed says what the breakers changed, cb against nocb, in D's fault
+// window: A's p99 and drops, and the calls that still reached D.
+func changed(nocb, cb *chainRun, n map[string]float64) string {
+	s := fmt.Sprintf(" What the breakers changed, in the window: A's p99 %s → %s, A's drops %s → %s", ms(nocb.win99), ms(cb.win99), pct(nocb.a.ratio()), pct(cb.a.ratio()))
+	if a, ok := nocb.dCalls(); ok {
+		if b, ok := cb.dCalls(); ok {
+			n["sync_nocb_d_window_calls"], n["sync_cb_d_window_calls"] = float64(a), float64(b)
+			s += fmt.Sprintf(", calls reaching D %d → %d", a, b)
+		}
+	}
+	return s + "."
+}
+
 // numbers adds c's A figures to n under prefix.
 func (c *chainRun) numbers(n map[string]float64, prefix string) {
 	n[prefix+"_a_window_requests"] = c.a.sent
@@ -185,8 +220,11 @@ func (c *chainRun) numbers(n map[string]float64, prefix string) {
 // with breakers, A failed fast (or no breaker run exists: the evidence
 // says the breakers went untested); it does not hold when the fault did
 // not reach A without breakers; mixed when the breakers did not make A
-// fail fast. The async chain, when it ran, is evidence only (A's drops,
-// p99, lost, peak lag): the claim is about sync chains.
+// fail fast. With a breaker run the evidence says what the breakers
+// changed (A's p99 and drops in the window, the calls that still reached
+// D); without one it says the "unless" half was not exercised. The async
+// chain, when it ran, is evidence only (A's drops, p99, lost, peak lag):
+// the claim is about sync chains.
 func cascades(in *run) verdict {
 	var chains []string
 	var nocb, cb, async *chainRun
@@ -219,6 +257,17 @@ func cascades(in *run) verdict {
 		return notExercised("Needs a sync chain without circuit breakers and a fault on D; the chains with a fault on D here are %s.", strings.Join(slices.DeleteFunc([]string{keyOf(cb), keyOf(async)}, func(s string) bool { return s == "" }), " and "))
 	}
 
+	// The verdict is decided from the sync chains: the no-breaker one in
+	// its window and the calm seconds before it, the breaker one as a
+	// whole (its breakers' counts span the run); the async chain is quoted.
+	in.get(nocb.key)
+	in.window(nocb.key, nocb.pre, nocb.win)
+	if cb != nil {
+		in.get(cb.key)
+	}
+	if async != nil {
+		in.getAside(async.key)
+	}
 	n := map[string]float64{"fault_s": span(nocb.ws)}
 	nocb.numbers(n, "sync_nocb")
 	lead := fmt.Sprintf("D's fault (%s) on the sync chain without breakers (%s): in the window %s; A's p99 went from %s before the fault to %s inside.",
@@ -230,7 +279,7 @@ func cascades(in *run) verdict {
 		rej, opened := cb.rejected()
 		n["sync_cb_rejected"], n["sync_cb_breaker_opened"] = float64(rej), float64(opened)
 		brk = fmt.Sprintf(" With a breaker on every hop (%s) the breakers opened %d times and rejected %d calls at once: in the window %s; A's p99 %s before, %s inside.",
-			cb.key, opened, rej, cb.damage(n, "sync_cb"), ms(cb.pre99), ms(cb.win99))
+			cb.key, opened, rej, cb.damage(n, "sync_cb"), ms(cb.pre99), ms(cb.win99)) + changed(nocb, cb, n)
 	}
 
 	also := ""
@@ -252,15 +301,15 @@ func cascades(in *run) verdict {
 		if peak > 0 {
 			backlog = fmt.Sprintf("the backlog peaked at %d%s", peak, at)
 		}
-		also = fmt.Sprintf(" The async chain (%s) %s: A dropped %s in the window (p99 %s before, %s inside), lost %d; %s.",
-			async.key, how, pct(async.a.ratio()), ms(async.pre99), ms(async.win99), s.Lost, backlog)
+		also = fmt.Sprintf(" The async chain (%s) %s: A dropped %s in the window (p99 %s before, %s inside), %s; %s.",
+			async.key, how, pct(async.a.ratio()), ms(async.pre99), ms(async.win99), lostText(s), backlog)
 	}
 
 	switch {
 	case !nocb.reached():
 		return verdict{DoesNotHold, lead + " The fault did not reach A: its callers saw neither drops (at most 1%) nor waiting." + brk + also, n}
 	case cb == nil:
-		return verdict{Holds, lead + " The failure cascaded to A's callers. No chain with breakers ran, so whether breakers stop it is untested here." + also, n}
+		return verdict{Holds, lead + " The failure cascaded to A's callers. The claim's \"unless circuit breakers stop it\" half was not exercised: no sync chain with breakers ran (services.chain.breaker, as in the claims-chain profile's variants)." + also, n}
 	case cb.failedFast(nocb):
 		still := ""
 		if cb.a.ratio() > Failed {

@@ -1,10 +1,14 @@
 package claims
 
 import (
+	"fmt"
+	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/commbench/commbench/results"
+	"github.com/commbench/commbench/targets/provider"
 )
 
 // steady is a made-up run: sync, async and hybrid at 100 rps for 60 s,
@@ -198,6 +202,38 @@ variants:
   - {name: r2, replicas: 2}
 `
 
+// surgeYAML's downstream serves 400 notifications a second (capacity 4,
+// every call 10 ms): withSurge's base of 100 rps is within it, its peak of
+// 1,000 rps is not.
+const surgeYAML = `name: surge-test
+patterns: [sync, async]
+stages: [{for: 10s, rate: 100}]
+services:
+  provider: {latency: {p50: 10ms, p99: 10ms}, capacity: 4}
+`
+
+// surgeAt returns a have that runs withSurge under a profile whose provider
+// has the given capacity, p50 and p99.
+func surgeAt(capacity int, p50, p99 string) func(*results.Results) {
+	return func(r *results.Results) {
+		withSurge(r)
+		r.Run.ProfileYAML = fmt.Sprintf("name: surge-test\npatterns: [sync, async]\nstages: [{for: 10s, rate: 100}]\nservices:\n  provider: {latency: {p50: %s, p99: %s}, capacity: %d}\n", p50, p99, capacity)
+	}
+}
+
+// bound marks pattern name's seconds in (from, to] as bound with kind.
+func bound(r *results.Results, name, kind string, from, to float64) {
+	s := &r.Patterns[name].Series
+	if len(s.Bound) < len(s.T) {
+		s.Bound = append(s.Bound, make([]string, len(s.T)-len(s.Bound))...)
+	}
+	for i, t := range s.T {
+		if t > from && t <= to {
+			s.Bound[i] = kind
+		}
+	}
+}
+
 const fanoutYAML = `name: fanout
 patterns: [async]
 stages: [{for: 10s, rate: 100}]
@@ -243,14 +279,28 @@ func TestEvaluate(t *testing.T) {
 
 		// sync-provision-for-peak
 		{"peak: sync drops at the peak", "sync-provision-for-peak", func(r *results.Results) {
-			withSurge(r)
+			surgeAt(4, "10ms", "10ms")(r)
 			drop(r, "sync", 20, 40, 200)
-		}, Holds, []string{"1000 rps", "20%"}},
-		{"peak: sync takes it", "sync-provision-for-peak", withSurge, DoesNotHold, []string{"took the peak"}},
+		}, Holds, []string{"1000 rps", "20%", "the provider serves ~400/s: capacity 4 at mean 10.0 ms", "2.5x"}},
+		// The rule can come out against the claim: sync took a peak
+		// above what its downstream was modelled to serve.
+		{"peak: sync takes a peak above its downstream's capacity", "sync-provision-for-peak", surgeAt(4, "10ms", "10ms"), DoesNotHold, []string{"took the peak", "although the peak exceeded"}},
 		{"peak: slower only", "sync-provision-for-peak", func(r *results.Results) {
-			withSurge(r)
+			surgeAt(4, "10ms", "10ms")(r)
 			p99(r, "sync", 20, 40, 20)
 		}, Mixed, nil},
+		// The surge profile of issue 12: 256 slots at ~7.5 ms serve
+		// ~34,000/s, far above any peak here.
+		{"peak: within the downstream's capacity", "sync-provision-for-peak", func(r *results.Results) {
+			surgeAt(256, "5ms", "40ms")(r)
+			drop(r, "sync", 20, 40, 200)
+		}, NotExercised, []string{"stayed within", "capacity 256 at mean 7.4"}},
+		{"peak: three replicas triple it", "sync-provision-for-peak", func(r *results.Results) {
+			surgeAt(4, "10ms", "10ms")(r)
+			r.Patterns["sync"].Summary.Replicas = 3
+		}, NotExercised, []string{"~1200/s: 3 replicas, each capacity 4"}},
+		{"peak: the base is above it too", "sync-provision-for-peak", surgeAt(1, "20ms", "20ms"), NotExercised, []string{"Even the base (100 rps)", "~50/s"}},
+		{"peak: no profile to model the downstream from", "sync-provision-for-peak", withSurge, NotExercised, []string{"does not parse"}},
 		{"peak: no surge", "sync-provision-for-peak", nil, NotExercised, []string{"No surge"}},
 
 		// sync-cascades (variant names made up: the rule reads the summary)
@@ -263,12 +313,12 @@ func TestEvaluate(t *testing.T) {
 			r.Patterns["sync.guarded"].Summary.Chain[2].Rejected = 900
 			r.Patterns["sync.guarded"].Summary.Chain[2].Opened = 3
 			r.Patterns["async.chain"].Summary.Chain[3].PeakLag = 2500
-		}, Holds, []string{"D 1000 errors, C 1000, B 1000, A 1000 drops (83%)", "10.0 ms before the fault to 2000 ms inside", "breakers opened 3 times and rejected 900 calls", "failed A's calls fast", "A still dropped 83%", "The async chain (async.chain) kept A out of it", "peaked at 2500 (into D)"}},
+		}, Holds, []string{"D 1000 errors, C 1000, B 1000, A 1000 drops (83%)", "10.0 ms before the fault to 2000 ms inside", "breakers opened 3 times and rejected 900 calls", "failed A's calls fast", "A still dropped 83%", "What the breakers changed, in the window: A's p99 2000 ms → 10.0 ms, A's drops 83% → 83%, calls reaching D 1200 → 1200.", "The async chain (async.chain) kept A out of it", "peaked at 2500 (into D)"}},
 		{"cascades: no breaker run", "sync-cascades", func(r *results.Results) {
 			chains(r, "sync.a")
 			fault(r, "provider", "slowdown", 30, 40)
 			p99(r, "sync.a", 30, 40, 900)
-		}, Holds, []string{"untested"}},
+		}, Holds, []string{`"unless circuit breakers stop it" half was not exercised`}},
 		{"cascades: a killed D refuses fast, with or without breakers", "sync-cascades", func(r *results.Results) {
 			chains(r, "sync.x", "sync.y")
 			fault(r, "notification", "kill", 30, 40)
@@ -356,6 +406,21 @@ func TestEvaluate(t *testing.T) {
 			fault(r, "broker", "kill", 50, 55)
 			drop(r, "async", 50, 55, 10)
 		}, Holds, nil},
+		// Dead letters are data loss too: their authors were never notified.
+		{"surge: dead-lettered", "async-absorbs-surge", func(r *results.Results) {
+			withSurge(r)
+			r.Patterns["async"].Summary.PeakLag, r.Patterns["async"].Summary.DeadLettered = 5000, 7
+		}, DoesNotHold, []string{"dead-lettered 7 accepted reactions", "never notified 7"}},
+		{"surge: never notified from summary.never_notified", "async-absorbs-surge", func(r *results.Results) {
+			withSurge(r)
+			s := &r.Patterns["async"].Summary
+			s.PeakLag, s.Lost, s.DeadLettered, s.NeverNotified = 5000, 2, 3, 5
+		}, DoesNotHold, []string{"lost 2 accepted reactions", "dead-lettered 3 accepted", "never notified 5"}},
+		{"surge: dead letters a provider outage may explain", "async-absorbs-surge", func(r *results.Results) {
+			withSurge(r)
+			r.Patterns["async"].Summary.PeakLag, r.Patterns["async"].Summary.DeadLettered = 5000, 7
+			fault(r, "provider", "outage", 50, 55)
+		}, Mixed, []string{"dead-lettered 7", "provider outage 50–55 s", "does not say when"}},
 		{"surge: no backlog", "async-absorbs-surge", withSurge, Mixed, []string{"no backlog"}},
 		{"surge: none", "async-absorbs-surge", nil, NotExercised, nil},
 
@@ -364,7 +429,24 @@ func TestEvaluate(t *testing.T) {
 			fault(r, "provider", "outage", 30, 40)
 			drop(r, "sync", 30, 40, 100)
 			r.Patterns["async"].Summary.DeadLettered = 12
-		}, Holds, []string{"12 dead-lettered", "Sync failed 100%"}},
+		}, Holds, []string{"12 were dead-lettered", "at least 988 of them were delivered after", "Sync failed 100%"}},
+		{"retries: nothing to dead-letter", "async-retries-dead-letters", func(r *results.Results) {
+			fault(r, "provider", "outage", 30, 40)
+		}, Holds, []string{"dead-letter half was not exercised", "at least 1000"}},
+		// Only dead letters: the retries gave up on every reaction of the
+		// outage, none is shown delivered by a retry.
+		{"retries: only dead letters", "async-retries-dead-letters", func(r *results.Results) {
+			fault(r, "provider", "outage", 30, 40)
+			r.Patterns["async"].Summary.DeadLettered = 1000
+		}, DoesNotHold, []string{"accepted 1000 reactions and dead-lettered 1000", "gave up rather than delivered"}},
+		{"retries: nothing accepted in the outage", "async-retries-dead-letters", func(r *results.Results) {
+			fault(r, "provider", "outage", 30, 40)
+			drop(r, "async", 30, 40, 100)
+			r.Patterns["async"].Summary.Drops = results.Drops{} // left out of the window's count, as if dropped elsewhere
+			for i := range r.Patterns["async"].Series.Drops["http_503"] {
+				r.Patterns["async"].Series.Drops["http_503"][i] = 0
+			}
+		}, NotExercised, []string{"accepted no reaction"}},
 		{"retries: lost", "async-retries-dead-letters", func(r *results.Results) {
 			fault(r, "provider", "outage", 30, 40)
 			r.Patterns["async"].Summary.Lost = 5
@@ -398,36 +480,47 @@ func TestEvaluate(t *testing.T) {
 		{"broker: no broker fault", "broker-spof", nil, NotExercised, []string{"--broker local"}},
 
 		// tracing-harder
-		{"tracing: the wait is past the broker", "tracing-harder", func(r *results.Results) {
-			trace(r, "sync", 1, 0.2, 0.3, 0.5, 6)
-			trace(r, "async", 1, 0.2, 15, 0.5, 6)
-		}, Holds, []string{"queue hop (produce, time in Kafka, fetch) took 15.0 ms", "after the caller was answered"}},
-		{"tracing: no harder", "tracing-harder", func(r *results.Results) {
-			trace(r, "sync", 1, 0.2, 2, 0.5, 6)
-			trace(r, "async", 1, 0.2, 2.5, 0.5, 6)
-		}, DoesNotHold, []string{"as completely as sync"}},
-		{"tracing: half traced", "tracing-harder", func(r *results.Results) {
+		{"tracing: traces broke at the broker", "tracing-harder", func(r *results.Results) {
 			trace(r, "sync", 1, 0.2, 2, 0.5, 6)
 			trace(r, "async", 1, 0.2, 2.5, 0.5, 6)
 			r.Patterns["async"].Summary.Traced /= 2
-		}, Mixed, []string{"50%"}},
+		}, Holds, []string{"50% of its deliveries, sync's for 100%", "Traces broke"}},
+		// A long queue hop is not a harder trace: traced completely, the
+		// claim does not hold, and the evidence says where the wait was.
+		{"tracing: complete, the wait past the broker", "tracing-harder", func(r *results.Results) {
+			trace(r, "sync", 1, 0.2, 0.3, 0.5, 6)
+			trace(r, "async", 1, 0.2, 15, 0.5, 6)
+		}, DoesNotHold, []string{"as completely as sync", "fetch 15.0 ms", "21.5 ms of the 22.7 ms"}},
+		{"tracing: both incomplete", "tracing-harder", func(r *results.Results) {
+			trace(r, "sync", 1, 0.2, 2, 0.5, 6)
+			trace(r, "async", 1, 0.2, 2.5, 0.5, 6)
+			r.Patterns["sync"].Summary.Traced /= 2
+			r.Patterns["async"].Summary.Traced /= 2
+		}, Mixed, []string{"Neither was traced completely"}},
+		{"tracing: no sync hops", "tracing-harder", func(r *results.Results) {
+			trace(r, "async", 1, 0.2, 2.5, 0.5, 6)
+		}, NotExercised, []string{"for sync"}},
 		{"tracing: no hops in results.json", "tracing-harder", nil, NotExercised, []string{"hops_ms"}},
 
 		// lb-hop-3-5ms
 		{"lb: 4 ms", "lb-hop-3-5ms", func(r *results.Results) {
 			variants(r, scaleYAML, map[string][4]float64{"sync.r1": {10, 20, 8, 18}, "sync.lb": {14, 25, 8, 18}, "sync.r2": {11, 21, 8, 18}})
-		}, Holds, []string{"added 4.00 ms"}},
-		{"lb: loopback is cheap", "lb-hop-3-5ms", func(r *results.Results) {
+		}, Holds, []string{"added 4.00 ms", "lower bound"}},
+		// Against the claim: the balancer's processing alone cost more.
+		{"lb: 7 ms", "lb-hop-3-5ms", func(r *results.Results) {
+			variants(r, scaleYAML, map[string][4]float64{"sync.r1": {10, 20, 8, 18}, "sync.lb": {17, 30, 8, 18}})
+		}, DoesNotHold, []string{"added 7.00 ms", "more than the claim's 3–5 ms"}},
+		{"lb: loopback has no round trip", "lb-hop-3-5ms", func(r *results.Results) {
 			variants(r, scaleYAML, map[string][4]float64{"sync.r1": {10, 20, 8, 18}, "sync.lb": {10.2, 20.5, 8, 18}})
-		}, DoesNotHold, []string{"added 0.20 ms", "sync.lb"}},
+		}, NotExercised, []string{"added 0.20 ms", "sync.lb", "no network round trip"}},
 		{"lb: replicas differ", "lb-hop-3-5ms", func(r *results.Results) {
 			variants(r, scaleYAML, map[string][4]float64{"sync.r1": {10, 20, 8, 18}, "sync.r2": {10.3, 20.5, 8, 18}})
-		}, DoesNotHold, []string{"not the balancer's alone"}},
+		}, NotExercised, []string{"same number of replicas", "not be the balancer's alone"}},
 		{"lb: knobs from the summary", "lb-hop-3-5ms", func(r *results.Results) {
-			variants(r, "name: x\n", map[string][4]float64{"sync.direct": {10, 20, 8, 18}, "sync.via": {10.4, 21, 8, 18}})
+			variants(r, "name: x\n", map[string][4]float64{"sync.direct": {10, 20, 8, 18}, "sync.via": {16, 21, 8, 18}})
 			r.Patterns["sync.direct"].Summary.Replicas, r.Patterns["sync.direct"].Summary.Balancer = 1, "none"
 			r.Patterns["sync.via"].Summary.Replicas, r.Patterns["sync.via"].Summary.Balancer = 1, "nginx"
-		}, DoesNotHold, []string{"added 0.40 ms"}},
+		}, DoesNotHold, []string{"added 6.00 ms"}},
 		{"lb: no variants", "lb-hop-3-5ms", nil, NotExercised, nil},
 
 		// fanout-free-for-producer
@@ -464,6 +557,19 @@ func TestEvaluate(t *testing.T) {
 			}
 			if got.Evidence == "" || got.Claim == "" {
 				t.Errorf("claim %q with evidence %q: want both", got.Claim, got.Evidence)
+			}
+			// A decided verdict names what it was decided from, so that
+			// judge reads those patterns, not every pattern of the run.
+			if got.Verdict != NotExercised {
+				in := &run{r: r, prof: parseProfile(r.Run)}
+				for _, rl := range rules {
+					if rl.id == tc.id {
+						rl.eval(in)
+					}
+				}
+				if len(in.read.keys) == 0 {
+					t.Errorf("%s decided %q without recording a pattern it read", tc.id, got.Verdict)
+				}
 			}
 		})
 	}
@@ -563,5 +669,144 @@ variants:
 		if ok != tt.wantOK || ok && got != tt.want {
 			t.Errorf("knobsOf(%q) = %+v, %v; want %+v, %v", tt.key, got, ok, tt.want, tt.wantOK)
 		}
+	}
+}
+
+// TestInconclusive: a verdict decided from bound seconds, from a pattern
+// that is not ok or does not know what it lost, or in a partial run, is
+// inconclusive with the reason and what the numbers would have said; a
+// clean one, one from results that record no validity, and one whose
+// bound seconds lie outside what the rule read keep their verdict.
+func TestInconclusive(t *testing.T) {
+	peakHolds := func(r *results.Results) {
+		surgeAt(4, "10ms", "10ms")(r)
+		drop(r, "sync", 20, 40, 200)
+	}
+	for _, tc := range []struct {
+		name  string
+		id    string
+		have  func(r *results.Results)
+		want  string
+		words []string
+	}{
+		// Holds as TestEvaluate has it, then contended.
+		{"clean: validity ok, no bound second", "sync-blocks-caller", func(r *results.Results) {
+			for _, k := range r.Keys() {
+				r.Patterns[k].Summary.Validity = results.ValidityOK
+				bound(r, k, "", 0, 0)
+			}
+		}, Holds, nil},
+		{"holds, a bound second in the pattern", "sync-blocks-caller", func(r *results.Results) {
+			bound(r, "async", results.ValidityMachineBound, 10, 11)
+		}, Inconclusive, []string{"Inconclusive: async was machine-bound in 1 of its 65 seconds", `numbers say "holds": Sync's callers waited`}},
+		{"does not hold, a bound second", "sync-blocks-caller", func(r *results.Results) {
+			r.Patterns["sync"].Summary.API.P50, r.Patterns["sync"].Summary.API.P99 = 2, 5
+			bound(r, "sync", results.ValidityGeneratorBound, 10, 12)
+			bound(r, "sync", results.ValidityMachineBound, 12, 13)
+		}, Inconclusive, []string{"sync was machine-bound in 1 and generator-bound in 2 of its 65 seconds", `say "does not hold"`}},
+		{"mixed, a bound second", "sync-blocks-caller", func(r *results.Results) {
+			r.Patterns["sync"].Summary.API.P50 = 2
+			bound(r, "sync", results.ValidityMachineBound, 10, 11)
+		}, Inconclusive, []string{`say "mixed"`}},
+		{"a pattern not ok", "async-eventual-consistency", func(r *results.Results) {
+			r.Patterns["async"].Summary.Validity = results.ValidityGeneratorBound
+			r.Patterns["async"].Summary.ValidityReason = "the generator sent late for 31 s"
+		}, Inconclusive, []string{"async is generator-bound (the generator sent late for 31 s)"}},
+		{"a partial run", "sync-blocks-caller", func(r *results.Results) {
+			r.Run.Partial, r.Run.PartialReason = true, "interrupted"
+		}, Inconclusive, []string{"the run was partial (interrupted)"}},
+		{"a partial run exercises nothing more", "broker-spof", func(r *results.Results) {
+			r.Run.Partial = true
+		}, NotExercised, nil},
+		{"lost unknown can support no loss statement", "async-absorbs-surge", func(r *results.Results) {
+			withSurge(r)
+			r.Patterns["async"].Summary.PeakLag, r.Patterns["async"].Summary.DrainS = 5000, 4
+			r.Patterns["async"].Summary.LostUnknown = true
+		}, Inconclusive, []string{"async's final ledger read failed"}},
+
+		// The window: sync-provision-for-peak reads sync's peak and base
+		// seconds only.
+		{"peak: bound seconds in the peak", "sync-provision-for-peak", func(r *results.Results) {
+			peakHolds(r)
+			bound(r, "sync", results.ValidityMachineBound, 25, 30)
+		}, Inconclusive, []string{"sync was machine-bound in 5 of the 60 seconds this verdict reads", `say "holds"`}},
+		{"peak: a bound second in the drain is outside its window", "sync-provision-for-peak", func(r *results.Results) {
+			peakHolds(r)
+			bound(r, "sync", results.ValidityMachineBound, 62, 63)
+		}, Holds, nil},
+		{"peak: async is only quoted", "sync-provision-for-peak", func(r *results.Results) {
+			peakHolds(r)
+			r.Patterns["async"].Summary.Validity, r.Patterns["async"].Summary.ValidityReason = results.ValidityMachineBound, "the machine set these numbers for 31 s"
+		}, Holds, []string{"Quoted, not decided from: async is machine-bound (the machine set these numbers for 31 s)."}},
+		{"peak: sync not ok although its window is clean", "sync-provision-for-peak", func(r *results.Results) {
+			peakHolds(r)
+			r.Patterns["sync"].Summary.Validity, r.Patterns["sync"].Summary.BoundS = results.ValidityMachineBound, 9
+		}, Inconclusive, []string{"sync is machine-bound (9 of its attack seconds were bound)"}},
+
+		// A rule over variants records the keys it compared.
+		{"lb: the balancer's run was bound", "lb-hop-3-5ms", func(r *results.Results) {
+			variants(r, scaleYAML, map[string][4]float64{"sync.r1": {10, 20, 8, 18}, "sync.lb": {14, 25, 8, 18}, "sync.r2": {11, 21, 8, 18}})
+			bound(r, "sync.lb", results.ValidityMachineBound, 1, 2)
+		}, Inconclusive, []string{"sync.lb was machine-bound in 1"}},
+		{"lb: a variant it did not compare was bound", "lb-hop-3-5ms", func(r *results.Results) {
+			variants(r, scaleYAML, map[string][4]float64{"sync.r1": {10, 20, 8, 18}, "sync.lb": {14, 25, 8, 18}, "sync.r2": {11, 21, 8, 18}})
+			bound(r, "sync.r2", results.ValidityMachineBound, 1, 2)
+		}, Holds, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := steady()
+			tc.have(r)
+			got := find(t, Evaluate(r), tc.id)
+			if got.Verdict != tc.want {
+				t.Errorf("verdict %q, want %q; evidence: %s", got.Verdict, tc.want, got.Evidence)
+			}
+			for _, w := range tc.words {
+				if !strings.Contains(got.Evidence, w) {
+					t.Errorf("evidence %q lacks %q", got.Evidence, w)
+				}
+			}
+		})
+	}
+}
+
+// TestJudgeUnrecorded: a rule that records none of its reads is judged
+// against every pattern of the run.
+func TestJudgeUnrecorded(t *testing.T) {
+	r := steady()
+	bound(r, "hybrid", results.ValidityMachineBound, 1, 2)
+	in := &run{r: r}
+	got := in.judge(verdict{verdict: Holds, evidence: "It held."})
+	if got.verdict != Inconclusive || !strings.Contains(got.evidence, "hybrid was machine-bound in 1") {
+		t.Errorf("got %q: %s; want inconclusive, hybrid named", got.verdict, got.evidence)
+	}
+	if got.numbers["bound_s"] != 1 {
+		t.Errorf("bound_s = %v, want 1", got.numbers["bound_s"])
+	}
+}
+
+// TestMeanLatency: the model's mean is the provider's, as it draws.
+func TestMeanLatency(t *testing.T) {
+	for _, tc := range []struct {
+		p50, p99 time.Duration
+	}{
+		{10 * time.Millisecond, 10 * time.Millisecond}, // no spread: p50
+		{5 * time.Millisecond, 40 * time.Millisecond},  // the provider's defaults
+		{10 * time.Millisecond, 50 * time.Millisecond}, // claims-surge
+		{1 * time.Millisecond, 200 * time.Millisecond}, // a tail long enough for the cap to matter
+	} {
+		got := meanLatency(tc.p50, tc.p99)
+		pv := provider.New(provider.Config{P50: tc.p50, P99: tc.p99})
+		const n = 400_000
+		var sum float64
+		for range n {
+			sum += float64(pv.Latency())
+		}
+		drawn := sum / n
+		if d := math.Abs(float64(got)-drawn) / drawn; d > 0.02 {
+			t.Errorf("meanLatency(%v, %v) = %v; the provider's draws average %v (%.1f%% apart)", tc.p50, tc.p99, got, time.Duration(drawn), 100*d)
+		}
+	}
+	if got, want := meanLatency(0, 0), meanLatency(provider.DefaultP50, provider.DefaultP99); got != want {
+		t.Errorf("meanLatency(0, 0) = %v, want the defaults' %v", got, want)
 	}
 }

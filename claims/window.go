@@ -23,16 +23,28 @@ const (
 	RestartSlack = 2.0
 )
 
-// run is what the rules read: the results and the profile as it ran.
+// run is what the rules read: the results and the profile as it ran, and
+// what the rule being evaluated has read of them (judge.go).
 type run struct {
 	r    *results.Results
 	prof *profiles.Profile // as it ran; nil when run.profile_yaml does not parse
+	read reads
 }
 
 // pattern returns the results of pattern name ("sync"): its own key, or
 // else the first key of that pattern (a variant such as sync.r1, or
-// sync.2 of a repeat); nil when the run has none.
+// sync.2 of a repeat); nil when the run has none. The verdict is decided
+// from them (judge).
 func (in *run) pattern(name string) (string, *results.Pattern) {
+	k, _ := in.lookup(name)
+	if k == "" {
+		return "", nil
+	}
+	return k, in.get(k)
+}
+
+// lookup is pattern without recording the read.
+func (in *run) lookup(name string) (string, *results.Pattern) {
 	if p, ok := in.r.Patterns[name]; ok {
 		return name, p
 	}

@@ -1,0 +1,206 @@
+package claims
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/commbench/commbench/results"
+)
+
+// A rule decides from patterns, and from some or all of their seconds.
+// What it reads is recorded as it reads, by the accessors every rule goes
+// through, so that judge can tell afterwards whether the machine, not the
+// pattern, set those numbers:
+//
+//   - in.pattern and needs (by pattern name) and in.get (by key) record a
+//     pattern the verdict is decided from, with all its seconds (attack
+//     and drain: a summary's figures span both);
+//   - in.window narrows a recorded pattern to the seconds the rule read
+//     (a surge's peak and base, a fault's window), for rules that read
+//     no whole-run figure of it;
+//   - in.aside and in.getAside record a pattern quoted in the evidence
+//     only: its bound seconds or failed reconciliation are said, not
+//     decided on.
+//
+// A rule that forgets to record is judged against every pattern of the
+// run, so forgetting errs on the side of "inconclusive".
+
+// reads is what one rule read.
+type reads struct {
+	keys  []string         // decided from, in the order first read
+	secs  map[string][]int // narrowed windows by key; absent: all seconds
+	aside []string         // quoted only
+}
+
+// get returns the results of pattern key and records them as decided
+// from; nil when the run has no such key.
+func (in *run) get(key string) *results.Pattern {
+	p := in.r.Patterns[key]
+	if p != nil && !slices.Contains(in.read.keys, key) {
+		in.read.keys = append(in.read.keys, key)
+	}
+	return p
+}
+
+// getAside returns the results of pattern key and records them as quoted
+// only.
+func (in *run) getAside(key string) *results.Pattern {
+	p := in.r.Patterns[key]
+	if p != nil && !slices.Contains(in.read.aside, key) {
+		in.read.aside = append(in.read.aside, key)
+	}
+	return p
+}
+
+// aside is in.pattern for a pattern quoted in the evidence only.
+func (in *run) aside(name string) (string, *results.Pattern) {
+	k, _ := in.lookup(name)
+	if k == "" {
+		return "", nil
+	}
+	return k, in.getAside(k)
+}
+
+// window narrows what the verdict read of key to the seconds idx (added
+// to any narrowed before). Call it only when the rule reads nothing of
+// key beyond those seconds.
+func (in *run) window(key string, idx ...[]int) {
+	if in.read.secs == nil {
+		in.read.secs = map[string][]int{}
+	}
+	w := in.read.secs[key]
+	if w == nil {
+		w = []int{}
+	}
+	for _, x := range idx {
+		for _, i := range x {
+			if !slices.Contains(w, i) {
+				w = append(w, i)
+			}
+		}
+	}
+	slices.Sort(w)
+	in.read.secs[key] = w
+}
+
+// judge turns a verdict decided from contended data into Inconclusive:
+// when the run was partial, when a pattern it was decided from is not ok
+// (summary.validity other than "ok"; empty means a run from before
+// validity was recorded, taken as ok) or does not know what it lost
+// (summary.lost_unknown), or when that pattern's seconds the rule read
+// include bound ones (series.bound). Its evidence then says why, and what
+// the numbers would have said. A pattern quoted only gets a note. "Not
+// exercised" stays: nothing was decided.
+func (in *run) judge(v verdict) verdict {
+	if v.verdict == NotExercised {
+		return v
+	}
+	keys := in.read.keys
+	if len(keys) == 0 {
+		keys = in.r.Keys() // the rule recorded nothing: every pattern counts
+	}
+	var why []string
+	bound := 0
+	if in.r.Run.Partial {
+		s := "the run was partial"
+		if r := in.r.Run.PartialReason; r != "" {
+			s += " (" + strings.TrimRight(r, ".") + ")"
+		}
+		why = append(why, s)
+	}
+	for _, k := range keys {
+		if s, n := in.contended(k); s != "" {
+			why = append(why, s)
+			bound += n
+		}
+	}
+	var notes []string
+	for _, k := range in.read.aside {
+		if slices.Contains(keys, k) {
+			continue
+		}
+		if s, _ := in.contended(k); s != "" {
+			notes = append(notes, s)
+		}
+	}
+	if len(notes) > 0 {
+		v.evidence += " Quoted, not decided from: " + strings.Join(notes, "; ") + "."
+	}
+	if len(why) == 0 {
+		return v
+	}
+	if v.numbers == nil {
+		v.numbers = map[string]float64{}
+	}
+	v.numbers["bound_s"] = float64(bound)
+	v.evidence = fmt.Sprintf("Inconclusive: %s. Read as they are, the numbers say %q: %s", strings.Join(why, "; "), v.verdict, v.evidence)
+	v.verdict = Inconclusive
+	return v
+}
+
+// contended says why pattern key cannot decide a verdict, "" when it can,
+// and how many of the seconds the rule read of it were bound.
+func (in *run) contended(key string) (string, int) {
+	p := in.r.Patterns[key]
+	if p == nil {
+		return "", 0
+	}
+	s := p.Summary
+	var why []string
+	if s.Validity != "" && s.Validity != results.ValidityOK {
+		r := s.ValidityReason
+		if r == "" {
+			r = fmt.Sprintf("%d of its attack seconds were bound", s.BoundS)
+		}
+		why = append(why, fmt.Sprintf("%s is %s (%s)", key, s.Validity, strings.TrimRight(r, ".")))
+	}
+	if s.LostUnknown {
+		why = append(why, key+"'s final ledger read failed, so what it lost is not known")
+	}
+	idx, narrowed := in.read.secs[key]
+	if !narrowed {
+		idx = make([]int, len(p.Series.Bound))
+		for i := range idx {
+			idx[i] = i
+		}
+	}
+	byKind := map[string]int{}
+	n := 0
+	for _, i := range idx {
+		if i < len(p.Series.Bound) && p.Series.Bound[i] != "" {
+			byKind[p.Series.Bound[i]]++
+			n++
+		}
+	}
+	if n > 0 {
+		var kinds []string
+		for _, k := range []string{results.ValidityMachineBound, results.ValidityGeneratorBound} {
+			if byKind[k] > 0 {
+				kinds = append(kinds, fmt.Sprintf("%s in %d", k, byKind[k]))
+				delete(byKind, k)
+			}
+		}
+		other := 0
+		for _, c := range byKind {
+			other += c
+		}
+		if other > 0 {
+			kinds = append(kinds, fmt.Sprintf("bound in %d", other))
+		}
+		of := fmt.Sprintf("its %d seconds", len(idx))
+		if narrowed {
+			of = fmt.Sprintf("the %d seconds this verdict reads", len(idx))
+		}
+		why = append(why, fmt.Sprintf("%s was %s of %s", key, strings.Join(kinds, " and "), of))
+	}
+	return strings.Join(why, "; "), n
+}
+
+// lostText says what a pattern lost, "lost 3", or that it is not known.
+func lostText(s results.Summary) string {
+	if s.LostUnknown {
+		return "lost an unknown number (the final ledger read failed)"
+	}
+	return fmt.Sprintf("lost %d", s.Lost)
+}

@@ -32,6 +32,7 @@ var verdictClass = map[string]string{
 	claims.DoesNotHold:  "refuted",
 	claims.Mixed:        "mixed",
 	claims.NotExercised: "na",
+	claims.Inconclusive: "inconclusive",
 }
 
 // claimsSection draws r's claims; when results.json holds none (a run from

@@ -55,7 +55,7 @@ func TestValidityOld(t *testing.T) {
 			t.Fatal(err)
 		}
 		page := buf.String()
-		for _, absent := range []string{"is not ok", "chart_host_cpu", "chart_send_lag", "Validity:", " bound&#34;", `bound"`, "never notified", "shaded grey", "Grey areas", "bound seconds (the machine"} {
+		for _, absent := range []string{"is not ok", "chart_host_cpu", "chart_send_lag", "Validity:", " bound&#34;", `bound"`, "never notified (lost or dead-lettered)", "shaded grey", "Grey areas", "bound seconds (the machine"} {
 			if strings.Contains(page, absent) {
 				t.Errorf("%s: the page of old results has %q", name, absent)
 			}

@@ -57,7 +57,7 @@ func (r *patternRun) measure(ctx context.Context, firstID uint64) (*results.Patt
 		return nil, err
 	}
 	defer logs.close()
-	rec := loadgen.NewRecorder(loadgen.RecorderOptions{Due: pacer.Due, APILog: logs.api, APIUncorrectedLog: logs.apiUnc})
+	rec := loadgen.NewRecorder(loadgen.RecorderOptions{Due: pacer.Due, LateTolerance: r.thresholds().LateBy, APILog: logs.api, APIUncorrectedLog: logs.apiUnc})
 	r.notify = hdrhistogram.New(wire.LowestMicros, wire.HighestMicros, wire.Digits)
 	r.meter = newCPUMeter()
 	r.series = results.Series{Drops: map[string][]int64{}, CPU: map[string][]float64{}, RSSMB: map[string][]float64{}}
@@ -72,6 +72,7 @@ func (r *patternRun) measure(ctx context.Context, firstID uint64) (*results.Patt
 		}
 	}
 	o.Logf("%s: attack, %s", r.label, pacer)
+	r.host = newHostMeter() // the baseline: the host's CPU counts from here
 	start := time.Now()
 	notifyHlog, err := results.NewIntervalLog(logs.notify, start)
 	if err != nil {
@@ -118,6 +119,9 @@ func (r *patternRun) reconcile(ctx context.Context, rec *loadgen.Recorder, pacer
 	defer cancel()
 	snap, perReplica, lerr := fetchLedgers(rctx, r.ledgerURLs())
 	pat := r.summarize(rec, pacer, attackEnd, drained, drainS, r.o.Shard.Restrict(snap))
+	if lerr != nil && r.o.Shard.OwnsLedger() {
+		pat.Summary.LostUnknown = true // not 0: not known
+	}
 	rc := reconciled{totals: rec.Totals(), accepted: rec.AcceptedIDs(), each: perReplica}
 	for _, pt := range each[summarizer](r.parts) {
 		if err := pt.summarize(rctx, &pat.Summary, rc); err != nil && lerr == nil {
@@ -139,12 +143,14 @@ func (r *patternRun) drain(ctx context.Context, rec *loadgen.Recorder, timeout t
 	}
 	accepted := rec.Totals().Accepted
 	drainers := each[drainer](r.parts)
+	// The ledger and the lag are read here, every 100 ms, not from the
+	// once-a-second sampler: the drain is timed to 100 ms.
 	return pollUntil(ctx, timeout, 100*time.Millisecond, func() bool {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		if (r.async() && r.lag != 0) || r.counts.Delivered+r.counts.DeadLettered < accepted {
+		if !r.backlogGone(ctx, accepted) {
 			return false
 		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
 		for _, pt := range drainers {
 			if !pt.drained() {
 				return false
@@ -152,6 +158,22 @@ func (r *patternRun) drain(ctx context.Context, rec *loadgen.Recorder, timeout t
 		}
 		return true
 	})
+}
+
+// backlogGone reports whether every accepted reaction was delivered or
+// dead-lettered and, for a pattern that uses Kafka, the group's lag is 0.
+func (r *patternRun) backlogGone(ctx context.Context, accepted int64) bool {
+	qctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	c, err := fetchCounts(qctx, r.ledgerURLs())
+	if err != nil || c.Delivered+c.DeadLettered < accepted {
+		return false
+	}
+	if r.async() {
+		lag, _, err := r.client.Lag(qctx, r.group, r.dTopic)
+		return err == nil && lag == 0
+	}
+	return true
 }
 
 // pollUntil calls done every interval until it reports true (then true),

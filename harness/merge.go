@@ -348,6 +348,7 @@ func sumSummaries(pat *results.Pattern, key string, parts []mergePart) {
 		s.GoodputRPS += ps.GoodputRPS
 		s.LateSends += ps.LateSends
 		s.Saturated = s.Saturated || ps.Saturated
+		mergeValidity(s, &ps)
 		s.Drops.Merge(ps.Drops)
 		s.Delivered += ps.Delivered
 		s.Lost += ps.Lost
@@ -376,10 +377,29 @@ func sumSummaries(pat *results.Pattern, key string, parts []mergePart) {
 	for name, sec := range cpuSeconds {
 		if s.Accepted > 0 {
 			s.CPUSecondsPer1k[name] = sec / float64(s.Accepted) * 1000
-			total += s.CPUSecondsPer1k[name]
+			if name != "generator" { // total is the system under test
+				total += s.CPUSecondsPer1k[name]
+			}
 		}
 	}
 	s.CPUSecondsPer1k["total"] = total
+}
+
+// mergeValidity makes s, the merged summary, as valid as its least valid
+// shard: one machine that was bound makes the merged numbers suspect.
+func mergeValidity(s, ps *results.Summary) {
+	if s.Validity == "" {
+		s.Validity = ps.Validity
+	}
+	s.BoundS = max(s.BoundS, ps.BoundS)
+	s.SampleGaps += ps.SampleGaps
+	s.Clamped += ps.Clamped
+	s.NoID += ps.NoID
+	s.LostUnknown = s.LostUnknown || ps.LostUnknown
+	if ps.Validity != "" && ps.Validity != results.ValidityOK && (s.Validity == results.ValidityOK || s.ValidityReason == "") {
+		s.Validity, s.ValidityReason = ps.Validity, ps.ValidityReason
+		s.MachineBoundS, s.GeneratorBoundS = ps.MachineBoundS, ps.GeneratorBoundS
+	}
 }
 
 func mergeEncoded(into *hdrhistogram.Histogram, enc string) error {

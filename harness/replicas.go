@@ -140,6 +140,23 @@ func addCounts(a, b wire.Counts) wire.Counts {
 // fetchIntervals reads the last interval of every ledger at urls and
 // merges them. It fails if any fails: a partial sum would look like a
 // delivery rate that dropped.
+// fetchCounts reads the ledgers' counts without taking their interval
+// (GET /v1/stats): what the drain polls ten times a second, leaving the
+// per-second interval to the sampler.
+func fetchCounts(ctx context.Context, urls []string) (wire.Counts, error) {
+	var sum wire.Counts
+	for _, u := range urls {
+		var st struct {
+			Ledger wire.Counts `json:"ledger"`
+		}
+		if err := getJSON(ctx, u+wire.PathStats, &st); err != nil {
+			return sum, err
+		}
+		sum = addCounts(sum, st.Ledger)
+	}
+	return sum, nil
+}
+
 func fetchIntervals(ctx context.Context, urls []string) (wire.Counts, *hdrhistogram.Histogram, error) {
 	if len(urls) == 1 {
 		return fetchInterval(ctx, urls[0])

@@ -185,9 +185,8 @@ func (f *runFolder) runPatterns(ctx context.Context, o RunOptions, k *kafka) err
 			if pat != nil {
 				res.Patterns[key] = pat
 				res.Order = append(res.Order, key)
-				if pat.Summary.Saturated {
-					res.Run.Warnings = append(res.Run.Warnings, fmt.Sprintf("%s: the generator achieved %.0f of %.0f rps offered (below 99%%): its latency numbers understate the load", key, pat.Summary.AchievedRPS, pat.Summary.OfferedRPS))
-				}
+				res.Run.Warnings = append(res.Run.Warnings, pr.warnings...)
+				res.Run.Warnings = append(res.Run.Warnings, validityWarnings(key, &pat.Summary)...)
 			}
 			if err != nil {
 				res.Run.Partial = true
@@ -323,7 +322,12 @@ type patternRun struct {
 	counts wire.Counts
 	notify *hdrhistogram.Histogram
 	meter  *cpuMeter
+	host   hostMeter
 	faults []results.FaultWindow // as fired
+	// sampleGaps counts the seconds whose ledger interval could not be
+	// read; warnings are the pattern's, for the run's list.
+	sampleGaps int
+	warnings   []string
 }
 
 // atEnd registers f to run once the pattern's services stopped.
@@ -333,6 +337,7 @@ func (r *patternRun) atEnd(f func()) { r.ends = append(r.ends, f) }
 func (r *patternRun) async() bool { return r.pattern.UsesKafka() }
 
 func (r *patternRun) run(ctx context.Context) (*results.Pattern, error) {
+	r.predictPeak()
 	r.o.Logf("%s: starting services", r.label)
 	defer func() {
 		for _, f := range slices.Backward(r.ends) {

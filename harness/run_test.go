@@ -166,6 +166,19 @@ func checkSmoke(t *testing.T, res *results.Results, dir string) {
 		if (s.Requests != 400 && !s.Saturated) || s.Requests > 400 || s.Accepted == 0 {
 			t.Errorf("%s: requests %d (saturated %v) accepted %d, want 400 (or fewer, flagged saturated) and > 0 accepted", key, s.Requests, s.Saturated, s.Accepted)
 		}
+		// Every second accounts for the host and the generator, and the
+		// pattern has a verdict on them.
+		if n := len(pat.Series.T); len(pat.Series.HostCPU) != n || len(pat.Series.Bound) != n || len(pat.Series.SendLagP99) != n || len(pat.Series.LateSends) != n {
+			t.Errorf("%s: %d seconds, but %d host, %d bound, %d send lag, %d late", key, n, len(pat.Series.HostCPU), len(pat.Series.Bound), len(pat.Series.SendLagP99), len(pat.Series.LateSends))
+		}
+		switch s.Validity {
+		case results.ValidityOK, results.ValidityMachineBound, results.ValidityGeneratorBound:
+		default:
+			t.Errorf("%s: validity %q", key, s.Validity)
+		}
+		if s.SendLag.P50 < 0 || s.SendLag.P99 < s.SendLag.P50 || s.SendLag.Max < s.SendLag.P99 {
+			t.Errorf("%s: send lag %+v", key, s.SendLag)
+		}
 		if key != "sync" && s.Lost != 0 {
 			t.Errorf("%s: lost %d, want 0", key, s.Lost)
 		}

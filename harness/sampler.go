@@ -2,7 +2,9 @@ package harness
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,10 +52,12 @@ func (r *patternRun) sampler(ctx context.Context, start time.Time, rec *loadgen.
 		wg.Wait()
 		cancel()
 		cores, rss := r.meter.sample(r.pids(), now.Sub(last))
+		hostCores := r.host.sample()
 		last = now
 
 		r.mu.Lock()
 		r.record(i, pacer, sec, ls, now, notifyHlog)
+		bound := r.recordHost(sec, hostCores)
 		t := &tick{series: &r.series, sec: sec, lag: ls.lag}
 		for _, rec := range records {
 			if rec != nil {
@@ -65,7 +69,7 @@ func (r *patternRun) sampler(ctx context.Context, start time.Time, rec *loadgen.
 			r.series.RSSMB[name] = append(r.series.RSSMB[name], rss[name])
 		}
 		r.mu.Unlock()
-		r.progress(now.Sub(start).Seconds(), pacer, sec, ls.lag)
+		r.progress(now.Sub(start).Seconds(), pacer, sec, ls.lag, hostCores, bound)
 	}
 }
 
@@ -104,6 +108,8 @@ func (r *patternRun) record(i int, pacer loadgen.StagePacer, sec loadgen.Second,
 		r.notify.Merge(ls.h)
 		notifyHlog.Write(ls.h, now.Add(-time.Second), now)
 		r.counts = ls.counts
+	} else if !errors.Is(ls.err, errNotOwner) {
+		r.sampleGaps++ // the summary's time-to-notify is the whole ledger's: nothing lost there
 	}
 	s.NotifyP50 = append(s.NotifyP50, np50)
 	s.NotifyP99 = append(s.NotifyP99, np99)
@@ -122,7 +128,7 @@ func offeredIn(p loadgen.StagePacer, from, to time.Duration) float64 {
 	return float64(p.Hits(to)-p.Hits(from)) / (to - from).Seconds()
 }
 
-func (r *patternRun) progress(t float64, pacer loadgen.StagePacer, sec loadgen.Second, lag int64) {
+func (r *patternRun) progress(t float64, pacer loadgen.StagePacer, sec loadgen.Second, lag int64, hostCores float64, bound string) {
 	w := r.o.Progress
 	if w == nil {
 		return
@@ -139,8 +145,16 @@ func (r *patternRun) progress(t float64, pacer loadgen.StagePacer, sec loadgen.S
 	r.mu.Lock()
 	delivered := r.counts.Delivered
 	r.mu.Unlock()
-	line := fmt.Sprintf("[%s] %s  offered %.0f -> sent %d rps  accepted %d  p99 %.1f ms  drops %d%s  delivered %d",
-		r.label, phase, pacer.Rate(time.Duration(t*float64(time.Second))), sec.Sent, sec.Accepted, sec.APIP99, sec.Drops.Total, lagText, delivered)
+	hostText := ""
+	if hostCores >= 0 {
+		hostText = fmt.Sprintf("  host %.1f cores", hostCores)
+	}
+	if bound != "" {
+		// Said as it happens: this second measured the machine.
+		hostText += "  " + strings.ToUpper(bound)
+	}
+	line := fmt.Sprintf("[%s] %s  offered %.0f -> sent %d rps  accepted %d  p99 %.1f ms  drops %d%s  delivered %d%s",
+		r.label, phase, pacer.Rate(time.Duration(t*float64(time.Second))), sec.Sent, sec.Accepted, sec.APIP99, sec.Drops.Total, lagText, delivered, hostText)
 	if r.o.Terminal {
 		fmt.Fprintf(w, "\r\033[K%s", line)
 		return

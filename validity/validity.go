@@ -107,10 +107,20 @@ type Judgement struct {
 
 // Judge judges a pattern from its attack seconds on a host of cores.
 func (th Thresholds) Judge(secs []Second, cores int) Judgement {
-	th = th.WithDefaults()
-	j := Judgement{Verdict: OK, Seconds: len(secs), Bound: make([]string, len(secs))}
+	vs := make([]Verdict, len(secs))
 	for i, s := range secs {
-		switch v := th.Of(s, cores); v {
+		vs[i] = th.Of(s, cores)
+	}
+	return th.JudgeVerdicts(vs, cores)
+}
+
+// JudgeVerdicts judges a pattern from its attack seconds' verdicts, as Of
+// gave them second by second ("" counts as OK).
+func (th Thresholds) JudgeVerdicts(vs []Verdict, cores int) Judgement {
+	th = th.WithDefaults()
+	j := Judgement{Verdict: OK, Seconds: len(vs), Bound: make([]string, len(vs))}
+	for i, v := range vs {
+		switch v {
 		case MachineBound:
 			j.MachineS++
 			j.Bound[i] = string(v)
@@ -120,7 +130,7 @@ func (th Thresholds) Judge(secs []Second, cores int) Judgement {
 		}
 	}
 	j.BoundS = j.MachineS + j.GeneratorS
-	if len(secs) == 0 || float64(j.BoundS) <= th.BoundFraction*float64(len(secs)) {
+	if len(vs) == 0 || float64(j.BoundS) <= th.BoundFraction*float64(len(vs)) {
 		return j
 	}
 	if j.MachineS >= j.GeneratorS {

@@ -258,13 +258,33 @@ func printClaims(r *results.Results) {
 	}
 }
 
+// validityCell is the end table's validity column: ok, or the verdict
+// and its bound seconds; "-" for results from before validity.
+func validityCell(s results.Summary) string {
+	switch s.Validity {
+	case "":
+		return "-"
+	case results.ValidityOK:
+		if s.BoundS > 0 {
+			return fmt.Sprintf("ok (%d s bound)", s.BoundS)
+		}
+		return "ok"
+	}
+	return fmt.Sprintf("%s, %d s: NOT the pattern's numbers", strings.ToUpper(s.Validity), s.BoundS)
+}
+
 func printSummary(r *results.Results) {
-	fmt.Printf("\n%-10s %9s %9s %9s %9s %9s %9s %7s %7s %6s %8s %9s\n",
-		"pattern", "requests", "accepted", "api p50", "api p99", "notif p50", "notif p99", "drops", "lost", "dlq", "drain s", "cpu/1k s")
+	fmt.Printf("\n%-10s %9s %9s %9s %9s %9s %9s %7s %7s %6s %8s %9s %9s  %s\n",
+		"pattern", "requests", "accepted", "api p50", "api p99", "notif p50", "notif p99", "drops", "lost", "dlq", "drain s", "cpu/1k s", "gen/1k s", "validity")
 	for _, key := range r.Order {
 		s := r.Patterns[key].Summary
-		fmt.Printf("%-10s %9d %9d %8.1fms %8.1fms %8.1fms %8.1fms %7d %7d %6d %8.1f %9.2f\n",
-			key, s.Requests, s.Accepted, s.API.P50, s.API.P99, s.Notify.P50, s.Notify.P99, s.Drops.Total, s.Lost, s.DeadLettered, s.DrainS, s.CPUSecondsPer1k["total"])
+		lost := strconv.FormatInt(s.Lost, 10)
+		if s.LostUnknown {
+			lost = "unknown"
+		}
+		fmt.Printf("%-10s %9d %9d %8.1fms %8.1fms %8.1fms %8.1fms %7d %7s %6d %8.1f %9.2f %9.2f  %s\n",
+			key, s.Requests, s.Accepted, s.API.P50, s.API.P99, s.Notify.P50, s.Notify.P99, s.Drops.Total, lost, s.DeadLettered, s.DrainS,
+			s.CPUSecondsPer1k["total"], s.CPUSecondsPer1k["generator"], validityCell(s))
 	}
 	for _, w := range r.Run.Warnings {
 		fmt.Printf("warning: %s\n", w)

@@ -1,0 +1,120 @@
+package harness
+
+import (
+	"fmt"
+
+	"github.com/commbench/commbench/host"
+	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/results"
+	"github.com/commbench/commbench/validity"
+)
+
+// The host's side of a run (issue: verdicts you can trust): every second,
+// how busy the machine was and how late the generator sent, and from
+// those whether the second measured the pattern or the machine.
+
+// hostMeter reads the host's busy cores once a second; nil where
+// /proc/stat cannot be read (then no second is machine-bound).
+type hostMeter struct{ cpu *host.CPU }
+
+func newHostMeter() hostMeter {
+	c, err := host.NewCPU()
+	if err != nil {
+		return hostMeter{}
+	}
+	return hostMeter{cpu: c}
+}
+
+// sample returns the busy cores since the last sample, -1 when not
+// measured.
+func (m hostMeter) sample() float64 {
+	if m.cpu == nil {
+		return -1
+	}
+	c, err := m.cpu.Sample()
+	if err != nil {
+		return -1
+	}
+	return c
+}
+
+// thresholds are the profile's validity thresholds.
+func (r *patternRun) thresholds() validity.Thresholds { return r.p.Validity.Thresholds() }
+
+// recordHost appends one second's host and generator accounting to the
+// series, and the second's validity. Called with r.mu held.
+func (r *patternRun) recordHost(sec loadgen.Second, hostCores float64) string {
+	s := &r.series
+	s.HostCPU = append(s.HostCPU, hostCores)
+	s.SendLagP50 = append(s.SendLagP50, sec.SendLagP50)
+	s.SendLagP99 = append(s.SendLagP99, sec.SendLagP99)
+	s.SendLagMax = append(s.SendLagMax, sec.SendLagMax)
+	s.LateSends = append(s.LateSends, sec.Late)
+	v := r.thresholds().Of(validity.Second{HostCores: hostCores, Sent: sec.Recorded, Late: sec.Late}, host.Cores())
+	bound := ""
+	if v != validity.OK {
+		bound = string(v)
+	}
+	s.Bound = append(s.Bound, bound)
+	return bound
+}
+
+// judge sets the summary's validity from the verdicts of the attack's
+// seconds, those that ended by attackS (the drain's are shaded but not
+// judged), as recordHost marked them.
+func judge(s *results.Summary, series *results.Series, attackS float64, th validity.Thresholds) {
+	var vs []validity.Verdict
+	for i, t := range series.T {
+		if t > attackS+0.5 || i >= len(series.Bound) {
+			break
+		}
+		vs = append(vs, validity.Verdict(series.Bound[i]))
+	}
+	j := th.JudgeVerdicts(vs, host.Cores())
+	s.Validity, s.ValidityReason = string(j.Verdict), j.Reason
+	s.BoundS, s.MachineBoundS, s.GeneratorBoundS = j.BoundS, j.MachineS, j.GeneratorS
+}
+
+// summarizeHost fills the generator's send lag, its saturation and the
+// pattern's validity. Called with r.mu held.
+func (r *patternRun) summarizeHost(s *results.Summary, rec *loadgen.Recorder, attackS float64) {
+	th := r.thresholds()
+	lag := rec.SendLag()
+	if lag.TotalCount() > 0 {
+		s.SendLag = results.LagPercentiles{P50: ms(lag.ValueAtQuantile(50)), P99: ms(lag.ValueAtQuantile(99)), Max: ms(lag.Max())}
+	}
+	if s.Requests > 0 && float64(s.LateSends) > th.LateFraction*float64(s.Requests) {
+		s.Saturated = true
+	}
+	judge(s, &r.series, attackS, th)
+}
+
+// validityWarnings are what the run's warnings say of a pattern's
+// validity and of the numbers it could not record.
+func validityWarnings(key string, s *results.Summary) []string {
+	var w []string
+	if s.Validity != "" && s.Validity != string(validity.OK) {
+		w = append(w, fmt.Sprintf("%s is %s: %s; no claim or gate decides from it", key, s.Validity, s.ValidityReason))
+	}
+	if s.Saturated {
+		w = append(w, fmt.Sprintf("%s: the generator fell behind: achieved %.0f of %.0f rps offered, %d sends (%.1f%%) more than the late threshold after their intended time (send lag p99 %.2f ms): its latency numbers understate the load",
+			key, s.AchievedRPS, s.OfferedRPS, s.LateSends, pct(s.LateSends, s.Requests), s.SendLag.P99))
+	}
+	if s.LostUnknown {
+		w = append(w, key+": the final ledger read failed: lost, delivered and dead-lettered are unknown")
+	}
+	if s.SampleGaps > 0 {
+		w = append(w, fmt.Sprintf("%s: %d per-second ledger reads failed: the per-second time-to-notify has holes (the summary's comes from the whole-run histogram)", key, s.SampleGaps))
+	}
+	if s.Clamped > 0 || s.NoID > 0 || s.LedgerClamped > 0 {
+		w = append(w, fmt.Sprintf("%s: numbers not recorded as measured: %d API latencies outside the histograms' range, %d accepted answers without a usable id, %d time-to-notify values outside the ledger's range", key, s.Clamped, s.NoID, s.LedgerClamped))
+	}
+	return w
+}
+
+func pct(part, whole int64) float64 {
+	if whole == 0 {
+		return 0
+	}
+	return float64(part) / float64(whole) * 100
+}

@@ -1,0 +1,97 @@
+package harness
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/commbench/commbench/results"
+	"github.com/commbench/commbench/validity"
+)
+
+func TestFitCPU(t *testing.T) {
+	var p results.Pattern
+	for i := range 30 {
+		rps := float64(100 + 50*i)
+		p.Series.T = append(p.Series.T, float64(i+1))
+		p.Series.AchievedRPS = append(p.Series.AchievedRPS, rps)
+		p.Series.HostCPU = append(p.Series.HostCPU, 0.3+0.001*rps)
+	}
+	p.Series.AttackEndS = 30
+	f, ok := fitCPU(&p)
+	if !ok || math.Abs(f.Idle-0.3) > 1e-9 || math.Abs(f.PerRPS-0.001) > 1e-12 {
+		t.Fatalf("fit %+v ok %v, want idle 0.3, 0.001 per rps", f, ok)
+	}
+	if got := f.at(1400); math.Abs(got-1.7) > 1e-9 {
+		t.Errorf("predicted %.3f cores at 1,400 rps, want 1.7", got)
+	}
+	// Unmeasured seconds (-1) and drain seconds are left out.
+	p.Series.HostCPU[0] = -1
+	p.Series.T = append(p.Series.T, 31)
+	p.Series.AchievedRPS = append(p.Series.AchievedRPS, 0)
+	p.Series.HostCPU = append(p.Series.HostCPU, 1.9)
+	if f, _ := fitCPU(&p); f.N != 29 {
+		t.Errorf("fitted %d seconds, want 29", f.N)
+	}
+	// One rate only: no line to fit.
+	var flat results.Pattern
+	for i := range 20 {
+		flat.Series.T = append(flat.Series.T, float64(i+1))
+		flat.Series.AchievedRPS = append(flat.Series.AchievedRPS, 200)
+		flat.Series.HostCPU = append(flat.Series.HostCPU, 0.5)
+	}
+	flat.Series.AttackEndS = 20
+	if _, ok := fitCPU(&flat); ok {
+		t.Error("a run at one rate gave a fit")
+	}
+}
+
+func TestJudgeCountsAttackSecondsOnly(t *testing.T) {
+	mb := results.ValidityMachineBound
+	series := &results.Series{
+		T: []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12},
+		// ten attack seconds, one bound; two drain seconds, both bound
+		Bound: []string{"", "", mb, "", "", "", "", "", "", "", mb, mb},
+	}
+	var s results.Summary
+	judge(&s, series, 10, validity.Thresholds{BoundFraction: 0.1})
+	if s.Validity != results.ValidityOK || s.BoundS != 1 {
+		t.Errorf("validity %q with %d bound s, want ok with 1 (the drain's seconds are not judged)", s.Validity, s.BoundS)
+	}
+	judge(&s, series, 12, validity.Thresholds{BoundFraction: 0.1})
+	if s.Validity != results.ValidityMachineBound || s.BoundS != 3 {
+		t.Errorf("validity %q with %d bound s, want machine-bound with 3", s.Validity, s.BoundS)
+	}
+}
+
+func TestValidityWarnings(t *testing.T) {
+	tests := []struct {
+		name string
+		have results.Summary
+		want string // "" for no warning
+	}{
+		{"ok", results.Summary{Validity: "ok"}, ""},
+		{"not ok", results.Summary{Validity: "machine-bound", ValidityReason: "the machine set them"}, "sync is machine-bound: the machine set them"},
+		{"late sends", results.Summary{Validity: "ok", Saturated: true, Requests: 1000, LateSends: 50}, "50 sends (5.0%)"},
+		{"lost unknown", results.Summary{LostUnknown: true}, "lost, delivered and dead-lettered are unknown"},
+		{"gaps", results.Summary{SampleGaps: 3}, "3 per-second ledger reads failed"},
+		{"clamped", results.Summary{Clamped: 2}, "2 API latencies outside"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := validityWarnings("sync", &tt.have)
+			if tt.want == "" {
+				if len(got) != 0 {
+					t.Errorf("got %q, want no warning", got)
+				}
+				return
+			}
+			if len(got) != 1 || !contains(got[0], tt.want) {
+				t.Errorf("got %q, want one warning with %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
+

@@ -94,4 +94,3 @@ func TestValidityWarnings(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
-

@@ -167,7 +167,8 @@ func Attack(ctx context.Context, o AttackOptions, rec *Recorder) error {
 	// sends hit n at began + Due(n) or later, so the corrected latency is
 	// overstated by those microseconds, never understated.
 	rec.SetStart(time.Now())
-	for res := range atk.Attack(targeter, o.Pacer, o.Pacer.Duration()+slack, "") {
+	pacer := preciseWait{StagePacer: o.Pacer, ctx: ctx, sleep: highResSleep}
+	for res := range atk.Attack(targeter, pacer, o.Pacer.Duration()+slack, "") {
 		rec.Record(res)
 	}
 	return ctx.Err()

@@ -33,6 +33,10 @@ const (
 	DefaultLateBy        = time.Millisecond
 	DefaultLateFraction  = 0.01
 	DefaultBoundFraction = 0.05
+	// MinLate is the fewest late sends that make a second generator-bound:
+	// two late sends of a 125-request second are 1.6%, and the timer's
+	// noise, not a generator that fell behind.
+	MinLate = 5
 )
 
 // Thresholds say when a second is bound and when a pattern is not ok. The
@@ -44,7 +48,7 @@ type Thresholds struct {
 	// LateBy: a send later than this after its intended time is late.
 	LateBy time.Duration
 	// LateFraction: a second is generator-bound when more than this
-	// fraction of its sends were late.
+	// fraction of its sends were late (and at least MinLate of them).
 	LateFraction float64
 	// BoundFraction: a pattern is not ok when more than this fraction of
 	// its attack seconds were bound.
@@ -84,7 +88,7 @@ func (th Thresholds) Of(s Second, cores int) Verdict {
 	if cores > 0 && s.HostCores >= 0 && s.HostCores >= th.HostBusy*float64(cores) {
 		return MachineBound
 	}
-	if s.Sent > 0 && float64(s.Late) > th.LateFraction*float64(s.Sent) {
+	if s.Sent > 0 && s.Late >= MinLate && float64(s.Late) > th.LateFraction*float64(s.Sent) {
 		return GeneratorBound
 	}
 	return OK

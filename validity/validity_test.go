@@ -21,6 +21,9 @@ func TestOf(t *testing.T) {
 		{"generator late", Second{HostCores: 1.0, Sent: 1000, Late: 11}, GeneratorBound},
 		{"host not measured", Second{HostCores: -1, Sent: 1000}, OK},
 		{"nothing sent", Second{HostCores: 0.1}, OK},
+		// 2 of 125 is 1.6%, but two late sends are the timer's noise
+		{"too few late sends", Second{HostCores: 0.3, Sent: 125, Late: 2}, OK},
+		{"five late of a small second", Second{HostCores: 0.3, Sent: 125, Late: MinLate}, GeneratorBound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

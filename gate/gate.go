@@ -155,6 +155,10 @@ const (
 	Pass  Verdict = iota // within the limit
 	Noise                // over the limit once, within it when measured again
 	Fail                 // over the limit, and again when measured again (if it was)
+	// Inconclusive: the pattern was not ok in the run or in the baseline
+	// (machine- or generator-bound, or its ledger unread): the machine set
+	// its numbers, and the gate does not decide from them.
+	Inconclusive
 )
 
 func (v Verdict) String() string {
@@ -163,6 +167,8 @@ func (v Verdict) String() string {
 		return "ok"
 	case Noise:
 		return "ok (noise)"
+	case Inconclusive:
+		return "inconclusive"
 	}
 	return "REGRESSION"
 }
@@ -200,6 +206,27 @@ type Report struct {
 	Extra      []string // run patterns the baseline lacks: not compared
 	Rerun      *Rerun   // nil: nothing measured again
 	Notes      []string // what a reader should know: different machines, brokers, partial runs
+	// Invalid says, by pattern key, why the gate did not decide it: the
+	// pattern was not ok in the run or the baseline.
+	Invalid map[string]string
+}
+
+// Inconclusive reports whether some compared pattern could not be
+// decided (see Invalid) while none regressed.
+func (r Report) Inconclusive() bool { return len(r.Invalid) > 0 && !r.Failed() }
+
+// invalid says why a pattern's numbers cannot be gated, "" when they can.
+func invalid(s results.Summary) string {
+	switch {
+	case s.LostUnknown:
+		return "its ledger could not be read at the end (lost unknown)"
+	case s.Validity != "" && s.Validity != results.ValidityOK:
+		if s.ValidityReason != "" {
+			return s.Validity + ": " + s.ValidityReason
+		}
+		return s.Validity
+	}
+	return ""
 }
 
 // Failed reports whether any row is a regression.
@@ -239,10 +266,23 @@ func Compare(baseline, current *results.Results, th Thresholds) Report {
 			continue
 		}
 		base := baseline.Patterns[key].Summary
+		why := invalid(cur.Summary)
+		if b := invalid(base); why == "" && b != "" {
+			why = "in the baseline, " + b
+		}
+		if why != "" {
+			if r.Invalid == nil {
+				r.Invalid = map[string]string{}
+			}
+			r.Invalid[key] = why
+		}
 		for _, m := range Metrics {
 			row := Row{Pattern: key, Metric: m, Baseline: m.value(base), Now: m.value(cur.Summary)}
 			row.Limit = m.limit(key, row.Baseline, th)
-			if !m.passes(row.Now, row.Limit) {
+			switch {
+			case why != "":
+				row.Verdict = Inconclusive
+			case !m.passes(row.Now, row.Limit):
 				row.Verdict = Fail
 			}
 			r.Rows = append(r.Rows, row)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -288,5 +289,38 @@ func TestNotes(t *testing.T) {
 	r := Compare(base, cur, th)
 	if len(r.Notes) != 2 {
 		t.Errorf("notes: got %q, want the broker and the partial run", r.Notes)
+	}
+}
+
+// TestCompareInvalidPattern: a pattern that was machine-bound (in the run
+// or the baseline) is not decided, even when its p99 doubled, and the
+// report is inconclusive unless another pattern regressed.
+func TestCompareInvalidPattern(t *testing.T) {
+	base := runResults("base", nil)
+	cur := runResults("cur", func(s map[string]*results.Summary) {
+		s["async"].API.P99 *= 2
+		s["async"].Validity, s["async"].ValidityReason = results.ValidityMachineBound, "the machine set them"
+	})
+	r := Compare(base, cur, th)
+	if r.Failed() || !r.Inconclusive() {
+		t.Fatalf("failed %v inconclusive %v, want an inconclusive report without a regression", r.Failed(), r.Inconclusive())
+	}
+	if got := r.Invalid["async"]; !strings.Contains(got, "machine-bound") {
+		t.Errorf("why async was not decided: %q", got)
+	}
+	for _, row := range r.Rows {
+		if want := map[bool]Verdict{true: Inconclusive, false: Pass}[row.Pattern == "async"]; row.Verdict != want {
+			t.Errorf("%s %s: %v, want %v", row.Pattern, row.Metric, row.Verdict, want)
+		}
+	}
+	// A regression elsewhere still fails the gate.
+	cur.Patterns["sync"].Summary.API.P99 *= 3
+	if r := Compare(base, cur, th); !r.Failed() || r.Inconclusive() {
+		t.Errorf("with sync regressed: failed %v inconclusive %v, want failed", r.Failed(), r.Inconclusive())
+	}
+	// An invalid baseline counts too.
+	base.Patterns["hybrid"].Summary.Validity = results.ValidityGeneratorBound
+	if r := Compare(base, runResults("cur", nil), th); !strings.HasPrefix(r.Invalid["hybrid"], "in the baseline") {
+		t.Errorf("invalid baseline: %q", r.Invalid["hybrid"])
 	}
 }

@@ -6,9 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -102,7 +104,7 @@ func parseGateFlags(args []string) (gateFlags, string, error) {
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: commbench gate --baseline FILE [flags] RUN_DIR")
 		fmt.Fprintln(fs.Output(), "\nCompares RUN_DIR/results.json with the baseline per pattern; a failing metric is measured")
-		fmt.Fprintln(fs.Output(), "again before it counts. Exit 0 pass, 1 regression, 2 usage or input error.")
+		fmt.Fprintln(fs.Output(), "again before it counts. Exit 0 pass, 1 regression, 2 usage or input error, 3 inconclusive (a compared pattern was machine- or generator-bound).")
 		fmt.Fprintln(fs.Output())
 		fs.PrintDefaults()
 	}
@@ -189,6 +191,14 @@ func gateOutcome(ctx context.Context, r gate.Report, checkErr error, baselineFil
 		}
 		return &exitError{code: exitFailure, err: fmt.Errorf("gate: regression: %s", strings.Join(names, ", ")),
 			hint: "see " + filepath.Join(runDir, gate.TextFile) + "; if the change is intended, make a new baseline with ./bench.sh baseline and commit it"}
+	}
+	if r.Inconclusive() {
+		var why []string
+		for _, key := range slices.Sorted(maps.Keys(r.Invalid)) {
+			why = append(why, key+" "+r.Invalid[key])
+		}
+		return &exitError{code: exitInconclusive, err: fmt.Errorf("gate: inconclusive: %s", strings.Join(why, "; ")),
+			hint: "the machine, not the change, set these numbers: run the gate on a quieter machine, or lower the ci profile's rate"}
 	}
 	return nil
 }

@@ -11,10 +11,13 @@ import (
 
 // Exit codes. A regression found by the gate is 1; bad usage or input is 2.
 const (
-	exitOK       = 0
-	exitFailure  = 1
-	exitUsage    = 2
-	exitSignaled = 130
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+	// exitInconclusive: the gate could not decide (a compared pattern was
+	// machine- or generator-bound).
+	exitInconclusive = 3
+	exitSignaled     = 130
 )
 
 // exitError carries an exit code and a hint for the user through errors.As.

@@ -178,7 +178,7 @@ func gateOutcome(ctx context.Context, r gate.Report, checkErr error, baselineFil
 	case errors.Is(checkErr, gate.ErrMissingPattern):
 		return usageErr(fmt.Errorf("gate: %s: %w", baselineFile, checkErr), "run the baseline's patterns, or "+baselineHint)
 	case errors.Is(checkErr, harness.ErrInterrupted) || ctx.Err() != nil:
-		return &exitError{code: exitSignaled, err: errors.New("gate: interrupted during the re-run")}
+		return &exitError{Code: exitSignaled, Err: errors.New("gate: interrupted during the re-run")}
 	case checkErr != nil:
 		return checkErr
 	}
@@ -187,8 +187,8 @@ func gateOutcome(ctx context.Context, r gate.Report, checkErr error, baselineFil
 		for _, row := range f {
 			names = append(names, row.Pattern+" "+string(row.Metric))
 		}
-		return &exitError{code: exitFailure, err: fmt.Errorf("gate: regression: %s", strings.Join(names, ", ")),
-			hint: "see " + filepath.Join(runDir, gate.TextFile) + "; if the change is intended, make a new baseline with ./bench.sh baseline and commit it"}
+		return &exitError{Code: exitFailure, Err: fmt.Errorf("gate: regression: %s", strings.Join(names, ", ")),
+			Hint: "see " + filepath.Join(runDir, gate.TextFile) + "; if the change is intended, make a new baseline with ./bench.sh baseline and commit it"}
 	}
 	return nil
 }
@@ -267,7 +267,7 @@ func gateBroker(kind, brokers string, ran results.BrokerInfo, env environ) (brok
 	if err != nil {
 		return broker.Options{}, usageErr(fmt.Errorf("gate: --broker: %w", err), "")
 	}
-	o := env.brokerOptions(k, brokers)
+	o := env.BrokerOptions(k, brokers)
 	if len(o.Brokers) == 0 && k == broker.External {
 		o.Brokers = ran.Addrs
 	}

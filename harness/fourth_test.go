@@ -22,6 +22,9 @@ import (
 // run from a binary the test builds (testdata/fourth), which registers the
 // pattern, its sender and its receiver and then is 'commbench serve'; this
 // process registers the pattern alone, for the harness's checks and traits.
+// The registry is global: "direct" stays a pattern for the package's later
+// tests, so that a profile without a patterns list would run it too (every
+// profile these tests load names its patterns).
 func TestFourthPattern(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a whole run: skipped under -short")

@@ -3,10 +3,11 @@
 // within a budget, else Kafka) — and what each implies for the rest of a
 // run: whether it needs Kafka, whether it calls over HTTP, whether it has a
 // chain form. The traits live in one table, so a fourth pattern is one row
-// here plus its sender, receiver and provisioning.
+// here (or a call of Register) plus its sender, receiver and provisioning.
 package pattern
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -49,6 +50,30 @@ var traits = map[Pattern]Traits{
 // order is the default order of the patterns: the order runs and reports
 // take them in.
 var order = []Pattern{Sync, Async, Hybrid}
+
+// Register adds the pattern p with traits t after the others, so that
+// Parse, All, Valid and the traits know it: a pattern defined outside this
+// package (a test's fake fourth pattern, a transport being tried out).
+// It refuses an empty name, a name with a dot or a space (a result key is
+// pattern.variant.rep) and a name already taken.
+//
+// Register is not safe to call concurrently with anything else here: call
+// it from an init function or at the start of main, before any pattern is
+// parsed — the reaction service (targets/reaction.RegisterNotifier) and the
+// harness must both see the same registration.
+func Register(p Pattern, t Traits) error {
+	switch {
+	case p == "":
+		return errors.New("register a pattern: the name is empty")
+	case strings.ContainsAny(string(p), ". \t\n"):
+		return fmt.Errorf("register pattern %q: a name has no dot or space (results key it as pattern.variant.rep)", p)
+	case p.Valid():
+		return fmt.Errorf("register pattern %q: already a pattern", p)
+	}
+	traits[p] = t
+	order = append(order, p)
+	return nil
+}
 
 // All returns every pattern, in the default order. The slice is the
 // caller's.

@@ -89,3 +89,48 @@ func ExampleParse() {
 	// unknown pattern "grpc": want sync, async or hybrid
 	// [sync async]
 }
+
+func TestRegister(t *testing.T) {
+	saved, savedOrder := traits, order
+	traits = map[Pattern]Traits{}
+	for p, tr := range saved {
+		traits[p] = tr
+	}
+	order = append([]Pattern(nil), savedOrder...)
+	t.Cleanup(func() { traits, order = saved, savedOrder })
+
+	direct := Traits{SyncPath: true}
+	for _, tc := range []struct {
+		p       Pattern
+		t       Traits
+		wantErr string
+	}{
+		{"direct", direct, ""},
+		{"nats", Traits{}, ""},                     // neither Kafka nor HTTP: its own transport
+		{"", direct, "empty"},                      // no pattern
+		{"sync", direct, "already"},                // a built-in one
+		{"direct", Traits{Kafka: true}, "already"}, // registered above
+		{"di.rect", direct, "dot"},                 // would break result keys
+		{"di rect", direct, "space"},
+	} {
+		err := Register(tc.p, tc.t)
+		switch {
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("Register(%q): %v", tc.p, err)
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("Register(%q) error %v, want one containing %q", tc.p, err, tc.wantErr)
+		}
+	}
+	if got, want := fmt.Sprint(All()), "[sync async hybrid direct nats]"; got != want {
+		t.Errorf("All() = %s, want %s: registered patterns come after the built-in ones, in order", got, want)
+	}
+	if p, err := Parse("direct"); err != nil || p.Traits() != direct || !p.HasSyncPath() || p.UsesKafka() {
+		t.Errorf(`Parse("direct") = %q, %v, traits %+v; want the registered traits`, p, err, p.Traits())
+	}
+	if got := List(); got != "sync, async, hybrid, direct or nats" {
+		t.Errorf("List() = %q", got)
+	}
+	if Sync.Traits() != saved[Sync] {
+		t.Error("a refused registration changed a built-in pattern")
+	}
+}

@@ -55,7 +55,7 @@ func cmdBroker(args []string) error {
 
 // stateFile is where 'broker up' keeps what down and status read: in the
 // cache folder.
-func (e environ) stateFile() string { return filepath.Join(e.Cache, "broker.json") }
+func stateFile(e environ) string { return filepath.Join(e.Cache, "broker.json") }
 
 func brokerUp(args []string) error {
 	env, envErr := readEnv() // reported after the flags, so that -h works
@@ -64,7 +64,7 @@ func brokerUp(args []string) error {
 	brokers := brokersFlag(env.Brokers)
 	fs.Var(&brokers, "brokers", "external cluster, host:port[,host:port…] (default $KAFKA_BROKERS)")
 	partitions := fs.Int("partitions", broker.DefaultPartitions, "default partition count of the broker")
-	state := fs.String("state", env.stateFile(), "state `file` that down and status read")
+	state := fs.String("state", stateFile(env), "state `file` that down and status read")
 	heap := fs.String("heap", broker.DefaultHeap, "JVM heap of a local broker")
 	timeout := fs.Duration("timeout", broker.DefaultReadyTimeout, "how long to wait for the broker to be ready (after the jar download)")
 	if err := parseFlags(fs, args); err != nil {
@@ -88,7 +88,7 @@ func brokerUp(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	o := env.brokerOptions(k, brokers.String())
+	o := env.BrokerOptions(k, brokers.String())
 	o.Partitions, o.Heap, o.Detach, o.ReadyTimeout, o.Log = *partitions, *heap, true, *timeout, os.Stderr
 	b, err := broker.Up(ctx, o)
 	if errors.Is(err, broker.ErrSecurity) {
@@ -122,7 +122,7 @@ func brokerUp(args []string) error {
 func brokerDown(args []string) error {
 	env, envErr := readEnv()
 	fs := flag.NewFlagSet("broker down", flag.ContinueOnError)
-	state := fs.String("state", env.stateFile(), "state `file` written by up")
+	state := fs.String("state", stateFile(env), "state `file` written by up")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -178,7 +178,7 @@ func brokerFetch(args []string) error {
 func brokerStatus(args []string) error {
 	env, envErr := readEnv()
 	fs := flag.NewFlagSet("broker status", flag.ContinueOnError)
-	state := fs.String("state", env.stateFile(), "state `file` written by up")
+	state := fs.String("state", stateFile(env), "state `file` written by up")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/commbench/commbench/cmd/commbench/serve"
 	"github.com/commbench/commbench/harness"
 )
 
@@ -181,7 +182,7 @@ func startNullChild() (target string, done func(), err error) {
 // serveNullChild is the child: it serves the null endpoint on a free port
 // of 127.0.0.1, prints its URL, and stops when stdin closes or on a signal.
 func serveNullChild() error {
-	ln, err := listen("127.0.0.1:0", "serve-null")
+	ln, err := serve.Listen("127.0.0.1:0", "serve-null")
 	if err != nil {
 		return err
 	}

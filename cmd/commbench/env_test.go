@@ -86,7 +86,7 @@ func TestBrokerOptions(t *testing.T) {
 		{"a blank flag is no flag", " , ", "env:9092"},
 	}
 	for _, tt := range tests {
-		o := env.brokerOptions(broker.Auto, tt.flag)
+		o := env.BrokerOptions(broker.Auto, tt.flag)
 		if got := strings.Join(o.Brokers, "|"); got != tt.want || o.CacheDir != "/c" || o.Kind != broker.Auto {
 			t.Errorf("%s: got %q, cache %q, kind %q; want %q, /c, auto", tt.name, got, o.CacheDir, o.Kind, tt.want)
 		}

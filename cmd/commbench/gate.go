@@ -180,7 +180,7 @@ func gateOutcome(ctx context.Context, r gate.Report, checkErr error, baselineFil
 	case errors.Is(checkErr, gate.ErrMissingPattern):
 		return usageErr(fmt.Errorf("gate: %s: %w", baselineFile, checkErr), "run the baseline's patterns, or "+baselineHint)
 	case errors.Is(checkErr, harness.ErrInterrupted) || ctx.Err() != nil:
-		return &exitError{code: exitSignaled, err: errors.New("gate: interrupted during the re-run")}
+		return &exitError{Code: exitSignaled, Err: errors.New("gate: interrupted during the re-run")}
 	case checkErr != nil:
 		return checkErr
 	}
@@ -189,16 +189,16 @@ func gateOutcome(ctx context.Context, r gate.Report, checkErr error, baselineFil
 		for _, row := range f {
 			names = append(names, row.Pattern+" "+string(row.Metric))
 		}
-		return &exitError{code: exitFailure, err: fmt.Errorf("gate: regression: %s", strings.Join(names, ", ")),
-			hint: "see " + filepath.Join(runDir, gate.TextFile) + "; if the change is intended, make a new baseline with ./bench.sh baseline and commit it"}
+		return &exitError{Code: exitFailure, Err: fmt.Errorf("gate: regression: %s", strings.Join(names, ", ")),
+			Hint: "see " + filepath.Join(runDir, gate.TextFile) + "; if the change is intended, make a new baseline with ./bench.sh baseline and commit it"}
 	}
 	if r.Inconclusive() {
 		var why []string
 		for _, key := range slices.Sorted(maps.Keys(r.Invalid)) {
 			why = append(why, key+" "+r.Invalid[key])
 		}
-		return &exitError{code: exitInconclusive, err: fmt.Errorf("gate: inconclusive: %s", strings.Join(why, "; ")),
-			hint: "the machine, not the change, set these numbers: run the gate on a quieter machine, or lower the ci profile's rate"}
+		return &exitError{Code: exitInconclusive, Err: fmt.Errorf("gate: inconclusive: %s", strings.Join(why, "; ")),
+			Hint: "the machine, not the change, set these numbers: run the gate on a quieter machine, or lower the ci profile's rate"}
 	}
 	return nil
 }
@@ -277,7 +277,7 @@ func gateBroker(kind, brokers string, ran results.BrokerInfo, env environ) (brok
 	if err != nil {
 		return broker.Options{}, usageErr(fmt.Errorf("gate: --broker: %w", err), "")
 	}
-	o := env.brokerOptions(k, brokers)
+	o := env.BrokerOptions(k, brokers)
 	if len(o.Brokers) == 0 && k == broker.External {
 		o.Brokers = ran.Addrs
 	}

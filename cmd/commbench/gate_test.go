@@ -93,10 +93,10 @@ func TestGateCLI(t *testing.T) {
 			if !errors.As(err, &ee) {
 				t.Fatalf("got %v (%T), want an *exitError with code %d", err, err, tt.wantCode)
 			}
-			if ee.code != tt.wantCode {
-				t.Errorf("code: got %d, want %d (%v)", ee.code, tt.wantCode, err)
+			if ee.Code != tt.wantCode {
+				t.Errorf("code: got %d, want %d (%v)", ee.Code, tt.wantCode, err)
 			}
-			msg := err.Error() + "\nhint: " + ee.hint
+			msg := err.Error() + "\nhint: " + ee.Hint
 			for _, w := range tt.wantMsg {
 				if !strings.Contains(msg, w) {
 					t.Errorf("message %q does not say %q", msg, w)

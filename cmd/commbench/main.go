@@ -4,34 +4,28 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
+
+	"github.com/commbench/commbench/cmd/commbench/cli"
 )
 
-// Exit codes. A regression found by the gate is 1; bad usage or input is 2.
+// Exit codes (cli). A regression found by the gate is 1; bad usage or input is 2.
 const (
-	exitOK      = 0
-	exitFailure = 1
-	exitUsage   = 2
+	exitOK       = cli.ExitOK
+	exitFailure  = cli.ExitFailure
+	exitUsage    = cli.ExitUsage
+	exitSignaled = cli.ExitSignaled
 	// exitInconclusive: the gate could not decide (a compared pattern was
 	// machine- or generator-bound).
-	exitInconclusive = 3
-	exitSignaled     = 130
+	exitInconclusive = cli.ExitInconclusive
 )
 
 // exitError carries an exit code and a hint for the user through errors.As.
-type exitError struct {
-	code int
-	err  error
-	hint string
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
+type exitError = cli.ExitError
 
 // usageErr marks err as a usage or input error (exit 2) with a hint.
-func usageErr(err error, hint string) error { return &exitError{code: exitUsage, err: err, hint: hint} }
+func usageErr(err error, hint string) error { return cli.UsageErr(err, hint) }
 
 type command struct {
 	name    string
@@ -63,21 +57,7 @@ func run(args []string) int {
 }
 
 // report prints err the way a user should read it and returns the exit code.
-func report(err error) int {
-	if err == nil || err == errHelp {
-		return exitOK
-	}
-	code := exitFailure
-	var ee *exitError
-	if errors.As(err, &ee) {
-		code = ee.code
-	}
-	fmt.Fprintf(os.Stderr, "commbench: %v\n", err)
-	if ee != nil && ee.hint != "" {
-		fmt.Fprintf(os.Stderr, "  hint: %s\n", ee.hint)
-	}
-	return code
-}
+func report(err error) int { return cli.Report(err) }
 
 func usage(w *os.File) {
 	fmt.Fprintln(w, "usage: commbench <command> [flags]")

@@ -55,7 +55,7 @@ func cmdRun(args []string) error {
 		finishRun(res, runDir)
 	}
 	if errors.Is(err, harness.ErrInterrupted) {
-		return &exitError{code: exitSignaled, err: fmt.Errorf("interrupted: the partial results are in %s", runDir)}
+		return &exitError{Code: exitSignaled, Err: fmt.Errorf("interrupted: the partial results are in %s", runDir)}
 	}
 	return err
 }
@@ -127,7 +127,7 @@ func parseRunFlags(args []string) (*runFlags, error) {
 	if err := checkSecurity(k, *brokers, env); err != nil {
 		return nil, err
 	}
-	o.Broker = env.brokerOptions(k, *brokers)
+	o.Broker = env.BrokerOptions(k, *brokers)
 	o.ProfileYAML, _ = os.ReadFile(file)
 	return &runFlags{options: o}, nil
 }

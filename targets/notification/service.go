@@ -129,6 +129,9 @@ type Service struct {
 	// hop meters every notify call, HTTP and each consumer attempt: this
 	// service is the last hop of a chain (wire.PathHopInterval).
 	hop *targets.HopMeter
+	// receivers are the registered ways in besides HTTP and Kafka
+	// (receiver.go).
+	receivers []receiver
 }
 
 type httpCounters struct {
@@ -152,7 +155,12 @@ func New(cfg Config) (*Service, error) {
 			cfg.Log.Info("ledger replayed from its journal", "file", cfg.LedgerFile, "delivered", c.Delivered, "duplicates", c.Duplicates, "dead_lettered", c.DeadLettered)
 		}
 	}
-	return &Service{cfg: cfg, ledger: l, provider: provider.New(cfg.Provider), hop: targets.NewHopMeter()}, nil
+	s := &Service{cfg: cfg, ledger: l, provider: provider.New(cfg.Provider), hop: targets.NewHopMeter()}
+	if err := s.makeReceivers(); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // Close closes the ledger's journal, if any.
@@ -197,7 +205,8 @@ func stamps(v []byte, notifIn int64) ledger.Stamps {
 }
 
 // Handler serves the HTTP API: POST /v1/notify, the ledger, the hop meter,
-// stats, health and the provider's admin switch.
+// stats, health and the provider's admin switch; and the registered
+// receivers' paths (receiver.go).
 func (s *Service) Handler() fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		switch string(ctx.Path()) {
@@ -227,7 +236,9 @@ func (s *Service) Handler() fasthttp.RequestHandler {
 			ctx.SetStatusCode(fasthttp.StatusOK)
 			ctx.SetBodyString("ok\n")
 		default:
-			targets.WriteError(ctx, fasthttp.StatusNotFound, "no such path")
+			if !s.serveReceiver(ctx) {
+				targets.WriteError(ctx, fasthttp.StatusNotFound, "no such path")
+			}
 		}
 	}
 }
@@ -317,6 +328,8 @@ type Stats struct {
 		InFlight  int64 `json:"in_flight"`
 	} `json:"http"`
 	Consumer ConsumerStats `json:"consumer"`
+	// Receivers are the registered receivers' counters (receiver.go).
+	Receivers map[string]any `json:"receivers,omitempty"`
 }
 
 // Stats returns the service's counters.
@@ -332,5 +345,6 @@ func (s *Service) Stats() Stats {
 	st.HTTP.Timeout = s.http.timeout.Load()
 	st.HTTP.InFlight = s.http.inFlight.Load()
 	st.Consumer = s.consumer.snapshot()
+	st.Receivers = s.receiverStats()
 	return st
 }

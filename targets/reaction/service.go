@@ -181,7 +181,9 @@ func New(cfg Config) (*Service, error) {
 
 // notifiers makes each pattern's notifier, one file each: a new pattern is
 // a row here and its file beside sync.go, async.go and hybrid.go. bc counts
-// the trips of a notifier's circuit breaker, if it has one.
+// the trips of a notifier's circuit breaker, if it has one. A pattern
+// defined outside this package adds its row with RegisterNotifier
+// (register.go).
 var notifiers = map[pattern.Pattern]func(cfg Config, bc *breakerCounts) (notifier, error){
 	pattern.Sync: func(cfg Config, bc *breakerCounts) (notifier, error) {
 		if cfg.Breaker {

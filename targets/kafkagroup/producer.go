@@ -63,7 +63,7 @@ type Producer struct {
 	mu     sync.Mutex
 	client *kafka.Client
 	parts  []*outPartition // by position in ids
-	ids    []int        // the topic's partition ids
+	ids    []int           // the topic's partition ids
 	closed bool
 	wg     sync.WaitGroup // the partitions' send loops
 }

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
@@ -228,5 +230,94 @@ func TestSyncBreakerRefusesWhileOpen(t *testing.T) {
 	}
 	if st := s.Stats(); st.Breaker != "open" || st.S503 != 10 || st.BreakerOpened != 1 || st.BreakerRejected != 7 {
 		t.Errorf("stats: %+v, want breaker open, opened once, 10 x 503 of which 7 rejected", st)
+	}
+}
+
+// blockingProducer holds every Produce until release is closed, counting
+// the calls waiting now and the most at once.
+type blockingProducer struct {
+	release       chan struct{}
+	waiting, peak atomic.Int64
+}
+
+func (p *blockingProducer) Produce(ctx context.Context, _ kafka.Message) error {
+	n := p.waiting.Add(1)
+	defer p.waiting.Add(-1)
+	for m := p.peak.Load(); n > m && !p.peak.CompareAndSwap(m, n); m = p.peak.Load() {
+	}
+	select {
+	case <-p.release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (p *blockingProducer) Close(context.Context) error { return nil }
+
+// TestAsyncBoundsReactionsWaitingForKafka: with a broker that does not ack,
+// 3 × MaxInFlight concurrent reactions leave exactly MaxInFlight waiting in
+// the producer; the others are answered 503 at once and counted as shed.
+// Once the broker acks, the waiting ones get 202.
+func TestAsyncBoundsReactionsWaitingForKafka(t *testing.T) {
+	for _, mode := range []pattern.Pattern{pattern.Async, pattern.Hybrid} {
+		t.Run(string(mode), func(t *testing.T) {
+			const max, n = 8, 24
+			cfg := Config{Mode: mode, Brokers: []string{"127.0.0.1:1"}, NotifyURL: "http://notification", MaxInFlight: max, Timeout: time.Hour}
+			if mode == pattern.Hybrid {
+				cfg.TripFailures, cfg.OpenFor = 1, time.Hour // the first failure opens the breaker: the rest go to Kafka
+			}
+			s, err := New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fake := &blockingProducer{release: make(chan struct{})}
+			s.kafkaOut().p = fake
+			if h, ok := s.notifier.(*hybridNotifier); ok {
+				h.sync.client.Dial = func(string) (net.Conn, error) { return nil, syscall.ECONNREFUSED }
+			}
+			h := s.Handler()
+			var wg sync.WaitGroup
+			var accepted, unavailable, other atomic.Int64
+			for id := range uint64(n) {
+				wg.Go(func() {
+					var ctx fasthttp.RequestCtx
+					ctx.Request.Header.SetMethod("POST")
+					ctx.Request.SetRequestURI(wire.PathReactions)
+					ctx.Request.SetBody((&wire.Reaction{ID: id + 1, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: 1}).Append(nil))
+					h(&ctx)
+					switch ctx.Response.StatusCode() {
+					case 202:
+						accepted.Add(1)
+					case 503:
+						unavailable.Add(1)
+					default:
+						other.Add(1)
+					}
+				})
+			}
+			// Wait (no timing asserted) until every reaction either waits in
+			// the producer or was answered.
+			for fake.waiting.Load()+unavailable.Load()+other.Load() < n {
+				time.Sleep(time.Millisecond)
+			}
+			if got := fake.waiting.Load(); got != max {
+				t.Errorf("waiting for the ack: got %d, want MaxInFlight = %d", got, max)
+			}
+			if st := s.Stats(); st.ProduceInFlight != max || st.ProduceShed != n-max {
+				t.Errorf("stats while blocked: in flight %d, shed %d; want %d, %d", st.ProduceInFlight, st.ProduceShed, max, n-max)
+			}
+			close(fake.release)
+			wg.Wait()
+			if got := fake.peak.Load(); got != max {
+				t.Errorf("most waiting at once: got %d, want %d", got, max)
+			}
+			if accepted.Load() != max || unavailable.Load() != n-max || other.Load() != 0 {
+				t.Errorf("answers: %d x 202, %d x 503, %d other; want %d, %d, 0", accepted.Load(), unavailable.Load(), other.Load(), max, n-max)
+			}
+			if st := s.Stats(); st.ProduceInFlight != 0 || st.ProducePeak != max {
+				t.Errorf("stats after: in flight %d, peak %d; want 0, %d", st.ProduceInFlight, st.ProducePeak, max)
+			}
+		})
 	}
 }

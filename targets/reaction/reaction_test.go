@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
 
@@ -104,60 +103,6 @@ func TestSyncStatusMapping(t *testing.T) {
 			if got := n.notify(&r, trace{parent: []byte(wire.Traceparent(1)), apiIn: 1}, r.Append(nil)); got.status != tt.want || got.path != "sync" {
 				t.Errorf("got %d via %s (%v), want %d via sync", got.status, got.path, got.err, tt.want)
 			}
-		})
-	}
-}
-
-// BenchmarkHandler measures the reaction service's request path per mode
-// against in-process fakes: sync and hybrid call a fasthttp server over an
-// in-memory listener that answers at once; async produces to an embedded
-// kfake broker on loopback and waits for its ack, so its time per request is
-// mostly the batch window shared by 64 concurrent requests.
-func BenchmarkHandler(b *testing.B) {
-	body := (&wire.Reaction{ID: 1, User: "user-1", Post: "post-9", Author: "author-3", Kind: "like", SentAt: 1700000000123456789}).Append(nil)
-	ln := downstream(b, func(ctx *fasthttp.RequestCtx) { ctx.SetStatusCode(200) })
-	kf, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(8, "commbench.bench"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer kf.Close()
-	for _, mode := range pattern.All() {
-		b.Run(string(mode), func(b *testing.B) {
-			cfg := Config{Mode: mode, NotifyURL: "http://notification", Brokers: kf.ListenAddrs(), Topic: "commbench.bench"}
-			s, err := New(cfg)
-			if err != nil {
-				b.Fatal(err)
-			}
-			switch n := s.notifier.(type) {
-			case *syncNotifier:
-				n.client.Dial = func(string) (net.Conn, error) { return ln.Dial() }
-			case *hybridNotifier:
-				n.sync.client.Dial = func(string) (net.Conn, error) { return ln.Dial() }
-			}
-			h := s.Handler()
-			want := 201
-			if !mode.HasSyncPath() {
-				want = 202
-				b.SetParallelism(32) // 64 requests in flight on 2 cores
-			}
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				var ctx fasthttp.RequestCtx
-				id := uint64(0)
-				for pb.Next() {
-					id++
-					ctx.Request.Reset()
-					ctx.Response.Reset()
-					ctx.Request.Header.SetMethod("POST")
-					ctx.Request.SetRequestURI(wire.PathReactions)
-					ctx.Request.SetBody(body)
-					h(&ctx)
-					if ctx.Response.StatusCode() != want {
-						b.Fatalf("status %d: %s", ctx.Response.StatusCode(), ctx.Response.Body())
-					}
-				}
-			})
-			s.Close(context.Background())
 		})
 	}
 }
@@ -319,5 +264,28 @@ func TestAsyncBoundsReactionsWaitingForKafka(t *testing.T) {
 				t.Errorf("stats after: in flight %d, peak %d; want 0, %d", st.ProduceInFlight, st.ProducePeak, max)
 			}
 		})
+	}
+}
+
+func TestStoreSeesRetries(t *testing.T) {
+	s := newStore(0)
+	for _, tt := range []struct {
+		id    uint64
+		first bool
+	}{
+		{1, true},
+		{2, true},
+		{1, false},              // a retry
+		{wire.MaxID, true},      // the last id the bitset takes
+		{wire.MaxID + 1, true},  // above it: kept aside
+		{wire.MaxID + 1, false}, // and its retry seen too
+		{1<<63 + 5, true},       //
+	} {
+		if got := s.put(&wire.Reaction{ID: tt.id}); got != tt.first {
+			t.Errorf("put(%d): got first %v, want %v", tt.id, got, tt.first)
+		}
+	}
+	if got, want := s.len(), 5; got != want {
+		t.Errorf("len: got %d, want %d", got, want)
 	}
 }

@@ -30,22 +30,11 @@ func (n *asyncNotifier) notify(r *wire.Reaction, tr trace, body []byte) outcome 
 }
 
 // producer writes one message with acks=all and returns once it was
-// acknowledged: a *kafkagroup.Producer, or a kafka.Writer (writerProducer).
+// acknowledged: what kafkagroup.NewSender returns, or a fake in tests.
 type producer interface {
 	Produce(ctx context.Context, msg kafka.Message) error
 	Close(ctx context.Context) error
 }
-
-// writerProducer is the kafka.Writer the service used before
-// kafkagroup.Producer: a batch leaves when full or when its BatchTimeout
-// fires, so even an idle partition's message waits the whole window.
-type writerProducer struct{ w *kafka.Writer }
-
-func (p writerProducer) Produce(ctx context.Context, msg kafka.Message) error {
-	return p.w.WriteMessages(ctx, msg)
-}
-
-func (p writerProducer) Close(ctx context.Context) error { return closeWriter(ctx, p.w) }
 
 // kafkaOut is the way to Kafka of the async path and of hybrid's
 // fallback: a producer, and a bound on the produces waiting for an ack.
@@ -69,17 +58,10 @@ func newKafkaOut(cfg Config) *kafkaOut {
 	return &kafkaOut{p: newProducer(cfg), timeout: cfg.Timeout, max: int64(cfg.MaxInFlight)}
 }
 
-// newProducer returns what the reaction is produced with: with a
-// BatchTimeout, a kafka.Writer batching by that window; without,
-// kafkagroup.Producer, which sends at once when a partition is idle and
-// batches what arrives during a request. Connections are secured as
-// cfg.Security says.
+// newProducer returns what the reaction is produced with
+// (kafkagroup.NewSender), its connections secured as cfg.Security says.
 func newProducer(cfg Config) producer {
-	tr := kafkagroup.TransportOrDefault(cfg.Security.Transport())
-	if cfg.BatchTimeout > 0 {
-		return writerProducer{kafkagroup.NewWriter(cfg.Brokers, cfg.Topic, tr, cfg.BatchTimeout, cfg.Timeout)}
-	}
-	return &kafkagroup.Producer{Addr: cfg.Brokers, Topic: cfg.Topic, Transport: tr, WriteTimeout: cfg.Timeout}
+	return kafkagroup.NewSender(cfg.Brokers, cfg.Topic, kafkagroup.TransportOrDefault(cfg.Security.Transport()), cfg.BatchTimeout, cfg.Timeout)
 }
 
 // errShed is the answer to a reaction past MaxInFlight.
@@ -130,15 +112,3 @@ func (k *kafkaOut) close(ctx context.Context) error { return k.p.Close(ctx) }
 func (n *asyncNotifier) close(ctx context.Context) error { return n.out.close(ctx) }
 
 func (n *asyncNotifier) breaker() string { return "" }
-
-// closeWriter flushes the writer, giving up when ctx is done.
-func closeWriter(ctx context.Context, w *kafka.Writer) error {
-	done := make(chan error, 1)
-	go func() { done <- w.Close() }()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		return fmt.Errorf("flush Kafka writer: %w", ctx.Err())
-	}
-}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/commbench/commbench/broker"
 	"github.com/commbench/commbench/broker/kafkasec"
@@ -23,7 +24,10 @@ import (
 // `commbench broker up` started, so that Kafka's ProducerPerformance can be
 // run against the same one in the same sitting) instead of the package's
 // own local broker.
-var benchBrokers = flag.String("bench.brokers", "", "BenchmarkProducers: host:port of a running broker; empty starts a local one")
+var (
+	benchBrokers = flag.String("bench.brokers", "", "BenchmarkProducers: host:port of a running broker; empty starts a local one")
+	benchRates   = flag.String("bench.rates", "400,5000", "BenchmarkProducers: messages/s, comma-separated")
+)
 
 // BenchmarkProduce measures produce latency with acks=all from kafka-go, at
 // an open-model 1,000 messages/s (one message sent every millisecond, each
@@ -158,6 +162,9 @@ var producerVariants = []producerVariant{
 	// kafkagroup.Producer: sent at once when the partition has nothing in
 	// flight; what arrives meanwhile goes in the next request.
 	{"producer", producerVariantOpen},
+	// Not kafka-go: franz-go's ProduceSync with linger 0, idempotent (its
+	// default), as a reference for what another Go client gives.
+	{"franz-go", franzVariant},
 }
 
 func writerVariant(batch time.Duration) func([]string, string) (func(context.Context, kafka.Message) error, func() (int64, int64), func()) {
@@ -199,6 +206,23 @@ func clientVariant(addrs []string, topic string) (func(context.Context, kafka.Me
 		tr.CloseIdleConnections
 }
 
+func franzVariant(addrs []string, topic string) (func(context.Context, kafka.Message) error, func() (int64, int64), func()) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.DefaultProduceTopic(topic),
+		kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerLinger(0))
+	return func(ctx context.Context, m kafka.Message) error {
+			if err != nil {
+				return err
+			}
+			return cl.ProduceSync(ctx, &kgo.Record{Key: m.Key, Value: m.Value}).FirstErr()
+		},
+		func() (int64, int64) { return 0, 0 }, // no count of requests
+		func() {
+			if cl != nil {
+				cl.Close()
+			}
+		}
+}
+
 func producerVariantOpen(addrs []string, topic string) (func(context.Context, kafka.Message) error, func() (int64, int64), func()) {
 	p := &kafkagroup.Producer{Addr: addrs, Topic: topic, Transport: &kafka.Transport{}}
 	return p.Produce,
@@ -209,7 +233,8 @@ func producerVariantOpen(addrs []string, topic string) (func(context.Context, ka
 // BenchmarkProducers compares the ways to produce one reaction with
 // acks=all and wait for its ack, open-model: a message is due every 1/rate
 // whatever the broker does, and its latency counts from when it was due.
-// 400/s is the ci profile's rate, 5000/s a surge's. Each iteration is one
+// 400/s is the ci profile's rate, 5000/s a surge's (-bench.rates sets
+// others). Each iteration is one
 // message, 100 bytes with a key of 100 authors, to an 8-partition topic.
 // Against the broker `commbench broker up` started, beside Kafka's own
 // ProducerPerformance, run it as
@@ -225,7 +250,11 @@ func BenchmarkProducers(b *testing.B) {
 	} else {
 		addrs = localKafka(b).Addrs
 	}
-	for _, rate := range []int{400, 5000} {
+	for _, r := range strings.Split(*benchRates, ",") {
+		rate, err := strconv.Atoi(strings.TrimSpace(r))
+		if err != nil || rate < 1 {
+			b.Fatalf("-bench.rates: %q is not a rate", r)
+		}
 		for _, v := range producerVariants {
 			b.Run(fmt.Sprintf("rate=%d/%s", rate, v.name), func(b *testing.B) {
 				benchProducer(b, addrs, v, rate)

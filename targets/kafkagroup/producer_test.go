@@ -158,3 +158,53 @@ func TestProducerWritesEveryMessageInKeyOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestProducerRetriesOnlyTemporaryErrors: the broker answers the first
+// produce request with an error code; a temporary one (not the leader) is
+// tried again and the message acknowledged, a lasting one (an invalid
+// record) reaches the caller after one request.
+func TestProducerRetriesOnlyTemporaryErrors(t *testing.T) {
+	tests := []struct {
+		name     string
+		code     int16
+		wantErr  error
+		requests int64
+	}{
+		{"not the leader: retried", int16(kafka.NotLeaderForPartition), nil, 2},
+		{"invalid record: returned", int16(kafka.InvalidRecord), kafka.InvalidRecord, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			kf := cluster(t, "t", 1)
+			var requests atomic.Int64
+			kf.ControlKey(int16(kmsg.Produce), func(r kmsg.Request) (kmsg.Response, error, bool) {
+				kf.KeepControl()
+				if requests.Add(1) > 1 {
+					return nil, nil, false
+				}
+				req := r.(*kmsg.ProduceRequest)
+				resp := req.ResponseKind().(*kmsg.ProduceResponse)
+				for _, rt := range req.Topics {
+					st := kmsg.NewProduceResponseTopic()
+					st.Topic = rt.Topic
+					for _, rp := range rt.Partitions {
+						sp := kmsg.NewProduceResponseTopicPartition()
+						sp.Partition, sp.ErrorCode = rp.Partition, tt.code
+						st.Partitions = append(st.Partitions, sp)
+					}
+					resp.Topics = append(resp.Topics, st)
+				}
+				return resp, nil, true
+			})
+			p := &Producer{Addr: kf.ListenAddrs(), Topic: "t"}
+			defer p.Close(context.Background())
+			err := p.Produce(context.Background(), kafka.Message{Key: []byte("k"), Value: []byte("v")})
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
+				t.Errorf("got error %v, want %v", err, tt.wantErr)
+			}
+			if got := requests.Load(); got != tt.requests {
+				t.Errorf("got %d produce requests, want %d", got, tt.requests)
+			}
+		})
+	}
+}

@@ -43,8 +43,11 @@ type producer interface {
 // than reactions arrive: each waiting produce holds a handler goroutine, its
 // connection's buffers and the message. Past MaxInFlight a reaction is
 // answered 503 at once instead of joining the wait (load shedding, counted
-// in Stats.Shed), as the sync path answers 503 when it finds no free
-// connection.
+// in Stats.ProduceShed), as the sync path answers 503 when it finds no free
+// connection. At 5,000 rps with the broker paused (SIGSTOP) for 3 s, the
+// service's peak RSS was 227 MB without the bound and 65 MB with the
+// default 1024, which shed ~14,000 of the 15,000 reactions of the pause
+// instead of holding them (2 cores, noisy; see issue 13).
 type kafkaOut struct {
 	p        producer
 	timeout  time.Duration

@@ -45,9 +45,10 @@ type producer interface {
 // answered 503 at once instead of joining the wait (load shedding, counted
 // in Stats.ProduceShed), as the sync path answers 503 when it finds no free
 // connection. At 5,000 rps with the broker paused (SIGSTOP) for 3 s, the
-// service's peak RSS was 227 MB without the bound and 65 MB with the
-// default 1024, which shed ~14,000 of the 15,000 reactions of the pause
-// instead of holding them (2 cores, noisy; see issue 13).
+// service's peak RSS was 168 MB without the bound (the generator's 4,096
+// workers all waiting) and 65 MB with the default 1024, which shed ~14,000
+// of the pause's 15,000 reactions instead of holding them (2 cores, noisy;
+// see issue 13).
 type kafkaOut struct {
 	p        producer
 	timeout  time.Duration

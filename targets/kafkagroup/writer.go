@@ -1,6 +1,8 @@
 package kafkagroup
 
 import (
+	"context"
+	"fmt"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -29,5 +31,40 @@ func NewWriter(brokers []string, topic string, transport kafka.RoundTripper, bat
 		// kafka-go has no idempotent producer: a retried batch can be written
 		// twice. The notification service deduplicates by reaction id.
 		AllowAutoTopicCreation: false,
+	}
+}
+
+// NewSender returns what a service produces its messages with, one at a
+// time, waiting for each ack: a *Producer (sent at once when the partition
+// is idle, batched with what arrives while a request is out), or, with
+// batchTimeout above zero, a kafka.Writer from NewWriter that waits that
+// long to fill a batch (what the services used before; kept to compare).
+func NewSender(brokers []string, topic string, transport kafka.RoundTripper, batchTimeout, timeout time.Duration) interface {
+	Produce(ctx context.Context, msg kafka.Message) error
+	Close(ctx context.Context) error
+} {
+	if batchTimeout > 0 {
+		return WriterSender{NewWriter(brokers, topic, transport, batchTimeout, timeout)}
+	}
+	return &Producer{Addr: brokers, Topic: topic, Transport: transport, WriteTimeout: timeout}
+}
+
+// WriterSender gives a kafka.Writer Producer's methods.
+type WriterSender struct{ W *kafka.Writer }
+
+// Produce writes msg and waits for its batch's ack.
+func (s WriterSender) Produce(ctx context.Context, msg kafka.Message) error {
+	return s.W.WriteMessages(ctx, msg)
+}
+
+// Close flushes the writer, giving up when ctx is done.
+func (s WriterSender) Close(ctx context.Context) error {
+	done := make(chan error, 1)
+	go func() { done <- s.W.Close() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("flush Kafka writer: %w", ctx.Err())
 	}
 }

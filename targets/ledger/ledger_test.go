@@ -144,36 +144,6 @@ func TestConcurrentRecordLosesNothing(t *testing.T) {
 	}
 }
 
-func BenchmarkRecord(b *testing.B) {
-	l := New()
-	b.ReportAllocs()
-	id := uint64(0)
-	for b.Loop() {
-		id++
-		l.Record(id, 0, 5_000_000)
-	}
-}
-
-func BenchmarkRecordParallel(b *testing.B) {
-	l := New()
-	b.ReportAllocs()
-	var next atomicCounter
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			l.Record(next.inc(), 0, 5_000_000)
-		}
-	})
-}
-
-func BenchmarkDelivered(b *testing.B) {
-	l := New()
-	l.Record(42, 0, 1)
-	b.ReportAllocs()
-	for b.Loop() {
-		l.Delivered(42)
-	}
-}
-
 func ExampleLedger() {
 	l := New()
 	l.Record(1, 0, 3_000_000) // delivered 3 ms after it was sent
@@ -182,21 +152,6 @@ func ExampleLedger() {
 	snap, _ := l.Snapshot()
 	fmt.Println(snap.Delivered, snap.Duplicates, snap.DeliveredIDs)
 	// Output: 2 1 [{1 2}]
-}
-
-type atomicCounter struct {
-	mu sync.Mutex
-	n  uint64
-}
-
-func (c *atomicCounter) inc() uint64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.n++
-	if c.n > wire.MaxID {
-		c.n = 1
-	}
-	return c.n
 }
 
 func TestRecordTraceSplitsTimeToNotifyIntoHops(t *testing.T) {
@@ -233,15 +188,5 @@ func TestRecordTraceSplitsTimeToNotifyIntoHops(t *testing.T) {
 	}
 	if got := hops[wire.HopAPI].Min(); got != 0 {
 		t.Errorf("api hop of id 3 (stamped before its send): got %d µs, want 0", got)
-	}
-}
-
-func BenchmarkRecordTrace(b *testing.B) {
-	l := New()
-	b.ReportAllocs()
-	id := uint64(0)
-	for b.Loop() {
-		id++
-		l.RecordTrace(id, 0, Stamps{1_000_000, 2_000_000, 3_000_000, 4_000_000}, 5_000_000)
 	}
 }

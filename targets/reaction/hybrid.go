@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/segmentio/kafka-go"
 	"github.com/sony/gobreaker/v2"
 
 	"github.com/commbench/commbench/targets/wire"
@@ -22,12 +21,10 @@ import (
 // counts).
 type hybridNotifier struct {
 	sync   *syncNotifier
-	w      *kafka.Writer
+	out    *kafkaOut
 	cb     *gobreaker.CircuitBreaker[outcome]
 	bc     *breakerCounts
 	budget time.Duration
-	// timeout bounds the fallback's wait for Kafka's ack.
-	timeout time.Duration
 }
 
 func newHybridNotifier(cfg Config, bc *breakerCounts) (*hybridNotifier, error) {
@@ -36,12 +33,11 @@ func newHybridNotifier(cfg Config, bc *breakerCounts) (*hybridNotifier, error) {
 		return nil, err
 	}
 	return &hybridNotifier{
-		sync:    s,
-		w:       newWriter(cfg),
-		cb:      newBreaker(cfg, bc),
-		bc:      bc,
-		budget:  cfg.Budget,
-		timeout: cfg.Timeout,
+		sync:   s,
+		out:    newKafkaOut(cfg),
+		cb:     newBreaker(cfg, bc),
+		bc:     bc,
+		budget: cfg.Budget,
 	}, nil
 }
 
@@ -63,7 +59,7 @@ func (n *hybridNotifier) notify(r *wire.Reaction, tr trace, body []byte) outcome
 	// breaker is open (gobreaker.ErrOpenState, ErrTooManyRequests).
 	// The fallback's t_handoff is stamped as it produces: the failed sync
 	// try is in the handoff hop.
-	fb := produce(n.w, n.timeout, r, tr, body)
+	fb := n.out.produce(r, tr, body)
 	if fb.err != nil {
 		why := o.err
 		if why == nil {
@@ -76,7 +72,7 @@ func (n *hybridNotifier) notify(r *wire.Reaction, tr trace, body []byte) outcome
 
 func (n *hybridNotifier) close(ctx context.Context) error {
 	n.sync.close(ctx)
-	return closeWriter(ctx, n.w)
+	return n.out.close(ctx)
 }
 
 func (n *hybridNotifier) breaker() string { return n.cb.State().String() }

@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/segmentio/kafka-go"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
 
@@ -106,60 +107,6 @@ func TestSyncStatusMapping(t *testing.T) {
 	}
 }
 
-// BenchmarkHandler measures the reaction service's request path per mode
-// against in-process fakes: sync and hybrid call a fasthttp server over an
-// in-memory listener that answers at once; async produces to an embedded
-// kfake broker on loopback and waits for its ack, so its time per request is
-// mostly the batch window shared by 64 concurrent requests.
-func BenchmarkHandler(b *testing.B) {
-	body := (&wire.Reaction{ID: 1, User: "user-1", Post: "post-9", Author: "author-3", Kind: "like", SentAt: 1700000000123456789}).Append(nil)
-	ln := downstream(b, func(ctx *fasthttp.RequestCtx) { ctx.SetStatusCode(200) })
-	kf, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(8, "commbench.bench"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer kf.Close()
-	for _, mode := range pattern.All() {
-		b.Run(string(mode), func(b *testing.B) {
-			cfg := Config{Mode: mode, NotifyURL: "http://notification", Brokers: kf.ListenAddrs(), Topic: "commbench.bench"}
-			s, err := New(cfg)
-			if err != nil {
-				b.Fatal(err)
-			}
-			switch n := s.notifier.(type) {
-			case *syncNotifier:
-				n.client.Dial = func(string) (net.Conn, error) { return ln.Dial() }
-			case *hybridNotifier:
-				n.sync.client.Dial = func(string) (net.Conn, error) { return ln.Dial() }
-			}
-			h := s.Handler()
-			want := 201
-			if !mode.HasSyncPath() {
-				want = 202
-				b.SetParallelism(32) // 64 requests in flight on 2 cores
-			}
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				var ctx fasthttp.RequestCtx
-				id := uint64(0)
-				for pb.Next() {
-					id++
-					ctx.Request.Reset()
-					ctx.Response.Reset()
-					ctx.Request.Header.SetMethod("POST")
-					ctx.Request.SetRequestURI(wire.PathReactions)
-					ctx.Request.SetBody(body)
-					h(&ctx)
-					if ctx.Response.StatusCode() != want {
-						b.Fatalf("status %d: %s", ctx.Response.StatusCode(), ctx.Response.Body())
-					}
-				}
-			})
-			s.Close(context.Background())
-		})
-	}
-}
-
 func ExampleConfig_Validate() {
 	err := Config{Mode: "rpc"}.Validate()
 	fmt.Println(err)
@@ -228,5 +175,117 @@ func TestSyncBreakerRefusesWhileOpen(t *testing.T) {
 	}
 	if st := s.Stats(); st.Breaker != "open" || st.S503 != 10 || st.BreakerOpened != 1 || st.BreakerRejected != 7 {
 		t.Errorf("stats: %+v, want breaker open, opened once, 10 x 503 of which 7 rejected", st)
+	}
+}
+
+// blockingProducer holds every Produce until release is closed, counting
+// the calls waiting now and the most at once.
+type blockingProducer struct {
+	release       chan struct{}
+	waiting, peak atomic.Int64
+}
+
+func (p *blockingProducer) Produce(ctx context.Context, _ kafka.Message) error {
+	n := p.waiting.Add(1)
+	defer p.waiting.Add(-1)
+	for m := p.peak.Load(); n > m && !p.peak.CompareAndSwap(m, n); m = p.peak.Load() {
+	}
+	select {
+	case <-p.release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (p *blockingProducer) Close(context.Context) error { return nil }
+
+// TestAsyncBoundsReactionsWaitingForKafka: with a broker that does not ack,
+// 3 × MaxInFlight concurrent reactions leave exactly MaxInFlight waiting in
+// the producer; the others are answered 503 at once and counted as shed.
+// Once the broker acks, the waiting ones get 202.
+func TestAsyncBoundsReactionsWaitingForKafka(t *testing.T) {
+	for _, mode := range []pattern.Pattern{pattern.Async, pattern.Hybrid} {
+		t.Run(string(mode), func(t *testing.T) {
+			const max, n = 8, 24
+			cfg := Config{Mode: mode, Brokers: []string{"127.0.0.1:1"}, NotifyURL: "http://notification", MaxInFlight: max, Timeout: time.Hour}
+			if mode == pattern.Hybrid {
+				cfg.TripFailures, cfg.OpenFor = 1, time.Hour // the first failure opens the breaker: the rest go to Kafka
+			}
+			s, err := New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fake := &blockingProducer{release: make(chan struct{})}
+			s.kafkaOut().p = fake
+			if h, ok := s.notifier.(*hybridNotifier); ok {
+				h.sync.client.Dial = func(string) (net.Conn, error) { return nil, syscall.ECONNREFUSED }
+			}
+			h := s.Handler()
+			var wg sync.WaitGroup
+			var accepted, unavailable, other atomic.Int64
+			for id := range uint64(n) {
+				wg.Go(func() {
+					var ctx fasthttp.RequestCtx
+					ctx.Request.Header.SetMethod("POST")
+					ctx.Request.SetRequestURI(wire.PathReactions)
+					ctx.Request.SetBody((&wire.Reaction{ID: id + 1, User: "u", Post: "p", Author: "a", Kind: "like", SentAt: 1}).Append(nil))
+					h(&ctx)
+					switch ctx.Response.StatusCode() {
+					case 202:
+						accepted.Add(1)
+					case 503:
+						unavailable.Add(1)
+					default:
+						other.Add(1)
+					}
+				})
+			}
+			// Wait (no timing asserted) until every reaction either waits in
+			// the producer or was answered.
+			for fake.waiting.Load()+unavailable.Load()+other.Load() < n {
+				time.Sleep(time.Millisecond)
+			}
+			if got := fake.waiting.Load(); got != max {
+				t.Errorf("waiting for the ack: got %d, want MaxInFlight = %d", got, max)
+			}
+			if st := s.Stats(); st.ProduceInFlight != max || st.ProduceShed != n-max {
+				t.Errorf("stats while blocked: in flight %d, shed %d; want %d, %d", st.ProduceInFlight, st.ProduceShed, max, n-max)
+			}
+			close(fake.release)
+			wg.Wait()
+			if got := fake.peak.Load(); got != max {
+				t.Errorf("most waiting at once: got %d, want %d", got, max)
+			}
+			if accepted.Load() != max || unavailable.Load() != n-max || other.Load() != 0 {
+				t.Errorf("answers: %d x 202, %d x 503, %d other; want %d, %d, 0", accepted.Load(), unavailable.Load(), other.Load(), max, n-max)
+			}
+			if st := s.Stats(); st.ProduceInFlight != 0 || st.ProducePeak != max {
+				t.Errorf("stats after: in flight %d, peak %d; want 0, %d", st.ProduceInFlight, st.ProducePeak, max)
+			}
+		})
+	}
+}
+
+func TestStoreSeesRetries(t *testing.T) {
+	s := newStore(0)
+	for _, tt := range []struct {
+		id    uint64
+		first bool
+	}{
+		{1, true},
+		{2, true},
+		{1, false},              // a retry
+		{wire.MaxID, true},      // the last id the bitset takes
+		{wire.MaxID + 1, true},  // above it: kept aside
+		{wire.MaxID + 1, false}, // and its retry seen too
+		{1<<63 + 5, true},       //
+	} {
+		if got := s.put(&wire.Reaction{ID: tt.id}); got != tt.first {
+			t.Errorf("put(%d): got first %v, want %v", tt.id, got, tt.first)
+		}
+	}
+	if got, want := s.len(), 5; got != want {
+		t.Errorf("len: got %d, want %d", got, want)
 	}
 }

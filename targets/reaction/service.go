@@ -30,7 +30,12 @@ const (
 	DefaultBudget       = 50 * time.Millisecond
 	DefaultTripFailures = 5
 	DefaultOpenFor      = 5 * time.Second
-	DefaultBatchTimeout = 2 * time.Millisecond
+	// DefaultBatchTimeout, none, produces with kafkagroup.Producer: a
+	// reaction is sent at once when its partition has nothing in flight.
+	DefaultBatchTimeout = 0
+	// DefaultMaxInFlight lets 5,000 reactions/s wait 200 ms each for
+	// Kafka's ack (Little's law) before the service sheds load.
+	DefaultMaxInFlight = 1024
 )
 
 // Config is the service's configuration. A zero field takes its default.
@@ -64,10 +69,17 @@ type Config struct {
 	// async ignores it.
 	Breaker bool
 
-	// BatchTimeout is how long the Kafka writer waits to fill a batch;
-	// kafka-go's default of 1 s would make every acknowledged write wait a
-	// second. Default DefaultBatchTimeout.
+	// BatchTimeout, when above zero, produces with a kafka.Writer that
+	// waits this long to fill a batch (what the service did before;
+	// kept to compare). Zero, the default, produces with
+	// kafkagroup.Producer: sent at once when the partition is idle, batched
+	// with what arrives while a request is out.
 	BatchTimeout time.Duration
+	// MaxInFlight is the most reactions waiting for Kafka's ack at once
+	// (async, and hybrid's fallback); one more is answered 503 at once, so
+	// that a broker slower than the arrivals cannot grow the service's
+	// memory without bound. Default DefaultMaxInFlight.
+	MaxInFlight int
 
 	Log *slog.Logger
 }
@@ -91,8 +103,8 @@ func (c Config) withDefaults() Config {
 	if c.OpenFor == 0 {
 		c.OpenFor = DefaultOpenFor
 	}
-	if c.BatchTimeout == 0 {
-		c.BatchTimeout = DefaultBatchTimeout
+	if c.MaxInFlight == 0 {
+		c.MaxInFlight = DefaultMaxInFlight
 	}
 	if c.Topic == "" {
 		c.Topic = "commbench.reactions"
@@ -117,11 +129,14 @@ func (c Config) Validate() error {
 	if c.Mode.UsesKafka() && len(c.Brokers) == 0 {
 		return fmt.Errorf("mode %s needs Kafka brokers (--brokers or KAFKA_BROKERS)", c.Mode)
 	}
-	if c.Timeout < 0 || c.Budget < 0 || c.WriteCost < 0 || c.ConnWait < 0 || c.OpenFor < 0 {
+	if c.Timeout < 0 || c.Budget < 0 || c.WriteCost < 0 || c.ConnWait < 0 || c.OpenFor < 0 || c.BatchTimeout < 0 {
 		return errors.New("durations must not be negative")
 	}
 	if c.MaxConns < 0 {
 		return fmt.Errorf("max conns: must be at least 1, got %d", c.MaxConns)
+	}
+	if c.MaxInFlight < 0 {
+		return fmt.Errorf("max in flight: must be at least 1, got %d", c.MaxInFlight)
 	}
 	return nil
 }
@@ -285,11 +300,17 @@ type Stats struct {
 	// it refused (sync: answered 503 at once; hybrid: sent to Kafka).
 	BreakerOpened   int64 `json:"breaker_opened,omitempty"`
 	BreakerRejected int64 `json:"breaker_rejected,omitempty"`
+	// Produce: async and hybrid's fallback. InFlight is the reactions
+	// waiting for Kafka's ack now, Peak the most at once, Shed those
+	// answered 503 at once because MaxInFlight were waiting.
+	ProduceInFlight int64 `json:"produce_in_flight,omitempty"`
+	ProducePeak     int64 `json:"produce_peak,omitempty"`
+	ProduceShed     int64 `json:"produce_shed,omitempty"`
 }
 
 // Stats returns the service's counters.
 func (s *Service) Stats() Stats {
-	return Stats{
+	st := Stats{
 		Mode:     s.cfg.Mode,
 		Received: s.counts.received.Load(),
 		Bad:      s.counts.bad.Load(),
@@ -306,4 +327,19 @@ func (s *Service) Stats() Stats {
 		BreakerOpened:   s.breaker.opened.Load(),
 		BreakerRejected: s.breaker.rejected.Load(),
 	}
+	if k := s.kafkaOut(); k != nil {
+		st.ProduceInFlight, st.ProducePeak, st.ProduceShed = k.inFlight.Load(), k.peak.Load(), k.shed.Load()
+	}
+	return st
+}
+
+// kafkaOut returns the notifier's way to Kafka, or nil for sync.
+func (s *Service) kafkaOut() *kafkaOut {
+	switch n := s.notifier.(type) {
+	case *asyncNotifier:
+		return n.out
+	case *hybridNotifier:
+		return n.out
+	}
+	return nil
 }

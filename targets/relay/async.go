@@ -45,14 +45,14 @@ func (s *Service) Consume(ctx context.Context, grace time.Duration) error {
 // its wire), each retry from its own start (the backoff before it is not
 // the next hop's time).
 func (s *Service) relay(ctx context.Context, m *kafka.Message, fetched time.Time) bool {
-	// The writer may keep the message until its batch is sent: Key, Value
-	// and Headers are m's own, which the group loop does not reuse.
+	// The producer may keep the message until its batch is sent: Key,
+	// Value and Headers are m's own, which the group loop does not reuse.
 	out := kafka.Message{Key: m.Key, Value: m.Value, Headers: m.Headers}
 	start := fetched
 	backoff := RetryBackoff
 	for {
 		actx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
-		err := s.w.WriteMessages(actx, out)
+		err := s.w.Produce(actx, out)
 		cancel()
 		s.hop.Observe(start, err != nil)
 		if err == nil {

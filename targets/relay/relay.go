@@ -59,7 +59,9 @@ const (
 	DefaultOpenFor      = 5 * time.Second
 	DefaultConsumers    = 4
 	DefaultConcurrency  = 64
-	DefaultBatchTimeout = 2 * time.Millisecond
+	// DefaultBatchTimeout, none, produces with kafkagroup.Producer: a
+	// message is sent at once when its partition has nothing in flight.
+	DefaultBatchTimeout = 0
 	// Produce retries back off from RetryBackoff, doubling up to
 	// RetryMaxBackoff, with full jitter.
 	RetryBackoff    = 50 * time.Millisecond
@@ -98,8 +100,9 @@ type Config struct {
 	Group       string // default "commbench.relay." + Name
 	Consumers   int    // group members in this process; default DefaultConsumers
 	Concurrency int    // messages in flight per member; default DefaultConcurrency
-	// BatchTimeout is how long the Kafka writer waits to fill a batch;
-	// kafka-go's default of 1 s would hold every message a second.
+	// BatchTimeout, when above zero, produces with a kafka.Writer that
+	// waits this long to fill a batch (kept to compare); zero, the
+	// default, with kafkagroup.Producer (see kafkagroup.NewSender).
 	BatchTimeout time.Duration
 
 	Log *slog.Logger // default slog.Default()
@@ -132,9 +135,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Concurrency == 0 {
 		c.Concurrency = DefaultConcurrency
-	}
-	if c.BatchTimeout == 0 {
-		c.BatchTimeout = DefaultBatchTimeout
 	}
 	if c.Log == nil {
 		c.Log = slog.Default()
@@ -197,8 +197,11 @@ type Service struct {
 	uri    string
 	cb     *gobreaker.CircuitBreaker[outcome] // nil without Breaker
 
-	// async
-	w        *kafka.Writer
+	// async: kafkagroup.NewSender's
+	w interface {
+		Produce(ctx context.Context, msg kafka.Message) error
+		Close(ctx context.Context) error
+	}
 	group    kafkagroup.Counters
 	sec      kafkasec.Config
 	lastWarn atomic.Int64 // Unix ns of the last produce warning
@@ -225,7 +228,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.Mode.UsesKafka() {
 		s.sec = cfg.Security
-		s.w = kafkagroup.NewWriter(cfg.Brokers, cfg.OutTopic, kafkagroup.TransportOrDefault(cfg.Security.Transport()), cfg.BatchTimeout, cfg.Timeout)
+		s.w = kafkagroup.NewSender(cfg.Brokers, cfg.OutTopic, kafkagroup.TransportOrDefault(cfg.Security.Transport()), cfg.BatchTimeout, cfg.Timeout)
 	}
 	return s, nil
 }
@@ -242,14 +245,10 @@ func (s *Service) Close(ctx context.Context) error {
 	if s.w == nil {
 		return nil
 	}
-	done := make(chan error, 1)
-	go func() { done <- s.w.Close() }()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		return fmt.Errorf("relay %s: flush Kafka writer: %w", s.cfg.Name, ctx.Err())
+	if err := s.w.Close(ctx); err != nil {
+		return fmt.Errorf("relay %s: %w", s.cfg.Name, err)
 	}
+	return nil
 }
 
 // Handler serves POST /v1/notify (sync), GET /v1/hop/interval, GET

@@ -89,7 +89,7 @@ func serveReaction(args []string) error {
 	fs.BoolVar(&cfg.Breaker, "breaker", false, "sync: put the call through a circuit breaker (hybrid always has one; async ignores it)")
 	trip := fs.Uint("trip-failures", reaction.DefaultTripFailures, "hybrid, sync --breaker: consecutive failures that open the circuit breaker")
 	fs.DurationVar(&cfg.OpenFor, "open-for", reaction.DefaultOpenFor, "hybrid, sync --breaker: how long the breaker stays open before a trial call")
-	fs.DurationVar(&cfg.BatchTimeout, "batch-timeout", reaction.DefaultBatchTimeout, "Kafka writer batch window")
+	fs.DurationVar(&cfg.BatchTimeout, "batch-timeout", reaction.DefaultBatchTimeout, "Kafka: 0 sends each reaction at once when its partition is idle and batches what arrives meanwhile (kafkagroup.Producer); > 0 uses kafka-go's Writer with this batch window, to compare")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -145,7 +145,7 @@ func serveRelay(args []string) error {
 	fs.StringVar(&cfg.Group, "group", "", "async: consumer group (default commbench.relay.<name>)")
 	fs.IntVar(&cfg.Consumers, "consumers", relay.DefaultConsumers, "async: consumer group members in this process")
 	fs.IntVar(&cfg.Concurrency, "concurrency", relay.DefaultConcurrency, "async: messages in flight per consumer")
-	fs.DurationVar(&cfg.BatchTimeout, "batch-timeout", relay.DefaultBatchTimeout, "async: Kafka writer batch window")
+	fs.DurationVar(&cfg.BatchTimeout, "batch-timeout", relay.DefaultBatchTimeout, "async: 0 produces at once when idle and batches what arrives meanwhile; > 0 uses kafka-go's Writer with this batch window")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

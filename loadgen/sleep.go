@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"runtime"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
@@ -38,6 +39,11 @@ func (p preciseWait) Pace(elapsed time.Duration, hits uint64) (time.Duration, bo
 		return 0, stop
 	}
 	deadline := time.Now().Add(wait)
+	// The hit vegeta just handed a worker made that worker runnable on this
+	// goroutine's P; a blocking sleep now would hold the P, and the worker
+	// would wait for the runtime to take the P back (up to milliseconds
+	// under load) before it could send. Let it run first.
+	runtime.Gosched()
 	for {
 		if p.ctx.Err() != nil {
 			return 0, true

@@ -134,13 +134,16 @@ func (r *patternRun) reconcile(ctx context.Context, rec *loadgen.Recorder, pacer
 	return pat, nil
 }
 
-// drain waits until the backlog is gone: lag 0 (async), every accepted
-// reaction delivered or dead-lettered, and every part drained; or until
-// timeout. It reports whether it drained.
+// drain waits until the backlog is gone, as the system under test says;
+// it reports whether it drained.
 func (r *patternRun) drain(ctx context.Context, rec *loadgen.Recorder, timeout time.Duration) bool {
-	if r.o.Targets != nil {
-		return r.drainTargets(ctx, rec.AcceptedIDs(), timeout)
-	}
+	return r.sys.drain(ctx, r, rec, timeout)
+}
+
+// drainOwn waits until the backlog is gone: lag 0 (async), every accepted
+// reaction delivered or dead-lettered, and every part drained; or until
+// timeout.
+func (r *patternRun) drainOwn(ctx context.Context, rec *loadgen.Recorder, timeout time.Duration) bool {
 	accepted := rec.Totals().Accepted
 	drainers := each[drainer](r.parts)
 	// The ledger and the lag are read here, every 100 ms, not from the

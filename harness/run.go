@@ -18,6 +18,7 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/commbench/commbench/broker"
+	"github.com/commbench/commbench/loadgen"
 	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/results"
@@ -179,7 +180,7 @@ func (f *runFolder) runPatterns(ctx context.Context, o RunOptions, k *kafka) err
 		for _, pl := range runs {
 			n++
 			key := results.Key{Pattern: pl.pattern, Variant: pl.variant.Name, Rep: rep}.String()
-			pr := &patternRun{o: o, p: pl.profile, pattern: pl.pattern, key: key, dir: f.dir, runID: f.id, broker: k.broker, client: k.client,
+			pr := &patternRun{o: o, sys: newSystem(o), p: pl.profile, pattern: pl.pattern, key: key, dir: f.dir, runID: f.id, broker: k.broker, client: k.client,
 				label: fmt.Sprintf("%s %d/%d", key, n, len(runs)*o.Repeat)}
 			pat, err := pr.run(ctx)
 			if pat != nil {
@@ -287,6 +288,7 @@ func (k *kafka) close(o RunOptions) {
 // its samples.
 type patternRun struct {
 	o       RunOptions
+	sys     system
 	p       *profiles.Profile
 	pattern pattern.Pattern
 	key     string
@@ -344,41 +346,36 @@ func (r *patternRun) run(ctx context.Context) (*results.Pattern, error) {
 			f()
 		}
 	}()
-	if r.o.Targets != nil {
-		firstID, err := r.startTargets(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if r.parts, err = parts(r); err != nil {
-			return nil, err
-		}
-		return r.measure(ctx, firstID)
-	}
-	r.topic = fmt.Sprintf("commbench.%s.%s.reactions", r.runID, r.key)
-	r.group = fmt.Sprintf("commbench.%s.%s.notification", r.runID, r.key)
-	r.topics = []string{r.topic}
-	var err error
-	if r.parts, err = parts(r); err != nil {
+	firstID, err := r.sys.start(ctx, r)
+	if err != nil {
 		return nil, err
-	}
-	r.dTopic = r.topics[len(r.topics)-1]
-	r.topics = append(r.topics, r.topic+".dlq")
-	if err := r.createTopics(ctx); err != nil {
-		return nil, err
-	}
-	if err := r.startServices(ctx); err != nil {
-		return nil, err
-	}
-	defer r.stopServices()
-	firstID := uint64(1)
-	if r.p.Warmup.For > 0 && r.p.Warmup.Rate > 0 {
-		n, err := r.warmup(ctx)
-		if err != nil {
-			return nil, err
-		}
-		firstID = n + 1
 	}
 	return r.measure(ctx, firstID)
+}
+
+// system is the system under test as the run sees it: the services it
+// starts itself (ownSystem, services.go), or those someone else runs
+// (theirSystem, shard.go). It is chosen once per run (newSystem); the
+// pattern lifecycle asks it, and names neither.
+type system interface {
+	// start readies the services (and the parts) and returns the first
+	// reaction id of the attack; what it starts, it stops with r.atEnd.
+	start(ctx context.Context, r *patternRun) (firstID uint64, err error)
+	// procs adds the processes whose CPU and memory the run can read.
+	procs(r *patternRun, m map[string]int)
+	// drain waits until the backlog is gone or timeout passes.
+	drain(ctx context.Context, r *patternRun, rec *loadgen.Recorder, timeout time.Duration) bool
+	// notMeasured names the processes of the system whose CPU the run
+	// cannot read.
+	notMeasured(r *patternRun) []string
+}
+
+// newSystem is the one place that tells the two apart.
+func newSystem(o RunOptions) system {
+	if o.Targets != nil {
+		return theirSystem{}
+	}
+	return ownSystem{}
 }
 
 // createTopics creates the run's topics, for a pattern that uses Kafka,

@@ -184,12 +184,45 @@ func (r *patternRun) ledgerURLs() []string {
 	return r.replicaURL
 }
 
-// pids names the processes whose CPU and memory are sampled.
+// pids names the processes whose CPU and memory are sampled: the
+// generator, and what the system under test lets the run read.
 func (r *patternRun) pids() map[string]int {
-	if r.o.Targets != nil {
-		return map[string]int{"generator": os.Getpid()} // the services are not ours to read
+	m := map[string]int{"generator": os.Getpid()}
+	r.sys.procs(r, m)
+	return m
+}
+
+// ownSystem is the services the run starts itself, fresh for each
+// pattern: topics, the notification replicas and the parts, the reaction
+// service, and the warmup.
+type ownSystem struct{}
+
+func (ownSystem) start(ctx context.Context, r *patternRun) (uint64, error) {
+	r.topic = fmt.Sprintf("commbench.%s.%s.reactions", r.runID, r.key)
+	r.group = fmt.Sprintf("commbench.%s.%s.notification", r.runID, r.key)
+	r.topics = []string{r.topic}
+	var err error
+	if r.parts, err = parts(r); err != nil {
+		return 0, err
 	}
-	m := map[string]int{"reaction": r.react.PID(), "notification": r.notif.PID(), "generator": os.Getpid()}
+	r.dTopic = r.topics[len(r.topics)-1]
+	r.topics = append(r.topics, r.topic+".dlq")
+	if err := r.createTopics(ctx); err != nil {
+		return 0, err
+	}
+	if err := r.startServices(ctx); err != nil {
+		return 0, err
+	}
+	r.atEnd(r.stopServices) // first of the ends: before the topics go
+	if r.p.Warmup.For <= 0 || r.p.Warmup.Rate <= 0 {
+		return 1, nil
+	}
+	n, err := r.warmup(ctx)
+	return n + 1, err
+}
+
+func (ownSystem) procs(r *patternRun, m map[string]int) {
+	m["reaction"], m["notification"] = r.react.PID(), r.notif.PID()
 	for i, pr := range r.replicas {
 		m[replicaName(i)] = pr.PID()
 	}
@@ -199,5 +232,15 @@ func (r *patternRun) pids() map[string]int {
 	if r.broker != nil && r.broker.Pid() != 0 {
 		m["broker"] = r.broker.Pid()
 	}
-	return m
+}
+
+func (ownSystem) drain(ctx context.Context, r *patternRun, rec *loadgen.Recorder, timeout time.Duration) bool {
+	return r.drainOwn(ctx, rec, timeout)
+}
+
+func (ownSystem) notMeasured(r *patternRun) []string {
+	if _, ok := r.meter.total["broker"]; r.async() && !ok {
+		return []string{"broker"} // an external broker: not measured, not 0
+	}
+	return nil
 }

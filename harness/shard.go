@@ -238,6 +238,34 @@ func targetBroker(o RunOptions, patterns []pattern.Pattern) *broker.Broker {
 	return &broker.Broker{Kind: broker.External, Addrs: addrs}
 }
 
+// theirSystem is services someone else runs (--targets): the run starts
+// none, reads none of their processes, and drains against the shared
+// ledger.
+type theirSystem struct{}
+
+func (theirSystem) start(ctx context.Context, r *patternRun) (uint64, error) {
+	first, err := r.startTargets(ctx)
+	if err != nil {
+		return 0, err
+	}
+	r.parts, err = parts(r)
+	return first, err
+}
+
+func (theirSystem) procs(*patternRun, map[string]int) {} // not ours to read
+
+func (theirSystem) drain(ctx context.Context, r *patternRun, rec *loadgen.Recorder, timeout time.Duration) bool {
+	return r.drainTargets(ctx, rec.AcceptedIDs(), timeout)
+}
+
+func (theirSystem) notMeasured(r *patternRun) []string {
+	out := []string{"reaction", "notification"}
+	if r.async() {
+		out = append(out, "broker")
+	}
+	return out
+}
+
 // startTargets stands in for startServices in a run against targets: the
 // services are someone else's. The ledger's owner resets the ledger.
 func (r *patternRun) startTargets(ctx context.Context) (firstID uint64, err error) {

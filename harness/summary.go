@@ -95,14 +95,7 @@ func (r *patternRun) summarizeCPU(s *results.Summary, accepted int64) {
 		}
 	}
 	s.CPUSecondsPer1k["total"] = total
-	if r.o.Targets != nil {
-		s.CPUNotMeasured = append(s.CPUNotMeasured, "reaction", "notification") // someone else's services
-	}
-	if _, ok := r.meter.total["broker"]; r.async() && !ok {
-		// A broker this run did not start (external): its CPU is not
-		// measured, and not 0.
-		s.CPUNotMeasured = append(s.CPUNotMeasured, "broker")
-	}
+	s.CPUNotMeasured = r.sys.notMeasured(r)
 	for name, b := range r.meter.peak {
 		s.PeakRSSMB[name] = float64(b) / (1 << 20)
 	}

@@ -2,14 +2,7 @@ package claims
 
 import (
 	"fmt"
-	"math"
-	"time"
-
-	"github.com/commbench/commbench/targets/provider"
 )
-
-// z99 is the standard normal quantile of 0.99, as package provider uses it.
-const z99 = 2.326347874040841
 
 // downstream is the notification side's modelled capacity: what its
 // providers serve a second, each notification replica calling its own.
@@ -32,47 +25,16 @@ func (d downstream) String() string {
 // downstreamOf models key's downstream from the profile as it ran (a
 // variant changes the replicas, never the provider) and the replicas key
 // ran with; ok is false when the profile does not parse or does not name
-// key's variant.
+// key's variant. The provider's capacity and mean latency are the
+// profile's (profiles.Provider.Throughput, defaults filled in by Parse).
 func (in *run) downstreamOf(key string) (downstream, bool) {
 	kn, ok := in.knobsOf(key)
 	if !ok || in.prof == nil {
 		return downstream{}, false
 	}
 	pv := in.prof.Services.Provider
-	slots := pv.Capacity
-	if slots <= 0 {
-		slots = provider.DefaultCapacity
-	}
-	mean := meanLatency(time.Duration(pv.Latency.P50), time.Duration(pv.Latency.P99))
-	d := downstream{replicas: max(kn.replicas, 1), slots: slots, meanMs: float64(mean) / 1e6}
-	d.rps = float64(d.replicas*slots) / mean.Seconds()
+	mean := pv.Latency.Mean()
+	d := downstream{replicas: max(kn.replicas, 1), slots: pv.Capacity, meanMs: float64(mean) / 1e6}
+	d.rps = float64(d.replicas) * pv.Throughput()
 	return d, true
-}
-
-// meanLatency is the mean of the provider's latency with median p50 and
-// 99th percentile p99, exactly as package provider draws it: log-normal,
-// mu = ln p50 and sigma = ln(p99/p50)/z99, each draw capped at 10 p99; a
-// zero p50 or p99 takes the provider's default. For X log-normal and the
-// cap c,
-//
-//	E[min(X, c)] = exp(mu + sigma²/2)·Φ((ln c − mu − sigma²)/sigma) + c·(1 − Φ((ln c − mu)/sigma))
-//
-// which is p50·exp(sigma²/2) but for the cap's sliver.
-func meanLatency(p50, p99 time.Duration) time.Duration {
-	if p50 == 0 {
-		p50 = provider.DefaultP50
-	}
-	if p99 == 0 {
-		p99 = max(provider.DefaultP99, p50)
-	}
-	mu := math.Log(float64(p50))
-	sigma := (math.Log(float64(p99)) - mu) / z99
-	if sigma <= 0 {
-		return p50
-	}
-	c := 10 * float64(p99)
-	phi := func(x float64) float64 { return 0.5 * math.Erfc(-x/math.Sqrt2) }
-	lc := math.Log(c)
-	m := math.Exp(mu+sigma*sigma/2)*phi((lc-mu-sigma*sigma)/sigma) + c*(1-phi((lc-mu)/sigma))
-	return time.Duration(m)
 }

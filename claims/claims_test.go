@@ -2,13 +2,10 @@ package claims
 
 import (
 	"fmt"
-	"math"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/commbench/commbench/results"
-	"github.com/commbench/commbench/targets/provider"
 )
 
 // steady is a made-up run: sync, async and hybrid at 100 rps for 60 s,
@@ -781,32 +778,5 @@ func TestJudgeUnrecorded(t *testing.T) {
 	}
 	if got.numbers["bound_s"] != 1 {
 		t.Errorf("bound_s = %v, want 1", got.numbers["bound_s"])
-	}
-}
-
-// TestMeanLatency: the model's mean is the provider's, as it draws.
-func TestMeanLatency(t *testing.T) {
-	for _, tc := range []struct {
-		p50, p99 time.Duration
-	}{
-		{10 * time.Millisecond, 10 * time.Millisecond}, // no spread: p50
-		{5 * time.Millisecond, 40 * time.Millisecond},  // the provider's defaults
-		{10 * time.Millisecond, 50 * time.Millisecond}, // claims-surge
-		{1 * time.Millisecond, 200 * time.Millisecond}, // a tail long enough for the cap to matter
-	} {
-		got := meanLatency(tc.p50, tc.p99)
-		pv := provider.New(provider.Config{P50: tc.p50, P99: tc.p99})
-		const n = 400_000
-		var sum float64
-		for range n {
-			sum += float64(pv.Latency())
-		}
-		drawn := sum / n
-		if d := math.Abs(float64(got)-drawn) / drawn; d > 0.02 {
-			t.Errorf("meanLatency(%v, %v) = %v; the provider's draws average %v (%.1f%% apart)", tc.p50, tc.p99, got, time.Duration(drawn), 100*d)
-		}
-	}
-	if got, want := meanLatency(0, 0), meanLatency(provider.DefaultP50, provider.DefaultP99); got != want {
-		t.Errorf("meanLatency(0, 0) = %v, want the defaults' %v", got, want)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/commbench/commbench/targets/provider"
 )
 
 func TestThroughput(t *testing.T) {
@@ -52,5 +54,30 @@ func TestSurgeHitsTheModelledBottleneck(t *testing.T) {
 	}
 	if base >= capRPS {
 		t.Errorf("base %.0f rps is not under the provider's %.0f/s", base, capRPS)
+	}
+}
+
+// TestMeanIsTheProvidersMean: the model's mean is the provider's, as it
+// draws (targets/provider), the cap at 10·p99 included.
+func TestMeanIsTheProvidersMean(t *testing.T) {
+	for _, tc := range []struct {
+		p50, p99 time.Duration
+	}{
+		{10 * time.Millisecond, 10 * time.Millisecond}, // no spread: p50
+		{5 * time.Millisecond, 40 * time.Millisecond},  // the provider's defaults
+		{8 * time.Millisecond, 30 * time.Millisecond},  // surge
+		{1 * time.Millisecond, 200 * time.Millisecond}, // a tail long enough for the cap to matter
+	} {
+		got := Latency{P50: Duration(tc.p50), P99: Duration(tc.p99)}.Mean()
+		pv := provider.New(provider.Config{P50: tc.p50, P99: tc.p99})
+		const n = 400_000
+		var sum float64
+		for range n {
+			sum += float64(pv.Latency())
+		}
+		drawn := sum / n
+		if d := math.Abs(float64(got)-drawn) / drawn; d > 0.02 {
+			t.Errorf("Mean(%v, %v) = %v; the provider's draws average %v (%.1f%% apart)", tc.p50, tc.p99, got, time.Duration(drawn), 100*d)
+		}
 	}
 }

@@ -134,6 +134,7 @@ func newRunFolder(o RunOptions) (*runFolder, error) {
 			Warnings:    []string{},
 		},
 	}
+	f.res.Run.Host, f.res.Run.Validity = hostInfo(), validityInfo(p.Validity.Thresholds())
 	for _, fl := range p.Faults {
 		f.res.Run.Faults = append(f.res.Run.Faults, results.FaultWindow{Target: string(fl.Target), Kind: string(fl.Kind), StartS: fl.At.Std().Seconds(), EndS: (fl.At + fl.For).Std().Seconds(), Detail: faultDetail(fl)})
 	}

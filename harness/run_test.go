@@ -15,9 +15,11 @@ import (
 
 	"github.com/commbench/commbench/broker"
 	"github.com/commbench/commbench/harness"
+	"github.com/commbench/commbench/host"
 	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/results"
+	"github.com/commbench/commbench/validity"
 )
 
 // These tests run whole benchmarks: the commbench binary (built once) for
@@ -153,6 +155,13 @@ func checkSmoke(t *testing.T, res *results.Results, dir string) {
 	}
 	if back.Run.Partial {
 		t.Errorf("partial: %s", back.Run.PartialReason)
+	}
+	// The host and the thresholds the verdicts were judged by are recorded.
+	if h := back.Run.Host; h.Cores != host.Cores() || !h.CPUMeasured {
+		t.Errorf("run.host %+v, want %d cores, CPU measured", h, host.Cores())
+	}
+	if v := back.Run.Validity; v.HostBusy != validity.DefaultHostBusy || v.LateByMs != 1 || v.LateFraction != validity.DefaultLateFraction || v.BoundFraction != validity.DefaultBoundFraction {
+		t.Errorf("run.validity %+v, want the defaults", v)
 	}
 	for _, key := range []string{"sync", "async", "hybrid"} {
 		pat := back.Patterns[key]

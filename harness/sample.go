@@ -13,12 +13,9 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/commbench/commbench/host"
 	"github.com/commbench/commbench/targets/wire"
 )
-
-// clockTicks is USER_HZ, the unit of CPU times in /proc/<pid>/stat: 100 on
-// every Linux architecture Go supports.
-const clockTicks = 100
 
 // procStat is a process's CPU time and resident memory, read from /proc.
 type procStat struct {
@@ -49,7 +46,7 @@ func readProc(pid int) (procStat, error) {
 	if err1 != nil || err2 != nil {
 		return procStat{}, fmt.Errorf("/proc/%d/stat: bad cpu times", pid)
 	}
-	ps := procStat{CPU: time.Duration(ut+st) * time.Second / clockTicks}
+	ps := procStat{CPU: time.Duration(ut+st) * time.Second / host.ClockTicks}
 	if statm, err := os.ReadFile(fmt.Sprintf("/proc/%d/statm", pid)); err == nil {
 		if g := bytes.Fields(statm); len(g) > 1 {
 			pages, _ := strconv.ParseUint(string(g[1]), 10, 64)

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/commbench/commbench/host"
 	"github.com/commbench/commbench/loadgen"
@@ -36,6 +37,22 @@ func (m hostMeter) sample() float64 {
 		return -1
 	}
 	return c
+}
+
+// hostInfo is what results.json says of the host the verdicts judged.
+func hostInfo() results.HostInfo {
+	_, err := host.ReadTimes()
+	return results.HostInfo{Cores: host.Cores(), CPUMeasured: err == nil}
+}
+
+// validityInfo is th as results.json records it.
+func validityInfo(th validity.Thresholds) results.ValidityThresholds {
+	return results.ValidityThresholds{
+		HostBusy:      th.HostBusy,
+		LateByMs:      float64(th.LateBy) / float64(time.Millisecond),
+		LateFraction:  th.LateFraction,
+		BoundFraction: th.BoundFraction,
+	}
 }
 
 // thresholds are the profile's validity thresholds.

@@ -86,11 +86,9 @@ func TestValidityWarnings(t *testing.T) {
 				}
 				return
 			}
-			if len(got) != 1 || !contains(got[0], tt.want) {
+			if len(got) != 1 || !strings.Contains(got[0], tt.want) {
 				t.Errorf("got %q, want one warning with %q", got, tt.want)
 			}
 		})
 	}
 }
-
-func contains(s, sub string) bool { return strings.Contains(s, sub) }

@@ -15,9 +15,9 @@ import (
 	"time"
 )
 
-// clockTicks is USER_HZ, the unit of /proc/stat: 100 on every Linux
-// architecture Go supports.
-const clockTicks = 100
+// ClockTicks is USER_HZ, the unit of CPU times in /proc/stat and
+// /proc/<pid>/stat: 100 on every Linux architecture Go supports.
+const ClockTicks = 100
 
 // Cores is the number of logical CPUs this process may use.
 func Cores() int { return runtime.NumCPU() }
@@ -70,7 +70,7 @@ func parseStat(b []byte) (Times, error) {
 		}
 		busy := v[0] + v[1] + v[2] + v[5] + v[6] + v[7]
 		idle := v[3] + v[4]
-		tick := time.Second / clockTicks
+		tick := time.Second / ClockTicks
 		return Times{Busy: time.Duration(busy) * tick, Total: time.Duration(busy+idle) * tick}, nil
 	}
 	return Times{}, errors.New("/proc/stat: no cpu line")

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/commbench/commbench/results"
+	"github.com/commbench/commbench/validity"
 )
 
 // boundArea is a run of consecutive bound seconds of one pattern, shaded
@@ -82,16 +84,16 @@ const boundNote = "Grey: seconds the machine or the load generator set (bound), 
 func thresholds(r *results.Results) results.ValidityThresholds {
 	th := r.Run.Validity
 	if th.HostBusy == 0 {
-		th.HostBusy = 0.9
+		th.HostBusy = validity.DefaultHostBusy
 	}
 	if th.LateByMs == 0 {
-		th.LateByMs = 1
+		th.LateByMs = float64(validity.DefaultLateBy) / float64(time.Millisecond)
 	}
 	if th.LateFraction == 0 {
-		th.LateFraction = 0.01
+		th.LateFraction = validity.DefaultLateFraction
 	}
 	if th.BoundFraction == 0 {
-		th.BoundFraction = 0.05
+		th.BoundFraction = validity.DefaultBoundFraction
 	}
 	return th
 }

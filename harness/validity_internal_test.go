@@ -2,9 +2,12 @@ package harness
 
 import (
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/commbench/commbench/host"
 	"github.com/commbench/commbench/results"
 	"github.com/commbench/commbench/validity"
 )
@@ -90,5 +93,41 @@ func TestValidityWarnings(t *testing.T) {
 				t.Errorf("got %q, want one warning with %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestEarlierFit finds the newest earlier run of the pattern on a host of
+// this many cores, and skips another machine's.
+func TestEarlierFit(t *testing.T) {
+	root := t.TempDir()
+	write := func(id string, cores int, perRPS float64) {
+		r := &results.Results{Schema: results.SchemaVersion, Order: []string{"async"}, Patterns: map[string]*results.Pattern{}}
+		r.Run.ID, r.Run.Host.Cores = id, cores
+		p := &results.Pattern{}
+		for i := range 20 {
+			rps := float64(100 * (i + 1))
+			p.Series.T = append(p.Series.T, float64(i+1))
+			p.Series.AchievedRPS = append(p.Series.AchievedRPS, rps)
+			p.Series.HostCPU = append(p.Series.HostCPU, 0.1+perRPS*rps)
+		}
+		p.Series.AttackEndS = 20
+		r.Patterns["async"] = p
+		dir := filepath.Join(root, id)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Write(dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("20260101-000000-surge", host.Cores(), 0.001)
+	write("20260102-000000-surge", host.Cores(), 0.002)   // the newest of this machine
+	write("20260103-000000-surge", host.Cores()+8, 0.004) // another machine's
+	f, ok := earlierFit(root, "async")
+	if !ok || math.Abs(f.PerRPS-0.002) > 1e-9 || !strings.HasPrefix(f.From, "20260102") {
+		t.Errorf("fit %+v ok %v, want the second run's 0.002 cores per rps", f, ok)
+	}
+	if _, ok := earlierFit(root, "sync"); ok {
+		t.Error("a fit for a pattern no earlier run has")
 	}
 }

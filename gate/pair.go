@@ -134,13 +134,15 @@ func (r *Report) invalidate(key, why string) {
 // cannot be read.
 func collect(s Side, key string, blockS int) (sideStats, string) {
 	st := sideStats{api: results.NewHistogram(), notify: results.NewHistogram()}
+	var reason string
 	for i, run := range s.Runs {
 		p, ok := run.Results.Patterns[key]
 		if !ok || p == nil {
 			return st, fmt.Sprintf("%s run %d has no %s", s.Name, i+1, key)
 		}
-		if why := invalid(p.Summary); why != "" {
-			return st, fmt.Sprintf("%s run %d: %s", s.Name, i+1, why)
+		// Not valid: its numbers are still shown, but not decided on.
+		if why := invalid(p.Summary); why != "" && reason == "" {
+			reason = fmt.Sprintf("%s run %d: %s", s.Name, i+1, why)
 		}
 		for _, l := range []struct {
 			file   string
@@ -167,7 +169,7 @@ func collect(s Side, key string, blockS int) (sideStats, string) {
 		st.rateBlocks = append(st.rateBlocks, rateBlocks(p.Series, blockS)...)
 	}
 	st.achieved /= float64(max(1, st.runs))
-	return st, ""
+	return st, reason
 }
 
 // hlogBlocks reads an interval log of one interval per second, merges its
@@ -319,4 +321,3 @@ func (r Report) reasons() []string {
 
 // Reasons says why the report is inconclusive, in one line.
 func (r Report) Reasons() string { return strings.Join(r.reasons(), "; ") }
-

@@ -40,7 +40,7 @@ func formatP(p float64) string {
 // writePairText writes a side-by-side report as a plain-text table.
 func (r Report) writePairText(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "gate: head %s against base %s\n", r.Run, r.Baseline)
+	fmt.Fprintf(&b, "gate: %s against %s\n", r.Run, r.Baseline)
 	fmt.Fprintf(&b, "method: %s\n", r.Method())
 	fmt.Fprintf(&b, "a regression: p < %g and worse than %s\n\n", r.Alpha, r.Thresholds)
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
@@ -79,7 +79,7 @@ func (r Report) outcomeDetail() string {
 func (r Report) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### commbench gate: %s\n\n", r.Outcome())
-	fmt.Fprintf(&b, "Head **%s** against base **%s**. %s; a regression is p < %g and worse than %s.\n\n",
+	fmt.Fprintf(&b, "**%s** against **%s**. %s; a regression is p < %g and worse than %s.\n\n",
 		mdEscape(r.Run), mdEscape(r.Baseline), r.Method(), r.Alpha, r.Thresholds)
 	b.WriteString("| pattern | metric | base | head | change | p | verdict |\n|---|---|---:|---:|---:|---:|---|\n")
 	for _, row := range r.Rows {

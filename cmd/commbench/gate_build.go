@@ -145,3 +145,80 @@ func mappingValue(m *yaml.Node, key string) *yaml.Node {
 	}
 	return nil
 }
+
+// dropProfileKey removes a top-level key from a profile's YAML. The runs
+// get their profile without gate:, which only the gate reads: a base older
+// than the head's gate: fields still runs it.
+func dropProfileKey(data []byte, key string) ([]byte, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, err
+	}
+	if len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, errors.New("the profile is not a YAML mapping")
+	}
+	m := doc.Content[0]
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			m.Content = append(m.Content[:i], m.Content[i+2:]...)
+			break
+		}
+	}
+	return yaml.Marshal(&doc)
+}
+
+// checkBaseProfile makes sure the base accepts the profile it is to run
+// (commbench run --dry-run). When it does not and the base was built from
+// a commit, the base runs that commit's own version of the profile file,
+// and the returned note says so; with --base-exe there is nothing else to
+// run, and the gate is inconclusive.
+func checkBaseProfile(ctx context.Context, plan *pairPlan, repo, sha, profileFile string) (string, error) {
+	why := dryRun(ctx, plan.baseExe, plan.baseProfile, plan.patterns)
+	if why == "" {
+		return "", nil
+	}
+	inconclusive := func(more string) error {
+		return &exitError{Code: exitInconclusive, Err: fmt.Errorf("gate: inconclusive: the base rejects the head's profile: %s%s", why, more),
+			Hint: "nothing was compared; the base must be able to run the profile (--against an older commit, or --profile)"}
+	}
+	if sha == "" {
+		return "", inconclusive("")
+	}
+	top, err := git(ctx, repo, "rev-parse", "--show-toplevel")
+	if err != nil {
+		return "", inconclusive("")
+	}
+	abs, _ := filepath.Abs(profileFile)
+	rel, err := filepath.Rel(strings.TrimSpace(top), abs)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return "", inconclusive("")
+	}
+	own, err := git(ctx, repo, "show", sha+":"+filepath.ToSlash(rel))
+	if err != nil {
+		return "", inconclusive(fmt.Sprintf(" (and the base has no %s of its own)", rel))
+	}
+	data, err := dropProfileKey([]byte(own), "gate")
+	if err != nil {
+		return "", inconclusive(fmt.Sprintf(" (and its own %s: %v)", rel, err))
+	}
+	if err := os.WriteFile(plan.baseProfile, data, 0o644); err != nil {
+		return "", err
+	}
+	if again := dryRun(ctx, plan.baseExe, plan.baseProfile, plan.patterns); again != "" {
+		return "", inconclusive(fmt.Sprintf(" (nor its own %s: %s)", rel, again))
+	}
+	return fmt.Sprintf("the base ran its own %s (it rejects the head's: %s); a change of the profile counts in the comparison", rel, why), nil
+}
+
+// dryRun is why exe rejects the profile, "" when it accepts it.
+func dryRun(ctx context.Context, exe, profile, patterns string) string {
+	args := []string{"run", "--profile", profile, "--dry-run"}
+	if patterns != "" {
+		args = append(args, "--patterns", patterns)
+	}
+	out, err := exec.CommandContext(ctx, exe, args...).CombinedOutput()
+	if err == nil {
+		return ""
+	}
+	return firstLines(string(out), 1)
+}

@@ -34,6 +34,8 @@ type pairPlan struct {
 	addrs              []string  // the one Kafka both builds use
 	out                string    // this gate's folder
 	labels             [2]string // run folders are <label>-<i>; default base, head
+	profileFile        string    // the profile as named by --profile
+	notes              []string  // for the report
 }
 
 // cmdGatePair is the side-by-side gate: build the base, start Kafka, run
@@ -58,6 +60,7 @@ func cmdGatePair(f gateFlags) error {
 		return gateSelfTest(ctx, f, env, plan, opts)
 	}
 	start := time.Now()
+	var sha string
 	switch {
 	case f.baseExe != "":
 		plan.baseExe, plan.baseName = f.baseExe, "base "+f.baseExe
@@ -68,12 +71,19 @@ func cmdGatePair(f gateFlags) error {
 		}
 		defer os.RemoveAll(tmp)
 		plan.baseExe = filepath.Join(tmp, "commbench-base")
-		sha, err := buildRef(ctx, f.repo, f.against, plan.baseExe)
-		if err != nil {
+		if sha, err = buildRef(ctx, f.repo, f.against, plan.baseExe); err != nil {
 			return err
 		}
 		plan.baseName = fmt.Sprintf("base %s (%s)", f.against, sha[:min(12, len(sha))])
 		gateLogf("built the base %s (%s) in %s", f.against, sha, time.Since(start).Round(time.Second))
+	}
+	note, err := checkBaseProfile(ctx, &plan, f.repo, sha, plan.profileFile)
+	if err != nil {
+		return err
+	}
+	if note != "" {
+		gateLogf("%s", note)
+		plan.notes = append(plan.notes, note)
 	}
 	stopBroker, err := gateKafka(ctx, f, env, headExe, &plan)
 	if err != nil {
@@ -85,6 +95,7 @@ func cmdGatePair(f gateFlags) error {
 		return &exitError{Code: exitSignaled, Err: fmt.Errorf("gate: interrupted; the runs so far are in %s", plan.out)}
 	}
 	r := gate.ComparePair(base, head, opts)
+	r.Notes = append(r.Notes, plan.notes...)
 	if err := writePairReport(r, base, head, plan.out, env); err != nil {
 		return err
 	}
@@ -124,12 +135,19 @@ func gatePlan(f gateFlags, headExe string) (*profiles.Profile, pairPlan, error) 
 	if len(f.headSet) > 0 {
 		plan.headName += " with " + strings.Join(f.headSet, ", ")
 	}
-	if err := os.WriteFile(plan.baseProfile, yaml, 0o644); err != nil {
-		return nil, pairPlan{}, err
+	for _, w := range []struct {
+		file string
+		data []byte
+	}{{plan.baseProfile, yaml}, {plan.headProfile, headYAML}} {
+		data, err := dropProfileKey(w.data, "gate")
+		if err != nil {
+			return nil, pairPlan{}, usageErr(fmt.Errorf("gate: %s: %w", file, err), "")
+		}
+		if err := os.WriteFile(w.file, data, 0o644); err != nil {
+			return nil, pairPlan{}, err
+		}
 	}
-	if err := os.WriteFile(plan.headProfile, headYAML, 0o644); err != nil {
-		return nil, pairPlan{}, err
-	}
+	plan.profileFile = file
 	if _, err := profiles.Load(plan.headProfile); err != nil {
 		return nil, pairPlan{}, usageErr(fmt.Errorf("gate: --head-set makes the head's profile invalid: %w", err), "")
 	}

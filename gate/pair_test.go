@@ -137,6 +137,7 @@ func TestComparePair(t *testing.T) {
 		base, head       []Run
 		wantFail         []string // "pattern metric"
 		wantInconclusive string   // in Reasons
+		wantNote         string   // in some row's note
 	}{
 		// The same numbers: nothing to see.
 		{name: "same", key: "sync",
@@ -147,6 +148,12 @@ func TestComparePair(t *testing.T) {
 			base:     []Run{fakeRun(t, "sync", 30, spread(0), nil), fakeRun(t, "sync", 30, spread(0), nil)},
 			head:     []Run{fakeRun(t, "sync", 30, spread(20*time.Millisecond), nil), fakeRun(t, "sync", 30, spread(20*time.Millisecond), nil)},
 			wantFail: []string{"sync api p99", "sync notify p99"}},
+		// One head run of two 20 ms slower: the blocks say worse, but the
+		// other interleaved pair does not: one run's luck, not a regression.
+		{name: "one unlucky run", key: "sync",
+			base:     []Run{fakeRun(t, "sync", 30, spread(0), nil), fakeRun(t, "sync", 30, spread(0), nil)},
+			head:     []Run{fakeRun(t, "sync", 30, spread(20*time.Millisecond), nil), fakeRun(t, "sync", 30, spread(0), nil)},
+			wantNote: "but not in pair 2 (40.13ms then 40.13ms)"},
 		// +1 ms on a 40 ms p99: significant, but under the floor (10%).
 		{name: "under the floor", key: "sync",
 			base: []Run{fakeRun(t, "sync", 30, spread(0), nil)},
@@ -180,6 +187,9 @@ func TestComparePair(t *testing.T) {
 			}
 			if !slices.Equal(got, tt.wantFail) {
 				t.Errorf("failures: got %q, want %q\n%s", got, tt.wantFail, text(t, r))
+			}
+			if tt.wantNote != "" && !slices.ContainsFunc(r.Rows, func(row Row) bool { return strings.Contains(row.Note, tt.wantNote) }) {
+				t.Errorf("no row notes %q\n%s", tt.wantNote, text(t, r))
 			}
 			if inc := r.Inconclusive(); inc != (tt.wantInconclusive != "") || !strings.Contains(r.Reasons(), tt.wantInconclusive) {
 				t.Errorf("inconclusive %v (%q), want %q\n%s", inc, r.Reasons(), tt.wantInconclusive, text(t, r))

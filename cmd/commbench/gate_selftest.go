@@ -85,6 +85,12 @@ func gateSelfTest(ctx context.Context, f gateFlags, env environ, plan pairPlan, 
 			ndet++
 		}
 		gateLogf("self-test trial %d of %d: same %s, injected %s (%s so far)", k, f.trials, rfp.Outcome(), rdet.Outcome(), time.Since(start).Round(time.Second))
+		// The tally so far, in case the self-test is stopped.
+		var tally strings.Builder
+		writeSelfTest(&tally, f, plan, injected, opts, fp, det, nfp, ndet, time.Since(start))
+		if err := os.WriteFile(filepath.Join(plan.out, "selftest.txt"), []byte(tally.String()), 0o644); err != nil {
+			return err
+		}
 	}
 	if ctx.Err() != nil {
 		return &exitError{Code: exitSignaled, Err: fmt.Errorf("gate: self-test interrupted; the runs so far are in %s", plan.out)}

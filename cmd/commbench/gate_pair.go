@@ -130,7 +130,7 @@ func gatePlan(f gateFlags, headExe string) (*profiles.Profile, pairPlan, error) 
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, pairPlan{}, usageErr(fmt.Errorf("gate: --out: %w", err), "")
 	}
-	plan := pairPlan{headExe: headExe, headName: "head " + version, patterns: f.patterns, repeats: f.repeats, out: out,
+	plan := pairPlan{headExe: headExe, headName: headName(f.repo), patterns: f.patterns, repeats: f.repeats, out: out,
 		baseProfile: filepath.Join(out, "profile-base.yaml"), headProfile: filepath.Join(out, "profile-head.yaml")}
 	if len(f.headSet) > 0 {
 		plan.headName += " with " + strings.Join(f.headSet, ", ")
@@ -326,6 +326,21 @@ func pairOutcome(r gate.Report, out string) error {
 			Hint: see + "; a failed run's log is in its folder; machine- or generator-bound: run on a quieter machine; too few samples: more --repeats"}
 	}
 	return nil
+}
+
+// headName names the head: this binary's version, and the repository's
+// commit when there is one, with "+ changes" for a dirty tree.
+func headName(repo string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	name := "head " + version
+	if sha, err := git(ctx, repo, "rev-parse", "--short=12", "HEAD"); err == nil && version == "dev" {
+		name = "head " + strings.TrimSpace(sha)
+		if st, err := git(ctx, repo, "status", "--porcelain", "--untracked-files=no"); err == nil && strings.TrimSpace(st) != "" {
+			name += " + changes"
+		}
+	}
+	return name
 }
 
 func gateLogf(format string, args ...any) {

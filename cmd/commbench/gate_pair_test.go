@@ -112,7 +112,12 @@ func TestGatePairRealRuns(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			out := t.TempDir()
+			summary := filepath.Join(t.TempDir(), "summary.md")
+			t.Setenv("GITHUB_STEP_SUMMARY", summary)
 			code, text := runGate(t, append(append(common, "--out", out), tt.args...)...)
+			if b, err := os.ReadFile(summary); err != nil || !strings.Contains(string(b), "| sync | api p99 |") {
+				t.Errorf("GITHUB_STEP_SUMMARY: %v, want the table:\n%s", err, b)
+			}
 			if code != tt.wantCode {
 				t.Fatalf("exit code: got %d, want %d\n%s", code, tt.wantCode, text)
 			}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,8 +42,7 @@ func gateSelfTest(ctx context.Context, f gateFlags, env environ, plan pairPlan, 
 	}
 	defer stopBroker()
 	start := time.Now()
-	var fp, det []string // each trial's outcome
-	var nfp, ndet int
+	var t selfTestTally
 	for k := 1; k <= f.trials && ctx.Err() == nil; k++ {
 		same := plan
 		same.headProfile, same.headName = plan.baseProfile, "head "+version+" (the same build)"
@@ -76,18 +76,11 @@ func gateSelfTest(ctx context.Context, f gateFlags, env environ, plan pairPlan, 
 				return err
 			}
 		}
-		fp = append(fp, trialLine(k, "same vs same", rfp))
-		det = append(det, trialLine(k, "injected", rdet))
-		if rfp.Failed() {
-			nfp++
-		}
-		if rdet.Failed() {
-			ndet++
-		}
+		t.add(k, rfp, rdet)
 		gateLogf("self-test trial %d of %d: same %s, injected %s (%s so far)", k, f.trials, rfp.Outcome(), rdet.Outcome(), time.Since(start).Round(time.Second))
 		// The tally so far, in case the self-test is stopped.
 		var tally strings.Builder
-		writeSelfTest(&tally, f, plan, injected, opts, fp, det, nfp, ndet, time.Since(start))
+		t.write(&tally, f, plan, injected, opts, time.Since(start))
 		if err := os.WriteFile(filepath.Join(plan.out, "selftest.txt"), []byte(tally.String()), 0o644); err != nil {
 			return err
 		}
@@ -96,7 +89,7 @@ func gateSelfTest(ctx context.Context, f gateFlags, env environ, plan pairPlan, 
 		return &exitError{Code: exitSignaled, Err: fmt.Errorf("gate: self-test interrupted; the runs so far are in %s", plan.out)}
 	}
 	var b strings.Builder
-	writeSelfTest(&b, f, plan, injected, opts, fp, det, nfp, ndet, time.Since(start))
+	t.write(&b, f, plan, injected, opts, time.Since(start))
 	fmt.Print(b.String())
 	return os.WriteFile(filepath.Join(plan.out, "selftest.txt"), []byte(b.String()), 0o644)
 }
@@ -140,17 +133,57 @@ func trialLine(k int, kind string, r gate.Report) string {
 	return s
 }
 
-func writeSelfTest(w io.Writer, f gateFlags, plan pairPlan, injected string, opts gate.PairOptions, fp, det []string, nfp, ndet int, took time.Duration) {
+// selfTestTally is the self-test's trials so far.
+type selfTestTally struct {
+	fp, det    []string // each trial's line
+	nfp, ndet  int      // trials that failed the gate
+	flagged    map[string]int
+	flaggedKey []string // flagged's keys in the order first seen
+}
+
+// add counts trial k: rfp compared the same build, rdet the injected head.
+func (t *selfTestTally) add(k int, rfp, rdet gate.Report) {
+	t.fp = append(t.fp, trialLine(k, "same vs same", rfp))
+	t.det = append(t.det, trialLine(k, "injected", rdet))
+	if rfp.Failed() {
+		t.nfp++
+	}
+	if rdet.Failed() {
+		t.ndet++
+	}
+	if t.flagged == nil {
+		t.flagged = map[string]int{}
+	}
+	for _, row := range rdet.Failures() {
+		name := row.Pattern + " " + string(row.Metric)
+		if t.flagged[name] == 0 {
+			t.flaggedKey = append(t.flaggedKey, name)
+		}
+		t.flagged[name]++
+	}
+}
+
+func (t *selfTestTally) write(w io.Writer, f gateFlags, plan pairPlan, injected string, opts gate.PairOptions, took time.Duration) {
+	patterns := ""
+	if f.patterns != "" {
+		patterns = ", --patterns " + f.patterns
+	}
 	fmt.Fprintf(w, "\ngate self-test: %d trial(s) of each kind, %d run(s) per side per trial, profile %s%s\n",
-		len(fp), plan.repeats, gateOr(f.profile, "ci"), gateOr(" --patterns "+f.patterns, ""))
+		len(t.fp), plan.repeats, gateOr(f.profile, "ci"), patterns)
 	fmt.Fprintf(w, "injected regression: %s\n", injected)
 	fmt.Fprintf(w, "decision: p < %g and worse than %s; blocks of %s\n\n", opts.Alpha, opts.Thresholds, opts.Block)
-	for _, l := range append(fp, det...) {
+	for _, l := range append(slices.Clone(t.fp), t.det...) {
 		fmt.Fprintln(w, l)
 	}
-	lo, hi := gate.Wilson(nfp, len(fp))
-	fmt.Fprintf(w, "\nfalse positives: %d of %d (%.0f%%), 95%% Wilson interval %.0f%%–%.0f%%\n", nfp, len(fp), 100*float64(nfp)/float64(max(1, len(fp))), 100*lo, 100*hi)
-	lo, hi = gate.Wilson(ndet, len(det))
-	fmt.Fprintf(w, "detected:        %d of %d (%.0f%%), 95%% Wilson interval %.0f%%–%.0f%%\n", ndet, len(det), 100*float64(ndet)/float64(max(1, len(det))), 100*lo, 100*hi)
+	rate := func(what string, k, n int) {
+		lo, hi := gate.Wilson(k, n)
+		fmt.Fprintf(w, "%-26s %d of %d (%.0f%%), 95%% Wilson interval %.0f%%–%.0f%%\n", what+":", k, n, 100*float64(k)/float64(max(1, n)), 100*lo, 100*hi)
+	}
+	fmt.Fprintln(w)
+	rate("false positives", t.nfp, len(t.fp))
+	rate("detected (gate failed)", t.ndet, len(t.det))
+	for _, name := range t.flaggedKey {
+		rate("  "+name+" flagged", t.flagged[name], len(t.det))
+	}
 	fmt.Fprintf(w, "took %s; runs in %s\n", took.Round(time.Second), plan.out)
 }

@@ -24,7 +24,7 @@ import (
 )
 
 func init() {
-	register(command{name: "gate", summary: "compare a run with a baseline: exit 1 when p99, drops, loss or rate regressed", run: cmdGate})
+	register(command{name: "gate", summary: "the regression gate: this build against a base commit side by side (or a run against a baseline); exit 1 on a regression", run: cmdGate})
 }
 
 // baselineHint tells how to make the baseline the gate compares with.
@@ -116,8 +116,10 @@ and compares per pattern: API p99, time-to-notify p99, dropped and dead-lettered
 fractions, lost, drained, achieved rate. A metric regresses when the head is worse than
 the base by more than the effect floor, max(p99-tolerance × base, p99-floor) (default
 max(10%, 2ms); drop-tolerance 0.5 point for the fractions), AND a Mann–Whitney U test over
-the runs' --block p99s (5 s windows) gives p < alpha (default 0.05). Lost must stay 0 for
-async and hybrid. Defaults come from the profile's gate: section; flags override them.
+the runs' --block p99s (5 s windows) gives p < alpha (default 0.05); a p99 must also be
+worse beyond the floor in every interleaved pair of runs. Lost must stay 0 for async and
+hybrid. Defaults come from the profile's gate: section; flags override them. README, "The
+regression gate", says why.
 
 Against a baseline: compares RUN_DIR/results.json with the baseline per pattern (no test:
 one run each); a failing metric is measured again before it counts.

@@ -12,10 +12,7 @@ import (
 )
 
 // shortCI is the ci profile cut to 11 s of load, for the side-by-side
-// gate's tests. Its validity thresholds let every second be bound: the
-// test machine is shared, and a generator-bound second would turn the
-// verdicts this test checks into "inconclusive" (that path has its own
-// unit test in package gate).
+// gate's tests.
 const shortCI = `name: ci-short
 description: the ci profile, 11 s of load, for the gate's tests
 patterns: [sync]
@@ -31,7 +28,6 @@ services:
   hybrid: {budget: 50ms}
 attack: {timeout: 5s, workers: 32, max_workers: 2048, connections: 10000}
 drain: {timeout: 30s}
-validity: {bound_fraction: 0.99, late_fraction: 0.99}
 gate: {p99_tolerance: 0.1, p99_floor: 2ms, drop_tolerance: 0.005, alpha: 0.05}
 `
 
@@ -117,6 +113,12 @@ func TestGatePairRealRuns(t *testing.T) {
 			summary := filepath.Join(t.TempDir(), "summary.md")
 			t.Setenv("GITHUB_STEP_SUMMARY", summary)
 			code, text := runGate(t, append(append(common, "--out", out), tt.args...)...)
+			// A machine too busy to measure on (other packages' tests, other
+			// jobs) makes the gate inconclusive, as it should: nothing here
+			// to check then. (The validity path has its unit test in gate.)
+			if code == exitInconclusive && (strings.Contains(text, "machine-bound") || strings.Contains(text, "generator-bound")) {
+				t.Skipf("the machine was too busy to judge on; the gate said so:\n%s", lastLines(text, 3))
+			}
 			if b, err := os.ReadFile(summary); err != nil || !strings.Contains(string(b), "| sync | api p99 |") {
 				t.Errorf("GITHUB_STEP_SUMMARY: %v, want the table:\n%s", err, b)
 			}
@@ -183,4 +185,9 @@ func TestGatePairBuild(t *testing.T) {
 			}
 		})
 	}
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,7 +20,10 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/commbench/commbench/harness"
 	"github.com/commbench/commbench/pattern"
+	"github.com/commbench/commbench/profiles"
+	"github.com/commbench/commbench/results"
 	"github.com/commbench/commbench/targets"
 	"github.com/commbench/commbench/targets/notification"
 	"github.com/commbench/commbench/targets/provider"
@@ -55,6 +59,7 @@ func TestAbuseChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close(context.Background())
+	fmt.Printf("NOTIFY=%s\n", notifyURL)
 	fmt.Printf("REACTION=%s\n", serveChild(t, ctx, "commbench-reaction", r.Handler()))
 	done := make(chan struct{})
 	go func() { io.Copy(io.Discard, os.Stdin); close(done) }()
@@ -78,10 +83,10 @@ func serveChild(t *testing.T, ctx context.Context, name string, h fasthttp.Reque
 	return ln.Addr().String()
 }
 
-// startAbuseChild starts the child and returns the reaction service's
-// address; the child is stopped when the test ends, and killed by the
+// startAbuseChild starts the child and returns the reaction and
+// notification services' addresses; the child is stopped when the test ends, and killed by the
 // kernel if this process dies first.
-func startAbuseChild(t *testing.T) string {
+func startAbuseChild(t *testing.T) (reactionAddr, notifyAddr string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestAbuseChild$", "-test.v")
 	cmd.Env = append(os.Environ(), abuseChildEnv+"=1")
@@ -108,23 +113,27 @@ func startAbuseChild(t *testing.T) string {
 			<-exited
 		}
 	})
-	addr := make(chan string, 1)
+	addrs := make(chan [2]string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
+		var notify string
 		for sc.Scan() {
+			if a, ok := strings.CutPrefix(sc.Text(), "NOTIFY="); ok {
+				notify = a
+			}
 			if a, ok := strings.CutPrefix(sc.Text(), "REACTION="); ok {
-				addr <- a
+				addrs <- [2]string{a, notify}
 			}
 		}
 		exited <- cmd.Wait()
 	}()
 	select {
-	case a := <-addr:
-		return a
+	case a := <-addrs:
+		return a[0], a[1]
 	case <-time.After(time.Minute):
 		t.Fatal("the abuse child did not start within a minute")
 	}
-	return ""
+	return "", ""
 }
 
 // prober asks GET /healthz on a new connection every 250 ms until stopped,
@@ -204,17 +213,19 @@ func idleConns(t *testing.T) int {
 
 // TestAbuse: 10,000 idle connections and 100 clients trickling their
 // headers at once, then a surge of 1,000 clients sending as fast as they
-// can against a stack that does about 200 a second. Throughout, /healthz
+// can against a stack that does about 200 a second, then the harness's own
+// attack at 15 times that (harness.Run against the running services). Throughout, /healthz
 // answers 200 on a new connection within 5 s; the slow clients are cut
 // off with 408; the idle ones get no unasked-for bytes; after the surge
-// the service serves reactions again.
+// the service serves reactions again; the harness writes its results.
 func TestAbuse(t *testing.T) {
 	if testing.Short() {
 		t.Skip("abuse: skipped under -short")
 	}
-	addr := startAbuseChild(t)
+	addr, notify := startAbuseChild(t)
 	t.Run("idle and slow clients", func(t *testing.T) { idleAndSlow(t, addr) })
 	t.Run("surge", func(t *testing.T) { surge(t, addr) })
+	t.Run("harness surge", func(t *testing.T) { harnessSurge(t, addr, notify) })
 }
 
 func idleAndSlow(t *testing.T, addr string) {
@@ -368,4 +379,57 @@ func postReaction(addr string, body []byte) (int, []byte, error) {
 	req.SetBody(body)
 	err := fasthttp.DoTimeout(req, resp, 10*time.Second)
 	return resp.StatusCode(), append([]byte(nil), resp.Body()...), err
+}
+
+// surgeProfile asks 3,000 reactions a second of a stack that does about
+// 200, for 4 s.
+const surgeProfile = `name: abuse-surge
+description: far past the sync stack's capacity, against running services.
+patterns: [sync]
+stages:
+  - {for: 4s, rate: 3000}
+services:
+  provider: {latency: {p50: 20ms, p99: 40ms}, capacity: 4, error_rate: 0}
+attack: {timeout: 3s, workers: 64, max_workers: 1024, connections: 2000}
+drain: {timeout: 10s}
+`
+
+// harnessSurge runs the harness's attack against the child's services
+// (harness.Run with Targets) and checks it wrote its results while
+// /healthz kept answering.
+func harnessSurge(t *testing.T, addr, notify string) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "abuse-surge.yaml")
+	if err := os.WriteFile(file, []byte(surgeProfile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	prof, err := profiles.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := probe(addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	res, runDir, err := harness.Run(ctx, harness.RunOptions{
+		Profile: prof, ProfileFile: file, OutRoot: filepath.Join(dir, "runs"),
+		Targets: &harness.Targets{Reaction: "http://" + addr, Notification: "http://" + notify},
+		Logf:    t.Logf,
+	})
+	p.check(t, "the harness's surge")
+	if err != nil {
+		t.Fatalf("harness.Run: %v", err)
+	}
+	back, err := results.Read(runDir)
+	if err != nil {
+		t.Fatalf("the harness's results: %v", err)
+	}
+	s := back.Patterns["sync"]
+	if s == nil || res == nil {
+		t.Fatalf("no sync pattern in %s", runDir)
+	}
+	sum := s.Summary
+	t.Logf("harness surge: %d requests, %d accepted, %d drops, run partial %v", sum.Requests, sum.Accepted, sum.Drops.Total, back.Run.Partial)
+	if sum.Requests == 0 || sum.Accepted >= sum.Requests {
+		t.Errorf("harness surge: %d requests, %d accepted, %d drops: want requests, not all accepted (past capacity)", sum.Requests, sum.Accepted, sum.Drops.Total)
+	}
 }

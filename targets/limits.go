@@ -27,10 +27,9 @@ const (
 	// read it.
 	WriteTimeout = 30 * time.Second
 	// fdReserve is the descriptors kept back from client connections: the
-	// service's own Kafka and HTTP connections, files, the listener.
+	// service's own Kafka and HTTP connections, files, the listener; a
+	// quarter of the limit when that is less.
 	fdReserve = 512
-	// minConns is the connection limit however low the descriptor limit.
-	minConns = 1024
 )
 
 // MaxConns is the most client connections a service serves at once
@@ -45,7 +44,8 @@ func MaxConns() int {
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil || rl.Cur > 1<<20 {
 		return 256 * 1024 // fasthttp's default
 	}
-	return max(minConns, int(rl.Cur)-fdReserve)
+	n := int(rl.Cur)
+	return max(1, n-min(fdReserve, n/4))
 }
 
 // guardListener makes fasthttp's timeouts fit a benchmark's clients and

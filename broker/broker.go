@@ -261,6 +261,9 @@ func Up(ctx context.Context, o Options) (*Broker, error) {
 // choose resolves Auto; why is a warning to show when it falls back to
 // Embedded.
 func choose(o Options) (k Kind, why string, err error) {
+	if o.Protocol == "" {
+		o.Protocol = Plaintext
+	}
 	switch o.Kind {
 	case External:
 		if o.Protocol != Plaintext {

@@ -176,6 +176,11 @@ func checkProfile(p *profiles.Profile) error {
 	case len(p.Variants) > 0:
 		return fmt.Errorf("%w %s: variants: the services run with one set of knobs; use a profile without variants", ErrProfile, p.Name)
 	}
+	for i, f := range p.Faults {
+		if f.Target != profiles.TargetProvider {
+			return fmt.Errorf("%w %s: faults[%d]: target %s: a process in another pod, which the shards cannot reach; only provider faults (through the notification service's HTTP) run here", ErrProfile, p.Name, i, f.Target)
+		}
+	}
 	return nil
 }
 

@@ -390,6 +390,9 @@ func TestCheckRefuses(t *testing.T) {
 		{"replicas", func(o *deploy.Options) { o.Profile.Services.Notification.Replicas = 2 }, "services.notification.replicas"},
 		{"chain", func(o *deploy.Options) { o.Profile.Services.Chain.Depth = 4 }, "services.chain.depth"},
 		{"groups", func(o *deploy.Options) { o.Profile.Services.Kafka.Groups = []string{"a", "b"} }, "services.kafka.groups"},
+		{"process fault", func(o *deploy.Options) {
+			o.Profile.Faults = append(o.Profile.Faults, profiles.Fault{Target: profiles.TargetNotification, Kind: profiles.KindKill})
+		}, "faults[1]: target notification"},
 		{"no brokers", func(o *deploy.Options) { o.Kafka, o.Pattern = deploy.External, pattern.Async }, "brokers"},
 		{"bad broker", func(o *deploy.Options) {
 			o.Kafka, o.Pattern, o.Brokers = deploy.External, pattern.Async, []string{"nohost"}

@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 
 	"github.com/commbench/commbench/pattern"
@@ -186,11 +185,11 @@ func checkProfile(p *profiles.Profile) error {
 
 // Objects are the run's manifests, in the order kubectl should create
 // them: the configuration, Kafka, the services, the collector, the Job.
-func Objects(o Options) ([]runtime.Object, error) {
+func Objects(o Options) ([]Object, error) {
 	if err := o.Check(); err != nil {
 		return nil, err
 	}
-	objs := []runtime.Object{runConfig(o)}
+	objs := []Object{runConfig(o)}
 	if o.Pattern.UsesKafka() && o.Kafka == InCluster {
 		objs = append(objs, kafkaService(), kafkaStatefulSet(o))
 	}
@@ -232,41 +231,8 @@ func kafkaWhere(o Options) string {
 	return "in the cluster, " + strconv.Itoa(o.KafkaNodes) + " node(s)"
 }
 
-// Marshal is obj as YAML, without the fields a manifest leaves to the
-// API server (status, creationTimestamp).
-func Marshal(obj runtime.Object) ([]byte, error) {
-	b, err := yaml.Marshal(obj)
-	if err != nil {
-		return nil, err
-	}
-	var m map[string]any
-	if err := yaml.Unmarshal(b, &m); err != nil {
-		return nil, err
-	}
-	delete(m, "status")
-	dropTimestamps(m, 0)
-	return yaml.Marshal(m)
-}
-
-// dropTimestamps removes every "creationTimestamp: null" under m (a
-// metav1.Time zero value marshals as null), bounded in depth.
-func dropTimestamps(m map[string]any, depth int) {
-	if depth > 8 {
-		return
-	}
-	for k, v := range m {
-		if k == "creationTimestamp" && v == nil {
-			delete(m, k)
-			continue
-		}
-		if sub, ok := v.(map[string]any); ok {
-			dropTimestamps(sub, depth+1)
-			if len(sub) == 0 && (k == "metadata" || k == "resources" || k == "strategy") {
-				delete(m, k)
-			}
-		}
-	}
-}
+// Marshal is obj as YAML.
+func Marshal(obj Object) ([]byte, error) { return yaml.Marshal(obj) }
 
 // ProfileKey is the profile's file name in RunConfig and under
 // ProfileDir: <name>.yaml, so that the run names its folders as the

@@ -106,8 +106,11 @@ func TestRender(t *testing.T) {
 					if err := deploy.Render(&buf, o); err != nil {
 						t.Fatal(err)
 					}
-					objs := Decode(t, buf.Bytes())
-					checkWiring(t, o, objs)
+					local, err := deploy.Objects(o)
+					if err != nil {
+						t.Fatal(err)
+					}
+					checkWiring(t, o, Decode(t, buf.Bytes()), local)
 				})
 			}
 		}
@@ -145,13 +148,15 @@ func index(t *testing.T, objs []runtime.Object) rendered {
 	return r
 }
 
-func checkWiring(t *testing.T, o deploy.Options, objs []runtime.Object) {
+// checkWiring checks the strictly decoded objs, and the command lines
+// the kubelet would run from the same objects (local, as rendered).
+func checkWiring(t *testing.T, o deploy.Options, objs []runtime.Object, local []deploy.Object) {
 	t.Helper()
 	if err := o.Check(); err != nil { // the defaults, as Render filled them in
 		t.Fatal(err)
 	}
 	r := index(t, objs)
-	checkJob(t, o, r, objs)
+	checkJob(t, o, r, local)
 	checkServices(t, r)
 	checkKafka(t, o, r)
 	for _, d := range r.deploys {
@@ -159,14 +164,14 @@ func checkWiring(t *testing.T, o deploy.Options, objs []runtime.Object) {
 			t.Errorf("%s: service links on: a Service named kafka would put KAFKA_PORT into the pod", d.Name)
 		}
 	}
-	react, err := deploy.Command(objs, deploy.ReactionName, 0)
+	react, err := deploy.Command(local, deploy.ReactionName, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := flagValue(react.Args, "mode"); got != string(o.Pattern) {
 		t.Errorf("reaction --mode %q, want %q", got, o.Pattern)
 	}
-	coll, err := deploy.Command(objs, deploy.CollectorName, 0)
+	coll, err := deploy.Command(local, deploy.CollectorName, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +183,7 @@ func checkWiring(t *testing.T, o deploy.Options, objs []runtime.Object) {
 // checkJob checks the load generator: an Indexed Job of n pods at once,
 // pod i running shard i/n at the one start time, against the Services,
 // with the profile where --profile reads it, uploading what --out wrote.
-func checkJob(t *testing.T, o deploy.Options, r rendered, objs []runtime.Object) {
+func checkJob(t *testing.T, o deploy.Options, r rendered, objs []deploy.Object) {
 	t.Helper()
 	js := r.job.Spec
 	if js.CompletionMode == nil || *js.CompletionMode != batchv1.IndexedCompletion || *js.Completions != int32(o.Shards) || *js.Parallelism != int32(o.Shards) {

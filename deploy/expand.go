@@ -4,11 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-
-	appsv1 "k8s.io/api/apps/v1"
-	batchv1 "k8s.io/api/batch/v1"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 )
 
 // Expand replaces $(VAR) in s with env's value, as the kubelet does in a
@@ -54,22 +49,22 @@ type Process struct {
 // index (a Job's completion index, a StatefulSet's ordinal; ignored
 // otherwise): the ConfigMap and field references of its environment,
 // then $(VAR) in its arguments.
-func Command(objs []runtime.Object, name string, index int) (Process, error) {
-	cms := map[string]*corev1.ConfigMap{}
-	var spec *corev1.PodSpec
+func Command(objs []Object, name string, index int) (Process, error) {
+	cms := map[string]*ConfigMap{}
+	var spec *PodSpec
 	for _, o := range objs {
 		switch x := o.(type) {
-		case *corev1.ConfigMap:
+		case *ConfigMap:
 			cms[x.Name] = x
-		case *appsv1.Deployment:
+		case *Deployment:
 			if x.Name == name {
 				spec = &x.Spec.Template.Spec
 			}
-		case *appsv1.StatefulSet:
+		case *StatefulSet:
 			if x.Name == name {
 				spec = &x.Spec.Template.Spec
 			}
-		case *batchv1.Job:
+		case *Job:
 			if x.Name == name {
 				spec = &x.Spec.Template.Spec
 			}
@@ -94,7 +89,7 @@ func Command(objs []runtime.Object, name string, index int) (Process, error) {
 	return p, nil
 }
 
-func envValue(e corev1.EnvVar, cms map[string]*corev1.ConfigMap, pod string, index int) (string, error) {
+func envValue(e EnvVar, cms map[string]*ConfigMap, pod string, index int) (string, error) {
 	switch {
 	case e.ValueFrom == nil:
 		return e.Value, nil

@@ -3,18 +3,13 @@ package deploy
 import (
 	"strconv"
 	"time"
-
-	batchv1 "k8s.io/api/batch/v1"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // runConfig is RunConfig: the profile file and the run's settings, read
 // by the pods as environment variables and (the profile) as a file.
-func runConfig(o Options) *corev1.ConfigMap {
-	return &corev1.ConfigMap{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
-		ObjectMeta: meta(RunConfig),
+func runConfig(o Options) *ConfigMap {
+	return &ConfigMap{
+		APIVersion: "v1", Kind: "ConfigMap", Meta: meta(RunConfig),
 		Data: map[string]string{
 			ProfileKey(o.Profile): string(o.ProfileYAML),
 			KeyPattern:            string(o.Pattern),
@@ -64,50 +59,38 @@ func deadline(o Options, now time.Time) int64 {
 // loadgenJob is the load generator: an Indexed Job of Shards pods, all at
 // once, none retried (a shard that failed cannot rejoin a run that
 // started without it), spread over the nodes when it can be.
-func loadgenJob(o Options) *batchv1.Job {
-	c := corev1.Container{Name: "loadgen", Image: o.Image, Args: ShardArgs(o),
-		Env: []corev1.EnvVar{
+func loadgenJob(o Options) *Job {
+	c := Container{Name: "loadgen", Image: o.Image, Args: ShardArgs(o),
+		Env: []EnvVar{
 			// The Job controller sets it too; said here so that the
 			// arguments' $(JOB_COMPLETION_INDEX) is visibly defined.
-			{Name: EnvIndex, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.annotations['" + indexAnnot + "']"}}},
+			fromField(EnvIndex, "metadata.annotations['"+indexAnnot+"']"),
 			fromConfig(EnvPattern, KeyPattern), fromConfig(EnvShards, KeyShards), fromConfig(EnvStartAt, KeyStartAt),
 		},
 		Resources:       guaranteed("1", "1Gi"),
 		SecurityContext: restricted(nonroot),
-		VolumeMounts: []corev1.VolumeMount{
+		VolumeMounts: []VolumeMount{
 			{Name: "profile", MountPath: ProfileDir, ReadOnly: true},
 			{Name: "runs", MountPath: RunsDir},
 		},
 	}
 	kafkaEnv(&c) // shard 0 reads the consumer lag from the brokers
 	spec := podSpec(c)
-	spec.RestartPolicy = corev1.RestartPolicyNever
+	spec.RestartPolicy = "Never"
 	key := ProfileKey(o.Profile)
-	spec.Volumes = []corev1.Volume{
-		{Name: "profile", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
-			LocalObjectReference: corev1.LocalObjectReference{Name: RunConfig}, Items: []corev1.KeyToPath{{Key: key, Path: key}}}}},
-		{Name: "runs", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+	spec.Volumes = []Volume{
+		{Name: "profile", ConfigMap: &ConfigMapVolume{Name: RunConfig, Items: []KeyToPath{{Key: key, Path: key}}}},
+		{Name: "runs", EmptyDir: &struct{}{}},
 	}
-	spec.Affinity = &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{
-		PreferredDuringSchedulingIgnoredDuringExecution: []corev1.WeightedPodAffinityTerm{{Weight: 100, PodAffinityTerm: corev1.PodAffinityTerm{
-			LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/name": JobName}},
-			TopologyKey:   "kubernetes.io/hostname",
-		}}}}}
+	spec.Affinity = spreadOut(JobName)
 	now := o.Now
 	if now.IsZero() {
 		now = time.Now()
 	}
-	n := int32(o.Shards)
-	return &batchv1.Job{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
-		ObjectMeta: meta(JobName),
-		Spec: batchv1.JobSpec{
-			CompletionMode:        ptr(batchv1.IndexedCompletion),
-			Completions:           &n,
-			Parallelism:           &n,
-			BackoffLimit:          ptr(int32(0)),
-			ActiveDeadlineSeconds: ptr(deadline(o, now)),
-			Template:              corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels(JobName)}, Spec: spec},
-		},
-	}
+	return &Job{APIVersion: "batch/v1", Kind: "Job", Meta: meta(JobName),
+		Spec: JobSpec{
+			CompletionMode: "Indexed", Completions: o.Shards, Parallelism: o.Shards,
+			BackoffLimit: 0, ActiveDeadlineSeconds: deadline(o, now),
+			Template: template(JobName, spec),
+		}}
 }

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 
@@ -36,7 +35,7 @@ func kustomizeFiles(t *testing.T) map[string][]byte {
 		t.Fatal(err)
 	}
 	files := map[string][]byte{}
-	add := func(file string, objs ...runtime.Object) {
+	add := func(file string, objs ...deploy.Object) {
 		buf := bytes.NewBufferString(generated)
 		for _, obj := range objs {
 			b, err := deploy.Marshal(obj)
@@ -48,7 +47,7 @@ func kustomizeFiles(t *testing.T) map[string][]byte {
 		}
 		files[file] = buf.Bytes()
 	}
-	cm := objs[0].(*corev1.ConfigMap)
+	cm := objs[0].(*deploy.ConfigMap)
 	cm.Data[deploy.KeyStartAt] = ""
 	add("base/run-config.yaml", cm)
 	add("base/notification.yaml", find(objs, deploy.NotificationName)...)
@@ -65,10 +64,10 @@ func kustomizeFiles(t *testing.T) map[string][]byte {
 	return files
 }
 
-func find(objs []runtime.Object, name string) []runtime.Object {
-	var out []runtime.Object
+func find(objs []deploy.Object, name string) []deploy.Object {
+	var out []deploy.Object
 	for _, o := range objs {
-		if m, ok := o.(interface{ GetName() string }); ok && m.GetName() == name {
+		if o.ObjectName() == name {
 			out = append(out, o)
 		}
 	}

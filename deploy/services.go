@@ -3,12 +3,6 @@ package deploy
 import (
 	"strconv"
 
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
-
 	"github.com/commbench/commbench/targets/notification"
 )
 
@@ -21,8 +15,16 @@ func labels(name string) map[string]string {
 	return map[string]string{"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "commbench"}
 }
 
-func meta(name string) metav1.ObjectMeta {
-	return metav1.ObjectMeta{Name: name, Labels: labels(name)}
+func meta(name string) Meta { return Meta{Name: name, Labels: labels(name)} }
+
+func selector(name string) Selector {
+	return Selector{MatchLabels: map[string]string{"app.kubernetes.io/name": name}}
+}
+
+func template(name string, spec PodSpec) PodTemplate {
+	var t PodTemplate
+	t.Metadata.Labels, t.Spec = labels(name), spec
+	return t
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -31,85 +33,81 @@ func ptr[T any](v T) *T { return &v }
 // measured pod is neither starved by its neighbours nor bursting past
 // what it was given. A second throttled at the CPU limit shows as
 // latency: raise both for a larger profile.
-func guaranteed(cpu, mem string) corev1.ResourceRequirements {
-	l := corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(cpu), corev1.ResourceMemory: resource.MustParse(mem)}
-	return corev1.ResourceRequirements{Requests: l, Limits: l.DeepCopy()}
+func guaranteed(cpu, mem string) Resources {
+	return Resources{Requests: map[string]string{"cpu": cpu, "memory": mem}, Limits: map[string]string{"cpu": cpu, "memory": mem}}
 }
 
+var runtimeDefault = &SeccompProfile{Type: "RuntimeDefault"}
+
 // restricted is the "restricted" Pod Security Standard for a container.
-func restricted(uid int64) *corev1.SecurityContext {
-	return &corev1.SecurityContext{
-		RunAsNonRoot: ptr(true), RunAsUser: ptr(uid), AllowPrivilegeEscalation: ptr(false),
-		Capabilities:   &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
-	}
+func restricted(uid int64) *SecurityContext {
+	return &SecurityContext{RunAsNonRoot: true, RunAsUser: uid, Capabilities: Capabilities{Drop: []string{"ALL"}}, SeccompProfile: runtimeDefault}
 }
 
 // fromConfig is an environment variable read from RunConfig.
-func fromConfig(env, key string) corev1.EnvVar {
-	return corev1.EnvVar{Name: env, ValueFrom: &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{
-		LocalObjectReference: corev1.LocalObjectReference{Name: RunConfig}, Key: key}}}
+func fromConfig(env, key string) EnvVar {
+	return EnvVar{Name: env, ValueFrom: &EnvSource{ConfigMapKeyRef: &KeyRef{Name: RunConfig, Key: key}}}
+}
+
+// fromField is an environment variable read from the pod's own fields.
+func fromField(env, path string) EnvVar {
+	return EnvVar{Name: env, ValueFrom: &EnvSource{FieldRef: &FieldRef{FieldPath: path}}}
 }
 
 // kafkaEnv is what a commbench container reads about Kafka: the brokers
 // from RunConfig (empty for sync, which the services read as "HTTP
 // only"), and the TLS/SASL variables from the Secret commbench-kafka when
 // one exists (an external cluster's; see the README).
-func kafkaEnv(c *corev1.Container) {
+func kafkaEnv(c *Container) {
 	c.Env = append(c.Env, fromConfig(EnvBrokers, KeyBrokers))
-	c.EnvFrom = append(c.EnvFrom, corev1.EnvFromSource{SecretRef: &corev1.SecretEnvSource{
-		LocalObjectReference: corev1.LocalObjectReference{Name: "commbench-kafka"}, Optional: ptr(true)}})
+	c.EnvFrom = append(c.EnvFrom, EnvFrom{SecretRef: &SecretRef{Name: "commbench-kafka", Optional: true}})
 }
 
 // httpReady is a readiness probe on /healthz. There is no liveness probe
 // on purpose: a service the load saturates answers late, and a restart
 // then would be the benchmark's doing, not the pattern's.
-func httpReady(port int) *corev1.Probe {
-	return &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromInt32(int32(port))}},
-		PeriodSeconds: 2, TimeoutSeconds: 2, FailureThreshold: 3}
+func httpReady(port int) *Probe {
+	return &Probe{HTTPGet: &HTTPGet{Path: "/healthz", Port: port}, PeriodSeconds: 2, TimeoutSeconds: 2, FailureThreshold: 3}
 }
 
 func listen(port int) string { return "0.0.0.0:" + strconv.Itoa(port) }
 
-// podSpec is a pod of commbench's image with c as its one container.
-func podSpec(c corev1.Container) corev1.PodSpec {
-	return corev1.PodSpec{
-		Containers: []corev1.Container{c},
+// podSpec is a pod with c as its one container.
+func podSpec(c Container) PodSpec {
+	return PodSpec{
+		Containers: []Container{c},
 		// No FOO_SERVICE_HOST variables: a Service named kafka would
 		// otherwise put KAFKA_PORT=tcp://… into every pod.
 		EnableServiceLinks: ptr(false),
-		SecurityContext:    &corev1.PodSecurityContext{RunAsNonRoot: ptr(true), SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
+		SecurityContext:    &PodSecurityContext{RunAsNonRoot: true, SeccompProfile: runtimeDefault},
 	}
 }
 
-func deployment(name string, spec corev1.PodSpec) *appsv1.Deployment {
-	return &appsv1.Deployment{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
-		ObjectMeta: meta(name),
-		Spec: appsv1.DeploymentSpec{
-			Replicas: ptr(int32(1)),
-			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/name": name}},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels(name)}, Spec: spec},
-		},
-	}
+// spreadOut prefers a node without another pod of name: the load
+// generators, and Kafka's nodes, on as many machines as there are.
+func spreadOut(name string) *Affinity {
+	var w WeightedTerm
+	w.Weight, w.Term.LabelSelector, w.Term.TopologyKey = 100, selector(name), "kubernetes.io/hostname"
+	a := &Affinity{}
+	a.PodAntiAffinity.Preferred = []WeightedTerm{w}
+	return a
+}
+
+func deployment(name string, spec PodSpec) *Deployment {
+	return &Deployment{APIVersion: "apps/v1", Kind: "Deployment", Meta: meta(name),
+		Spec: DeploymentSpec{Replicas: 1, Selector: selector(name), Template: template(name, spec)}}
 }
 
 // service is a ClusterIP Service for the Deployment name on port.
-func service(name string, port int) *corev1.Service {
-	return &corev1.Service{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
-		ObjectMeta: meta(name),
-		Spec: corev1.ServiceSpec{
-			Selector: map[string]string{"app.kubernetes.io/name": name},
-			Ports:    []corev1.ServicePort{{Name: "http", Port: int32(port), TargetPort: intstr.FromInt32(int32(port))}},
-		},
-	}
+func service(name string, port int) *Service {
+	return &Service{APIVersion: "v1", Kind: "Service", Meta: meta(name),
+		Spec: ServiceSpec{Selector: selector(name).MatchLabels, Ports: []ServicePort{{Name: "http", Port: port, TargetPort: port}}}}
 }
 
-func commbench(o Options, name string, port int, args ...string) corev1.Container {
-	return corev1.Container{
+func commbench(o Options, name string, port int, args ...string) Container {
+	return Container{
 		Name: name, Image: o.Image, Args: args,
-		Ports:           []corev1.ContainerPort{{Name: "http", ContainerPort: int32(port)}},
+		Ports:           []ContainerPort{{Name: "http", ContainerPort: port}},
 		ReadinessProbe:  httpReady(port),
 		Resources:       guaranteed("1", "512Mi"),
 		SecurityContext: restricted(nonroot),
@@ -139,17 +137,17 @@ func NotificationArgs(o Options) []string {
 // init container creates the topics (as docker-compose.bench.yml's topics
 // service does) and so also waits for Kafka: it fails, and is restarted
 // with back-off, until the brokers answer.
-func notificationDeployment(o Options) *appsv1.Deployment {
+func notificationDeployment(o Options) *Deployment {
 	c := commbench(o, "notification", NotificationPort, NotificationArgs(o)...)
 	kafkaEnv(&c)
 	spec := podSpec(c)
 	if o.Pattern.UsesKafka() {
-		topics := corev1.Container{Name: "topics", Image: o.Image,
+		topics := Container{Name: "topics", Image: o.Image,
 			Args:            []string{"broker", "up", "--kind", "external", "--partitions", strconv.Itoa(o.Profile.Services.Kafka.Partitions), "--state", "/tmp/broker.json"},
 			Resources:       guaranteed("100m", "64Mi"),
 			SecurityContext: restricted(nonroot)}
 		kafkaEnv(&topics)
-		spec.InitContainers = []corev1.Container{topics}
+		spec.InitContainers = []Container{topics}
 	}
 	return deployment(NotificationName, spec)
 }
@@ -166,7 +164,7 @@ func ReactionArgs(o Options) []string {
 	}
 }
 
-func reactionDeployment(o Options) *appsv1.Deployment {
+func reactionDeployment(o Options) *Deployment {
 	c := commbench(o, "reaction", ReactionPort, ReactionArgs(o)...)
 	c.Env = append(c.Env, fromConfig(EnvPattern, KeyPattern))
 	kafkaEnv(&c)
@@ -181,12 +179,12 @@ func CollectorArgs() []string {
 
 // collectorDeployment is the collector: one pod with an emptyDir. It
 // holds the run folders until they are downloaded (GET /runs.tar.gz).
-func collectorDeployment(o Options) *appsv1.Deployment {
+func collectorDeployment(o Options) *Deployment {
 	c := commbench(o, "collector", CollectorPort, CollectorArgs()...)
 	c.Resources = guaranteed("200m", "256Mi")
 	c.Env = append(c.Env, fromConfig(EnvShards, KeyShards))
-	c.VolumeMounts = []corev1.VolumeMount{{Name: "collected", MountPath: CollectDir}}
+	c.VolumeMounts = []VolumeMount{{Name: "collected", MountPath: CollectDir}}
 	spec := podSpec(c)
-	spec.Volumes = []corev1.Volume{{Name: "collected", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+	spec.Volumes = []Volume{{Name: "collected", EmptyDir: &struct{}{}}}
 	return deployment(CollectorName, spec)
 }

@@ -318,6 +318,9 @@ func checkServices(t *testing.T, r rendered) {
 		if pr == nil || pr.HTTPGet == nil || pr.HTTPGet.Path != "/healthz" || pr.HTTPGet.Port.IntValue() != target {
 			t.Errorf("%s: readiness probe %+v, want GET /healthz on %d", name, pr, target)
 		}
+		if c.ImagePullPolicy != corev1.PullIfNotPresent {
+			t.Errorf("%s: pull policy %q: a :latest image loaded into the nodes (kind) would be pulled", name, c.ImagePullPolicy)
+		}
 		if c.Resources.Requests.Cpu().IsZero() || c.Resources.Limits.Memory().IsZero() {
 			t.Errorf("%s: resources %v", name, c.Resources)
 		}

@@ -60,7 +60,7 @@ func deadline(o Options, now time.Time) int64 {
 // once, none retried (a shard that failed cannot rejoin a run that
 // started without it), spread over the nodes when it can be.
 func loadgenJob(o Options) *Job {
-	c := Container{Name: "loadgen", Image: o.Image, Args: ShardArgs(o),
+	c := Container{Name: "loadgen", Image: o.Image, ImagePullPolicy: pullPolicy, Args: ShardArgs(o),
 		Env: []EnvVar{
 			// The Job controller sets it too; said here so that the
 			// arguments' $(JOB_COMPLETION_INDEX) is visibly defined.

@@ -133,6 +133,7 @@ type PodSpec struct {
 type Container struct {
 	Name            string           `json:"name"`
 	Image           string           `json:"image"`
+	ImagePullPolicy string           `json:"imagePullPolicy,omitempty"`
 	Args            []string         `json:"args,omitempty"`
 	Env             []EnvVar         `json:"env,omitempty"`
 	EnvFrom         []EnvFrom        `json:"envFrom,omitempty"`

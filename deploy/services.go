@@ -104,9 +104,14 @@ func service(name string, port int) *Service {
 		Spec: ServiceSpec{Selector: selector(name).MatchLabels, Ports: []ServicePort{{Name: "http", Port: port, TargetPort: port}}}}
 }
 
+// pullPolicy is commbench's image's: IfNotPresent, so that an image
+// loaded into the nodes (kind load docker-image commbench:latest) is used
+// as it is, whatever its tag.
+const pullPolicy = "IfNotPresent"
+
 func commbench(o Options, name string, port int, args ...string) Container {
 	return Container{
-		Name: name, Image: o.Image, Args: args,
+		Name: name, Image: o.Image, ImagePullPolicy: pullPolicy, Args: args,
 		Ports:           []ContainerPort{{Name: "http", ContainerPort: port}},
 		ReadinessProbe:  httpReady(port),
 		Resources:       guaranteed("1", "512Mi"),
@@ -142,7 +147,7 @@ func notificationDeployment(o Options) *Deployment {
 	kafkaEnv(&c)
 	spec := podSpec(c)
 	if o.Pattern.UsesKafka() {
-		topics := Container{Name: "topics", Image: o.Image,
+		topics := Container{Name: "topics", Image: o.Image, ImagePullPolicy: pullPolicy,
 			Args:            []string{"broker", "up", "--kind", "external", "--partitions", strconv.Itoa(o.Profile.Services.Kafka.Partitions), "--state", "/tmp/broker.json"},
 			Resources:       guaranteed("100m", "64Mi"),
 			SecurityContext: restricted(nonroot)}

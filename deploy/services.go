@@ -138,17 +138,24 @@ func NotificationArgs(o Options) []string {
 	}
 }
 
+// TopicsArgs are the notification pod's init container's: create the
+// topics with the profile's partitions and replication factor, trying
+// until Kafka answers.
+func TopicsArgs(o Options) []string {
+	k := o.Profile.Services.Kafka
+	return []string{"k8s", "topics", "--partitions", strconv.Itoa(k.Partitions), "--replication-factor", strconv.Itoa(k.ReplicationFactor)}
+}
+
 // notificationDeployment is one notification pod. For a Kafka pattern an
 // init container creates the topics (as docker-compose.bench.yml's topics
-// service does) and so also waits for Kafka: it fails, and is restarted
-// with back-off, until the brokers answer.
+// service does) and so also waits for Kafka.
 func notificationDeployment(o Options) *Deployment {
 	c := commbench(o, "notification", NotificationPort, NotificationArgs(o)...)
 	kafkaEnv(&c)
 	spec := podSpec(c)
 	if o.Pattern.UsesKafka() {
 		topics := Container{Name: "topics", Image: o.Image, ImagePullPolicy: pullPolicy,
-			Args:            []string{"broker", "up", "--kind", "external", "--partitions", strconv.Itoa(o.Profile.Services.Kafka.Partitions), "--state", "/tmp/broker.json"},
+			Args:            TopicsArgs(o),
 			Resources:       guaranteed("100m", "64Mi"),
 			SecurityContext: restricted(nonroot)}
 		kafkaEnv(&topics)

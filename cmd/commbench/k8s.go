@@ -14,9 +14,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/commbench/commbench/broker"
 	"github.com/commbench/commbench/deploy"
 	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/profiles"
+	"github.com/commbench/commbench/targets/notification"
 )
 
 func init() {
@@ -29,12 +31,13 @@ const k8sUsage = `usage: commbench k8s render|collect|shard [flags]
            commbench k8s render --profile surge --shards 3 --pattern async | kubectl apply -f -
   collect  (in the collector's pod) receive the shards' run folders, serve them as /runs.tar.gz
   shard    (in a load generator's pod) wait for the services, run, upload the run folder
+  topics   (in the notification pod's init container) create the topics once Kafka answers
 
 Run 'commbench k8s render -h' for its flags; README, "Beyond one machine".`
 
 func cmdK8s(args []string) error {
 	if len(args) == 0 {
-		return usageErr(errors.New("k8s: missing render, collect or shard"), "run 'commbench k8s -h'")
+		return usageErr(errors.New("k8s: missing render, collect, shard or topics"), "run 'commbench k8s -h'")
 	}
 	switch args[0] {
 	case "-h", "--help", "help":
@@ -46,8 +49,10 @@ func cmdK8s(args []string) error {
 		return k8sCollect(args[1:])
 	case "shard":
 		return k8sShard(args[1:])
+	case "topics":
+		return k8sTopics(args[1:])
 	}
-	return usageErr(fmt.Errorf("k8s: unknown action %q", args[0]), "want render, collect or shard")
+	return usageErr(fmt.Errorf("k8s: unknown action %q", args[0]), "want render, collect, shard or topics")
 }
 
 // k8sRender prints the manifests of one run.
@@ -226,6 +231,62 @@ func k8sShard(args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "commbench: shard %d: %s uploaded to %s\n", i, *dir, *collector)
 	return runErr
+}
+
+// k8sTopics creates the services' topics (the default topic and its
+// dead-letter topic) on the brokers of KAFKA_BROKERS, trying every 2 s
+// until Kafka answers, for at most --timeout: Kafka in the cluster starts
+// beside the services, and an init container that failed at once would
+// be restarted with a back-off growing to minutes.
+func k8sTopics(args []string) error {
+	env, envErr := readEnv()
+	fs := flag.NewFlagSet("k8s topics", flag.ContinueOnError)
+	partitions := fs.Int("partitions", 8, "partitions of each topic")
+	rf := fs.Int("replication-factor", 0, "copies of each partition; 0: the cluster's default")
+	timeout := fs.Duration("timeout", 10*time.Minute, "how long to try")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if envErr != nil {
+		return usageErr(envErr, envHint)
+	}
+	if len(env.Brokers) == 0 {
+		return usageErr(errors.New("k8s topics: KAFKA_BROKERS is empty"), "the pod reads it from the ConfigMap "+deploy.RunConfig)
+	}
+	if *partitions < 1 || *rf < 0 || *timeout <= 0 {
+		return usageErr(fmt.Errorf("k8s topics: --partitions %d, --replication-factor %d, --timeout %v: want at least 1, 0 or more, more than 0", *partitions, *rf, *timeout), "")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	topics := []string{notification.DefaultTopic, notification.DefaultTopic + ".dlq"}
+	for try := 1; ; try++ {
+		err := createTopics(ctx, env, *partitions, *rf, topics)
+		if err == nil {
+			fmt.Fprintf(os.Stderr, "commbench: topics %s ready on %s (%d partitions)\n", strings.Join(topics, ", "), strings.Join(env.Brokers, ","), *partitions)
+			return nil
+		}
+		if try == 1 || try%15 == 0 {
+			fmt.Fprintf(os.Stderr, "commbench: Kafka not ready yet (try %d): %v\n", try, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("k8s topics: no Kafka at %s after %v: %w", strings.Join(env.Brokers, ","), *timeout, err)
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+func createTopics(ctx context.Context, env environ, partitions, rf int, topics []string) error {
+	c, err := broker.NewClient(env.Brokers, env.Kafka)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	return c.CreateReplicatedTopics(cctx, partitions, rf, topics...)
 }
 
 // splitList splits a comma-separated list, dropping empty items.

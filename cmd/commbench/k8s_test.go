@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,10 +18,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/commbench/commbench/broker"
+	"github.com/commbench/commbench/broker/kafkasec"
 	"github.com/commbench/commbench/deploy"
 	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/results"
+	"github.com/commbench/commbench/targets/notification"
 )
 
 // TestK8sRenderRefusesBadUsage: each usage error exits 2 naming the flag.
@@ -97,6 +103,9 @@ func TestK8sRenderPrintsManifests(t *testing.T) {
 		if code := runQuiet(t, append(args, "-h")); code != exitOK {
 			t.Errorf("%s: commbench %s -h exits %d", name, strings.Join(args, " "), code)
 		}
+	}
+	if args := deploy.TopicsArgs(o); runQuiet(t, append(args, "-h")) != exitOK {
+		t.Errorf("the topics init container: commbench %s -h fails", strings.Join(args, " "))
 	}
 }
 
@@ -363,4 +372,52 @@ func getJSON(url string, v any) error {
 		return fmt.Errorf("%s: %s", url, resp.Status)
 	}
 	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// TestK8sTopicsWaitsForKafka: the init container's command keeps trying
+// until Kafka answers (here kfake, started 3 s after it), then creates
+// the topics with the partitions asked for.
+func TestK8sTopicsWaitsForKafka(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	t.Setenv("KAFKA_BROKERS", addr)
+	done := make(chan int, 1)
+	go func() {
+		done <- runQuiet(t, []string{"k8s", "topics", "--partitions", "3", "--timeout", "60s"})
+	}()
+	time.Sleep(3 * time.Second)
+	select {
+	case code := <-done:
+		t.Fatalf("k8s topics ended (exit %d) before Kafka was there", code)
+	default:
+	}
+	kf, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kf.Close()
+	select {
+	case code := <-done:
+		if code != exitOK {
+			t.Fatalf("k8s topics exits %d", code)
+		}
+	case <-time.After(90 * time.Second):
+		t.Fatal("k8s topics still runs 90 s after Kafka came up")
+	}
+	c, err := broker.NewClient([]string{addr}, kafkasec.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, topic := range []string{notification.DefaultTopic, notification.DefaultTopic + ".dlq"} {
+		_, parts, err := c.Lag(context.Background(), "k8s-test", topic)
+		if err != nil || len(parts) != 3 {
+			t.Errorf("topic %s: %d partitions, %v; want 3", topic, len(parts), err)
+		}
+	}
 }

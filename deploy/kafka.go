@@ -6,7 +6,9 @@ import (
 	"strings"
 )
 
-// kafkaUID is the apache/kafka image's appuser; numeric for runAsNonRoot.
+// kafkaUID is the apache/kafka image's appuser (the first uid Alpine's
+// adduser gives), numeric for runAsNonRoot; the image's start script
+// needs to write /opt/kafka/config, which appuser owns.
 const kafkaUID = 1000
 
 // clusterID is the KRaft cluster id: 16 bytes, base64url ("commbench-k8s-ka").

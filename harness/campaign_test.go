@@ -58,6 +58,10 @@ func campaignProfile(t *testing.T) *profiles.Profile {
 		}
 		p.Faults[i].At, p.Faults[i].For = s(w[0]), s(w[1])
 	}
+	// Few retries, so that the short provider outage dead-letters some:
+	// the ledger's dead-letter set is checked too, not only deliveries.
+	p.Services.Notification.Retries = 4
+	p.Services.Notification.RetryMaxBackoff = dur(400 * time.Millisecond)
 	p.Drain.Timeout = dur(90 * time.Second)
 	return p
 }
@@ -79,7 +83,10 @@ func campaignReps(t *testing.T) int {
 func TestFaultCampaign(t *testing.T) {
 	b := localKafka(t)
 	reps := campaignReps(t)
-	var table []string
+	var (
+		table []string
+		dead  int64
+	)
 	for rep := 1; rep <= reps; rep++ {
 		p := campaignProfile(t)
 		res, _, err := runSmoke(t, context.Background(), harness.RunOptions{Profile: p, Existing: b})
@@ -95,9 +102,13 @@ func TestFaultCampaign(t *testing.T) {
 			table = append(table, fmt.Sprintf("%d  %-6s  accepted %5d (sync %5d, async %5d)  delivered %5d  duplicated %3d  deduplicated %4d  dead-lettered %3d  lost %d  delivered-unaccepted %3d  drained %v in %.1f s",
 				rep, key, s.Accepted, s.AcceptedSync, s.AcceptedAsync, s.Delivered, s.Duplicated, s.Deduplicated, s.DeadLettered, s.Lost, s.DeliveredUnaccepted, s.Drained, s.DrainS))
 			checkCampaign(t, fmt.Sprintf("repetition %d: %s", rep, key), p, res, key)
+			dead += s.DeadLettered
 		}
 	}
 	t.Logf("the campaign, %d repetition(s):\n%s", reps, strings.Join(table, "\n"))
+	if dead == 0 {
+		t.Errorf("nothing was dead-lettered: the provider outage did not outlast the retries, so the dead-letter half of the check was not exercised")
+	}
 }
 
 // checkCampaign asserts what the ledger says of one pattern's campaign run.

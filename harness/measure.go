@@ -186,8 +186,9 @@ func (r *patternRun) backlogGone(ctx context.Context, accepted int64) bool {
 // (a hybrid sync call past its budget, a produce whose ack came late), so
 // they can reach the accepted count while an accepted reaction is still
 // being retried, and a drain that ended there reported it lost. Read only
-// once the counts and the lag say done, so it costs one ledger read more
-// per drain, not one per poll.
+// once the counts and the lag say done: one ledger read when nothing is
+// missing, one a poll while an accepted id is (until it comes or the
+// drain times out).
 func (r *patternRun) everyIDSettled(ctx context.Context, accepted wire.Ranges) bool {
 	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()

@@ -27,6 +27,10 @@ usage: ./bench.sh <verb> [args]
               claims-scale and claims-chain (those that exist), then every claim's
               verdict across them ('commbench claims'); each report's Claims
               section says why (extra args go to every 'commbench run')
+  campaign    the fault campaign with its ledger check, REPS times (default 5): async and
+              hybrid through a provider outage, a black-holed link, a notification kill,
+              restart and pause, and a broker kill; fails when an accepted reaction is
+              neither delivered nor dead-lettered (./bench.sh test runs it once, shortened)
   help        this text
 
 Profiles: PROFILES
@@ -152,6 +156,10 @@ case "$verb" in
   help|-h|--help) usage | sed "s/PROFILES/$(profiles)/" ;;
   test) run_tests ;;
   claims) run_claims "$@" ;;
+  campaign)
+    setup
+    COMMBENCH_BIN="$BIN" COMMBENCH_CAMPAIGN_REPS="${REPS:-5}" \
+      go test -count=1 -timeout 60m -run '^TestFaultCampaign$' -v ./harness ;;
   setup) setup ;;
   build) build ;;
   gate)

@@ -31,6 +31,10 @@ usage: ./bench.sh <verb> [args]
               claims-scale and claims-chain (those that exist), then every claim's
               verdict across them ('commbench claims'); each report's Claims
               section says why (extra args go to every 'commbench run')
+  campaign    the fault campaign with its ledger check, REPS times (default 5): async and
+              hybrid through a provider outage, a black-holed link, a notification kill,
+              restart and pause, and a broker kill; fails when an accepted reaction is
+              neither delivered nor dead-lettered (./bench.sh test runs it once, shortened)
   help        this text
 
 Profiles: PROFILES
@@ -78,10 +82,24 @@ setup() {
     # its own nginx per run on loopback, so stop that one.
     /usr/sbin/nginx -s quit >/dev/null 2>&1 || true
   fi
+  # The Kubernetes overlays' test builds them with kustomize v4+: kubectl
+  # 1.21+ carries it; otherwise build kustomize itself into bin/ (once).
+  if ! kubectl_kustomize_ok && [ ! -x "$ROOT/bin/kustomize" ]; then
+    say "installing kustomize v5.5.0 into bin/ (for the Kubernetes overlays' test)"
+    GOBIN="$ROOT/bin" go install sigs.k8s.io/kustomize/kustomize/v5@v5.5.0
+  fi
   build
   # Resolve the Kafka jars into the cache now, so that the first test or run
   # does not pay for it (a no-op when the cache is complete).
   "$BIN" broker fetch
+}
+
+# kubectl_kustomize_ok: kubectl is installed and carries kustomize v4 or later.
+kubectl_kustomize_ok() {
+  command -v kubectl >/dev/null 2>&1 || return 1
+  local v
+  v=$(kubectl version --client 2>/dev/null | sed -n 's/^Kustomize Version: v\([0-9]*\).*/\1/p')
+  [ -n "$v" ] && [ "$v" -ge 4 ]
 }
 
 build() {
@@ -179,6 +197,10 @@ case "$verb" in
   help|-h|--help) usage | sed "s/PROFILES/$(profiles)/" ;;
   test) run_tests ;;
   claims) run_claims "$@" ;;
+  campaign)
+    setup
+    COMMBENCH_BIN="$BIN" COMMBENCH_CAMPAIGN_REPS="${REPS:-5}" \
+      go test -count=1 -timeout 60m -run '^TestFaultCampaign$' -v ./harness ;;
   setup) setup ;;
   build) build ;;
   gate) run_gate "$@" ;;

@@ -84,9 +84,14 @@ type Options struct {
 	// here (see ParseAddrs).
 	Brokers []string
 	// Security secures the connections to an External cluster (TLS, SASL).
-	// Local and Embedded brokers speak plaintext: Up refuses a non-zero
-	// Security for them.
+	// Up refuses a non-zero Security for Local and Embedded brokers, which
+	// make their own (see Protocol).
 	Security kafkasec.Config
+	// Protocol is the security protocol of a Local broker's listener: ""
+	// or Plaintext, SSL or SASLSSL (it then makes its CA, certificate and
+	// users; Broker.Security and ClientEnv say how to connect). Embedded
+	// and External brokers refuse anything but plaintext.
+	Protocol Protocol
 	// CacheDir holds the Maven-resolved jars, one folder per Kafka version.
 	// "" means DefaultCacheDir().
 	CacheDir string
@@ -120,6 +125,9 @@ type Options struct {
 func (o *Options) defaults() {
 	if o.Kind == "" {
 		o.Kind = Auto
+	}
+	if o.Protocol == "" {
+		o.Protocol = Plaintext
 	}
 	if o.CacheDir == "" {
 		o.CacheDir = DefaultCacheDir()
@@ -196,9 +204,12 @@ type Broker struct {
 	// OwnsDataDir says Stop removes DataDir.
 	OwnsDataDir bool      `json:"owns_data_dir,omitempty"`
 	Started     time.Time `json:"started"`
+	// Protocol is a Local broker's listener security; "" is plaintext.
+	Protocol Protocol `json:"protocol,omitempty"`
 
-	cmd  *exec.Cmd     // set in the process that started the broker
-	done chan struct{} // closed when cmd.Wait returned
+	cmd  *exec.Cmd       // set in the process that started the broker
+	done chan struct{}   // closed when cmd.Wait returned
+	sec  kafkasec.Config // how waitReady connects; set by Up
 }
 
 // String says what runs where, in words for a log line.
@@ -206,6 +217,9 @@ func (b *Broker) String() string {
 	addrs := strings.Join(b.Addrs, ",")
 	switch b.Kind {
 	case Local:
+		if b.Protocol != "" && b.Protocol != Plaintext {
+			return fmt.Sprintf("local Apache Kafka %s at %s (%s, pid %d)", b.Version, addrs, b.Protocol.listenerName(), b.PID)
+		}
 		return fmt.Sprintf("local Apache Kafka %s at %s (pid %d)", b.Version, addrs, b.PID)
 	case Embedded:
 		return fmt.Sprintf("%s %s at %s (pid %d)", EmbeddedLabel, b.Version, addrs, b.PID)
@@ -247,23 +261,38 @@ func Up(ctx context.Context, o Options) (*Broker, error) {
 // choose resolves Auto; why is a warning to show when it falls back to
 // Embedded.
 func choose(o Options) (k Kind, why string, err error) {
+	if o.Protocol == "" {
+		o.Protocol = Plaintext
+	}
 	switch o.Kind {
 	case External:
+		if o.Protocol != Plaintext {
+			return "", "", fmt.Errorf("%w: an external cluster's security is its own (set KAFKA_TLS*, KAFKA_SASL_*), not --security %s", ErrSecurity, o.Protocol)
+		}
 		if len(o.Brokers) == 0 {
 			return "", "", errors.New("external broker: no address: set KAFKA_BROKERS or --brokers (host:port[,host:port…])")
 		}
 		return External, "", nil
 	case Local, Embedded:
-		if o.Security.Enabled() {
-			return "", "", fmt.Errorf("%w (%s), but the %s broker speaks plaintext", ErrSecurity, o.Security, o.Kind)
+		if o.Security.Enabled() && o.Protocol == Plaintext {
+			return "", "", fmt.Errorf("%w (%s), but the %s broker speaks plaintext (a local one can listen with --security ssl or sasl_ssl)", ErrSecurity, o.Security, o.Kind)
+		}
+		if o.Kind == Embedded && o.Protocol != Plaintext {
+			return "", "", fmt.Errorf("%w: the embedded broker speaks plaintext only, not %s: use a local Apache Kafka (--kind local)", ErrSecurity, o.Protocol)
 		}
 		return o.Kind, "", nil
 	case Auto:
 	default:
 		return "", "", fmt.Errorf("unknown broker kind %q: want auto, local, embedded or external", o.Kind)
 	}
-	if len(o.Brokers) > 0 {
+	if len(o.Brokers) > 0 && o.Protocol == Plaintext {
 		return External, "", nil
+	}
+	if o.Protocol != Plaintext {
+		if err := LocalPossible(o.CacheDir); err != nil {
+			return "", "", fmt.Errorf("a %s broker is a local Apache Kafka: %w", o.Protocol, err)
+		}
+		return Local, "", nil
 	}
 	if o.Security.Enabled() {
 		return "", "", fmt.Errorf("%w (%s), but no external address is given and a local or embedded broker speaks plaintext", ErrSecurity, o.Security)
@@ -536,7 +565,7 @@ func waitReady(ctx context.Context, o Options, b *Broker, logFiles ...string) er
 		default:
 		}
 		rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
-		last = roundTripOnce(rctx, b.Addrs)
+		last = roundTripOnce(rctx, b.Addrs, b.sec)
 		rcancel()
 		if last == nil {
 			return nil
@@ -552,8 +581,8 @@ func waitReady(ctx context.Context, o Options, b *Broker, logFiles ...string) er
 
 // roundTripOnce probes with a fresh client: a kafka-go Transport that saw a
 // refused connection keeps that error for a while.
-func roundTripOnce(ctx context.Context, addrs []string) error {
-	return withClient(addrs, kafkasec.Config{}, func(c *Client) error {
+func roundTripOnce(ctx context.Context, addrs []string, sec kafkasec.Config) error {
+	return withClient(addrs, sec, func(c *Client) error {
 		if err := c.Probe(ctx); err != nil {
 			return err
 		}

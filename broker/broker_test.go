@@ -103,6 +103,11 @@ func TestChooseSecurity(t *testing.T) {
 		{broker.Options{Kind: broker.Embedded, Security: sec}, "", broker.ErrSecurity},
 		{broker.Options{Kind: broker.Embedded}, broker.Embedded, nil}, // plaintext is fine
 		{broker.Options{Kind: broker.External}, "", nil},              // no address: an error, but not ErrSecurity
+		// A secured listener is a local broker's: it makes its own CA and
+		// users, so exported client settings do not stop it.
+		{broker.Options{Kind: broker.Local, Protocol: broker.SASLSSL, Security: sec}, broker.Local, nil},
+		{broker.Options{Kind: broker.Embedded, Protocol: broker.SSL}, "", broker.ErrSecurity},
+		{broker.Options{Kind: broker.External, Brokers: ext, Protocol: broker.SASLSSL}, "", broker.ErrSecurity},
 	} {
 		got, err := broker.Choose(tc.have)
 		if tc.wantErr != nil && !errors.Is(err, tc.wantErr) || tc.wantErr == nil && got != tc.want {

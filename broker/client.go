@@ -33,8 +33,10 @@ var (
 	// ErrAddr is wrapped by ParseAddrs' errors.
 	ErrAddr = errors.New("bad broker address")
 	// ErrSecurity is wrapped by Up's error when Options.Security is set
-	// for a broker that speaks plaintext (Local, Embedded).
-	ErrSecurity = errors.New("TLS and SASL are for an external Kafka cluster")
+	// for a broker that speaks plaintext (Local, Embedded), or
+	// Options.Protocol for one that cannot listen with it (Embedded,
+	// External).
+	ErrSecurity = errors.New("security settings do not fit the broker kind")
 )
 
 // Client talks to a cluster for the harness: topics, lag and probes. It
@@ -45,6 +47,7 @@ type Client struct {
 	addrs     []string
 	transport *kafka.Transport
 	kc        *kafka.Client
+	sec       kafkasec.Config // for Probe's errors
 }
 
 // NewClient returns a Client for the cluster reached through addrs
@@ -68,6 +71,7 @@ func NewClient(addrs []string, sec kafkasec.Config) (*Client, error) {
 		addrs:     append([]string(nil), addrs...),
 		transport: t,
 		kc:        &kafka.Client{Addr: kafka.TCP(addrs...), Transport: t, Timeout: 30 * time.Second},
+		sec:       sec,
 	}, nil
 }
 
@@ -110,6 +114,9 @@ func (c *Client) Probe(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*DialTimeout)
 	defer cancel()
 	if _, err := c.kc.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{}}); err != nil {
+		if x := kafkasec.Explain(err, c.sec); x != err {
+			return fmt.Errorf("kafka broker %s: %w", strings.Join(c.addrs, ","), x)
+		}
 		return fmt.Errorf("kafka broker %s accepts connections but does not answer Metadata (is it a Kafka listener, is its advertised listener reachable from here, and does it want TLS or SASL: KAFKA_TLS, KAFKA_SASL_MECHANISM?): %w", strings.Join(c.addrs, ","), err)
 	}
 	return nil

@@ -319,7 +319,15 @@ func upLocal(ctx context.Context, o Options) (b *Broker, err error) {
 	props := filepath.Join(dataDir, "server.properties")
 	l4j := filepath.Join(dataDir, "log4j2.properties")
 	logFile := filepath.Join(dataDir, "kafka.log")
-	if err := os.WriteFile(props, []byte(serverProperties(ports[0], ports[1], o.Partitions, logDir)), 0o644); err != nil {
+	conf := serverProperties(ports[0], ports[1], o.Partitions, logDir)
+	var sec *secured
+	if o.Protocol != Plaintext {
+		if sec, err = secure(dataDir, o.Protocol); err != nil {
+			return nil, err
+		}
+		conf = securedProperties(conf, sec, ports[0], ports[1])
+	}
+	if err := os.WriteFile(props, []byte(conf), 0o600); err != nil { // 0600: it may hold a password
 		return nil, err
 	}
 	if err := os.WriteFile(l4j, []byte(log4j2Properties(logFile)), 0o644); err != nil {
@@ -329,8 +337,8 @@ func upLocal(ctx context.Context, o Options) (b *Broker, err error) {
 	common := append(jvmFlags(o.Heap), "-Dlog4j2.configurationFile="+l4j, "-cp", cp)
 
 	// Format storage: a small heap is enough for the tool.
-	format := exec.CommandContext(ctx, java, "-Xmx256m", "-Dlog4j2.configurationFile="+l4j, "-cp", cp,
-		"kafka.tools.StorageTool", "format", "-t", clusterID(), "-c", props, "--standalone")
+	format := exec.CommandContext(ctx, java, append([]string{"-Xmx256m", "-Dlog4j2.configurationFile=" + l4j, "-cp", cp,
+		"kafka.tools.StorageTool", "format", "-t", clusterID(), "-c", props, "--standalone"}, sec.scramArgs()...)...)
 	fstart := time.Now()
 	if out, err := format.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("format Kafka storage in %s: %w\n%s", logDir, err, lastLines(string(out), 20))
@@ -346,7 +354,14 @@ func upLocal(ctx context.Context, o Options) (b *Broker, err error) {
 	}
 	b.Kind, b.Version, b.DataDir, b.LogFile, b.OwnsDataDir = Local, KafkaVersion, dataDir, logFile, owns
 	b.Addrs = []string{fmt.Sprintf("127.0.0.1:%d", ports[0])}
-	o.logf("starting local Apache Kafka %s (Java %d, pid %d) at %s, data in %s", KafkaVersion, major, b.PID, b.Addrs[0], dataDir)
+	if sec != nil {
+		b.Protocol = o.Protocol
+		if b.sec, err = b.Security(); err != nil {
+			_ = b.Stop(context.WithoutCancel(ctx))
+			return nil, err
+		}
+	}
+	o.logf("starting local Apache Kafka %s (Java %d, pid %d) at %s (%s), data in %s", KafkaVersion, major, b.PID, b.Addrs[0], o.Protocol, dataDir)
 	if err := waitReady(ctx, o, b, logFile, outFile); err != nil {
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DefaultStopTimeout+5*time.Second)
 		defer cancel()

@@ -41,6 +41,7 @@ func brokerSPOF(in *run) verdict {
 				}
 			}
 			n["hybrid_window_drop_ratio"], n["hybrid_window_sync_path"] = ht.ratio(), float64(viaSync)
+			n["hybrid_lost"] = float64(h.Summary.Lost) // and judge's loss note says it in words
 			if ht.ratio() <= Failed {
 				also = fmt.Sprintf(" Hybrid kept answering through its sync path (%d accepted on it, %s dropped in its window): the broker is a single point of failure for pure async, not for a design with a way around it.", viaSync, pct(ht.ratio()))
 			} else {

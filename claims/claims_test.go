@@ -471,6 +471,11 @@ func TestEvaluate(t *testing.T) {
 			fault(r, "broker", "kill", 30, 40)
 			drop(r, "async", 30, 40, 100)
 		}, Holds, []string{"async failed 1000", "Hybrid kept answering"}},
+		{"broker: a hybrid loss is cited, not left out", "broker-spof", func(r *results.Results) {
+			fault(r, "broker", "kill", 30, 40)
+			drop(r, "async", 30, 40, 100)
+			r.Patterns["hybrid"].Summary.Lost = 1
+		}, Holds, []string{"Hybrid kept answering", "Loss: hybrid lost 1 accepted reaction(s)"}},
 		{"broker: async rides it out", "broker-spof", func(r *results.Results) {
 			fault(r, "broker", "pause", 30, 35)
 		}, DoesNotHold, []string{"rode out"}},

@@ -127,6 +127,7 @@ func (in *run) judge(v verdict) verdict {
 	if len(notes) > 0 {
 		v.evidence += " Quoted, not decided from: " + strings.Join(notes, "; ") + "."
 	}
+	v.evidence += in.lossNote(append(slices.Clone(keys), in.read.aside...))
 	if len(why) == 0 {
 		return v
 	}
@@ -195,6 +196,27 @@ func (in *run) contended(key string) (string, int) {
 		why = append(why, fmt.Sprintf("%s was %s of %s", key, strings.Join(kinds, " and "), of))
 	}
 	return strings.Join(why, "; "), n
+}
+
+// lossNote says, for a verdict that read or quoted patterns, which of them
+// lost accepted reactions: a loss is never left out of a claim's evidence,
+// whatever the claim is about (broker-spof's hybrid, say, which it quotes
+// for its drops). "" when none lost any.
+func (in *run) lossNote(keys []string) string {
+	var lost []string
+	seen := map[string]bool{}
+	for _, k := range keys {
+		p := in.r.Patterns[k]
+		if seen[k] || p == nil || p.Summary.Lost == 0 {
+			continue
+		}
+		seen[k] = true
+		lost = append(lost, fmt.Sprintf("%s lost %d accepted reaction(s)", k, p.Summary.Lost))
+	}
+	if len(lost) == 0 {
+		return ""
+	}
+	return " Loss: " + strings.Join(lost, "; ") + " (answered 201/202, then neither delivered nor dead-lettered; the run's warnings name the ids and the faults)."
 }
 
 // lostText says what a pattern lost, "lost 3", or that it is not known.

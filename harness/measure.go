@@ -145,11 +145,12 @@ func (r *patternRun) drain(ctx context.Context, rec *loadgen.Recorder, timeout t
 // timeout.
 func (r *patternRun) drainOwn(ctx context.Context, rec *loadgen.Recorder, timeout time.Duration) bool {
 	accepted := rec.Totals().Accepted
+	ids := rec.AcceptedIDs()
 	drainers := each[drainer](r.parts)
 	// The ledger and the lag are read here, every 100 ms, not from the
 	// once-a-second sampler: the drain is timed to 100 ms.
 	return pollUntil(ctx, timeout, 100*time.Millisecond, func() bool {
-		if !r.backlogGone(ctx, accepted) {
+		if !r.backlogGone(ctx, accepted) || !r.everyIDSettled(ctx, ids) {
 			return false
 		}
 		r.mu.Lock()
@@ -177,6 +178,25 @@ func (r *patternRun) backlogGone(ctx context.Context, accepted int64) bool {
 		return err == nil && lag == 0
 	}
 	return true
+}
+
+// everyIDSettled reports whether every accepted id is delivered or
+// dead-lettered, from the whole ledger. backlogGone's counts are not
+// enough: delivered counts the deliveries whose caller saw a drop too
+// (a hybrid sync call past its budget, a produce whose ack came late), so
+// they can reach the accepted count while an accepted reaction is still
+// being retried, and a drain that ended there reported it lost. Read only
+// once the counts and the lag say done: one ledger read when nothing is
+// missing, one a poll while an accepted id is (until it comes or the
+// drain times out).
+func (r *patternRun) everyIDSettled(ctx context.Context, accepted wire.Ranges) bool {
+	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	snap, _, err := fetchLedgers(qctx, r.ledgerURLs())
+	if err != nil {
+		return false
+	}
+	return len(accepted.Minus(snap.DeliveredIDs.Union(snap.DeadLetteredIDs))) == 0
 }
 
 // pollUntil calls done every interval until it reports true (then true),

@@ -189,6 +189,7 @@ func (f *runFolder) runPatterns(ctx context.Context, o RunOptions, k *kafka) err
 				res.Order = append(res.Order, key)
 				res.Run.Warnings = append(res.Run.Warnings, pr.warnings...)
 				res.Run.Warnings = append(res.Run.Warnings, validityWarnings(key, &pat.Summary)...)
+				res.Run.Warnings = append(res.Run.Warnings, pr.lossWarnings(&pat.Summary)...)
 			}
 			if err != nil {
 				res.Run.Partial = true
@@ -331,6 +332,9 @@ type patternRun struct {
 	// read; warnings are the pattern's, for the run's list.
 	sampleGaps int
 	warnings   []string
+	// lostIDs are the accepted ids the final ledger read found neither
+	// delivered nor dead-lettered (loss.go says them in the warnings).
+	lostIDs wire.Ranges
 }
 
 // atEnd registers f to run once the pattern's services stopped.

@@ -61,7 +61,8 @@ func (r *patternRun) summarize(rec *loadgen.Recorder, pacer loadgen.StagePacer, 
 		s.Duplicated = snap.Duplicates
 		s.Deduplicated = snap.Deduplicated
 		s.DeadLettered = int64(accepted.Minus(accepted.Minus(snap.DeadLetteredIDs)).Count())
-		s.Lost = int64(accepted.Minus(snap.DeliveredIDs.Union(snap.DeadLetteredIDs)).Count())
+		r.lostIDs = accepted.Minus(snap.DeliveredIDs.Union(snap.DeadLetteredIDs))
+		s.Lost = int64(r.lostIDs.Count())
 		s.DeliveredUnaccepted = int64(snap.DeliveredIDs.Minus(accepted).Count())
 		s.NeverNotified = s.Lost + s.DeadLettered
 		s.LedgerClamped = snap.Clamped

@@ -19,10 +19,14 @@ import (
 const DefaultGrace = 10 * time.Second
 
 // Serve serves h on ln until ctx is done, then shuts the server down,
-// waiting at most grace for in-flight requests.
+// waiting at most grace for in-flight requests. Its connections wait up to
+// s.IdleTimeout for their first byte and close silently after, and a
+// request's headers get s.ReadTimeout from their first byte (see
+// guardListener).
 func Serve(ctx context.Context, ln net.Listener, s *fasthttp.Server, grace time.Duration) error {
 	errc := make(chan error, 1)
-	go func() { errc <- s.Serve(ln) }()
+	gl := guard(ln, s.IdleTimeout, s.ReadTimeout)
+	go func() { errc <- s.Serve(gl) }()
 	select {
 	case err := <-errc:
 		return err
@@ -39,27 +43,30 @@ func Serve(ctx context.Context, ln net.Listener, s *fasthttp.Server, grace time.
 	return nil
 }
 
-const bodyTimeout = 30 * time.Second
-
-// NewServer returns a fasthttp server with the limits both services use:
-// bodies above wire.MaxBodyBytes get 413, idle connections are closed after a
-// minute, and a slow client cannot hold a connection forever.
+// NewServer returns a fasthttp server with the limits every service uses
+// (limits.go): bodies above wire.MaxBodyBytes get 413; a request's headers
+// must arrive within HeaderTimeout of their first byte and its body within
+// BodyTimeout of its headers (408 otherwise); a connection waits at most
+// IdleTimeout for a request; at most MaxConns connections are served at
+// once. Serve it with Serve, whose listener makes the idle wait of a new
+// connection silent.
 func NewServer(name string, h fasthttp.RequestHandler) *fasthttp.Server {
 	return &fasthttp.Server{
 		Handler:            h,
 		Name:               name,
 		MaxRequestBodySize: wire.MaxBodyBytes,
-		// No ReadTimeout: fasthttp applies it to the first byte of a new
-		// connection too, and answers a connection that a client opened but
-		// never used (Go's http.Transport opens such spares under load) with
-		// an error response the client never asked for. Idle keep-alive
-		// connections close after IdleTimeout; a request's body must
-		// arrive within bodyTimeout of its headers.
+		// ReadTimeout is the header timeout: Serve's listener starts it at
+		// a request's first byte and gives a new connection IdleTimeout
+		// for that byte, closing it silently after (fasthttp alone would
+		// start it when the connection opens and answer a spare
+		// connection that a client never used with an error response).
+		ReadTimeout: HeaderTimeout,
 		HeaderReceived: func(*fasthttp.RequestHeader) fasthttp.RequestConfig {
-			return fasthttp.RequestConfig{ReadTimeout: bodyTimeout}
+			return fasthttp.RequestConfig{ReadTimeout: BodyTimeout}
 		},
-		WriteTimeout:    30 * time.Second,
-		IdleTimeout:     time.Minute,
+		WriteTimeout:    WriteTimeout,
+		IdleTimeout:     IdleTimeout,
+		Concurrency:     MaxConns(),
 		NoDefaultDate:   true,
 		CloseOnShutdown: true,
 		ErrorHandler:    errorHandler,
@@ -76,9 +83,16 @@ func errorHandler(ctx *fasthttp.RequestCtx, err error) {
 		WriteError(ctx, fasthttp.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", wire.MaxBodyBytes))
 	case errors.As(err, &small):
 		WriteError(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge, "request headers too large")
+	case isTimeout(err):
+		WriteError(ctx, fasthttp.StatusRequestTimeout, fmt.Sprintf("request not received in time (headers within %v, body within %v)", HeaderTimeout, BodyTimeout))
 	default:
 		WriteError(ctx, fasthttp.StatusBadRequest, "cannot read the request: "+err.Error())
 	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // quietLogger drops fasthttp's per-connection error lines: a client that

@@ -22,6 +22,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -185,4 +186,44 @@ func Parse(getenv func(string) string) (Config, error) {
 	}
 	c.User = user
 	return c, nil
+}
+
+// Explain returns err, from a connection secured as c says, with the
+// variable to fix in front when the broker refused what c set: a
+// certificate not signed by KAFKA_TLS_CA (or the system's roots), a name
+// that does not match (KAFKA_TLS_SERVER_NAME), credentials it refused
+// (KAFKA_SASL_PASSWORD, KAFKA_SASL_USERNAME), a mechanism it does not
+// offer (KAFKA_SASL_MECHANISM), or TLS or SASL missing. Other errors, and
+// nil, are returned as they are. These failures are not retried by
+// kafka-go, so a bad setting fails in well under a second.
+func Explain(err error, c Config) error {
+	if err == nil {
+		return nil
+	}
+	var (
+		unknown  x509.UnknownAuthorityError
+		invalid  x509.CertificateInvalidError
+		hostname x509.HostnameError
+		verify   *tls.CertificateVerificationError
+	)
+	caHint := "set " + EnvTLSCA + " to the PEM file of the CA that signed the broker's certificate (for 'commbench broker up --security …': its " + "ca.pem)"
+	user := "a SASL user"
+	if c.SASL != nil {
+		user = fmt.Sprintf("user %q with %s", c.User, c.SASL.Name())
+	}
+	switch {
+	case errors.As(err, &hostname):
+		return fmt.Errorf("%s: the broker's certificate is not for the name dialled: set %s to a name it holds, or use that name in KAFKA_BROKERS: %w", EnvServerName, EnvServerName, err)
+	case errors.As(err, &unknown), errors.As(err, &invalid), errors.As(err, &verify):
+		return fmt.Errorf("%s: the broker's certificate was not accepted: %s: %w", EnvTLSCA, caHint, err)
+	case errors.Is(err, kafka.SASLAuthenticationFailed):
+		return fmt.Errorf("%s (or %s): the broker refused %s: check the password and the user name: %w", EnvPassword, EnvUsername, user, err)
+	case errors.Is(err, kafka.UnsupportedSASLMechanism), errors.Is(err, kafka.IllegalSASLState):
+		return fmt.Errorf("%s: the broker does not accept %s: ask its operator which mechanism it takes: %w", EnvMechanism, user, err)
+	case c.TLS == nil && strings.Contains(err.Error(), "expecting TLS"):
+		return fmt.Errorf("%s: the broker wants TLS: set %s=1, or %s to its CA: %w", EnvTLS, EnvTLS, EnvTLSCA, err)
+	case c.SASL == nil && errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%s: the broker closed the connection at once: does it want SASL? set %s, %s and %s: %w", EnvMechanism, EnvMechanism, EnvUsername, EnvPassword, err)
+	}
+	return err
 }

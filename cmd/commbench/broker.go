@@ -23,8 +23,11 @@ func init() {
 
 const brokerUsage = `usage: commbench broker up|down|status [flags]
 
-  up      start a broker in the background; the last line on stdout is
-          KAFKA_BROKERS=host:port[,…], so: eval "$(commbench broker up | tail -1)"
+  up      start a broker in the background; stdout ends with the variables
+          a client exports, KAFKA_BROKERS=host:port[,…] and, with --security,
+          KAFKA_TLS_CA=… and for sasl_ssl KAFKA_SASL_MECHANISM=…,
+          KAFKA_SASL_USERNAME=…, KAFKA_SASL_PASSWORD=…, so:
+          export $(commbench broker up | grep '^KAFKA_')
   down    stop the broker 'up' started and remove its data folder
   status  say what runs where
   fetch   resolve the Apache Kafka jars into the cache with Maven (once; later a no-op)
@@ -67,8 +70,13 @@ func brokerUp(args []string) error {
 	state := fs.String("state", stateFile(env), "state `file` that down and status read")
 	heap := fs.String("heap", broker.DefaultHeap, "JVM heap of a local broker")
 	timeout := fs.Duration("timeout", broker.DefaultReadyTimeout, "how long to wait for the broker to be ready (after the jar download)")
+	security := fs.String("security", "plaintext", "listener of a local broker: plaintext, ssl (TLS, a CA made in its data folder) or sasl_ssl (TLS and SCRAM-SHA-512 users)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	proto, err := broker.ParseProtocol(*security)
+	if err != nil {
+		return usageErr(fmt.Errorf("broker up: --security: %w", err), "")
 	}
 	if envErr != nil {
 		return usageErr(envErr, envHint)
@@ -76,6 +84,9 @@ func brokerUp(args []string) error {
 	k, err := broker.ParseKind(*kind)
 	if err != nil {
 		return usageErr(fmt.Errorf("broker up: --kind: %w", err), "")
+	}
+	if proto != broker.Plaintext && k == broker.Auto {
+		k = broker.Local // only a local broker listens with --security
 	}
 	if *partitions < 1 {
 		return usageErr(fmt.Errorf("broker up: --partitions %d: want at least 1", *partitions), "")
@@ -89,13 +100,30 @@ func brokerUp(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	o := env.BrokerOptions(k, brokers.String())
-	o.Partitions, o.Heap, o.Detach, o.ReadyTimeout, o.Log = *partitions, *heap, true, *timeout, os.Stderr
+	o.Partitions, o.Heap, o.Detach, o.ReadyTimeout, o.Log, o.Protocol = *partitions, *heap, true, *timeout, os.Stderr, proto
+	if proto != broker.Plaintext {
+		o.Security = kafkasec.Config{} // the broker makes its own; a previous one's exported settings do not apply
+	}
 	b, err := broker.Up(ctx, o)
+	if errors.Is(err, broker.ErrSecurity) && proto != broker.Plaintext {
+		return usageErr(err, "--security needs --kind local")
+	}
 	if errors.Is(err, broker.ErrSecurity) {
 		return usageErr(err, "set KAFKA_BROKERS (or --kind external --brokers), or unset "+strings.Join(kafkasec.Vars, ", "))
 	}
 	if err != nil {
 		return err
+	}
+	clientEnv, err := b.ClientEnv()
+	if err != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		_ = b.Stop(sctx)
+		return fmt.Errorf("broker up: %w", err)
+	}
+	sec, _ := b.Security() // parsed in Up already
+	if b.Kind == broker.External {
+		sec = o.Security
 	}
 	if err := b.Save(*state); err != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -105,7 +133,7 @@ func brokerUp(args []string) error {
 	}
 	// The topics the services use when run by hand (commbench run makes its
 	// own per run and pattern).
-	if err := broker.CreateTopics(ctx, b.Addrs, o.Security, *partitions, notification.DefaultTopic, notification.DefaultTopic+".dlq"); err != nil {
+	if err := broker.CreateTopics(ctx, b.Addrs, sec, *partitions, notification.DefaultTopic, notification.DefaultTopic+".dlq"); err != nil {
 		fmt.Fprintf(os.Stderr, "broker: could not create the default topics %s and %s.dlq: %v\n", notification.DefaultTopic, notification.DefaultTopic, err)
 	} else {
 		fmt.Fprintf(os.Stderr, "broker: topics %s and %s.dlq ready (%d partitions)\n", notification.DefaultTopic, notification.DefaultTopic, *partitions)
@@ -116,6 +144,9 @@ func brokerUp(args []string) error {
 	}
 	fmt.Printf("state: %s\n", *state)
 	fmt.Printf("KAFKA_BROKERS=%s\n", strings.Join(b.Addrs, ","))
+	for _, kv := range clientEnv {
+		fmt.Println(kv)
+	}
 	return nil
 }
 
@@ -215,6 +246,13 @@ func brokerStatus(args []string) error {
 		return errors.New("broker not running")
 	}
 	fmt.Printf("KAFKA_BROKERS=%s\n", strings.Join(b.Addrs, ","))
+	clientEnv, err := b.ClientEnv()
+	if err != nil {
+		return err
+	}
+	for _, kv := range clientEnv {
+		fmt.Println(kv)
+	}
 	return nil
 }
 

@@ -113,16 +113,21 @@ func Run(ctx context.Context, grace time.Duration, cfg Config, h Handler, c *Cou
 	})
 	defer stop()
 
-	var wg sync.WaitGroup
-	errs := make([]error, cfg.Consumers)
+	var (
+		wg sync.WaitGroup
+		// One tracker for every member: a message one member handles
+		// must not let another commit past one it still handles.
+		tr   Tracker
+		errs = make([]error, cfg.Consumers)
+	)
 	for i := range cfg.Consumers {
-		wg.Go(func() { errs[i] = consume(ctx, work, cfg, h, c, i) })
+		wg.Go(func() { errs[i] = consume(ctx, work, cfg, h, c, &tr, i) })
 	}
 	wg.Wait()
 	return errors.Join(errs...)
 }
 
-func consume(ctx, work context.Context, cfg Config, h Handler, c *Counters, member int) error {
+func consume(ctx, work context.Context, cfg Config, h Handler, c *Counters, tr *Tracker, member int) error {
 	// Each setting below replaces a kafka-go default on purpose.
 	r := kafka.NewReader(kafka.ReaderConfig{
 		Brokers:           cfg.Brokers,
@@ -152,7 +157,6 @@ func consume(ctx, work context.Context, cfg Config, h Handler, c *Counters, memb
 		}),
 	})
 	var (
-		tr   Tracker
 		wg   sync.WaitGroup
 		slot = make(chan struct{}, cfg.Concurrency)
 	)
@@ -227,21 +231,42 @@ func Sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// Tracker keeps, per partition, the offsets in flight in fetch order, so
-// that only an offset with every earlier one handled is committed. Messages
-// are handled concurrently and finish out of order; committing offset n
-// tells Kafka that everything below n is done. The zero value is ready.
+// Tracker keeps, per partition, the offsets fetched and not yet handled,
+// so that an offset is committed only when every offset below it that this
+// process fetched was handled. Messages are handled concurrently and finish
+// out of order; committing offset n tells Kafka that everything below n is
+// done. One Tracker serves every group member of a process (Run shares it),
+// across generations. The zero value is ready.
+//
+// It does not trust the order of fetches. kafka-go's Reader can hand a
+// FetchMessage call that began before a rebalance one message of the old
+// generation after the new one started (its FetchMessage keeps messages
+// whose version is at least the one it saw on entry, and unsubscribe does
+// not drain the queue): an old offset above the new start, for a
+// partition that may now be another member's. The tracker this replaced
+// kept one in-flight list per member and started a partition afresh
+// whenever an offset went backwards, so such a message made it forget
+// offsets still being handled, and a member could commit past a message
+// another member (or itself) had not handled: a message lost if its
+// handler was then cut off, or, at the end of a run, lag 0 while it was
+// still being retried. Here nothing in flight is forgotten: an offset is
+// in flight from its first fetch to its first handling, whichever member
+// fetched it, and the commit never passes the lowest one in flight.
 type Tracker struct {
 	mu    sync.Mutex
 	parts map[int]*partition
 }
 
 type partition struct {
-	pending  []int64        // in-flight offsets, ascending
-	finished map[int64]bool // handled offsets still behind an unfinished one
+	inFlight map[int64]struct{} // fetched, not yet handled
+	first    int64              // the first offset fetched: nothing below it is ours to commit
+	next     int64              // one past the highest offset handled
+	last     int64              // the last offset returned to commit, -1 none
 }
 
-// Fetched records that off of partition part is in flight.
+// Fetched records that off of partition part is in flight. Fetching an
+// offset again (a rebalance hands the partition back from its committed
+// offset) keeps it in flight until it is handled once more.
 func (t *Tracker) Fetched(part int, off int64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -249,35 +274,44 @@ func (t *Tracker) Fetched(part int, off int64) {
 		t.parts = make(map[int]*partition)
 	}
 	p := t.parts[part]
-	// A rebalance can hand back a partition from its committed offset: the
-	// old in-flight offsets are then superseded.
-	if p == nil || (len(p.pending) > 0 && off <= p.pending[len(p.pending)-1]) {
-		p = &partition{finished: make(map[int64]bool)}
+	if p == nil {
+		p = &partition{inFlight: make(map[int64]struct{}), first: off, next: off, last: -1}
 		t.parts[part] = p
 	}
-	p.pending = append(p.pending, off)
+	p.inFlight[off] = struct{}{}
+	if off <= p.last {
+		// Fetched again from below what was committed: that commit may
+		// have been lost with its generation, so it is made again once
+		// the commit point gets back there.
+		p.last = off - 1
+	}
 }
 
-// Done marks off handled and, if the head of the partition moved, returns
-// the last offset handled with every one before it: the offset to commit
-// (kafka-go commits one past it).
+// Done marks off handled and, if that moved the commit point, returns the
+// last offset handled with no fetched offset below it still in flight:
+// the offset to commit (kafka-go commits one past it). An offset that is
+// not in flight (handled already, by another member or before a
+// rebalance) moves nothing.
 func (t *Tracker) Done(part int, off int64) (commit int64, ok bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	p := t.parts[part]
-	if p == nil || len(p.pending) == 0 || off < p.pending[0] {
+	if p == nil {
 		return 0, false
 	}
-	p.finished[off] = true
-	last := int64(-1)
-	for len(p.pending) > 0 && p.finished[p.pending[0]] {
-		last = p.pending[0]
-		delete(p.finished, last)
-		p.pending = p.pending[1:]
-	}
-	if last < 0 {
+	if _, in := p.inFlight[off]; !in {
 		return 0, false
 	}
-	// kafka-go commits Message.Offset+1: pass the last handled offset.
-	return last, true
+	delete(p.inFlight, off)
+	p.next = max(p.next, off+1)
+	upTo := p.next
+	for o := range p.inFlight { // at most Consumers x Concurrency offsets
+		upTo = min(upTo, o)
+	}
+	commit = upTo - 1
+	if commit < p.first || commit == p.last {
+		return 0, false
+	}
+	p.last = commit
+	return commit, true
 }

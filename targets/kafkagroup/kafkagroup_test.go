@@ -47,6 +47,63 @@ func TestTrackerRestartsAPartitionHandedBack(t *testing.T) {
 	}
 }
 
+// A message of an earlier generation, delivered after the partition
+// started again (kafka-go's FetchMessage can), must not make the tracker
+// forget an offset still being handled. The tracker before this one
+// started the partition afresh at 11 and committed 11 while 10 was in
+// flight.
+func TestTrackerNeverCommitsPastAnOffsetInFlight(t *testing.T) {
+	var tr Tracker
+	tr.Fetched(0, 10) // the new generation's start, handled slowly
+	tr.Fetched(0, 13) // a message of the old generation, late
+	tr.Fetched(0, 11)
+	tr.Fetched(0, 12)
+	for _, off := range []int64{11, 12, 13} {
+		if got, ok := tr.Done(0, off); ok {
+			t.Fatalf("done(%d): committed %d while 10 is in flight", off, got)
+		}
+	}
+	if got, ok := tr.Done(0, 10); !ok || got != 13 {
+		t.Errorf("done(10): got %d %v, want 13 true", got, ok)
+	}
+}
+
+// Members share one tracker: what one member handles does not let another
+// commit past what it still handles, on the same partition.
+func TestTrackerIsSharedByTheMembers(t *testing.T) {
+	var tr Tracker
+	tr.Fetched(2, 40) // member A, slow
+	tr.Fetched(2, 41) // member B, after a rebalance, the same partition
+	if got, ok := tr.Done(2, 41); ok {
+		t.Fatalf("done(41): committed %d while 40 is in flight", got)
+	}
+	if got, ok := tr.Done(2, 40); !ok || got != 41 {
+		t.Errorf("done(40): got %d %v, want 41 true", got, ok)
+	}
+	if _, ok := tr.Done(2, 40); ok {
+		t.Errorf("a second handling of 40 (a redelivery) moved the commit point")
+	}
+}
+
+// A commit lost with its generation: the partition comes back from the
+// old committed offset, and the commit is made again when the handling
+// gets back there.
+func TestTrackerCommitsAgainAfterARefetch(t *testing.T) {
+	var tr Tracker
+	tr.Fetched(1, 5)
+	tr.Fetched(1, 6)
+	tr.Done(1, 5)
+	if got, ok := tr.Done(1, 6); !ok || got != 6 {
+		t.Fatalf("done(6): got %d %v, want 6 true", got, ok)
+	}
+	tr.Fetched(1, 5) // the commit of 6 was lost: 5 and 6 again
+	tr.Fetched(1, 6)
+	tr.Done(1, 5)
+	if got, ok := tr.Done(1, 6); !ok || got != 6 {
+		t.Errorf("done(6) again: got %d %v, want 6 true", got, ok)
+	}
+}
+
 func TestConfigValidateNamesTheField(t *testing.T) {
 	good := Config{Brokers: []string{"127.0.0.1:9092"}, Topic: "t", Group: "g", Consumers: 1, Concurrency: 1}
 	tests := []struct {

@@ -82,7 +82,7 @@ type outPartition struct {
 // pending is one message waiting for its ack. done has capacity 1 so that
 // the send loop never waits for a caller that gave up.
 type pending struct {
-	rec  kafka.Record
+	msg  kafka.Message // Key, Value, Headers and Time
 	done chan error
 }
 
@@ -99,7 +99,7 @@ func (p *Producer) Produce(ctx context.Context, msg kafka.Message) error {
 		return err
 	}
 	pd := pendingPool.Get().(*pending)
-	pd.rec = kafka.Record{Time: msg.Time, Key: bytesOrNil(msg.Key), Value: bytesOrNil(msg.Value), Headers: msg.Headers}
+	pd.msg = kafka.Message{Time: msg.Time, Key: msg.Key, Value: msg.Value, Headers: msg.Headers}
 	part.mu.Lock()
 	if part.closed {
 		part.mu.Unlock()
@@ -114,7 +114,7 @@ func (p *Producer) Produce(ctx context.Context, msg kafka.Message) error {
 	}
 	select {
 	case err := <-pd.done:
-		pd.rec = kafka.Record{}
+		pd.msg = kafka.Message{}
 		pendingPool.Put(pd)
 		return err
 	case <-ctx.Done():
@@ -202,10 +202,7 @@ func (p *Producer) sendLoop(part *outPartition) {
 	if maxBatch <= 0 {
 		maxBatch = DefaultMaxBatch
 	}
-	var (
-		batch []*pending
-		recs  []kafka.Record
-	)
+	var batch []*pending
 	for {
 		part.mu.Lock()
 		n := min(len(part.queue), maxBatch)
@@ -228,23 +225,22 @@ func (p *Producer) sendLoop(part *outPartition) {
 				continue
 			}
 		}
-		recs = recs[:0]
-		for _, pd := range batch {
-			recs = append(recs, pd.rec)
-		}
-		err := p.send(part.id, recs)
+		err := p.send(part.id, batch)
 		p.requests.Add(1)
-		p.messages.Add(int64(len(recs)))
+		p.messages.Add(int64(len(batch)))
 		for i, pd := range batch {
 			pd.done <- err
 			batch[i] = nil
 		}
-		clear(recs)
 	}
 }
 
-// send produces recs to partition id, trying again after a temporary error.
-func (p *Producer) send(id int, recs []kafka.Record) error {
+// send produces batch to partition id, trying again after a temporary
+// error. Each attempt gets records of its own, in a slice of its own: an
+// attempt that gave up (its context ended) may leave kafka-go's connection
+// still reading the records it was given, so a retry must neither rewind
+// those (what this did before, with Seek) nor reuse their slice.
+func (p *Producer) send(id int, batch []*pending) error {
 	attempts := p.MaxAttempts
 	if attempts <= 0 {
 		attempts = DefaultMaxAttempts
@@ -253,14 +249,11 @@ func (p *Producer) send(id int, recs []kafka.Record) error {
 	for a := range attempts {
 		if a > 0 {
 			time.Sleep(time.Duration(a) * 100 * time.Millisecond)
-			// A value read by an earlier attempt must be read again.
-			for i := range recs {
-				for _, b := range []kafka.Bytes{recs[i].Key, recs[i].Value} {
-					if s, ok := b.(io.Seeker); ok {
-						_, _ = s.Seek(0, io.SeekStart)
-					}
-				}
-			}
+		}
+		recs := make([]kafka.Record, 0, len(batch))
+		for _, pd := range batch {
+			m := &pd.msg
+			recs = append(recs, kafka.Record{Time: m.Time, Key: bytesOrNil(m.Key), Value: bytesOrNil(m.Value), Headers: m.Headers})
 		}
 		err = p.produceOnce(id, recs)
 		if err == nil || !retriable(err) {
@@ -268,7 +261,7 @@ func (p *Producer) send(id int, recs []kafka.Record) error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("produce %d messages to %s/%d: %w", len(recs), p.Topic, id, err)
+		return fmt.Errorf("produce %d messages to %s/%d: %w", len(batch), p.Topic, id, err)
 	}
 	return nil
 }

@@ -1,0 +1,5 @@
+//go:build !race
+
+package targets_test
+
+const raceEnabled = false

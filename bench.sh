@@ -19,8 +19,12 @@ usage: ./bench.sh <verb> [args]
   test        install what is missing, then run every test (what CI runs)
   setup       install what is missing (Go modules, Java and Maven, Kafka jars), idempotently
   build       build bin/commbench
-  gate        run the ci profile, then compare it with reports/baseline.json
-              (exit 1 on a regression; extra args go to 'commbench gate', e.g. --no-rerun)
+  gate        the regression gate: build the merge base with the default branch,
+              run the ci profile with it and with this tree interleaved on one Kafka,
+              and compare (commbench gate --against); with a committed
+              reports/baseline.json, compare one ci run with it instead. Exit 0 pass,
+              1 regression, 2 usage, 3 inconclusive. Extra args go to 'commbench
+              gate', e.g. --repeats 3, --against REF, --self-test
   baseline    run the ci profile and save its results as reports/baseline.json
               (extra args go to 'commbench run', e.g. --broker local)
   claims      run the claims profiles one after another: claims-surge, claims-outage,
@@ -150,6 +154,43 @@ run_claims() {
   [ ${#ran[@]} -gt 0 ] || die "no claims profile found in profiles/"
 }
 
+# gate_base is the commit the side-by-side gate compares with: the merge
+# base of HEAD and the default branch (origin's, else main).
+gate_base() {
+  local cand
+  for cand in $(git symbolic-ref -q --short refs/remotes/origin/HEAD 2>/dev/null) origin/main main; do
+    if git rev-parse --verify -q "$cand^{commit}" >/dev/null; then
+      git merge-base HEAD "$cand" && return 0
+    fi
+  done
+  return 1
+}
+
+# run_gate: with a committed reports/baseline.json (and no --against), the
+# ci profile compared with it; otherwise this working tree against the
+# merge base with the default branch, side by side (commbench gate --against).
+# Exit 0 pass, 1 regression, 2 usage, 3 inconclusive (the head does not
+# build, a run failed, a pattern was not valid).
+run_gate() {
+  local arg side=
+  for arg in "$@"; do
+    case "$arg" in --against|--against=*|--base-exe|--base-exe=*|--self-test) side=1 ;; esac
+  done
+  if [ -z "$side" ] && [ -f reports/baseline.json ]; then
+    build || { say "inconclusive: the head does not build (see above)"; exit 3; }
+    "$BIN" run --profile ci || { rc=$?; say "inconclusive: the ci run failed (exit $rc): nothing to gate"; exit 3; }
+    exec "$BIN" gate --baseline reports/baseline.json "$@" reports/latest
+  fi
+  build || { say "inconclusive: the head does not build (see above); nothing was compared"; exit 3; }
+  if [ -z "$side" ]; then
+    local base
+    base=$(gate_base) || die "no default branch to gate against (origin/main or main): pass --against REF; in CI check out with fetch-depth: 0"
+    say "gate: this tree against $base, the merge base with the default branch"
+    set -- --against "$base" "$@"
+  fi
+  exec "$BIN" gate "$@"
+}
+
 verb=${1:-help}
 shift || true
 case "$verb" in
@@ -162,12 +203,7 @@ case "$verb" in
       go test -count=1 -timeout 60m -run '^TestFaultCampaign$' -v ./harness ;;
   setup) setup ;;
   build) build ;;
-  gate)
-    [ -f reports/baseline.json ] || die "no reports/baseline.json to compare with: make one with ./bench.sh baseline and commit it"
-    build
-    "$BIN" run --profile ci || { rc=$?; say "the ci run failed (exit $rc): nothing to gate"; exit "$rc"; }
-    exec "$BIN" gate --baseline reports/baseline.json "$@" reports/latest
-    ;;
+  gate) run_gate "$@" ;;
   baseline)
     build
     "$BIN" run --profile ci "$@"

@@ -24,6 +24,9 @@ const (
 // WriteText writes the report as a plain-text table, then what was
 // measured again and the outcome.
 func (r Report) WriteText(w io.Writer) error {
+	if r.Paired() {
+		return r.writePairText(w)
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "gate: run %s against baseline %s\n", r.Run, r.Baseline)
 	fmt.Fprintf(&b, "thresholds: %s\n\n", r.Thresholds)
@@ -98,8 +101,10 @@ func format(m Metric, v float64) string {
 	switch m {
 	case APIP99, NotifyP99:
 		return strconv.FormatFloat(v, 'f', 2, 64) + "ms"
-	case DropRatio:
+	case DropRatio, DeadRatio:
 		return strconv.FormatFloat(v*100, 'f', 2, 64) + "%"
+	case Drained:
+		return strconv.FormatFloat(v*100, 'f', 0, 64) + "% of runs"
 	case AchievedRate:
 		return strconv.FormatFloat(v, 'f', 1, 64) + "rps"
 	}
@@ -116,7 +121,7 @@ func delta(r Row) string {
 		d = -d
 	}
 	switch r.Metric {
-	case DropRatio:
+	case DropRatio, DeadRatio, Drained:
 		return sign + strconv.FormatFloat(d*100, 'f', 2, 64) + "pt"
 	case Lost:
 		return sign + strconv.FormatFloat(d, 'f', -1, 64)
@@ -152,10 +157,13 @@ func (r Report) Benchmarks() []Benchmark {
 			continue
 		}
 		scale := 1.0
-		if row.Metric == DropRatio {
+		if row.Metric.Unit() == "%" {
 			scale = 100
 		}
 		extra := fmt.Sprintf("baseline %s\nlimit %s\nverdict %s", format(row.Metric, row.Baseline), format(row.Metric, row.Limit), row.Verdict)
+		if r.Paired() {
+			extra += "\np " + formatP(row.P)
+		}
 		if row.Again != nil {
 			extra += "\nagain " + format(row.Metric, *row.Again)
 		}

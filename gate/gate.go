@@ -87,7 +87,7 @@ func (m Metric) Unit() string {
 	switch m {
 	case APIP99, NotifyP99:
 		return "ms"
-	case DropRatio:
+	case DropRatio, DeadRatio, Drained:
 		return "%"
 	case AchievedRate:
 		return "rps"
@@ -96,7 +96,7 @@ func (m Metric) Unit() string {
 }
 
 // largerIsBetter reports whether a higher value is an improvement.
-func (m Metric) largerIsBetter() bool { return m == AchievedRate }
+func (m Metric) largerIsBetter() bool { return m == AchievedRate || m == Drained }
 
 // value reads m from a pattern's summary.
 func (m Metric) value(s results.Summary) float64 {
@@ -114,6 +114,13 @@ func (m Metric) value(s results.Summary) float64 {
 		return float64(s.Lost)
 	case AchievedRate:
 		return s.AchievedRPS
+	case DeadRatio:
+		return ratio(s.DeadLettered, s.Accepted)
+	case Drained:
+		if s.Drained {
+			return 1
+		}
+		return 0
 	}
 	panic("gate: unknown metric " + string(m))
 }
@@ -184,6 +191,15 @@ type Row struct {
 	// Again is the metric measured again when Now failed; nil when it was
 	// not (it passed, or there was no re-run, or the re-run lacked it).
 	Again *float64
+	// P is the side-by-side gate's p-value (ComparePair); NaN where the
+	// metric is decided without a test (lost, drained), 0 in the baseline
+	// gate, which has none.
+	P float64
+	// N is how many samples each side gave the test: blocks, or requests
+	// for a fraction.
+	N [2]int
+	// Note says what a reader should know about the verdict.
+	Note string
 }
 
 // Delta is Now - Baseline.
@@ -209,11 +225,35 @@ type Report struct {
 	// Invalid says, by pattern key, why the gate did not decide it: the
 	// pattern was not ok in the run or the baseline.
 	Invalid map[string]string
+
+	// The side-by-side gate's (ComparePair; zero in the baseline gate):
+	Alpha     float64       // the significance level
+	Block     time.Duration // the window of a block p99
+	Repeats   [2]int        // runs of the base and of the head
+	RunErrors []string      // runs that failed or could not be read
 }
 
-// Inconclusive reports whether some compared pattern could not be
-// decided (see Invalid) while none regressed.
-func (r Report) Inconclusive() bool { return len(r.Invalid) > 0 && !r.Failed() }
+// Paired reports whether r compares two builds side by side (ComparePair)
+// rather than a run with a baseline file.
+func (r Report) Paired() bool { return r.Alpha > 0 }
+
+// Inconclusive reports whether something could not be decided (a pattern
+// not valid, a run failed, too few samples for the test) while nothing
+// regressed.
+func (r Report) Inconclusive() bool {
+	if r.Failed() {
+		return false
+	}
+	if len(r.Invalid) > 0 || len(r.RunErrors) > 0 {
+		return true
+	}
+	for _, row := range r.Rows {
+		if row.Verdict == Inconclusive {
+			return true
+		}
+	}
+	return false
+}
 
 // invalid says why a pattern's numbers cannot be gated, "" when they can.
 func invalid(s results.Summary) string {

@@ -381,18 +381,33 @@ type Drain struct {
 }
 
 // Gate holds the thresholds of `commbench gate`, comparing a run with a
-// baseline.
+// baseline, or a head build with a base build side by side. A p99 regresses
+// when it is higher by more than max(P99Tolerance × base, P99Floor) (the
+// effect floor) and, side by side, the difference is significant at Alpha.
 type Gate struct {
-	// P99Tolerance is how much higher the p99 of API latency may be than the
-	// baseline's, as a fraction: 0.25 allows 25% more. >= 0. Default: 0.25.
+	// P99Tolerance is how much higher the p99 of API latency and of
+	// time-to-notify may be than the base's, as a fraction: 0.1 allows 10%
+	// more. >= 0. Default: 0.1.
 	P99Tolerance float64 `yaml:"p99_tolerance"`
 	// P99Floor is a p99 increase always allowed, so that noise on tiny
 	// latencies does not fail the gate. >= 0. Default: 2ms.
 	P99Floor Duration `yaml:"p99_floor"`
-	// DropTolerance is how much higher the fraction of dropped requests may
-	// be than the baseline's, in [0, 1]. Default: 0.01.
+	// DropTolerance is how much higher the fraction of dropped (or
+	// dead-lettered) requests may be than the base's, in [0, 1]. Default:
+	// 0.005 (half a point).
 	DropTolerance float64 `yaml:"drop_tolerance"`
+	// Alpha is the significance level of the side-by-side gate's tests, in
+	// (0, 1). Default: 0.05.
+	Alpha float64 `yaml:"alpha"`
 }
+
+// The gate's defaults: one set, the same in profiles, flags, README and help.
+const (
+	DefaultGateP99Tolerance  = 0.1
+	DefaultGateP99Floor      = Duration(2 * time.Millisecond)
+	DefaultGateDropTolerance = 0.005
+	DefaultGateAlpha         = 0.05
+)
 
 // Validity holds the thresholds that mark a second machine-bound or
 // generator-bound, and a pattern not ok. Defaults: validity's.
@@ -447,7 +462,7 @@ func defaults() Profile {
 			KeepAlive:   true,
 		},
 		Drain: Drain{Timeout: Duration(2 * time.Minute)},
-		Gate:  Gate{P99Tolerance: 0.25, P99Floor: Duration(2 * time.Millisecond), DropTolerance: 0.01},
+		Gate:  Gate{P99Tolerance: DefaultGateP99Tolerance, P99Floor: DefaultGateP99Floor, DropTolerance: DefaultGateDropTolerance, Alpha: DefaultGateAlpha},
 		Validity: Validity{
 			HostBusy:      validity.DefaultHostBusy,
 			LateBy:        Duration(validity.DefaultLateBy),

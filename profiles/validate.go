@@ -91,6 +91,9 @@ func (l *errorList) validate(p *Profile, root *yaml.Node) {
 	}
 	l.nonNegative(path{"gate", "p99_floor"}, g.P99Floor)
 	l.fraction(path{"gate", "drop_tolerance"}, g.DropTolerance)
+	if !(g.Alpha > 0 && g.Alpha < 1) {
+		l.addf(path{"gate", "alpha"}, "must be a significance level in (0, 1), e.g. 0.05, got %g", g.Alpha)
+	}
 
 	v := p.Validity
 	if !(v.HostBusy > 0 && v.HostBusy <= 1) {

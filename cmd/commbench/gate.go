@@ -24,17 +24,22 @@ import (
 )
 
 func init() {
-	register(command{name: "gate", summary: "compare a run with a baseline: exit 1 when p99, drops, loss or rate regressed", run: cmdGate})
+	register(command{name: "gate", summary: "the regression gate: this build against a base commit side by side (or a run against a baseline); exit 1 on a regression", run: cmdGate})
 }
 
 // baselineHint tells how to make the baseline the gate compares with.
 const baselineHint = "make one with ./bench.sh baseline (a fresh run of the ci profile, copied to reports/baseline.json) and commit it"
 
-// cmdGate is commbench gate --baseline FILE [flags] RUN_DIR.
+// cmdGate is commbench gate: --against REF (or --base-exe FILE, or
+// --self-test) runs the base and the head side by side (gate_pair.go);
+// --baseline FILE RUN_DIR compares a run with a committed baseline.
 func cmdGate(args []string) error {
 	f, runArg, err := parseGateFlags(args)
 	if err != nil {
 		return err
+	}
+	if f.paired() {
+		return cmdGatePair(f)
 	}
 	baseline, err := results.Read(f.baselineFile)
 	if err != nil {
@@ -80,31 +85,78 @@ func cmdGate(args []string) error {
 // gateFlags are commbench gate's flags, parsed and checked.
 type gateFlags struct {
 	baselineFile, profile, kind, brokers, dir string
-	p99Tol, dropTol, rateTol                  float64
-	p99Floor                                  time.Duration
+	p99Tol, dropTol, rateTol, alpha           float64
+	p99Floor, block                           time.Duration
 	noRerun                                   bool
-	set                                       map[string]bool // the flags given
+	// The side-by-side gate's.
+	against, baseExe, repo, out, patterns string
+	repeats, trials                       int
+	selfTest                              bool
+	headSet                               []string
+	set                                   map[string]bool // the flags given
 }
 
-// parseGateFlags parses args; it returns the flags and the RUN_DIR.
+// paired reports whether the flags ask for the side-by-side gate.
+func (f gateFlags) paired() bool { return f.against != "" || f.baseExe != "" || f.selfTest }
+
+// multiFlag is a flag that may be given many times.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, " ") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+const gateUsage = `usage: commbench gate --against REF [flags]          side by side (what CI runs)
+       commbench gate --self-test [flags]              the gate's own error rates
+       commbench gate --baseline FILE [flags] RUN_DIR  against a committed baseline
+
+Side by side: builds REF (a commit, e.g. main or $(git merge-base HEAD origin/main)) in a
+temporary git worktree, starts one Kafka broker, runs the profile (default ci) with the
+base build and with this build interleaved, --repeats times each (base head base head …),
+and compares per pattern: API p99, time-to-notify p99, dropped and dead-lettered
+fractions, lost, drained, achieved rate. A metric regresses when the head is worse than
+the base by more than the effect floor, max(p99-tolerance × base, p99-floor) (default
+max(10%, 2ms); drop-tolerance 0.5 point for the fractions), AND a Mann–Whitney U test over
+the runs' --block p99s (5 s windows) gives p < alpha (default 0.05); a p99 must also be
+worse beyond the floor in every interleaved pair of runs. Lost must stay 0 for async and
+hybrid. Defaults come from the profile's gate: section; flags override them. README, "The
+regression gate", says why.
+
+Against a baseline: compares RUN_DIR/results.json with the baseline per pattern (no test:
+one run each); a failing metric is measured again before it counts.
+
+Exit 0 pass, 1 regression, 2 usage or input error, 3 inconclusive (a build or a run failed,
+a compared pattern was machine- or generator-bound, or too few samples for the test).
+`
+
+// parseGateFlags parses args; it returns the flags and, with --baseline,
+// the RUN_DIR.
 func parseGateFlags(args []string) (gateFlags, string, error) {
 	fs := flag.NewFlagSet("gate", flag.ContinueOnError)
-	var (
-		baselineFile = fs.String("baseline", "", "the baseline's results.json, e.g. reports/baseline.json (required)")
-		profile      = fs.String("profile", "", "profile whose gate: thresholds apply and that a re-run runs (default: the run's own profile file)")
-		p99Tol       = fs.Float64("p99-tolerance", 0, "relative p99 increase allowed, 0.25 = 25% (default: the profile's)")
-		p99Floor     = fs.Duration("p99-floor", 0, "p99 increase always allowed, e.g. 2ms (default: the profile's)")
-		dropTol      = fs.Float64("drop-tolerance", 0, "increase of the dropped fraction allowed, 0.01 = 1 point (default: the profile's)")
-		rateTol      = fs.Float64("rate-tolerance", gate.DefaultRateTolerance, "relative fall of the achieved rate allowed")
-		noRerun      = fs.Bool("no-rerun", false, "fail on one measurement: do not run failing patterns again")
-		kind         = fs.String("broker", "", "Kafka for the re-run: auto, local, embedded or external (default: the run's)")
-		brokers      = fs.String("brokers", "", "external Kafka host:port[,...] for the re-run (default $KAFKA_BROKERS, else the run's)")
-		dir          = fs.String("profiles", "profiles", "folder of named profiles")
-	)
+	var f gateFlags
+	var headSet multiFlag
+	fs.StringVar(&f.baselineFile, "baseline", "", "the baseline's results.json, e.g. reports/baseline.json")
+	fs.StringVar(&f.against, "against", "", "side by side: the base commit to build and run, e.g. main")
+	fs.StringVar(&f.baseExe, "base-exe", "", "side by side: a commbench binary already built for the base, instead of --against")
+	fs.BoolVar(&f.selfTest, "self-test", false, "run the gate against itself and against an injected regression; print its error rates")
+	fs.IntVar(&f.trials, "trials", 3, "with --self-test: trials of each kind")
+	fs.IntVar(&f.repeats, "repeats", 2, "side by side: runs of each build, interleaved")
+	fs.StringVar(&f.repo, "repo", ".", "side by side: the git repository REF is in")
+	fs.StringVar(&f.out, "out", "reports/gate", "side by side: folder for the gate's folder (runs, logs, gate.txt)")
+	fs.StringVar(&f.patterns, "patterns", "", "side by side: patterns to run, comma-separated (default: the profile's)")
+	fs.Var(&headSet, "head-set", "side by side: PATH=VALUE changes the head's profile only, e.g. services.reaction.write_cost=10ms (repeatable; --self-test's injected regression)")
+	fs.StringVar(&f.profile, "profile", "", "profile whose gate: thresholds apply and that runs (default: ci side by side; the run's own with --baseline)")
+	fs.Float64Var(&f.p99Tol, "p99-tolerance", 0, "relative p99 increase allowed, 0.1 = 10% (default: the profile's, 0.1)")
+	fs.DurationVar(&f.p99Floor, "p99-floor", 0, "p99 increase always allowed (default: the profile's, 2ms)")
+	fs.Float64Var(&f.dropTol, "drop-tolerance", 0, "increase of the dropped or dead-lettered fraction allowed, 0.005 = half a point (default: the profile's, 0.005)")
+	fs.Float64Var(&f.rateTol, "rate-tolerance", gate.DefaultRateTolerance, "relative fall of the achieved rate allowed")
+	fs.Float64Var(&f.alpha, "alpha", 0, "side by side: significance level (default: the profile's, 0.05)")
+	fs.DurationVar(&f.block, "block", gate.DefaultBlock, "side by side: window of the block p99s the test compares")
+	fs.BoolVar(&f.noRerun, "no-rerun", false, "with --baseline: fail on one measurement, do not run failing patterns again")
+	fs.StringVar(&f.kind, "broker", "", "Kafka: auto, local, embedded or external (default: auto side by side; the run's with --baseline)")
+	fs.StringVar(&f.brokers, "brokers", "", "external Kafka host:port[,...] (default $KAFKA_BROKERS)")
+	fs.StringVar(&f.dir, "profiles", "profiles", "folder of named profiles")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: commbench gate --baseline FILE [flags] RUN_DIR")
-		fmt.Fprintln(fs.Output(), "\nCompares RUN_DIR/results.json with the baseline per pattern; a failing metric is measured")
-		fmt.Fprintln(fs.Output(), "again before it counts. Exit 0 pass, 1 regression, 2 usage or input error, 3 inconclusive (a compared pattern was machine- or generator-bound).")
+		fmt.Fprint(fs.Output(), gateUsage)
 		fmt.Fprintln(fs.Output())
 		fs.PrintDefaults()
 	}
@@ -112,30 +164,56 @@ func parseGateFlags(args []string) (gateFlags, string, error) {
 	if err != nil {
 		return gateFlags{}, "", err
 	}
+	f.headSet = headSet
+	f.set = map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
+	if err := f.check(); err != nil {
+		return gateFlags{}, "", err
+	}
+	if f.paired() {
+		if len(pos) > 0 {
+			return gateFlags{}, "", usageErr(fmt.Errorf("gate: unexpected argument %q side by side", pos[0]), "RUN_DIR goes with --baseline only")
+		}
+		return f, "", nil
+	}
 	if len(pos) != 1 {
-		return gateFlags{}, "", usageErr(fmt.Errorf("gate: want one RUN_DIR, got %d arguments", len(pos)), "e.g. commbench gate --baseline reports/baseline.json reports/latest")
+		return gateFlags{}, "", usageErr(fmt.Errorf("gate: want one RUN_DIR, got %d arguments", len(pos)), "e.g. commbench gate --baseline reports/baseline.json reports/latest; or side by side: commbench gate --against main")
 	}
-	if *baselineFile == "" {
-		return gateFlags{}, "", usageErr(errors.New("gate: --baseline is required"), "e.g. commbench gate --baseline reports/baseline.json "+pos[0]+"; no baseline yet? "+baselineHint)
+	if f.baselineFile == "" {
+		return gateFlags{}, "", usageErr(errors.New("gate: --baseline is required"), "e.g. commbench gate --baseline reports/baseline.json "+pos[0]+"; no baseline yet? "+baselineHint+"; or side by side: commbench gate --against main")
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	for _, f := range []struct {
+	return f, pos[0], nil
+}
+
+// check checks the flags' values and their combinations.
+func (f gateFlags) check() error {
+	for _, v := range []struct {
 		name string
 		v    float64
-	}{{"p99-tolerance", *p99Tol}, {"drop-tolerance", *dropTol}, {"rate-tolerance", *rateTol}} {
-		if f.v < 0 || f.v > 100 {
-			return gateFlags{}, "", usageErr(fmt.Errorf("gate: --%s %g: want a fraction >= 0, e.g. 0.25 for 25%%", f.name, f.v), "")
+	}{{"p99-tolerance", f.p99Tol}, {"drop-tolerance", f.dropTol}, {"rate-tolerance", f.rateTol}} {
+		if v.v < 0 || v.v > 100 {
+			return usageErr(fmt.Errorf("gate: --%s %g: want a fraction >= 0, e.g. 0.1 for 10%%", v.name, v.v), "")
 		}
 	}
-	if *p99Floor < 0 {
-		return gateFlags{}, "", usageErr(fmt.Errorf("gate: --p99-floor %s: want >= 0", *p99Floor), "")
+	switch {
+	case f.p99Floor < 0:
+		return usageErr(fmt.Errorf("gate: --p99-floor %s: want >= 0", f.p99Floor), "")
+	case f.set["alpha"] && !(f.alpha > 0 && f.alpha < 1):
+		return usageErr(fmt.Errorf("gate: --alpha %g: want a level in (0, 1), e.g. 0.05", f.alpha), "")
+	case f.block < time.Second || f.block%time.Second != 0:
+		return usageErr(fmt.Errorf("gate: --block %s: want whole seconds, at least 1s", f.block), "e.g. --block 5s")
+	case f.repeats < 1 || f.repeats > 50:
+		return usageErr(fmt.Errorf("gate: --repeats %d: want 1 to 50", f.repeats), "2 (the default) fits CI's 15 minutes with the ci profile")
+	case f.trials < 1 || f.trials > 100:
+		return usageErr(fmt.Errorf("gate: --trials %d: want 1 to 100", f.trials), "")
+	case f.baselineFile != "" && f.paired():
+		return usageErr(errors.New("gate: --baseline and --against, --base-exe or --self-test exclude each other"), "choose one: side by side (--against REF) or against a committed baseline")
+	case f.against != "" && f.baseExe != "":
+		return usageErr(errors.New("gate: --against and --base-exe exclude each other"), "--against builds the base, --base-exe names one already built")
+	case f.selfTest && (f.against != "" || f.baseExe != ""):
+		return usageErr(errors.New("gate: --self-test runs this build against itself: no --against or --base-exe"), "")
 	}
-	return gateFlags{
-		baselineFile: *baselineFile, profile: *profile, kind: *kind, brokers: *brokers, dir: *dir,
-		p99Tol: *p99Tol, dropTol: *dropTol, rateTol: *rateTol, p99Floor: *p99Floor,
-		noRerun: *noRerun, set: set,
-	}, pos[0], nil
+	return nil
 }
 
 // thresholds are the profile's gate thresholds with the flags given over

@@ -25,12 +25,17 @@ type Env struct {
 	// Cache is COMMBENCH_CACHE, else broker.DefaultCacheDir(): the Kafka
 	// jars, the state of 'commbench broker up', the calibration.
 	Cache string
+	// StepSummary is GITHUB_STEP_SUMMARY, the file GitHub Actions shows as
+	// the job's summary: the gate appends its table there. "" outside
+	// Actions.
+	StepSummary string
 }
 
 // The variables ReadEnv reads besides kafkasec.Vars.
 const (
 	envBrokers = "KAFKA_BROKERS"
 	envCache   = "COMMBENCH_CACHE"
+	envSummary = "GITHUB_STEP_SUMMARY"
 )
 
 // EnvHint is the usage hint for an error of ReadEnv, which names the
@@ -55,7 +60,7 @@ func ParseEnv(getenv func(string) string) (Env, error) {
 	if cache == "" {
 		cache = broker.DefaultCacheDir()
 	}
-	return Env{Kafka: sec, Brokers: addrs, Cache: cache}, nil
+	return Env{Kafka: sec, Brokers: addrs, Cache: cache, StepSummary: getenv(envSummary)}, nil
 }
 
 // BrokerOptions are the Options of the broker that kind and the --brokers

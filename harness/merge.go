@@ -12,6 +12,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/commbench/commbench/hdrcodec"
 	"github.com/commbench/commbench/results"
 	"github.com/commbench/commbench/targets/wire"
 )
@@ -406,7 +407,7 @@ func mergeEncoded(into *hdrhistogram.Histogram, enc string) error {
 	if enc == "" {
 		return nil
 	}
-	h, err := hdrhistogram.Decode([]byte(enc))
+	h, err := hdrcodec.Decode([]byte(enc))
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/commbench/commbench/hdrcodec"
 	"github.com/commbench/commbench/host"
 	"github.com/commbench/commbench/targets/wire"
 )
@@ -144,7 +145,7 @@ func fetchInterval(ctx context.Context, notifyURL string) (wire.Counts, *hdrhist
 	if err := getJSON(ctx, notifyURL+wire.PathLedgerInterval, &li); err != nil {
 		return wire.Counts{}, nil, err
 	}
-	h, err := hdrhistogram.Decode([]byte(li.NotifyHist))
+	h, err := hdrcodec.Decode([]byte(li.NotifyHist))
 	if err != nil {
 		return li.Counts, nil, fmt.Errorf("ledger interval histogram: %w", err)
 	}

@@ -35,3 +35,21 @@ func WriteRun(tb testing.TB, b []byte) string {
 	}
 	return dir
 }
+
+// AddSeeds adds the fuzz target's seed corpus for targets of the form
+// func(t, seed uint8, ops []byte): each seed file unchanged, and a few
+// mutations of each.
+func AddSeeds(f *testing.F, seeds [][]byte) {
+	for i := range seeds {
+		f.Add(uint8(i), []byte{})
+		f.Add(uint8(i), []byte{0, 7, 0, 1, 3, 0x13, 2, 200, 0x21})
+		f.Add(uint8(i), []byte{0, 40, 0x0c, 0, 90, 0x31, 0, 120, 0x03})
+	}
+}
+
+// Run writes seeds[seed], mutated by ops (see Mutate), as the results.json
+// of a new folder, which it returns.
+func Run(tb testing.TB, seeds [][]byte, seed uint8, ops []byte) string {
+	tb.Helper()
+	return WriteMutated(tb, seeds[int(seed)%len(seeds)], ops)
+}

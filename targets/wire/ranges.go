@@ -29,6 +29,27 @@ func (r *Range) UnmarshalJSON(b []byte) error {
 // Ranges is a sorted list of disjoint, non-adjacent id ranges.
 type Ranges []Range
 
+// UnmarshalJSON reads [[lo, hi], ...] and checks what Count, Contains,
+// Minus and Union rely on: ids in 1..MaxID, ranges in ascending order,
+// none overlapping another. (Adjacent ranges are accepted: they count
+// right.)
+func (rs *Ranges) UnmarshalJSON(b []byte) error {
+	var list []Range
+	if err := json.Unmarshal(b, &list); err != nil {
+		return err
+	}
+	for i, r := range list {
+		if r.Lo == 0 || r.Hi > MaxID {
+			return fmt.Errorf("id range %d, [%d,%d]: %w", i, r.Lo, r.Hi, ErrIDRange)
+		}
+		if i > 0 && r.Lo <= list[i-1].Hi {
+			return fmt.Errorf("id range %d, [%d,%d]: not after range %d, [%d,%d]; want ranges sorted and disjoint", i, r.Lo, r.Hi, i-1, list[i-1].Lo, list[i-1].Hi)
+		}
+	}
+	*rs = list
+	return nil
+}
+
 // Count is how many ids the ranges hold.
 func (rs Ranges) Count() uint64 {
 	var n uint64

@@ -30,21 +30,25 @@ func (r *Range) UnmarshalJSON(b []byte) error {
 type Ranges []Range
 
 // UnmarshalJSON reads [[lo, hi], ...] and checks what Count, Contains,
-// Minus and Union rely on: ids in 1..MaxID, ranges in ascending order,
-// none overlapping another. (Adjacent ranges are accepted: they count
-// right.)
+// Minus and Union rely on: ranges in ascending order, none overlapping
+// another (adjacent ones count right and are accepted), and a count that
+// fits a uint64. Ids are not limited to MaxID: a dead letter may carry any
+// id a reaction body can (the reaction service takes ids above it).
 func (rs *Ranges) UnmarshalJSON(b []byte) error {
 	var list []Range
 	if err := json.Unmarshal(b, &list); err != nil {
 		return err
 	}
+	var n uint64
 	for i, r := range list {
-		if r.Lo == 0 || r.Hi > MaxID {
-			return fmt.Errorf("id range %d, [%d,%d]: %w", i, r.Lo, r.Hi, ErrIDRange)
-		}
 		if i > 0 && r.Lo <= list[i-1].Hi {
 			return fmt.Errorf("id range %d, [%d,%d]: not after range %d, [%d,%d]; want ranges sorted and disjoint", i, r.Lo, r.Hi, i-1, list[i-1].Lo, list[i-1].Hi)
 		}
+		size := r.Hi - r.Lo + 1 // 0: the range of every uint64
+		if size == 0 || n+size < n {
+			return fmt.Errorf("id range %d, [%d,%d]: the ranges hold more ids than a count can say", i, r.Lo, r.Hi)
+		}
+		n += size
 	}
 	*rs = list
 	return nil

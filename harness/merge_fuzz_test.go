@@ -106,3 +106,34 @@ func FuzzMerge(f *testing.F) {
 		}
 	})
 }
+
+func TestMergeRefusesBadShardFile(t *testing.T) {
+	seeds := resultstest.Seeds(t, "..")
+	for _, shard := range []string{
+		`{"index":0,"count":1000000000000}`, // merge listed every missing shard: 10¹² of them
+		`{"index":-1,"count":2}`,
+		`{"index":2,"count":2}`,
+	} {
+		dir := filepath.Join(t.TempDir(), "shard")
+		writeShard(t, dir, seeds[0], nil, []byte(shard))
+		_, err := harness.Merge([]string{dir}, filepath.Join(t.TempDir(), "out"))
+		if err == nil || !strings.Contains(err.Error(), harness.ShardFile) {
+			t.Errorf("shard.json %s: got %v, want an error naming %s", shard, err, harness.ShardFile)
+		}
+	}
+}
+
+func TestMergeOrderNotInPatterns(t *testing.T) {
+	seeds := resultstest.Seeds(t, "..")
+	var r results.Results
+	if err := json.Unmarshal(seeds[0], &r); err != nil {
+		t.Fatal(err)
+	}
+	r.Order = append(r.Order, "ghost") // in the order, not in the patterns
+	b, _ := json.Marshal(&r)
+	dir := filepath.Join(t.TempDir(), "run")
+	writeShard(t, dir, b, nil, nil)
+	if _, err := harness.Merge([]string{dir}, filepath.Join(t.TempDir(), "out")); err == nil || !strings.Contains(err.Error(), "ghost") {
+		t.Errorf("got %v, want an error naming the key ghost", err)
+	}
+}

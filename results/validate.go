@@ -30,7 +30,7 @@ var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$`)
 
 // Validate checks what the readers of a results.json rely on: the run's
 // id and profile and every pattern key are plain names, every pattern is
-// there, every per-second series is as long as its seconds (or empty),
+// there and every key of the order is one of them, every per-second series is as long as its seconds (or empty),
 // and every histogram decodes within hdrcodec's bounds. The error names
 // the field, in the JSON's terms.
 func (r *Results) Validate() error {
@@ -48,6 +48,11 @@ func (r *Results) Validate() error {
 	for i, k := range r.Order {
 		if err := checkKey(k); err != nil {
 			return fmt.Errorf("order[%d]: %w", i, err)
+		}
+		// Readers walk the order and look each key up (merge,
+		// commbench run's summary, the peak prediction).
+		if _, ok := r.Patterns[k]; !ok {
+			return fmt.Errorf("order[%d]: %q is not in patterns", i, k)
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(r.Patterns)) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -25,7 +26,13 @@ func Mutate(r *results.Results, ops []byte) {
 		if len(leaves) == 0 {
 			return
 		}
-		l := leaves[(int(ops[0])<<8|int(ops[1]))%len(leaves)]
+		if ops[0]&0x80 != 0 {
+			// Half the operations go to the shallow fields: the order,
+			// the patterns, the run, the summaries and whole series,
+			// which are few among the series' many values.
+			leaves = slices.DeleteFunc(leaves, func(l leaf) bool { return l.depth > 5 })
+		}
+		l := leaves[(int(ops[0]&0x7f)<<8|int(ops[1]))%len(leaves)]
 		apply(l.v, ops[2])
 		if l.commit != nil {
 			l.commit()
@@ -38,6 +45,7 @@ func Mutate(r *results.Results, ops []byte) {
 type leaf struct {
 	v      reflect.Value
 	commit func()
+	depth  int
 }
 
 // maxDepth bounds the walk; results.Results is not recursive, but a
@@ -52,13 +60,13 @@ func collect(v reflect.Value, commit func(), out *[]leaf, depth int) {
 	}
 	switch v.Kind() {
 	case reflect.Pointer:
-		*out = append(*out, leaf{v, commit})
+		*out = append(*out, leaf{v, commit, depth})
 		if !v.IsNil() {
 			collect(v.Elem(), commit, out, depth+1)
 		}
 	case reflect.Struct:
 		if v.Type() == timeType {
-			*out = append(*out, leaf{v, commit})
+			*out = append(*out, leaf{v, commit, depth})
 			return
 		}
 		for i := range v.NumField() {
@@ -67,7 +75,7 @@ func collect(v reflect.Value, commit func(), out *[]leaf, depth int) {
 			}
 		}
 	case reflect.Slice:
-		*out = append(*out, leaf{v, commit})
+		*out = append(*out, leaf{v, commit, depth})
 		// The first elements and the last: series are long, and their
 		// ends are where readers go wrong.
 		for i := range v.Len() {
@@ -76,7 +84,7 @@ func collect(v reflect.Value, commit func(), out *[]leaf, depth int) {
 			}
 		}
 	case reflect.Map:
-		*out = append(*out, leaf{v, commit})
+		*out = append(*out, leaf{v, commit, depth})
 		for _, k := range v.MapKeys() {
 			e := reflect.New(v.Type().Elem()).Elem()
 			e.Set(v.MapIndex(k))
@@ -89,7 +97,7 @@ func collect(v reflect.Value, commit func(), out *[]leaf, depth int) {
 		}
 	default:
 		if v.CanSet() {
-			*out = append(*out, leaf{v, commit})
+			*out = append(*out, leaf{v, commit, depth})
 		}
 	}
 }

@@ -128,18 +128,31 @@ run_tests() {
 
 # RACE_PACKAGES are the packages the race detector runs over: the services
 # (unit and in-process loopback tests), the load generator, and the
-# harness without real Kafka (-short: its embedded-Kafka runs, merge,
-# faults on loopback; the real-Kafka runs are skipped, and the services it
-# starts run from the plain binary).
+# harness without real Kafka (-short: its runs on embedded Kafka and
+# loopback, merge, faults; the real-Kafka runs are skipped). The services
+# the harness starts run from a -race build too, and write any race they
+# see to a file (GORACE log_path) that is checked after: a service's
+# stderr goes to a run folder's log, which no test reads.
 RACE_PACKAGES="./targets/... ./loadgen/... ./harness/..."
 run_race() {
   # -race needs cgo, whatever CGO_ENABLED the caller has, and so a C compiler.
   command -v "$(go env CC)" >/dev/null 2>&1 ||
     die "go test -race needs cgo and its C compiler, $(go env CC): ./bench.sh setup installs gcc"
-  say "go test -race -short: $RACE_PACKAGES"
+  local logs rc=0
+  logs=$(mktemp -d)
+  say "go test -race -short: $RACE_PACKAGES (services from a -race build)"
+  CGO_ENABLED=1 go build -race -o "$ROOT/bin/commbench-race" ./cmd/commbench
   # -p 1 as above: the harness's runs measure, and must not share the CPU
   # with another package's.
-  CGO_ENABLED=1 COMMBENCH_BIN="$BIN" go test -race -short -p 1 -count=1 -timeout 20m $RACE_PACKAGES
+  CGO_ENABLED=1 GORACE="log_path=$logs/race" COMMBENCH_BIN="$ROOT/bin/commbench-race" \
+    go test -race -short -p 1 -count=1 -timeout 20m $RACE_PACKAGES || rc=$?
+  if compgen -G "$logs/race.*" >/dev/null; then
+    cat "$logs"/race.* >&2
+    rm -rf "$logs"
+    die "the race detector found data races (above; race.<pid> per process)"
+  fi
+  rm -rf "$logs"
+  [ "$rc" -eq 0 ] || die "go test -race failed (exit $rc)"
 }
 
 # fuzz_targets lists every fuzz target as "<package folder> <FuzzName>".

@@ -30,9 +30,10 @@ var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$`)
 
 // Validate checks what the readers of a results.json rely on: the run's
 // id and profile and every pattern key are plain names, every pattern is
-// there and every key of the order is one of them, every per-second series is as long as its seconds (or empty),
-// and every histogram decodes within hdrcodec's bounds. The error names
-// the field, in the JSON's terms.
+// there and every key of the order is one of them, every per-second
+// series is as long as its seconds (or empty), and every histogram
+// decodes within hdrcodec's bounds. The error names the field, in the
+// JSON's terms.
 func (r *Results) Validate() error {
 	if r.Patterns == nil {
 		return errors.New("no patterns")

@@ -16,7 +16,12 @@ usage: ./bench.sh <verb> [args]
   <profile>   run a benchmark with profiles/<profile>.yaml, e.g. ./bench.sh surge
               (extra args go to 'commbench run', e.g. --patterns sync,async;
               --compose first: Kafka from docker-compose.bench.yml)
-  test        install what is missing, then run every test (what CI runs)
+  test        install what is missing, then run every test (what CI runs): vet, gofmt,
+              the tests, the race detector over the services, the load generator
+              and the harness (-short), and every fuzz target for FUZZ_SECONDS each
+              (default 3; 0: the seeds only)
+  fuzz [time] run every fuzz target for time each (default 1m, e.g. 30s, 10m);
+              a failing input is written to the package's testdata/fuzz/: commit it
   setup       install what is missing (Go modules, Java and Maven, Kafka jars), idempotently
   build       build bin/commbench
   gate        the regression gate: build the merge base with the default branch,
@@ -71,6 +76,9 @@ setup() {
     apt_install openjdk-17-jre-headless
   fi
   need_apt mvn maven
+  # The race detector (go test -race, in ./bench.sh test) needs cgo, so a C
+  # compiler.
+  need_apt gcc gcc libc6-dev
   # The report's browser test (go test ./reports) draws it in headless Chromium.
   need_apt chromium chromium
   # Scale-out puts the notification replicas behind nginx, which the run
@@ -119,6 +127,65 @@ run_tests() {
   # drive real load; run side by side on a small machine they would stall
   # each other and measure the contention instead of the code.
   COMMBENCH_BIN="$BIN" go test -p 1 -count=1 -timeout 30m ./...
+  run_race
+  # go test above ran every fuzz target's seeds; this fuzzes each a little
+  # (FUZZ_SECONDS=0: not at all).
+  if [ "${FUZZ_SECONDS:-3}" != 0 ]; then
+    [[ ${FUZZ_SECONDS:-3} =~ ^[0-9]+$ ]] || die "FUZZ_SECONDS '$FUZZ_SECONDS': want whole seconds, e.g. 3"
+    run_fuzz "${FUZZ_SECONDS:-3}s"
+  fi
+}
+
+# RACE_PACKAGES are the packages the race detector runs over: the services
+# (unit and in-process loopback tests), the load generator, and the
+# harness without real Kafka (-short: its runs on embedded Kafka and
+# loopback, merge, faults; the real-Kafka runs are skipped). The services
+# the harness starts run from a -race build too, and write any race they
+# see to a file (GORACE log_path) that is checked after: a service's
+# stderr goes to a run folder's log, which no test reads.
+RACE_PACKAGES="./targets/... ./loadgen/... ./harness/..."
+run_race() {
+  # -race needs cgo, whatever CGO_ENABLED the caller has, and so a C compiler.
+  command -v "$(go env CC)" >/dev/null 2>&1 ||
+    die "go test -race needs cgo and its C compiler, $(go env CC): ./bench.sh setup installs gcc"
+  local logs rc=0
+  logs=$(mktemp -d)
+  say "go test -race -short: $RACE_PACKAGES (services from a -race build)"
+  CGO_ENABLED=1 go build -race -o "$ROOT/bin/commbench-race" ./cmd/commbench
+  # -p 1 as above: the harness's runs measure, and must not share the CPU
+  # with another package's.
+  CGO_ENABLED=1 GORACE="log_path=$logs/race" COMMBENCH_BIN="$ROOT/bin/commbench-race" \
+    go test -race -short -p 1 -count=1 -timeout 20m $RACE_PACKAGES || rc=$?
+  if compgen -G "$logs/race.*" >/dev/null; then
+    cat "$logs"/race.* >&2
+    rm -rf "$logs"
+    die "the race detector found data races (above; race.<pid> per process)"
+  fi
+  rm -rf "$logs"
+  [ "$rc" -eq 0 ] || die "go test -race failed (exit $rc)"
+}
+
+# fuzz_targets lists every fuzz target as "<package folder> <FuzzName>".
+fuzz_targets() {
+  grep -rHo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*' . |
+    sed 's#^\./\(.*\)/[^/]*:func \(.*\)#\1 \2#' | sort -u
+}
+
+# run_fuzz runs every fuzz target for the given time (go test's -fuzztime),
+# one after the other: go test fuzzes one target at a time.
+run_fuzz() { # run_fuzz <duration>
+  local dur=$1 pkg name n=0 failed=()
+  while read -r pkg name; do
+    n=$((n + 1))
+    say "fuzz $pkg $name for $dur"
+    # A new input is minimized for at most 20 runs: minimizing a
+    # results.json for the default 60 s would take the whole budget.
+    go test -short -run='^$' -fuzz="^$name\$" -fuzztime="$dur" -fuzzminimizetime=20x "./$pkg" ||
+      failed+=("$pkg $name")
+  done < <(fuzz_targets)
+  [ "$n" -gt 0 ] || die "no fuzz target found"
+  [ ${#failed[@]} -eq 0 ] || die "fuzzing failed: ${failed[*]} (the failing input is in the package's testdata/fuzz/; fix the parser, and commit the input as a regression seed)"
+  say "fuzz: $n targets, $dur each, no failure"
 }
 
 # run_claims runs every claims profile there is, one after another, and
@@ -196,6 +263,14 @@ shift || true
 case "$verb" in
   help|-h|--help) usage | sed "s/PROFILES/$(profiles)/" ;;
   test) run_tests ;;
+  fuzz)
+    [ $# -le 1 ] || die "fuzz takes one duration, e.g. ./bench.sh fuzz 5m"
+    dur=${1:-1m}
+    [[ $dur =~ ^[0-9]+(s|m|h)$ ]] || die "fuzz: duration '$dur': want a number and s, m or h, e.g. 30s or 10m"
+    command -v go >/dev/null 2>&1 || die "Go is missing: install Go 1.26 (https://go.dev/dl) and run again"
+    go mod download
+    run_fuzz "$dur"
+    ;;
   claims) run_claims "$@" ;;
   campaign)
     setup

@@ -10,6 +10,7 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/commbench/commbench/hdrcodec"
 	"github.com/commbench/commbench/loadgen"
 	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/results"
@@ -212,7 +213,7 @@ func (ch *chain) sampleHops(ctx context.Context) []hopSample {
 				return
 			}
 			var err error
-			s.h, err = hdrhistogram.Decode([]byte(s.hi.Hist))
+			s.h, err = hdrcodec.Decode([]byte(s.hi.Hist))
 			s.seen = err == nil
 		})
 	}

@@ -5,8 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
-
+	"github.com/commbench/commbench/hdrcodec"
 	"github.com/commbench/commbench/results"
 	"github.com/commbench/commbench/targets/wire"
 )
@@ -159,7 +158,7 @@ func (f *fanout) summarize(ctx context.Context, sum *results.Summary, rc reconci
 		s.Delivered = int64(accepted.Minus(accepted.Minus(snap.DeliveredIDs)).Count())
 		s.Lost = int64(accepted.Minus(snap.DeliveredIDs.Union(snap.DeadLetteredIDs)).Count())
 		s.Duplicated = snap.Duplicates
-		if h, err := hdrhistogram.Decode([]byte(snap.NotifyHist)); err == nil {
+		if h, err := hdrcodec.Decode([]byte(snap.NotifyHist)); err == nil {
 			s.Notify = percentiles(h)
 		}
 		sum.Groups = append(sum.Groups, s)

@@ -12,6 +12,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/commbench/commbench/hdrcodec"
 	"github.com/commbench/commbench/results"
 	"github.com/commbench/commbench/targets/wire"
 )
@@ -179,7 +180,10 @@ type intervals struct {
 	startMs int64 // the first window's start, unix ms; 0 when none
 }
 
-func readHlog(path string) (intervals, error) {
+// readHlog reads an interval log of at most max intervals (one a second
+// of the run's series, and a little slack): a log from elsewhere cannot
+// make merge hold more windows than the run says it had.
+func readHlog(path string, max int) (intervals, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return intervals{}, nil
@@ -188,7 +192,7 @@ func readHlog(path string) (intervals, error) {
 		return intervals{}, err
 	}
 	defer f.Close()
-	hs, err := results.ReadIntervalLog(f)
+	hs, err := results.ReadIntervalLog(f, max)
 	if err != nil {
 		return intervals{}, fmt.Errorf("%s: %w", path, err)
 	}
@@ -275,16 +279,19 @@ func mergePattern(key string, all []mergePart, outDir string) (*results.Pattern,
 // from the ledger's owner only), and aligns them on the earliest start.
 func readShardLogs(key string, parts []mergePart) (shardLogs, error) {
 	l := shardLogs{api: make([]intervals, len(parts)), apiU: make([]intervals, len(parts)), notify: make([]intervals, len(parts)), off: make([]int, len(parts))}
+	longest := 0
 	for k, p := range parts {
 		var err error
-		if l.api[k], err = readHlog(filepath.Join(p.dir, key+"-api.hlog")); err != nil {
+		n := len(p.res.Patterns[key].Series.T) + 2
+		longest = max(longest, n)
+		if l.api[k], err = readHlog(filepath.Join(p.dir, key+"-api.hlog"), n); err != nil {
 			return l, err
 		}
-		if l.apiU[k], err = readHlog(filepath.Join(p.dir, key+"-api-uncorrected.hlog")); err != nil {
+		if l.apiU[k], err = readHlog(filepath.Join(p.dir, key+"-api-uncorrected.hlog"), n); err != nil {
 			return l, err
 		}
 		if p.shard.Owner {
-			if l.notify[k], err = readHlog(filepath.Join(p.dir, key+"-notify.hlog")); err != nil {
+			if l.notify[k], err = readHlog(filepath.Join(p.dir, key+"-notify.hlog"), n); err != nil {
 				return l, err
 			}
 		}
@@ -295,6 +302,11 @@ func readShardLogs(key string, parts []mergePart) (shardLogs, error) {
 	for k := range parts {
 		if s := l.api[k].startMs; s != 0 {
 			l.off[k] = int(math.Round(float64(s-l.ref) / 1000))
+			// Shards run one schedule together: one that started
+			// later than the longest of them lasted is of another run.
+			if l.off[k] > longest {
+				return l, fmt.Errorf("%s: its interval log starts %d s after the earliest shard's, longer than the run: merge the shards of one run", parts[k].dir, l.off[k])
+			}
 		}
 	}
 	return l, nil
@@ -406,7 +418,7 @@ func mergeEncoded(into *hdrhistogram.Histogram, enc string) error {
 	if enc == "" {
 		return nil
 	}
-	h, err := hdrhistogram.Decode([]byte(enc))
+	h, err := hdrcodec.Decode([]byte(enc))
 	if err != nil {
 		return err
 	}

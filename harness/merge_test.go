@@ -128,7 +128,7 @@ func TestMergeEqualsWhole(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	secs, err := results.ReadIntervalLog(f)
+	secs, err := results.ReadIntervalLog(f, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

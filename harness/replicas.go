@@ -9,6 +9,7 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/commbench/commbench/hdrcodec"
 	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/results"
 	"github.com/commbench/commbench/targets/wire"
@@ -214,7 +215,7 @@ func mergeSnapshots(snaps []*wire.Snapshot) *wire.Snapshot {
 		out.DeliveredIDs = out.DeliveredIDs.Union(s.DeliveredIDs)
 		out.DeadLetteredIDs = out.DeadLetteredIDs.Union(s.DeadLetteredIDs)
 		each += s.DeliveredIDs.Count()
-		if h, err := hdrhistogram.Decode([]byte(s.NotifyHist)); err == nil {
+		if h, err := hdrcodec.Decode([]byte(s.NotifyHist)); err == nil {
 			hist.Merge(h)
 		}
 	}

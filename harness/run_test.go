@@ -216,7 +216,7 @@ func checkSmoke(t *testing.T, res *results.Results, dir string) {
 				t.Error(err)
 				continue
 			}
-			hs, err := results.ReadIntervalLog(f)
+			hs, err := results.ReadIntervalLog(f, 0)
 			f.Close()
 			if err != nil || len(hs) == 0 {
 				t.Errorf("%s%s: %d intervals, %v", key, suffix, len(hs), err)

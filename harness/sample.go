@@ -13,6 +13,7 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/commbench/commbench/hdrcodec"
 	"github.com/commbench/commbench/host"
 	"github.com/commbench/commbench/targets/wire"
 )
@@ -110,6 +111,11 @@ func (m *cpuMeter) sample(pids map[string]int, elapsed time.Duration) (cores, rs
 
 var httpClient = &http.Client{Timeout: 5 * time.Second}
 
+// maxAnswerBytes bounds what the harness reads of a service's answer: a
+// ledger snapshot's delivered ids as ranges, even every other id of a
+// 10-million-reaction run, take less.
+const maxAnswerBytes = 256 << 20
+
 func getJSON(ctx context.Context, url string, v any) error {
 	return doJSON(ctx, http.MethodGet, url, nil, v)
 }
@@ -124,9 +130,12 @@ func doJSON(ctx context.Context, method, url string, body []byte, v any) error {
 		return err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes+1))
 	if err != nil {
 		return err
+	}
+	if len(b) > maxAnswerBytes {
+		return fmt.Errorf("%s %s: an answer of more than %d bytes", method, url, maxAnswerBytes)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("%s %s: %d %s", method, url, resp.StatusCode, bytes.TrimSpace(b))
@@ -144,7 +153,7 @@ func fetchInterval(ctx context.Context, notifyURL string) (wire.Counts, *hdrhist
 	if err := getJSON(ctx, notifyURL+wire.PathLedgerInterval, &li); err != nil {
 		return wire.Counts{}, nil, err
 	}
-	h, err := hdrhistogram.Decode([]byte(li.NotifyHist))
+	h, err := hdrcodec.Decode([]byte(li.NotifyHist))
 	if err != nil {
 		return li.Counts, nil, fmt.Errorf("ledger interval histogram: %w", err)
 	}

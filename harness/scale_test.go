@@ -121,10 +121,15 @@ func TestFanOut(t *testing.T) {
 	if g := s.Groups[0]; g.Delivered != s.Accepted || g.Lost != 0 {
 		t.Errorf("analytics delivered %d lost %d of %d accepted, want all", g.Delivered, g.Lost, s.Accepted)
 	}
-	for _, name := range []string{"notification", "analytics"} {
-		if lag := pat.Series.LagByGroup[name]; len(lag) == 0 || lag[len(lag)-1] != 0 {
-			t.Errorf("lag_by_group[%s] = %v, want samples ending at 0", name, lag)
-		}
+	// The drain ends when an extra group's per-second lag sample is 0
+	// (fanout.drained), but when the notification group's lag is 0 in the
+	// drain's own 100 ms poll (backlogGone): its last per-second sample
+	// may be from before, and not 0 on a slow machine (seen under -race).
+	if lag := pat.Series.LagByGroup["analytics"]; len(lag) == 0 || lag[len(lag)-1] != 0 {
+		t.Errorf("lag_by_group[analytics] = %v, want samples ending at 0", lag)
+	}
+	if lag := pat.Series.LagByGroup["notification"]; len(lag) == 0 {
+		t.Error("lag_by_group[notification]: no samples")
 	}
 	if _, ok := s.CPUSecondsPer1k["group-analytics"]; !ok {
 		t.Errorf("cpu_s_per_1k has no group-analytics: %v", s.CPUSecondsPer1k)

@@ -178,6 +178,10 @@ func ReadShardInfo(dir string) (ShardInfo, error) {
 	if err := json.Unmarshal(b, &si); err != nil {
 		return ShardInfo{}, fmt.Errorf("%s: %w", filepath.Join(dir, ShardFile), err)
 	}
+	// What ParseShard allows: merge loops over the count.
+	if _, err := ParseShard(fmt.Sprintf("%d/%d", si.Index, si.count())); err != nil {
+		return ShardInfo{}, fmt.Errorf("%s: %w", filepath.Join(dir, ShardFile), err)
+	}
 	return si, nil
 }
 

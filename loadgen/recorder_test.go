@@ -259,7 +259,7 @@ func TestRecorderTick(t *testing.T) {
 		if !strings.Contains(text, results.UnitComment) {
 			t.Errorf("%s log has no unit comment:\n%s", name, text)
 		}
-		hs, err := results.ReadIntervalLog(strings.NewReader(text))
+		hs, err := results.ReadIntervalLog(strings.NewReader(text), 0)
 		if err != nil {
 			t.Fatalf("%s log: %v", name, err)
 		}

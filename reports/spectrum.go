@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/commbench/commbench/hdrcodec"
 )
 
 // spectrumTop is 1/(1-p) for the highest percentile a spectrum shows,
@@ -21,7 +21,7 @@ func spectrum(b64 string) ([]point, error) {
 	if b64 == "" {
 		return nil, nil
 	}
-	h, err := hdrhistogram.Decode([]byte(b64))
+	h, err := hdrcodec.Decode([]byte(b64))
 	if err != nil {
 		return nil, fmt.Errorf("histogram: %w", err)
 	}

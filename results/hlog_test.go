@@ -40,7 +40,7 @@ func TestIntervalLogRoundTrip(t *testing.T) {
 		}
 	}
 
-	hs, err := ReadIntervalLog(strings.NewReader(text))
+	hs, err := ReadIntervalLog(strings.NewReader(text), 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -420,6 +420,9 @@ func Read(path string) (*Results, error) {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		path = filepath.Join(path, "results.json")
 	}
+	if fi, err := os.Stat(path); err == nil && fi.Size() > MaxFileBytes {
+		return nil, fmt.Errorf("%s: %d bytes, more than the %d a results.json may have", path, fi.Size(), MaxFileBytes)
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -431,8 +434,8 @@ func Read(path string) (*Results, error) {
 	if r.Schema != SchemaVersion {
 		return nil, fmt.Errorf("%s: %w %d, this commbench reads %d", path, ErrSchema, r.Schema, SchemaVersion)
 	}
-	if r.Patterns == nil {
-		return nil, fmt.Errorf("%s: no patterns", path)
+	if err := r.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return &r, nil
 }

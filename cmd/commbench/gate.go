@@ -323,7 +323,7 @@ func gateProfile(dir, name string, run *results.Results) (p *profiles.Profile, f
 		return p, file, yaml, nil
 	}
 	file = run.Run.ProfileFile
-	if file != "" {
+	if file != "" && isProfileFile(file) {
 		if yaml, err = os.ReadFile(file); err == nil {
 			if p, err = profiles.Parse(file, yaml); err != nil {
 				return nil, "", nil, usageErr(fmt.Errorf("gate: the run's profile: %w", err), "fix it, or name another with --profile")
@@ -338,6 +338,18 @@ func gateProfile(dir, name string, run *results.Results) (p *profiles.Profile, f
 		}
 	}
 	return nil, "", nil, usageErr(fmt.Errorf("gate: the run's profile %q cannot be read", file), "name one with --profile, e.g. --profile ci")
+}
+
+// maxProfileBytes bounds the profile file a results.json names: profiles
+// are a few KiB.
+const maxProfileBytes = 1 << 20
+
+// isProfileFile reports whether path, named by a results.json that may
+// come from another machine, is a regular file small enough to be a
+// profile: "profile_file": "/dev/zero" read forever.
+func isProfileFile(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular() && fi.Size() <= maxProfileBytes
 }
 
 // gateBroker returns the Kafka a re-run uses: the flags', else the kind

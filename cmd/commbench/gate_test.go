@@ -120,3 +120,13 @@ func TestGateCLIFiles(t *testing.T) {
 		t.Errorf("%s:\n%s\nwant a FAIL", gate.TextFile, b)
 	}
 }
+
+func TestGateProfileFileNotARegularFile(t *testing.T) {
+	r := &results.Results{}
+	r.Run.Profile, r.Run.ProfileFile = "ci", "/dev/zero" // read forever, before
+	r.Run.ProfileYAML = "stages: [{for: 1s, rate: 1}]\n"
+	p, file, _, err := gateProfile("", "", r)
+	if err != nil || p == nil || file != "/dev/zero" {
+		t.Fatalf("got %v, %q, %v; want the recorded profile_yaml", p, file, err)
+	}
+}

@@ -140,7 +140,12 @@ func (l *Ledger) replay(f *os.File, path string) (int64, error) {
 			if id == 0 || id > wire.MaxID {
 				return 0, fmt.Errorf("%w %s: record at byte %d: %w", ErrJournal, path, off, wire.ErrIDRange)
 			}
-			_, _ = l.ids.Add(id) // in range: checked as the record was read
+			if first, _ := l.ids.Add(id); !first { // in range: checked above
+				// A second first delivery of one id (a journal written
+				// twice over, or corrupt): what Record counts it as.
+				s.duplicates.Add(1)
+				continue
+			}
 			s.delivered.Add(1)
 			sentAt, deliveredAt := int64(binary.LittleEndian.Uint64(r[16:])), int64(binary.LittleEndian.Uint64(r[24:]))
 			us := l.micros(sentAt, deliveredAt)
@@ -164,6 +169,9 @@ func (l *Ledger) replay(f *os.File, path string) (int64, error) {
 		case recDeduplicated:
 			s.deduplicated.Add(1)
 		case recDead:
+			if id == 0 { // DeadLetter is never given 0: not a record of ours
+				return 0, fmt.Errorf("%w %s: record at byte %d: a dead letter of id 0; remove the file to start afresh", ErrJournal, path, off)
+			}
 			s.dead[id] = struct{}{}
 		}
 	}

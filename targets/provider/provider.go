@@ -109,6 +109,16 @@ func (p *Provider) Latency() time.Duration {
 	return time.Duration(min(d, 10*float64(p.cfg.P99)))
 }
 
+// maxCallDelay caps one call's latency after the switches: a slowdown of
+// 1e15 times a millisecond does not fit a time.Duration, and converted it
+// would wrap to a negative delay, an instant provider.
+const maxCallDelay = 24 * time.Hour
+
+// callDelay is latency times slowdown plus delay, at most maxCallDelay.
+func callDelay(latency time.Duration, slowdown float64, delay time.Duration) time.Duration {
+	return time.Duration(min(float64(latency)*slowdown+float64(delay), float64(maxCallDelay)))
+}
+
 // Send delivers one notification: it waits for a free slot, then for the
 // call's latency, and fails at the error rate. During an outage it fails at
 // once with ErrOutage.
@@ -138,7 +148,7 @@ func (p *Provider) SendStamped(ctx context.Context, start *int64) error {
 		p.inFlight.Add(-1)
 		<-p.slots
 	}()
-	d := time.Duration(float64(p.Latency())*math.Float64frombits(p.slowdown.Load())) + time.Duration(p.delay.Load())
+	d := callDelay(p.Latency(), math.Float64frombits(p.slowdown.Load()), time.Duration(p.delay.Load()))
 	t := time.NewTimer(d)
 	select {
 	case <-t.C:

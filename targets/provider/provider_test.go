@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -150,5 +151,23 @@ func TestDelayAddsToEveryCall(t *testing.T) {
 	}
 	if b, _ := json.Marshal(p.State()); !strings.Contains(string(b), `"delay":"30ms"`) {
 		t.Errorf("state %s does not show the delay", b)
+	}
+}
+
+func TestCallDelaySaturates(t *testing.T) {
+	for _, tt := range []struct {
+		latency  time.Duration
+		slowdown float64
+		delay    time.Duration
+		want     time.Duration
+	}{
+		{time.Millisecond, 1, 0, time.Millisecond},                            // normal
+		{time.Millisecond, 5, 100 * time.Millisecond, 105 * time.Millisecond}, // slowed and delayed
+		{time.Millisecond, 1e15, 0, maxCallDelay},                             // 1e21 ns: wrapped negative before
+		{time.Millisecond, 1, time.Duration(math.MaxInt64), maxCallDelay},     // the sum overflowed
+	} {
+		if got := callDelay(tt.latency, tt.slowdown, tt.delay); got != tt.want {
+			t.Errorf("callDelay(%v, %g, %v) = %v, want %v", tt.latency, tt.slowdown, tt.delay, got, tt.want)
+		}
 	}
 }

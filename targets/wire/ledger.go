@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/commbench/commbench/hdrcodec"
 )
 
 // Histogram bounds, in microseconds, of time-to-notify and of the hops: 1 µs
@@ -47,7 +49,11 @@ type Snapshot struct {
 
 // Histogram decodes the snapshot's time-to-notify histogram.
 func (s *Snapshot) Histogram() (*hdrhistogram.Histogram, error) {
-	return hdrhistogram.Decode([]byte(s.NotifyHist))
+	h, err := hdrcodec.Decode([]byte(s.NotifyHist))
+	if err != nil {
+		return nil, fmt.Errorf("notify_hist: %w", err)
+	}
+	return h, nil
 }
 
 // HopHistograms decodes the snapshot's hop histograms, in HopNames order;
@@ -61,9 +67,9 @@ func (s *Snapshot) HopHistograms() ([NumHops]*hdrhistogram.Histogram, error) {
 			out[i] = hdrhistogram.New(LowestMicros, HighestMicros, Digits)
 			continue
 		}
-		h, err := hdrhistogram.Decode([]byte(enc))
+		h, err := hdrcodec.Decode([]byte(enc))
 		if err != nil {
-			return out, err
+			return out, fmt.Errorf("hop_hists.%s: %w", name, err)
 		}
 		out[i] = h
 	}

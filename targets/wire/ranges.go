@@ -29,6 +29,31 @@ func (r *Range) UnmarshalJSON(b []byte) error {
 // Ranges is a sorted list of disjoint, non-adjacent id ranges.
 type Ranges []Range
 
+// UnmarshalJSON reads [[lo, hi], ...] and checks what Count, Contains,
+// Minus and Union rely on: ranges in ascending order, none overlapping
+// another (adjacent ones count right and are accepted), and a count that
+// fits a uint64. Ids are not limited to MaxID: a dead letter may carry any
+// id a reaction body can (the reaction service takes ids above it).
+func (rs *Ranges) UnmarshalJSON(b []byte) error {
+	var list []Range
+	if err := json.Unmarshal(b, &list); err != nil {
+		return err
+	}
+	var n uint64
+	for i, r := range list {
+		if i > 0 && r.Lo <= list[i-1].Hi {
+			return fmt.Errorf("id range %d, [%d,%d]: not after range %d, [%d,%d]; want ranges sorted and disjoint", i, r.Lo, r.Hi, i-1, list[i-1].Lo, list[i-1].Hi)
+		}
+		size := r.Hi - r.Lo + 1 // 0: the range of every uint64
+		if size == 0 || n+size < n {
+			return fmt.Errorf("id range %d, [%d,%d]: the ranges hold more ids than a count can say", i, r.Lo, r.Hi)
+		}
+		n += size
+	}
+	*rs = list
+	return nil
+}
+
 // Count is how many ids the ranges hold.
 func (rs Ranges) Count() uint64 {
 	var n uint64

@@ -66,3 +66,23 @@ func TestRangesMinusAndUnion(t *testing.T) {
 		})
 	}
 }
+
+func TestRangesUnmarshalChecksOrder(t *testing.T) {
+	for _, tt := range []struct {
+		json string
+		ok   bool
+	}{
+		{`[[1,3],[7,9]]`, true},               // sorted, disjoint
+		{`[[1,3],[4,9]]`, true},               // adjacent: counts right
+		{`[]`, true},                          // none
+		{`[[1,5],[3,4]]`, false},              // overlapping: Count said 7 for 5 ids
+		{`[[7,9],[1,3]]`, false},              // unsorted: Contains and Minus assume order
+		{`[[0,18446744073709551615]]`, false}, // every uint64: Count wrapped to 0
+		{`[[0,9223372036854775807],[9223372036854775808,18446744073709551615]]`, false}, // sum wraps
+	} {
+		var rs Ranges
+		if err := json.Unmarshal([]byte(tt.json), &rs); (err == nil) != tt.ok {
+			t.Errorf("Unmarshal(%s): error %v, want ok %v", tt.json, err, tt.ok)
+		}
+	}
+}

@@ -190,7 +190,7 @@ func hlogBlocks(path string, blockS int, all *hdrhistogram.Histogram) ([]float64
 		return nil, fmt.Errorf("interval log: %w", err)
 	}
 	defer f.Close()
-	hs, err := results.ReadIntervalLog(f)
+	hs, err := results.ReadIntervalLog(f, 0) // 0: up to results.MaxIntervals
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

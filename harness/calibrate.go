@@ -128,11 +128,9 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*CalibrationRun, error)
 	c.FloorRPS = CalibrateFloorRate
 	c.FloorMs.P50, c.FloorMs.P99 = floor.P50Ms, floor.P99Ms
 	c.CPURate = min(CalibrateCPURate, maxRate)
-	cpu, err := hold("cpu", c.CPURate)
-	if err != nil {
+	if c.CPUUsPerReq, err = cpuStep(hold, c.CPURate); err != nil {
 		return nil, err
 	}
-	c.CPUUsPerReq = cpu.CPUUsPerReq
 
 	// Double until a rate fails, then bisect. The floor is the first
 	// doubling step.
@@ -171,6 +169,12 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*CalibrationRun, error)
 	}
 	c.CeilingRPS = pass
 	return c, nil
+}
+
+// cpuStep holds rate with hold and returns the generator's CPU per request.
+func cpuStep(hold func(string, float64) (CalibrationStep, error), rate float64) (float64, error) {
+	st, err := hold("cpu", rate)
+	return st.CPUUsPerReq, err
 }
 
 // holdOptions are one step of a calibration.

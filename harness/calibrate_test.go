@@ -45,6 +45,17 @@ func TestCalibrate(t *testing.T) {
 	if c.FloorRPS != CalibrateFloorRate || c.Steps[0].Sent != 300 {
 		t.Errorf("floor at %g rps with %d sent, want %d rps, 300 sent", c.FloorRPS, c.Steps[0].Sent, CalibrateFloorRate)
 	}
+	// The cpu step holds min(CalibrateCPURate, MaxRate) and measures this
+	// process's CPU: more than nothing for 600 requests.
+	if len(c.Steps) < 2 || c.Steps[1].Phase != "cpu" || c.CPURate != 2000 || c.Steps[1].Sent != 600 {
+		t.Errorf("second step %+v, cpu rate %g; want the cpu step at 2000 rps, 600 sent", c.Steps[1], c.CPURate)
+	}
+	if c.CPUUsPerReq <= 0 || c.CPUUsPerReq != c.Steps[1].CPUUsPerReq {
+		t.Errorf("cpu per request %g, want > 0 and the cpu step's (%g)", c.CPUUsPerReq, c.Steps[1].CPUUsPerReq)
+	}
+	if c.Client != string(loadgen.ClientFastHTTP) {
+		t.Errorf("client %q, want the default %q", c.Client, loadgen.ClientFastHTTP)
+	}
 	if c.CeilingRPS > 2000 {
 		t.Errorf("ceiling %g above the highest rate tried", c.CeilingRPS)
 	}

@@ -13,26 +13,35 @@ import (
 	"github.com/commbench/commbench/loadgen"
 )
 
-// TestGeneratorMemory measures the load generator's own memory through a
-// long attack: COMMBENCH_SOAK=10m go test ./harness -run GeneratorMemory -v
-// (COMMBENCH_SOAK_RATE sets the rate, default 5000). The target is a null
-// endpoint in its own process (commbench calibrate --serve-null), so the
-// figure is the generator's alone. It fails when the generator's RSS passes
-// 150 MB. Skipped unless COMMBENCH_SOAK is set: it takes minutes.
+// TestGeneratorMemory is the soak: the load generator's own memory through
+// a long attack, COMMBENCH_SOAK=10m go test ./harness -run GeneratorMemory -v -timeout 0
+// (COMMBENCH_SOAK_RATE sets the rate, default 5000; COMMBENCH_SOAK_CLIENT
+// the client, default fasthttp). The target is a null endpoint in its own
+// process (commbench calibrate --serve-null), so the figure is the
+// generator's alone. RSS is sampled every second; the test compares the
+// mean RSS of the first minute with the last minute's (of the first and
+// last third when the soak is shorter than 3 minutes) and fails when it
+// grew more than 10%, or when RSS passed 150 MB. Skipped unless
+// COMMBENCH_SOAK is set: it takes minutes. It is bounded: at most
+// maxSoak, and the attack's own bound.
 func TestGeneratorMemory(t *testing.T) {
 	soak := os.Getenv("COMMBENCH_SOAK")
 	if soak == "" {
 		t.Skip("set COMMBENCH_SOAK=10m to measure the generator's memory through a long attack")
 	}
 	d, err := time.ParseDuration(soak)
-	if err != nil {
-		t.Fatalf("COMMBENCH_SOAK=%q: %v", soak, err)
+	if err != nil || d < 3*time.Second || d > maxSoak {
+		t.Fatalf("COMMBENCH_SOAK=%q: want a duration from 3s to %v, e.g. 10m", soak, maxSoak)
 	}
 	rate := 5000.0
 	if s := os.Getenv("COMMBENCH_SOAK_RATE"); s != "" {
-		if rate, err = strconv.ParseFloat(s, 64); err != nil {
-			t.Fatalf("COMMBENCH_SOAK_RATE=%q: %v", s, err)
+		if rate, err = strconv.ParseFloat(s, 64); err != nil || rate <= 0 {
+			t.Fatalf("COMMBENCH_SOAK_RATE=%q: want a rate above 0, e.g. 5000", s)
 		}
+	}
+	client, err := loadgen.ParseClient(os.Getenv("COMMBENCH_SOAK_CLIENT"))
+	if err != nil {
+		t.Fatalf("COMMBENCH_SOAK_CLIENT: %v", err)
 	}
 	null := exec.Command(commbench(t), "calibrate", "--serve-null")
 	stdin, _ := null.StdinPipe() // the endpoint ends when this closes
@@ -54,33 +63,67 @@ func TestGeneratorMemory(t *testing.T) {
 	rec := loadgen.NewRecorder(loadgen.RecorderOptions{Due: pacer.Due})
 	done := make(chan error, 1)
 	go func() {
-		done <- loadgen.Attack(context.Background(), loadgen.AttackOptions{Target: target, Pacer: pacer, FirstID: 1, KeepAlive: true}, rec)
+		done <- loadgen.Attack(context.Background(), loadgen.AttackOptions{Target: target, Pacer: pacer, FirstID: 1, KeepAlive: true, Client: client}, rec)
 	}()
-	start, peak := time.Now(), 0.0
+	start := time.Now()
+	var rss []float64 // one a second
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for i := 1; ; i++ {
 		select {
 		case err := <-done:
-			tot := rec.Totals()
-			t.Logf("%v at %.0f rps: %d requests, %d accepted, %d late; RSS peak %.1f MB, at the end %.1f MB",
-				d, rate, tot.Requests, tot.Accepted, tot.Late, peak, rssMB(t))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if peak > 150 {
-				t.Errorf("the generator's RSS peaked at %.1f MB, want under 150 MB", peak)
-			}
+			tot := rec.Totals()
+			t.Logf("%v at %.0f rps with %s: %d requests, %d accepted, %d late", d, rate, client, tot.Requests, tot.Accepted, tot.Late)
+			checkFlat(t, rss)
 			return
 		case now := <-tick.C:
 			sec := rec.Tick(now)
 			mb := rssMB(t)
-			peak = max(peak, mb)
+			rss = append(rss, mb)
 			if i%20 == 0 {
 				t.Logf("%4.0fs RSS %6.1f MB, sent %d/s, p99 %.1f ms, late %d", time.Since(start).Seconds(), mb, sec.Sent, sec.APIP99, sec.Late)
 			}
 		}
 	}
+}
+
+// maxSoak bounds COMMBENCH_SOAK.
+const maxSoak = 2 * time.Hour
+
+// checkFlat reports the first and last minute's RSS (one sample a second)
+// and fails when the last minute's mean is more than 10% above the first
+// minute's, or when RSS passed 150 MB.
+func checkFlat(t *testing.T, rss []float64) {
+	t.Helper()
+	if len(rss) < 3 {
+		t.Fatalf("%d RSS samples, want at least 3", len(rss))
+	}
+	w := min(60, len(rss)/3)
+	first, last := stats(rss[:w]), stats(rss[len(rss)-w:])
+	peak := stats(rss).max
+	growth := last.mean/first.mean - 1
+	t.Logf("RSS, first %d s: mean %.1f MB (%.1f-%.1f); last %d s: mean %.1f MB (%.1f-%.1f); growth %+.1f%%; peak %.1f MB",
+		w, first.mean, first.min, first.max, w, last.mean, last.min, last.max, 100*growth, peak)
+	if growth > 0.10 {
+		t.Errorf("the generator's RSS grew %.1f%% from the first %d s to the last, want at most 10%%", 100*growth, w)
+	}
+	if peak > 150 {
+		t.Errorf("the generator's RSS peaked at %.1f MB, want under 150 MB", peak)
+	}
+}
+
+type rssStats struct{ mean, min, max float64 }
+
+func stats(v []float64) rssStats {
+	s := rssStats{min: v[0], max: v[0]}
+	for _, x := range v {
+		s.mean += x / float64(len(v))
+		s.min, s.max = min(s.min, x), max(s.max, x)
+	}
+	return s
 }
 
 func rssMB(t *testing.T) float64 {

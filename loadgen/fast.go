@@ -56,6 +56,9 @@ type fastAttack struct {
 	timeout   time.Duration
 	keepAlive bool
 	rec       *Recorder
+
+	seqMu sync.Mutex
+	seq   uint64 // the next send's sequence number
 }
 
 // maxConns bounds the fasthttp client's connections when the workers are
@@ -94,10 +97,9 @@ func newFastAttack(o AttackOptions, s attackSettings, rec *Recorder) (*fastAttac
 		},
 		// Each hit is sent once: a retried POST would be a second reaction
 		// with the same id, and its latency would hide the first failure.
-		RetryIfErr:                    func(*fasthttp.Request, int, error) (bool, bool) { return false, false },
-		NoDefaultUserAgentHeader:      true,
-		DisableHeaderNamesNormalizing: true, // the names below are written as sent
-		MaxResponseBodySize:           1 << 20,
+		RetryIfErr:               func(*fasthttp.Request, int, error) (bool, bool) { return false, false },
+		NoDefaultUserAgentHeader: true,
+		MaxResponseBodySize:      1 << 20,
 	}
 	return &fastAttack{
 		hc:        hc,
@@ -114,20 +116,23 @@ func newFastAttack(o AttackOptions, s attackSettings, rec *Recorder) (*fastAttac
 // maxWorkers), as vegeta's attacker does. It returns when the schedule is
 // sent or its bound passed and every answer came, or ctx is done.
 //
-// The hit's sequence number is the pacer's count, handed to the worker
-// with it, and its due time counts from the same start the pacer's elapsed
-// time does: the recorder's intended send time is the one the pacer waited
-// for, exactly.
+// The due times count from the same start the pacer's elapsed time does.
+// As in vegeta's attacker, a send takes its time and its sequence number
+// together (under one lock), so the k-th request sent is compared with the
+// k-th due time: a worker that happens to run before another one handed
+// an earlier hit does not count that one's wait twice.
 func (f *fastAttack) run(ctx context.Context, p StagePacer, s attackSettings) {
 	defer f.hc.CloseIdleConnections()
-	hits := make(chan uint64)
+	hits := make(chan struct{})
 	var wg sync.WaitGroup
-	spawn := func() {
-		wg.Go(func() { f.work(hits) })
+	// spawn starts a worker; with first, it sends a hit at once, so that
+	// the pacer does not wait for the new goroutine to be scheduled.
+	spawn := func(first bool) {
+		wg.Go(func() { f.work(first, hits) })
 	}
 	workers := min(s.workers, s.maxWorkers)
 	for range workers {
-		spawn()
+		spawn(false)
 	}
 	defer func() { close(hits); wg.Wait() }()
 
@@ -148,16 +153,16 @@ func (f *fastAttack) run(ctx context.Context, p StagePacer, s attackSettings) {
 		}
 		if workers < s.maxWorkers {
 			select {
-			case hits <- count:
-				count++
-				continue
-			default: // every worker is busy: start one more
+			case hits <- struct{}{}:
+			default: // every worker is busy: start one more, with this hit
 				workers++
-				spawn()
+				spawn(true)
 			}
+			count++
+			continue
 		}
 		select {
-		case hits <- count:
+		case hits <- struct{}{}:
 			count++
 		case <-ctx.Done():
 			return
@@ -184,58 +189,93 @@ func pace(ctx context.Context, deadline time.Time, sleep func(time.Duration)) bo
 	}
 }
 
-// work sends the hits it is handed until hits closes. Its request,
-// response and buffers are its own and reused: a hit allocates nothing.
-func (f *fastAttack) work(hits <-chan uint64) {
-	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req)
-	defer fasthttp.ReleaseResponse(resp)
-	req.Header.SetMethod(fasthttp.MethodPost)
-	req.SetRequestURI(f.url)
-	req.Header.SetContentType("application/json")
+// work sends a hit at once if first, then one for each token it is handed
+// until hits closes.
+func (f *fastAttack) work(first bool, hits <-chan struct{}) {
+	w := newWorker(f)
+	defer w.release()
+	if first {
+		w.send()
+	}
+	for range hits {
+		w.send()
+	}
+}
+
+// next takes the next send's time and sequence number together.
+func (f *fastAttack) next() (time.Time, uint64) {
+	f.seqMu.Lock()
+	defer f.seqMu.Unlock()
+	seq := f.seq
+	f.seq++
+	return time.Now(), seq
+}
+
+// worker is one worker's request, response and buffers, reused for every
+// hit it sends: a hit allocates nothing.
+type worker struct {
+	*fastAttack
+	req         *fasthttp.Request
+	resp        *fasthttp.Response
+	body, trace []byte
+}
+
+func newWorker(f *fastAttack) *worker {
+	w := &worker{fastAttack: f, req: fasthttp.AcquireRequest(), resp: fasthttp.AcquireResponse(),
+		body: make([]byte, 0, 192), trace: make([]byte, 0, 64)}
+	w.req.Header.SetMethod(fasthttp.MethodPost)
+	w.req.SetRequestURI(f.url)
+	w.req.Header.SetContentType("application/json")
 	if !f.keepAlive {
-		req.SetConnectionClose()
+		w.req.SetConnectionClose()
 	}
-	body := make([]byte, 0, 192)
-	trace := make([]byte, 0, 64)
+	return w
+}
+
+func (w *worker) release() {
+	fasthttp.ReleaseRequest(w.req)
+	fasthttp.ReleaseResponse(w.resp)
+}
+
+// send sends the next hit, reaction id first+seq, and records what came
+// back. Its send time is taken before the body is built, as vegeta's is.
+func (w *worker) send() {
 	n := names()
-	for seq := range hits {
-		id := f.first + seq
-		sent := time.Now()
-		r := wire.Reaction{
-			ID:     id,
-			User:   n.users[id%users],
-			Post:   n.posts[id%posts],
-			Author: n.authors[id%Authors],
-			Kind:   "like",
-			SentAt: sent.UnixNano(),
-		}
-		body = r.Append(body[:0])
-		req.SetBodyRaw(body)
-		trace = wire.AppendTraceparent(trace[:0], id)
-		req.Header.SetBytesV("Traceparent", trace)
-		f.rec.countSent()
-		err := f.hc.DoDeadline(req, resp, sent.Add(f.timeout))
-		res := vegeta.Result{
-			Seq:       seq,
-			Timestamp: sent,
-			Latency:   time.Since(sent),
-			Method:    fasthttp.MethodPost,
-			URL:       f.url,
-			BytesOut:  uint64(len(body)),
-		}
-		if err != nil {
-			res.Error = err.Error()
-			f.rec.add(&res, answer{})
-			continue
-		}
-		res.Code = uint16(resp.StatusCode())
-		res.BytesIn = uint64(len(resp.Body()))
-		if res.Code < 200 || res.Code >= 400 {
-			res.Error = fasthttp.StatusMessage(resp.StatusCode()) // static: no allocation
-		}
-		f.rec.add(&res, readAnswer(&resp.Header))
+	sent, seq := w.next()
+	id := w.first + seq
+	r := wire.Reaction{
+		ID:     id,
+		User:   n.users[id%users],
+		Post:   n.posts[id%posts],
+		Author: n.authors[id%Authors],
+		Kind:   "like",
+		SentAt: sent.UnixNano(),
 	}
+	w.body = r.Append(w.body[:0])
+	w.req.SetBodyRaw(w.body)
+	w.trace = wire.AppendTraceparent(w.trace[:0], id)
+	w.req.Header.SetBytesV("Traceparent", w.trace)
+	w.rec.countSent()
+	err := w.hc.DoDeadline(w.req, w.resp, sent.Add(w.timeout))
+	res := vegeta.Result{
+		Seq:       seq,
+		Timestamp: sent,
+		Latency:   time.Since(sent),
+		Method:    fasthttp.MethodPost,
+		URL:       w.url,
+		BytesOut:  uint64(len(w.body)),
+	}
+	if err != nil {
+		res.Error = err.Error()
+		w.rec.add(&res, answer{})
+		return
+	}
+	res.Code = uint16(w.resp.StatusCode())
+	res.BytesIn = uint64(len(w.resp.Body()))
+	if res.Code < 200 || res.Code >= 400 {
+		res.Error = fasthttp.StatusMessage(int(res.Code)) // static: no allocation
+	}
+	w.rec.add(&res, readAnswer(&w.resp.Header))
 }
 
 // readAnswer reads the id and path an accepted answer carries.

@@ -39,7 +39,7 @@ func Classify(res *vegeta.Result) results.DropClass {
 		strings.Contains(e, "context deadline exceeded"),
 		strings.Contains(e, "i/o timeout"),
 		strings.Contains(e, "timeout awaiting response headers"),
-		e == "fasthttp: timeout", // fasthttp.ErrTimeout: DoDeadline's deadline passed
+		e == "fasthttp: timeout",                                          // fasthttp.ErrTimeout: DoDeadline's deadline passed
 		strings.Contains(e, "dialing to the given tcp address timed out"): // fasthttp.ErrDialTimeout
 		return results.DropTimeout
 	case strings.Contains(e, "connection refused"):

@@ -3,11 +3,13 @@ package loadgen
 import (
 	"context"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
@@ -59,7 +61,15 @@ type fastAttack struct {
 
 	seqMu sync.Mutex
 	seq   uint64 // the next send's sequence number
+
+	workers    atomic.Int64 // running
+	minWorkers int64        // the attack's initial workers: never retired
 }
+
+// workerIdle is how long a worker beyond the initial ones waits for a hit
+// before it ends: a stall makes the attack add workers (one per request in
+// flight), and when it passes they go, as their idle connections do.
+const workerIdle = 10 * time.Second
 
 // maxConns bounds the fasthttp client's connections when the workers are
 // unbounded: more than any loopback target can hold open.
@@ -130,8 +140,10 @@ func (f *fastAttack) run(ctx context.Context, p StagePacer, s attackSettings) {
 	spawn := func(first bool) {
 		wg.Go(func() { f.work(first, hits) })
 	}
-	workers := min(s.workers, s.maxWorkers)
-	for range workers {
+	f.minWorkers = int64(min(s.workers, s.maxWorkers, math.MaxInt64))
+	maxWorkers := int64(min(s.maxWorkers, math.MaxInt64))
+	for range f.minWorkers {
+		f.workers.Add(1)
 		spawn(false)
 	}
 	defer func() { close(hits); wg.Wait() }()
@@ -151,11 +163,11 @@ func (f *fastAttack) run(ctx context.Context, p StagePacer, s attackSettings) {
 		if wait > 0 && !pace(ctx, began.Add(elapsed+wait), highResSleep) {
 			return
 		}
-		if workers < s.maxWorkers {
+		if f.workers.Load() < maxWorkers {
 			select {
 			case hits <- struct{}{}:
 			default: // every worker is busy: start one more, with this hit
-				workers++
+				f.workers.Add(1)
 				spawn(true)
 			}
 			count++
@@ -190,15 +202,32 @@ func pace(ctx context.Context, deadline time.Time, sleep func(time.Duration)) bo
 }
 
 // work sends a hit at once if first, then one for each token it is handed
-// until hits closes.
+// until hits closes, or until it waited workerIdle for one while more than
+// the initial workers run.
 func (f *fastAttack) work(first bool, hits <-chan struct{}) {
 	w := newWorker(f)
 	defer w.release()
 	if first {
 		w.send()
 	}
-	for range hits {
-		w.send()
+	idle := time.NewTimer(workerIdle)
+	defer idle.Stop()
+	for {
+		select {
+		case _, ok := <-hits:
+			if !ok {
+				f.workers.Add(-1)
+				return
+			}
+			w.send()
+			idle.Reset(workerIdle)
+		case <-idle.C:
+			if f.workers.Add(-1) >= f.minWorkers {
+				return
+			}
+			f.workers.Add(1) // one of the initial ones: stay
+			idle.Reset(workerIdle)
+		}
 	}
 }
 

@@ -33,6 +33,11 @@ const (
 	CalibrateAchievedFrac    = 0.99 // a rate passes when at least this fraction of it is achieved
 	calibrateBisectPrecision = 0.05 // stop bisecting when the gap is below 5% of the ceiling
 	calibratePause           = 250 * time.Millisecond
+	// CalibrateMaxWorkers bounds the requests in flight, as the profiles'
+	// default attack.max_workers does in a run: unbounded, a step far past
+	// the ceiling opened a connection per request in flight until the
+	// endpoint ran out of file descriptors (20,000) at 32,000 rps.
+	CalibrateMaxWorkers = 4096
 )
 
 // CalibrateOptions configure [Calibrate]. Zero fields take the defaults.
@@ -197,10 +202,11 @@ func holdRate(ctx context.Context, h holdOptions) (CalibrationStep, error) {
 	rec := loadgen.NewRecorder(loadgen.RecorderOptions{Due: pacer.Due})
 	cpu0 := processCPU()
 	err = loadgen.Attack(ctx, loadgen.AttackOptions{
-		Target:    h.target,
-		Pacer:     pacer,
-		KeepAlive: true, // the rest as the Vegeta CLI's defaults
-		FirstID:   h.firstID,
+		Target:     h.target,
+		Pacer:      pacer,
+		KeepAlive:  true, // the rest as the Vegeta CLI's defaults
+		MaxWorkers: CalibrateMaxWorkers,
+		FirstID:    h.firstID,
 		// Cut the step one interval after its last hit is due, as the Vegeta
 		// CLI does (its pacer sends hit n at (n-1)/rate, ours at n/rate):
 		// hits fallen behind further are never sent.
@@ -252,10 +258,29 @@ func ServeNull(ctx context.Context, ln net.Listener) error {
 	}
 	stop := context.AfterFunc(ctx, func() { _ = s.Shutdown() })
 	defer stop()
-	if err := s.Serve(ln); err != nil {
+	if err := s.Serve(patientListener{ln}); err != nil {
 		return err
 	}
 	return nil
+}
+
+// patientListener retries Accept when the process is out of file
+// descriptors (EMFILE, ENFILE) instead of failing: fasthttp's Serve takes
+// any error but a timeout as permanent and returns, so a load that opened
+// more connections than the endpoint may hold killed it for the rest of
+// the sitting. The connections beyond wait in the listen backlog (or time
+// out at the client) until some close. It stops when the listener closes.
+type patientListener struct{ net.Listener }
+
+func (l patientListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		return c, err
+	}
 }
 
 // ErrNoCalibration is returned by LatestCalibration on a machine never

@@ -55,14 +55,16 @@ trap 'exit 130' INT TERM
 # held open here closes.
 mkfifo "$tmp/in"
 "$BIN" calibrate --serve-null < "$tmp/in" > "$tmp/url" &
+endpoint_pid=$!
 exec {endpoint_fd}>"$tmp/in"
 for _ in $(seq 50); do [ -s "$tmp/url" ] && break; sleep 0.1; done
 URL=$(head -1 "$tmp/url")
 case "$URL" in http://127.0.0.1:*) ;; *) echo "the null endpoint did not start" >&2; exit 1 ;; esac
 echo "null endpoint $URL; $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
-settle() { # let the sockets of the previous load leave TIME-WAIT
+settle() { # let the sockets of the previous load leave TIME-WAIT; the endpoint must still serve
   for _ in $(seq 40); do [ "$(ss -tan state time-wait | wc -l)" -lt 1000 ] && break; sleep 2; done
+  kill -0 "$endpoint_pid" 2>/dev/null || { echo "the null endpoint died: the figures after it are void" >&2; exit 1; }
 }
 
 for c in $CLIENTS; do
@@ -75,6 +77,7 @@ done
 settle
 echo; echo "== Vegeta CLI v12.13.0, its defaults, the same steps"
 python3 scripts/vegeta-steps.py "$VEG" "$URL" "$STEP" "$BUDGET" "$MAX_RATE" "$tmp" > "$tmp/veg.json"
+settle
 
 echo; echo "== side by side (commbench's latency from the intended send time; the CLI's from the actual send)"
 python3 - "$tmp" $CLIENTS <<'EOF'

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -66,7 +67,8 @@ func TestGeneratorMemory(t *testing.T) {
 		done <- loadgen.Attack(context.Background(), loadgen.AttackOptions{Target: target, Pacer: pacer, FirstID: 1, KeepAlive: true, Client: client}, rec)
 	}()
 	start := time.Now()
-	var rss []float64 // one a second
+	var rss, inFlight []float64 // one a second
+	var sent int64
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for i := 1; ; i++ {
@@ -77,14 +79,17 @@ func TestGeneratorMemory(t *testing.T) {
 			}
 			tot := rec.Totals()
 			t.Logf("%v at %.0f rps with %s: %d requests, %d accepted, %d late", d, rate, client, tot.Requests, tot.Accepted, tot.Late)
-			checkFlat(t, rss)
+			checkFlat(t, rss, inFlight)
 			return
 		case now := <-tick.C:
 			sec := rec.Tick(now)
 			mb := rssMB(t)
-			rss = append(rss, mb)
+			sent += sec.Sent
+			n := sent - rec.Totals().Requests
+			rss, inFlight = append(rss, mb), append(inFlight, float64(n))
 			if i%20 == 0 {
-				t.Logf("%4.0fs RSS %6.1f MB, sent %d/s, p99 %.1f ms, late %d", time.Since(start).Seconds(), mb, sec.Sent, sec.APIP99, sec.Late)
+				t.Logf("%4.0fs RSS %6.1f MB, sent %d/s, p99 %.1f ms, late %d, in flight %d, goroutines %d",
+					time.Since(start).Seconds(), mb, sec.Sent, sec.APIP99, sec.Late, n, runtime.NumGoroutine())
 			}
 		}
 	}
@@ -99,8 +104,10 @@ const maxSoak = 2 * time.Hour
 // minute's mean holds the climb from the process's start to the level the
 // attack needs (the heap to its GOGC target, the workers and connections
 // to the most in flight), which is not growth; a leak raises the level
-// itself.
-func checkFlat(t *testing.T, rss []float64) {
+// itself. The requests in flight (one sample a second) are reported
+// beside: each holds a worker and a connection, so a stall of the target
+// or the machine raises the level with them, which is not a leak either.
+func checkFlat(t *testing.T, rss, inFlight []float64) {
 	t.Helper()
 	if len(rss) < 3 {
 		t.Fatalf("%d RSS samples, want at least 3", len(rss))
@@ -111,6 +118,8 @@ func checkFlat(t *testing.T, rss []float64) {
 	growth := last.max/first.max - 1
 	t.Logf("RSS, first %d s: mean %.1f MB (%.1f-%.1f); last %d s: mean %.1f MB (%.1f-%.1f); growth %+.1f%%; peak %.1f MB",
 		w, first.mean, first.min, first.max, w, last.mean, last.min, last.max, 100*growth, peak)
+	t.Logf("requests in flight, most in the first %d s: %.0f; in the last: %.0f; in the whole soak: %.0f",
+		w, stats(inFlight[:w]).max, stats(inFlight[len(inFlight)-w:]).max, stats(inFlight).max)
 	if growth > 0.10 {
 		t.Errorf("the generator's RSS grew %.1f%% from the first %d s to the last, want at most 10%%", 100*growth, w)
 	}

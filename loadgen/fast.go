@@ -63,13 +63,17 @@ type fastAttack struct {
 	seq   uint64 // the next send's sequence number
 
 	workers    atomic.Int64 // running
+	busy       atomic.Int64 // sending
 	minWorkers int64        // the attack's initial workers: never retired
 }
 
-// workerIdle is how long a worker beyond the initial ones waits for a hit
-// before it ends: a stall makes the attack add workers (one per request in
-// flight), and when it passes they go, as their idle connections do.
-const workerIdle = 10 * time.Second
+// retireEvery is how often the attack ends the workers it no longer needs:
+// a stall makes it add workers (one per request in flight), and when the
+// stall passes, the workers beyond twice the most that were busy over the
+// last period (and beyond the initial ones) end, as their idle connections
+// do. An idle timer per worker would never fire: the hits go round all the
+// waiting workers in turn.
+const retireEvery = 10 * time.Second
 
 // maxConns bounds the fasthttp client's connections when the workers are
 // unbounded: more than any loopback target can hold open.
@@ -133,7 +137,7 @@ func newFastAttack(o AttackOptions, s attackSettings, rec *Recorder) (*fastAttac
 // an earlier hit does not count that one's wait twice.
 func (f *fastAttack) run(ctx context.Context, p StagePacer, s attackSettings) {
 	defer f.hc.CloseIdleConnections()
-	hits := make(chan struct{})
+	hits := make(chan bool) // true: send a hit; false: end
 	var wg sync.WaitGroup
 	// spawn starts a worker; with first, it sends a hit at once, so that
 	// the pacer does not wait for the new goroutine to be scheduled.
@@ -151,10 +155,17 @@ func (f *fastAttack) run(ctx context.Context, p StagePacer, s attackSettings) {
 	bound := p.Duration() + s.slack
 	began := time.Now()
 	f.rec.SetStart(began)
+	var peak int64 // the most workers busy in this period
+	nextRetire := retireEvery
 	for count := uint64(0); ; {
 		elapsed := time.Since(began)
 		if elapsed > bound || ctx.Err() != nil {
 			return
+		}
+		peak = max(peak, f.busy.Load())
+		if elapsed >= nextRetire {
+			f.retire(hits, max(f.minWorkers, 2*peak))
+			peak, nextRetire = 0, elapsed+retireEvery
 		}
 		wait, stop := p.Pace(elapsed, count)
 		if stop {
@@ -165,7 +176,7 @@ func (f *fastAttack) run(ctx context.Context, p StagePacer, s attackSettings) {
 		}
 		if f.workers.Load() < maxWorkers {
 			select {
-			case hits <- struct{}{}:
+			case hits <- true:
 			default: // every worker is busy: start one more, with this hit
 				f.workers.Add(1)
 				spawn(true)
@@ -174,7 +185,7 @@ func (f *fastAttack) run(ctx context.Context, p StagePacer, s attackSettings) {
 			continue
 		}
 		select {
-		case hits <- struct{}{}:
+		case hits <- true:
 			count++
 		case <-ctx.Done():
 			return
@@ -201,33 +212,35 @@ func pace(ctx context.Context, deadline time.Time, sleep func(time.Duration)) bo
 	}
 }
 
-// work sends a hit at once if first, then one for each token it is handed
-// until hits closes, or until it waited workerIdle for one while more than
-// the initial workers run.
-func (f *fastAttack) work(first bool, hits <-chan struct{}) {
+// retire ends idle workers until keep run (or none is idle).
+func (f *fastAttack) retire(hits chan<- bool, keep int64) {
+	for n := f.workers.Load() - keep; n > 0; n-- {
+		select {
+		case hits <- false: // taken by a waiting worker, which ends
+			f.workers.Add(-1)
+		default:
+			return
+		}
+	}
+}
+
+// work sends a hit at once if first, then one each time it is handed true,
+// until it is handed false or hits closes.
+func (f *fastAttack) work(first bool, hits <-chan bool) {
 	w := newWorker(f)
 	defer w.release()
 	if first {
+		f.busy.Add(1)
 		w.send()
+		f.busy.Add(-1)
 	}
-	idle := time.NewTimer(workerIdle)
-	defer idle.Stop()
-	for {
-		select {
-		case _, ok := <-hits:
-			if !ok {
-				f.workers.Add(-1)
-				return
-			}
-			w.send()
-			idle.Reset(workerIdle)
-		case <-idle.C:
-			if f.workers.Add(-1) >= f.minWorkers {
-				return
-			}
-			f.workers.Add(1) // one of the initial ones: stay
-			idle.Reset(workerIdle)
+	for hit := range hits {
+		if !hit {
+			return
 		}
+		f.busy.Add(1)
+		w.send()
+		f.busy.Add(-1)
 	}
 }
 

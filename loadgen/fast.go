@@ -137,6 +137,7 @@ func newFastAttack(o AttackOptions, s attackSettings, rec *Recorder) (*fastAttac
 // an earlier hit does not count that one's wait twice.
 func (f *fastAttack) run(ctx context.Context, p StagePacer, s attackSettings) {
 	defer f.hc.CloseIdleConnections()
+	defer tightTimerSlack()()
 	hits := make(chan bool) // true: send a hit; false: end
 	var wg sync.WaitGroup
 	// spawn starts a worker; with first, it sends a hit at once, so that

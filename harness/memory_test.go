@@ -65,7 +65,15 @@ func TestGeneratorMemory(t *testing.T) {
 	rec := loadgen.NewRecorder(loadgen.RecorderOptions{Due: pacer.Due})
 	done := make(chan error, 1)
 	go func() {
-		done <- loadgen.Attack(context.Background(), loadgen.AttackOptions{Target: target, Pacer: pacer, FirstID: 1, KeepAlive: true, Client: client}, rec)
+		// A run's attack by default (profiles' attack: timeout 5 s, 64
+		// workers, at most 4,096): unbounded, a stall of the machine
+		// (another process's burst stopped the endpoint for seconds) grew
+		// 57,000 requests in flight, each waiting on a connect the full
+		// backlog dropped, until the generator ran out of descriptors.
+		done <- loadgen.Attack(context.Background(), loadgen.AttackOptions{
+			Target: target, Pacer: pacer, FirstID: 1, KeepAlive: true, Client: client,
+			Timeout: 5 * time.Second, Workers: 64, MaxWorkers: 4096,
+		}, rec)
 	}()
 	start := time.Now()
 	var rss, inFlight []float64 // one a second

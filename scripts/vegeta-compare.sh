@@ -67,22 +67,33 @@ settle() { # let the sockets of the previous load leave TIME-WAIT; the endpoint 
   kill -0 "$endpoint_pid" 2>/dev/null || { echo "the null endpoint died: the figures after it are void" >&2; exit 1; }
 }
 
+# The endpoint's CPU time (user + system, clock ticks) while each tool ran:
+# beside the generator's, it says how much of the machine a step took.
+ticks() { awk '{print $14 + $15}' "/proc/$endpoint_pid/stat"; }
+
 for c in $CLIENTS; do
   settle
   echo; echo "== commbench calibrate --client $c"
+  t0=$(ticks)
   COMMBENCH_CACHE="$tmp/cache" "$BIN" calibrate --target "$URL" --client "$c" --step-duration "$STEP" \
     --budget "$BUDGET" --max-rate "$MAX_RATE" --out "$tmp/cal-${c//\//}.json"
+  echo "$t0 $(ticks)" > "$tmp/ep-${c//\//}.ticks"
 done
 
 settle
 echo; echo "== Vegeta CLI v12.13.0, its defaults, the same steps"
+t0=$(ticks)
 python3 scripts/vegeta-steps.py "$VEG" "$URL" "$STEP" "$BUDGET" "$MAX_RATE" "$tmp" > "$tmp/veg.json"
+echo "$t0 $(ticks)" > "$tmp/ep-cli.ticks"
 settle
 
 echo; echo "== side by side (commbench's latency from the intended send time; the CLI's from the actual send)"
-python3 - "$tmp" $CLIENTS <<'EOF'
+python3 - "$tmp" "$(getconf CLK_TCK)" $CLIENTS <<'EOF'
 import json, sys
-tmp, clients = sys.argv[1], sys.argv[2:]
+tmp, hz, clients = sys.argv[1], float(sys.argv[2]), sys.argv[3:]
+def endpoint_us(name, steps):
+    t0, t1 = map(float, open(f"{tmp}/ep-{name}.ticks").read().split())
+    return (t1 - t0) / hz * 1e6 / max(sum(s["sent"] for s in steps), 1)
 v = json.load(open(f"{tmp}/veg.json"))
 def ceil(c):
     return ("≥ " if c["capped"] else "") + f"{c['ceiling_rps']:.0f}"
@@ -110,6 +121,12 @@ for name, get, cli, fmt, goal, ok in rows:
     else:
         line += f"  {goal}"
     print(line)
+cli_ep = endpoint_us("cli", v["steps"])
+line = f"{'null endpoint CPU per request, µs':34} {cli_ep:>11.3f}"
+for c in clients:
+    ep = endpoint_us(c.replace("/", ""), cals[c]["steps"])
+    line += f" {ep:>12.3f} {ep / cli_ep:>6.2f}×"
+print(line + "  (all steps; the machine's other share)")
 EOF
 
 [ "$ASYNC" = 1 ] || exit 0

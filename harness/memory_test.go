@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -76,7 +77,9 @@ func TestGeneratorMemory(t *testing.T) {
 		}, rec)
 	}()
 	start := time.Now()
-	var rss, inFlight []float64 // one a second
+	window := min(60, int(d.Seconds())/3) // seconds: the first and last minute's, or third's
+	var retained [2]float64               // after a collection: at the first window's end, at the end
+	var rss, inFlight []float64           // one a second
 	var sent int64
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -88,7 +91,8 @@ func TestGeneratorMemory(t *testing.T) {
 			}
 			tot := rec.Totals()
 			t.Logf("%v at %.0f rps with %s: %d requests, %d accepted, %d late", d, rate, client, tot.Requests, tot.Accepted, tot.Late)
-			checkFlat(t, rss, inFlight)
+			retained[1] = retainedMB(t)
+			checkFlat(t, rss, inFlight, retained)
 			return
 		case now := <-tick.C:
 			sec := rec.Tick(now)
@@ -96,6 +100,9 @@ func TestGeneratorMemory(t *testing.T) {
 			sent += sec.Sent
 			n := max(sent-rec.Totals().Requests, 0) // a send counted after this Tick may be recorded before Totals
 			rss, inFlight = append(rss, mb), append(inFlight, float64(n))
+			if i == window {
+				retained[0] = retainedMB(t)
+			}
 			if i%20 == 0 {
 				t.Logf("%4.0fs RSS %6.1f MB, sent %d/s, p99 %.1f ms, late %d, in flight %d, goroutines %d",
 					time.Since(start).Seconds(), mb, sec.Sent, sec.APIP99, sec.Late, n, runtime.NumGoroutine())
@@ -107,9 +114,15 @@ func TestGeneratorMemory(t *testing.T) {
 // maxSoak bounds COMMBENCH_SOAK.
 const maxSoak = 2 * time.Hour
 
-// checkFlat reports the first and last minute's RSS (one sample a second)
-// and fails when the last minute's median is more than 10% above the first
-// minute's, or when RSS passed 150 MB. The median, because a leak raises
+// checkFlat reports the first and last minute's RSS (one sample a second),
+// flags a last minute's median more than 10% above the first minute's,
+// and fails when the RSS retained after a collection (at the first
+// minute's end and at the end) grew more than 10%, or when RSS passed
+// 150 MB. The attack allocates a few bytes a request, and at its GOGC of
+// 400 the heap grows to five times what is live before the first
+// collection: on a quiet machine at 5,000 rps that took RSS from 20.5 to
+// 23.8 MB in seven minutes, steadily, without a collection, which is not
+// what a leak is; what a collection cannot free is. The median, because a leak raises
 // every sample after it, while the two things that are not growth raise a
 // few: the climb from the process's start to the level the attack needs
 // (its first seconds), and a stall of the target or the machine, which
@@ -117,7 +130,7 @@ const maxSoak = 2 * time.Hour
 // lasts (a 10-minute soak on a busy machine: 33-40 MB for nine minutes,
 // 51 MB in its last seconds with 1,294 in flight). The mean and the range
 // of each minute and the requests in flight are reported beside.
-func checkFlat(t *testing.T, rss, inFlight []float64) {
+func checkFlat(t *testing.T, rss, inFlight []float64, retained [2]float64) {
 	t.Helper()
 	if len(rss) < 3 {
 		t.Fatalf("%d RSS samples, want at least 3", len(rss))
@@ -130,8 +143,13 @@ func checkFlat(t *testing.T, rss, inFlight []float64) {
 		w, first.median, first.mean, first.min, first.max, w, last.median, last.mean, last.min, last.max, 100*growth, peak)
 	t.Logf("requests in flight, most in the first %d s: %.0f; in the last: %.0f; in the whole soak: %.0f",
 		w, stats(inFlight[:w]).max, stats(inFlight[len(inFlight)-w:]).max, stats(inFlight).max)
+	kept := retained[1]/retained[0] - 1
+	t.Logf("RSS after a collection: %.1f MB at %d s, %.1f MB at the end: %+.1f%%", retained[0], w, retained[1], 100*kept)
 	if growth > 0.10 {
-		t.Errorf("the generator's RSS grew %.1f%% from the first %d s to the last, want at most 10%%", 100*growth, w)
+		t.Logf("FLAG: the generator's RSS grew %.1f%% from the first %d s to the last (before collections)", 100*growth, w)
+	}
+	if kept > 0.10 {
+		t.Errorf("the generator's RSS after a collection grew %.1f%% from %d s to the end, want at most 10%%", 100*kept, w)
 	}
 	if peak > 150 {
 		t.Errorf("the generator's RSS peaked at %.1f MB, want under 150 MB", peak)
@@ -149,6 +167,14 @@ func stats(v []float64) rssStats {
 	sorted := slices.Sorted(slices.Values(v))
 	s.median = sorted[len(sorted)/2]
 	return s
+}
+
+// retainedMB returns the RSS after two collections have run and the freed
+// memory went back to the system: what the generator holds.
+func retainedMB(t *testing.T) float64 {
+	runtime.GC()
+	debug.FreeOSMemory()
+	return rssMB(t)
 }
 
 func rssMB(t *testing.T) float64 {

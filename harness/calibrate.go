@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -28,18 +29,25 @@ const (
 	DefaultCalibrateBudget   = 60 * time.Second
 	CalibrateStartRate       = 1000
 	CalibrateFloorRate       = 1000
+	CalibrateCPURate         = 5000 // the rate at which the generator's CPU per request is measured
 	CalibrateAchievedFrac    = 0.99 // a rate passes when at least this fraction of it is achieved
 	calibrateBisectPrecision = 0.05 // stop bisecting when the gap is below 5% of the ceiling
 	calibratePause           = 250 * time.Millisecond
+	// CalibrateMaxWorkers bounds the requests in flight, as the profiles'
+	// default attack.max_workers does in a run: unbounded, a step far past
+	// the ceiling opened a connection per request in flight until the
+	// endpoint ran out of file descriptors (20,000) at 32,000 rps.
+	CalibrateMaxWorkers = 4096
 )
 
 // CalibrateOptions configure [Calibrate]. Zero fields take the defaults.
 type CalibrateOptions struct {
-	Target       string        // base URL of a null endpoint (ServeNull) on loopback
-	MaxRate      float64       // the highest rate tried; DefaultCalibrateMaxRate
-	StepDuration time.Duration // how long each rate is held, the floor's too; DefaultCalibrateStep
-	Budget       time.Duration // no step starts that would end after it; DefaultCalibrateBudget
-	Endpoint     string        // how the null endpoint runs, for the record ("child process")
+	Target       string         // base URL of a null endpoint (ServeNull) on loopback
+	MaxRate      float64        // the highest rate tried; DefaultCalibrateMaxRate
+	StepDuration time.Duration  // how long each rate is held, the floor's too; DefaultCalibrateStep
+	Budget       time.Duration  // no step starts that would end after it; DefaultCalibrateBudget
+	Endpoint     string         // how the null endpoint runs, for the record ("child process")
+	Client       loadgen.Client // the generator's HTTP client; "" is loadgen's default
 	// Progress, if set, is called after each step.
 	Progress func(CalibrationStep)
 }
@@ -55,6 +63,10 @@ type CalibrationStep struct {
 	Drops       int64   `json:"drops"`
 	P50Ms       float64 `json:"p50_ms"` // from the intended send time
 	P99Ms       float64 `json:"p99_ms"`
+	// CPUUsPerReq is this process's CPU time (user + system, every thread)
+	// while the step ran, per request sent, in µs: the generator's cost,
+	// the null endpoint being another process.
+	CPUUsPerReq float64 `json:"cpu_us_per_request"`
 	Pass        bool    `json:"pass"` // achieved >= 99% of the rate
 }
 
@@ -62,12 +74,17 @@ type CalibrationStep struct {
 // and how it was found.
 type CalibrationRun struct {
 	results.Calibration
-	Capped     bool              `json:"capped"` // the ceiling is the highest rate tried: the real one is higher
-	MaxRate    float64           `json:"max_rate"`
-	StepS      float64           `json:"step_s"`
-	Endpoint   string            `json:"endpoint"`
-	GOMAXPROCS int               `json:"gomaxprocs"`
-	Steps      []CalibrationStep `json:"steps"`
+	Capped     bool    `json:"capped"` // the ceiling is the highest rate tried: the real one is higher
+	MaxRate    float64 `json:"max_rate"`
+	StepS      float64 `json:"step_s"`
+	Endpoint   string  `json:"endpoint"`
+	GOMAXPROCS int     `json:"gomaxprocs"`
+	Client     string  `json:"client"`
+	// CPURate and CPUUsPerReq: the generator's CPU per request at CPURate
+	// (CalibrateCPURate, or MaxRate if lower), from the "cpu" step.
+	CPURate     float64           `json:"cpu_rate_rps"`
+	CPUUsPerReq float64           `json:"cpu_us_per_request"`
+	Steps       []CalibrationStep `json:"steps"`
 }
 
 // Calibrate measures the generator's own floor and ceiling against the null
@@ -87,13 +104,17 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*CalibrationRun, error)
 	step := cmp.Or(o.StepDuration, DefaultCalibrateStep)
 	budget := cmp.Or(o.Budget, DefaultCalibrateBudget)
 	began := time.Now()
-	c := &CalibrationRun{MaxRate: maxRate, StepS: step.Seconds(), Endpoint: o.Endpoint, GOMAXPROCS: runtime.GOMAXPROCS(0)}
+	client, err := loadgen.ParseClient(string(o.Client))
+	if err != nil {
+		return nil, err
+	}
+	c := &CalibrationRun{MaxRate: maxRate, StepS: step.Seconds(), Endpoint: o.Endpoint, GOMAXPROCS: runtime.GOMAXPROCS(0), Client: string(client)}
 	c.At = began.UTC()
 	var firstID uint64 = 1
 	fits := func() bool { return time.Since(began)+step+calibratePause <= budget }
 
 	hold := func(phase string, rate float64) (CalibrationStep, error) {
-		st, err := holdRate(ctx, o.Target, rate, step, firstID)
+		st, err := holdRate(ctx, holdOptions{target: o.Target, rate: rate, d: step, firstID: firstID, client: client})
 		firstID += uint64(rate*step.Seconds()) + 1
 		st.Phase = phase
 		if err == nil {
@@ -111,6 +132,10 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*CalibrationRun, error)
 	}
 	c.FloorRPS = CalibrateFloorRate
 	c.FloorMs.P50, c.FloorMs.P99 = floor.P50Ms, floor.P99Ms
+	c.CPURate = min(CalibrateCPURate, maxRate)
+	if c.CPUUsPerReq, err = cpuStep(hold, c.CPURate); err != nil {
+		return nil, err
+	}
 
 	// Double until a rate fails, then bisect. The floor is the first
 	// doubling step.
@@ -151,35 +176,68 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*CalibrationRun, error)
 	return c, nil
 }
 
-// holdRate sends rate hits per second for d and measures what came back.
-func holdRate(ctx context.Context, target string, rate float64, d time.Duration, firstID uint64) (CalibrationStep, error) {
-	st := CalibrationStep{RateRPS: rate}
-	pacer, err := loadgen.NewStagePacer(loadgen.Stage{For: d, From: rate, To: rate})
+// cpuStep holds rate with hold and returns the generator's CPU per request.
+func cpuStep(hold func(string, float64) (CalibrationStep, error), rate float64) (float64, error) {
+	st, err := hold("cpu", rate)
+	return st.CPUUsPerReq, err
+}
+
+// holdOptions are one step of a calibration.
+type holdOptions struct {
+	target  string
+	rate    float64
+	d       time.Duration
+	firstID uint64
+	client  loadgen.Client
+}
+
+// holdRate sends rate hits per second for d and measures what came back,
+// and what this process's CPU time grew by meanwhile.
+func holdRate(ctx context.Context, h holdOptions) (CalibrationStep, error) {
+	st := CalibrationStep{RateRPS: h.rate}
+	pacer, err := loadgen.NewStagePacer(loadgen.Stage{For: h.d, From: h.rate, To: h.rate})
 	if err != nil {
 		return st, err
 	}
 	rec := loadgen.NewRecorder(loadgen.RecorderOptions{Due: pacer.Due})
+	cpu0 := processCPU()
 	err = loadgen.Attack(ctx, loadgen.AttackOptions{
-		Target:    target,
-		Pacer:     pacer,
-		KeepAlive: true, // the rest as the Vegeta CLI's defaults
-		FirstID:   firstID,
+		Target:     h.target,
+		Pacer:      pacer,
+		KeepAlive:  true, // the rest as the Vegeta CLI's defaults
+		MaxWorkers: CalibrateMaxWorkers,
+		FirstID:    h.firstID,
 		// Cut the step one interval after its last hit is due, as the Vegeta
 		// CLI does (its pacer sends hit n at (n-1)/rate, ours at n/rate):
 		// hits fallen behind further are never sent.
-		Slack: time.Duration(float64(time.Second) / rate),
+		Slack:  time.Duration(float64(time.Second) / h.rate),
+		Client: h.client,
 	}, rec)
+	cpu := processCPU() - cpu0
 	if err != nil {
 		return st, err
 	}
 	t := rec.Totals()
 	api, _ := rec.Histograms()
 	st.Sent, st.Accepted, st.Late, st.Drops = t.Requests, t.Accepted, t.Late, t.Drops.Total
-	st.AchievedRPS = float64(t.Accepted) / d.Seconds()
+	st.AchievedRPS = float64(t.Accepted) / h.d.Seconds()
 	st.P50Ms, st.P99Ms = ms(api.ValueAtQuantile(50)), ms(api.ValueAtQuantile(99))
+	if t.Requests > 0 {
+		st.CPUUsPerReq = float64(cpu.Microseconds()) / float64(t.Requests)
+	}
 	st.Pass = float64(t.Accepted) >= CalibrateAchievedFrac*float64(pacer.Total())
 	time.Sleep(calibratePause) // let the last connections close
 	return st, ctx.Err()
+}
+
+// processCPU returns this process's CPU time so far, user and system, all
+// threads; 0 where getrusage(2) fails.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // ServeNull serves a null reaction endpoint on ln until ctx is done: every
@@ -200,10 +258,29 @@ func ServeNull(ctx context.Context, ln net.Listener) error {
 	}
 	stop := context.AfterFunc(ctx, func() { _ = s.Shutdown() })
 	defer stop()
-	if err := s.Serve(ln); err != nil {
+	if err := s.Serve(patientListener{ln}); err != nil {
 		return err
 	}
 	return nil
+}
+
+// patientListener retries Accept when the process is out of file
+// descriptors (EMFILE, ENFILE) instead of failing: fasthttp's Serve takes
+// any error but a timeout as permanent and returns, so a load that opened
+// more connections than the endpoint may hold killed it for the rest of
+// the sitting. The connections beyond wait in the listen backlog (or time
+// out at the client) until some close. It stops when the listener closes.
+type patientListener struct{ net.Listener }
+
+func (l patientListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		return c, err
+	}
 }
 
 // ErrNoCalibration is returned by LatestCalibration on a machine never

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io/fs"
 	"net"
+	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -45,6 +47,17 @@ func TestCalibrate(t *testing.T) {
 	if c.FloorRPS != CalibrateFloorRate || c.Steps[0].Sent != 300 {
 		t.Errorf("floor at %g rps with %d sent, want %d rps, 300 sent", c.FloorRPS, c.Steps[0].Sent, CalibrateFloorRate)
 	}
+	// The cpu step holds min(CalibrateCPURate, MaxRate) and measures this
+	// process's CPU: more than nothing for 600 requests.
+	if len(c.Steps) < 2 || c.Steps[1].Phase != "cpu" || c.CPURate != 2000 || c.Steps[1].Sent != 600 {
+		t.Errorf("second step %+v, cpu rate %g; want the cpu step at 2000 rps, 600 sent", c.Steps[1], c.CPURate)
+	}
+	if c.CPUUsPerReq <= 0 || c.CPUUsPerReq != c.Steps[1].CPUUsPerReq {
+		t.Errorf("cpu per request %g, want > 0 and the cpu step's (%g)", c.CPUUsPerReq, c.Steps[1].CPUUsPerReq)
+	}
+	if c.Client != string(loadgen.ClientFastHTTP) {
+		t.Errorf("client %q, want the default %q", c.Client, loadgen.ClientFastHTTP)
+	}
 	if c.CeilingRPS > 2000 {
 		t.Errorf("ceiling %g above the highest rate tried", c.CeilingRPS)
 	}
@@ -71,3 +84,42 @@ func TestCalibrateRefusesRemote(t *testing.T) {
 		t.Errorf("got %v, want ErrNotLoopback", err)
 	}
 }
+
+// emfileListener fails Accept with EMFILE, wrapped as net does, n times,
+// then hands out conn.
+type emfileListener struct {
+	net.Listener
+	n    int
+	conn net.Conn
+}
+
+func (l *emfileListener) Accept() (net.Conn, error) {
+	if l.n > 0 {
+		l.n--
+		return nil, &net.OpError{Op: "accept", Net: "tcp4", Err: os.NewSyscallError("accept4", syscall.EMFILE)}
+	}
+	return l.conn, nil
+}
+
+// TestPatientListener: out of file descriptors, the null endpoint waits
+// and accepts again instead of ending (fasthttp's Serve would return).
+func TestPatientListener(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	l := patientListener{&emfileListener{n: 3, conn: a}}
+	c, err := l.Accept()
+	if err != nil || c != a {
+		t.Fatalf("Accept = %v, %v; want the conn after 3 EMFILEs", c, err)
+	}
+	closed := errors.New("closed")
+	if _, err := (patientListener{failing{closed}}).Accept(); !errors.Is(err, closed) {
+		t.Errorf("Accept on a closed listener = %v, want its error", err)
+	}
+}
+
+type failing struct{ err error }
+
+func (f failing) Accept() (net.Conn, error) { return nil, f.err }
+func (failing) Close() error                { return nil }
+func (failing) Addr() net.Addr              { return &net.TCPAddr{} }

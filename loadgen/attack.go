@@ -54,6 +54,11 @@ type AttackOptions struct {
 	// means none, so hits not sent by the schedule's end are never sent
 	// (the Vegeta CLI's behaviour).
 	Slack time.Duration
+	// Client is the HTTP client: ClientFastHTTP ("" too) or ClientNetHTTP.
+	// With fasthttp, Connections is not a separate bound: idle connections
+	// are kept until they have been idle 10 s, and MaxWorkers bounds them
+	// all (a worker holds at most one).
+	Client Client
 }
 
 // ErrNotLoopback is returned by CheckTarget for a target off this machine.
@@ -131,25 +136,32 @@ func Attack(ctx context.Context, o AttackOptions, rec *Recorder) error {
 		return err
 	}
 
-	timeout := orDefault(o.Timeout, DefaultTimeout)
-	workers := orDefault(o.Workers, DefaultWorkers)
-	maxWorkers := orDefault(o.MaxWorkers, vegeta.DefaultMaxWorkers)
-	conns := orDefault(o.Connections, DefaultConnections)
-	var slack time.Duration
-	switch {
-	case o.Slack == 0:
-		slack = DefaultSlack
-	case o.Slack > 0:
-		slack = o.Slack
+	s := settingsOf(o)
+	client, err := ParseClient(string(o.Client))
+	if err != nil {
+		return err
 	}
+	if client == ClientNetHTTP {
+		attackNetHTTP(ctx, o, s, rec)
+		return ctx.Err()
+	}
+	f, err := newFastAttack(o, s, rec)
+	if err != nil {
+		return err
+	}
+	f.run(ctx, o.Pacer, s)
+	return ctx.Err()
+}
 
+// attackNetHTTP sends the schedule with vegeta's attacker over net/http.
+func attackNetHTTP(ctx context.Context, o AttackOptions, s attackSettings, rec *Recorder) {
 	// Our own transport, so that nothing is proxied, HTTP/2 is never
 	// negotiated, and the idle connections are closed when the attack ends
 	// (vegeta's own transport keeps them as long as the process lives).
-	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
+	dialer := &net.Dialer{Timeout: s.timeout, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{
 		DialContext:         dialer.DialContext,
-		MaxIdleConnsPerHost: conns,
+		MaxIdleConnsPerHost: s.conns,
 		// A stall makes vegeta add workers and connections, which it keeps;
 		// idle ones close after this, so memory comes back down.
 		IdleConnTimeout:    10 * time.Second,
@@ -161,10 +173,10 @@ func Attack(ctx context.Context, o AttackOptions, rec *Recorder) error {
 	defer tr.CloseIdleConnections()
 	atk := vegeta.NewAttacker(
 		vegeta.Client(&http.Client{Transport: tr}), // first: the options below change it
-		vegeta.Timeout(timeout),
-		vegeta.Workers(workers),
-		vegeta.MaxWorkers(maxWorkers),
-		vegeta.Connections(conns),
+		vegeta.Timeout(s.timeout),
+		vegeta.Workers(s.workers),
+		vegeta.MaxWorkers(s.maxWorkers),
+		vegeta.Connections(s.conns),
 		// Not vegeta.KeepAlive: it would swap our dialer for vegeta's; the
 		// transport above has DisableKeepAlives.
 		vegeta.MaxBody(0), // the answers' bodies are read and discarded, not kept
@@ -180,10 +192,9 @@ func Attack(ctx context.Context, o AttackOptions, rec *Recorder) error {
 	// overstated by those microseconds, never understated.
 	rec.SetStart(time.Now())
 	pacer := preciseWait{StagePacer: o.Pacer, ctx: ctx, sleep: highResSleep}
-	for res := range atk.Attack(targeter, pacer, o.Pacer.Duration()+slack, "") {
+	for res := range atk.Attack(targeter, pacer, o.Pacer.Duration()+s.slack, "") {
 		rec.Record(res)
 	}
-	return ctx.Err()
 }
 
 // orDefault returns v, or def when v is zero.

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -168,4 +169,119 @@ func TestAttackRefusesRemote(t *testing.T) {
 	if n := rec.Totals().Requests; n != 0 {
 		t.Errorf("recorded %d requests, want none", n)
 	}
+}
+
+func TestParseClient(t *testing.T) {
+	tests := []struct {
+		have    string
+		want    Client
+		wantErr bool
+	}{
+		{"", ClientFastHTTP, false}, // the default
+		{"fasthttp", ClientFastHTTP, false},
+		{"net/http", ClientNetHTTP, false},
+		{"nethttp", ClientNetHTTP, false}, // without the slash, for file names
+		{"http2", "", true},
+	}
+	for _, tt := range tests {
+		got, err := ParseClient(tt.have)
+		if got != tt.want || (err != nil) != tt.wantErr {
+			t.Errorf("ParseClient(%q) = %q, %v; want %q, error %v", tt.have, got, err, tt.want, tt.wantErr)
+		}
+	}
+	o := AttackOptions{Target: "http://127.0.0.1:1", Pacer: mustPacer(t, 10), Client: "http2"}
+	if err := Attack(context.Background(), o, NewRecorder(RecorderOptions{})); err == nil || !strings.Contains(err.Error(), `"http2"`) {
+		t.Errorf("Attack with client http2: %v, want an error naming it", err)
+	}
+}
+
+// TestAttackSendsEachHitOnce: a connection closed before the answer is a
+// reset, recorded once; neither client sends the POST again (a retry would
+// be a second reaction with the same id).
+func TestAttackSendsEachHitOnce(t *testing.T) {
+	for _, client := range Clients {
+		t.Run(string(client), func(t *testing.T) {
+			ln, err := net.Listen("tcp4", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			var mu sync.Mutex
+			requests := 0
+			go func() {
+				for {
+					c, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					go func() {
+						defer c.Close()
+						c.SetReadDeadline(time.Now().Add(time.Second))
+						if n, _ := c.Read(make([]byte, 4096)); n > 0 {
+							mu.Lock()
+							requests++
+							mu.Unlock()
+						}
+					}()
+				}
+			}()
+			pacer := mustPacer(t, 5)
+			rec := NewRecorder(RecorderOptions{Due: pacer.Due})
+			o := AttackOptions{Target: "http://" + ln.Addr().String(), Pacer: pacer, Timeout: time.Second, KeepAlive: true, Client: client}
+			if err := Attack(context.Background(), o, rec); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(100 * time.Millisecond) // a retry would have arrived
+			mu.Lock()
+			defer mu.Unlock()
+			got := rec.Totals()
+			if requests != 5 || got.Requests != 5 || got.Drops.Reset != 5 {
+				t.Errorf("the server read %d requests, the recorder %d with %d resets; want 5, 5, 5", requests, got.Requests, got.Drops.Reset)
+			}
+		})
+	}
+}
+
+// mustPacer returns a pacer of n hits over n×10 ms.
+func mustPacer(t *testing.T, n int) StagePacer {
+	t.Helper()
+	p, err := NewStagePacer(Stage{For: time.Duration(n) * 10 * time.Millisecond, From: 100, To: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestRetireIdleWorkers: retire ends idle workers down to keep, and no
+// further; they end (their goroutines return).
+func TestRetireIdleWorkers(t *testing.T) {
+	f := &fastAttack{minWorkers: 2}
+	hits := make(chan bool)
+	var ended sync.WaitGroup
+	var running atomic.Int64
+	for range 10 {
+		f.workers.Add(1)
+		running.Add(1)
+		ended.Add(1)
+		go func() {
+			defer ended.Done()
+			defer running.Add(-1)
+			f.work(false, hits)
+		}()
+	}
+	// The workers may not all wait on hits yet: retire takes only those
+	// that do, so try again for a while.
+	for deadline := time.Now().Add(2 * time.Second); f.workers.Load() > 4 && time.Now().Before(deadline); {
+		f.retire(hits, 4)
+		time.Sleep(time.Millisecond)
+	}
+	f.retire(hits, 4) // none beyond keep
+	for deadline := time.Now().Add(2 * time.Second); running.Load() > 4 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	if w, r := f.workers.Load(), running.Load(); w != 4 || r != 4 {
+		t.Errorf("%d workers counted, %d running; want 4 and 4", w, r)
+	}
+	close(hits)
+	ended.Wait()
 }

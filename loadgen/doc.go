@@ -9,4 +9,9 @@
 // whole number, whatever the target does. Latency is measured from that
 // intended time as well as from the actual send, so a stalled target cannot
 // hide its latency (coordinated omission).
+//
+// The requests go out through a [Client]: fasthttp by default (commbench's
+// own attack loop over the pacer, a request and response reused per
+// worker), or vegeta's own attacker over net/http. Both record the same
+// vegeta.Result into the same [Recorder].
 package loadgen

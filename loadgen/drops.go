@@ -14,7 +14,8 @@ import (
 // accepted, 429, 503 and the other 5xx have their own classes, anything else
 // (200 included: the reaction service never answers it) is "other".
 // Code 0 means no response came; the class is read from the error text,
-// which vegeta fills with the http.Client's err.Error(): the client's
+// which vegeta fills with the http.Client's err.Error() (the fasthttp
+// client with the fasthttp error's): the client's
 // timeout first (a timed-out dial or read also says "timeout"), then
 // "connection refused", then the ways a connection dies mid-request.
 func Classify(res *vegeta.Result) results.DropClass {
@@ -37,14 +38,16 @@ func Classify(res *vegeta.Result) results.DropClass {
 	case strings.Contains(e, "Client.Timeout exceeded"),
 		strings.Contains(e, "context deadline exceeded"),
 		strings.Contains(e, "i/o timeout"),
-		strings.Contains(e, "timeout awaiting response headers"):
+		strings.Contains(e, "timeout awaiting response headers"),
+		e == "fasthttp: timeout",                                          // fasthttp.ErrTimeout: DoDeadline's deadline passed
+		strings.Contains(e, "dialing to the given tcp address timed out"): // fasthttp.ErrDialTimeout
 		return results.DropTimeout
 	case strings.Contains(e, "connection refused"):
 		return results.DropRefused
 	case strings.Contains(e, "connection reset"),
 		strings.HasSuffix(e, "EOF"), // io.EOF and io.ErrUnexpectedEOF: closed before or while answering
 		strings.Contains(e, "broken pipe"),
-		strings.Contains(e, "server closed"), // "http: server closed idle connection"
+		strings.Contains(e, "server closed"), // "http: server closed idle connection"; fasthttp.ErrConnectionClosed
 		strings.Contains(e, "transport connection broken"),
 		strings.Contains(e, "use of closed network connection"):
 		return results.DropReset

@@ -39,6 +39,13 @@ func TestClassify(t *testing.T) {
 		{"closed mid-body", vegeta.Result{Error: `unexpected EOF`}, results.DropReset},
 		{"broken pipe", vegeta.Result{Error: `Post "http://127.0.0.1:8080/v1/reactions": write tcp 127.0.0.1:5->127.0.0.1:8080: write: broken pipe`}, results.DropReset},
 		{"server closed idle connection", vegeta.Result{Error: `Post "http://127.0.0.1:8080/v1/reactions": http: server closed idle connection`}, results.DropReset},
+
+		// No answer: the fasthttp client's err.Error(), as its worker records it.
+		{"fasthttp deadline", vegeta.Result{Error: `fasthttp: timeout`}, results.DropTimeout},
+		{"fasthttp dial timeout", vegeta.Result{Error: `fasthttp: dialing to the given tcp address timed out`}, results.DropTimeout},
+		{"fasthttp refused", vegeta.Result{Error: `dial tcp 127.0.0.1:37257: connect: connection refused`}, results.DropRefused},
+		{"fasthttp closed or reset before the answer", vegeta.Result{Error: `fasthttp: the server closed connection before returning the first response byte. make sure the server returns 'connection: close' response header before closing the connection`}, results.DropReset},
+		{"fasthttp no free connection is the client's own limit", vegeta.Result{Error: `fasthttp: no free connections available to host`}, results.DropOther},
 		{"unknown error", vegeta.Result{Error: `Post "http://127.0.0.1:8080/v1/reactions": net/http: invalid header field name`}, results.DropOther},
 		{"no code and no error", vegeta.Result{}, results.DropOther},
 	}
@@ -51,8 +58,9 @@ func TestClassify(t *testing.T) {
 	}
 }
 
-// TestClassifyLive provokes each failure on loopback and checks the class
-// of what vegeta records: the error texts are the real ones.
+// TestClassifyLive provokes each failure on loopback, through real
+// sockets, with each client, and checks the class of what it records: the
+// error texts are the real ones.
 func TestClassifyLive(t *testing.T) {
 	serve := func(t *testing.T, conn func(net.Conn)) string {
 		t.Helper()
@@ -80,6 +88,18 @@ func TestClassifyLive(t *testing.T) {
 		ln.Close()
 		return "http://" + ln.Addr().String()
 	}
+	// answering answers every request with status, after reading it.
+	answering := func(status string) func(t *testing.T) string {
+		return func(t *testing.T) string {
+			return serve(t, func(c net.Conn) {
+				defer c.Close()
+				c.SetReadDeadline(time.Now().Add(time.Second))
+				c.Read(make([]byte, 4096))
+				c.Write([]byte("HTTP/1.1 " + status + "\r\nContent-Length: 0\r\n\r\n"))
+				c.Read(make([]byte, 1)) // until the client closes or the deadline
+			})
+		}
+	}
 	tests := []struct {
 		name   string
 		target func(t *testing.T) string
@@ -91,10 +111,25 @@ func TestClassifyLive(t *testing.T) {
 			t.Cleanup(func() { close(hold) })
 			return serve(t, func(c net.Conn) { <-hold; c.Close() })
 		}, results.DropTimeout},
+		{"answers too late", func(t *testing.T) string {
+			return serve(t, func(c net.Conn) {
+				c.Read(make([]byte, 4096))
+				time.Sleep(500 * time.Millisecond)
+				c.Write([]byte("HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n"))
+				c.Close()
+			})
+		}, results.DropTimeout},
 		{"reset after reading a little", func(t *testing.T) string {
 			return serve(t, func(c net.Conn) {
 				c.Read(make([]byte, 10))
 				c.(*net.TCPConn).SetLinger(0)
+				c.Close()
+			})
+		}, results.DropReset},
+		{"closed after reading the request", func(t *testing.T) string {
+			return serve(t, func(c net.Conn) {
+				c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+				c.Read(make([]byte, 4096))
 				c.Close()
 			})
 		}, results.DropReset},
@@ -106,31 +141,39 @@ func TestClassifyLive(t *testing.T) {
 				c.Close()
 			})
 		}, results.DropReset},
+		{"accepted", answering("202 Accepted"), results.NotDropped},
+		{"rate limited", answering("429 Too Many Requests"), results.DropHTTP429},
+		{"shed (503)", answering("503 Service Unavailable"), results.DropHTTP503},
+		{"internal error", answering("500 Internal Server Error"), results.DropHTTP5xx},
+		{"bad gateway", answering("502 Bad Gateway"), results.DropHTTP5xx},
+		{"bad request", answering("400 Bad Request"), results.DropOther},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			pacer, err := NewStagePacer(Stage{For: 100 * time.Millisecond, From: 10, To: 10})
-			if err != nil {
-				t.Fatal(err)
-			}
-			rec := NewRecorder(RecorderOptions{Due: pacer.Due})
-			o := AttackOptions{Target: tt.target(t), Pacer: pacer, Timeout: 300 * time.Millisecond, KeepAlive: true}
-			if err := Attack(context.Background(), o, rec); err != nil {
-				t.Fatal(err)
-			}
-			got := rec.Totals()
-			var want results.Drops
-			want.Add(tt.want)
-			if got.Requests != 1 || got.Drops != want {
-				t.Errorf("got %d requests, drops %+v; want 1, %+v", got.Requests, got.Drops, want)
-			}
-			wantInd := int64(0)
-			if tt.want == results.DropTimeout {
-				wantInd = 1
-			}
-			if got.Indeterminate != wantInd {
-				t.Errorf("got %d indeterminate, want %d", got.Indeterminate, wantInd)
-			}
-		})
+	for _, client := range Clients {
+		for _, tt := range tests {
+			t.Run(string(client)+"/"+tt.name, func(t *testing.T) {
+				pacer, err := NewStagePacer(Stage{For: 100 * time.Millisecond, From: 10, To: 10})
+				if err != nil {
+					t.Fatal(err)
+				}
+				rec := NewRecorder(RecorderOptions{Due: pacer.Due})
+				o := AttackOptions{Target: tt.target(t), Pacer: pacer, Timeout: 300 * time.Millisecond, KeepAlive: true, Client: client}
+				if err := Attack(context.Background(), o, rec); err != nil {
+					t.Fatal(err)
+				}
+				got := rec.Totals()
+				var want results.Drops
+				want.Add(tt.want)
+				if got.Requests != 1 || got.Drops != want {
+					t.Errorf("got %d requests, drops %+v; want 1, %+v", got.Requests, got.Drops, want)
+				}
+				wantInd := int64(0)
+				if tt.want == results.DropTimeout {
+					wantInd = 1
+				}
+				if got.Indeterminate != wantInd {
+					t.Errorf("got %d indeterminate, want %d", got.Indeterminate, wantInd)
+				}
+			})
+		}
 	}
 }

@@ -147,20 +147,24 @@ func (r *Recorder) countSent() { r.sent.Add(1) }
 // uncorrected one is Latency, from the actual send. Every result is
 // recorded, accepted or not: a fast 503 is latency the user saw too.
 func (r *Recorder) Record(res *vegeta.Result) {
-	class := Classify(res)
-	var id uint64
-	var idOK bool
-	var path string
-	if class == results.NotDropped {
+	var a answer
+	if res.Code == 201 || res.Code == 202 {
 		if v := res.Headers[wire.HeaderID]; len(v) > 0 { // canonical key: no allocation
 			n, err := strconv.ParseUint(v[0], 10, 64)
-			id, idOK = n, err == nil
+			a.id, a.idOK = n, err == nil
 		}
 		if v := res.Headers[wire.HeaderPath]; len(v) > 0 {
-			path = v[0]
+			a.path = v[0]
 		}
 	}
+	r.add(res, a)
+}
 
+// add records res, whose accepted answer carried a (read from its headers
+// by the caller: vegeta's http.Header or fasthttp's).
+func (r *Recorder) add(res *vegeta.Result, a answer) {
+	class := Classify(res)
+	id, idOK, path := a.id, a.idOK, a.path
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	lat := res.Latency

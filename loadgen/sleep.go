@@ -2,7 +2,6 @@ package loadgen
 
 import (
 	"context"
-	"runtime"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
@@ -38,20 +37,8 @@ func (p preciseWait) Pace(elapsed time.Duration, hits uint64) (time.Duration, bo
 	if stop || wait <= 0 {
 		return 0, stop
 	}
-	deadline := time.Now().Add(wait)
-	// The hit vegeta just handed a worker made that worker runnable on this
-	// goroutine's P; a blocking sleep now would hold the P, and the worker
-	// would wait for the runtime to take the P back (up to milliseconds
-	// under load) before it could send. Let it run first.
-	runtime.Gosched()
-	for {
-		if p.ctx.Err() != nil {
-			return 0, true
-		}
-		left := time.Until(deadline)
-		if left <= 0 {
-			return 0, false
-		}
-		p.sleep(min(left, maxPaceSleep))
+	if !pace(p.ctx, time.Now().Add(wait), p.sleep) {
+		return 0, true
 	}
+	return 0, false
 }

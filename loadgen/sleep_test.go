@@ -68,4 +68,10 @@ func BenchmarkHighResSleep(b *testing.B) {
 			highResSleep(d)
 		}
 	})
+	b.Run("nanosleep, 1 ns timer slack", func(b *testing.B) {
+		defer tightTimerSlack()()
+		for b.Loop() {
+			highResSleep(d)
+		}
+	})
 }

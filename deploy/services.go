@@ -123,19 +123,9 @@ func commbench(o Options, name string, port int, args ...string) Container {
 // profile's knobs, as the harness passes them (harness/services.go), on
 // the default topic and group. The brokers come from KAFKA_BROKERS.
 func NotificationArgs(o Options) []string {
-	s := o.Profile.Services
-	return []string{"serve", "notification", "--listen", listen(NotificationPort),
+	return append([]string{"serve", "notification", "--listen", listen(NotificationPort),
 		"--topic", notification.DefaultTopic, "--group", notification.DefaultGroup,
-		"--consumers", strconv.Itoa(s.Notification.Consumers),
-		"--concurrency", strconv.Itoa(s.Notification.Concurrency),
-		"--retries", strconv.Itoa(s.Notification.Retries + 1),
-		"--retry-backoff", s.Notification.RetryBackoff.String(),
-		"--retry-max-backoff", s.Notification.RetryMaxBackoff.String(),
-		"--provider-p50", s.Provider.Latency.P50.String(),
-		"--provider-p99", s.Provider.Latency.P99.String(),
-		"--provider-capacity", strconv.Itoa(s.Provider.Capacity),
-		"--provider-error-rate", strconv.FormatFloat(s.Provider.ErrorRate, 'g', -1, 64),
-	}
+	}, o.Profile.Services.NotificationFlags()...)
 }
 
 // TopicsArgs are the notification pod's init container's: create the

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -40,25 +39,15 @@ func (r *patternRun) startServices(ctx context.Context) (err error) {
 // notificationArgs are a notification process's arguments for its listen
 // address and consumer group.
 func (r *patternRun) notificationArgs(listen, group string) []string {
-	s := r.p.Services
 	brokers := ""
 	if r.async() {
 		brokers = strings.Join(r.broker.Addrs, ",")
 	}
-	return []string{"serve", "notification",
+	return append([]string{"serve", "notification",
 		"--topic", r.dTopic, "--dlq-topic", r.topic + ".dlq",
-		"--consumers", strconv.Itoa(s.Notification.Consumers),
-		"--concurrency", strconv.Itoa(s.Notification.Concurrency),
-		"--retries", strconv.Itoa(s.Notification.Retries + 1),
-		"--retry-backoff", s.Notification.RetryBackoff.String(),
-		"--retry-max-backoff", s.Notification.RetryMaxBackoff.String(),
-		"--provider-p50", s.Provider.Latency.P50.String(),
-		"--provider-p99", s.Provider.Latency.P99.String(),
-		"--provider-capacity", strconv.Itoa(s.Provider.Capacity),
-		"--provider-error-rate", strconv.FormatFloat(s.Provider.ErrorRate, 'g', -1, 64),
 		"--brokers", brokers,
 		"--listen", listen, "--group", group,
-	}
+	}, r.p.Services.NotificationFlags()...)
 }
 
 // startNotification starts a notification process per replica; the first

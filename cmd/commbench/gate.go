@@ -90,6 +90,7 @@ type gateFlags struct {
 	noRerun                                   bool
 	// The side-by-side gate's.
 	against, baseExe, repo, out, patterns string
+	resume                                string // --self-test's folder to go on with
 	repeats, trials                       int
 	selfTest                              bool
 	headSet                               []string
@@ -139,6 +140,7 @@ func parseGateFlags(args []string) (gateFlags, string, error) {
 	fs.StringVar(&f.baseExe, "base-exe", "", "side by side: a commbench binary already built for the base, instead of --against")
 	fs.BoolVar(&f.selfTest, "self-test", false, "run the gate against itself and against an injected regression; print its error rates")
 	fs.IntVar(&f.trials, "trials", 3, "with --self-test: trials of each kind")
+	fs.StringVar(&f.resume, "resume", "", "with --self-test: an earlier self-test's folder; its finished trials count, and it goes on up to --trials")
 	fs.IntVar(&f.repeats, "repeats", 2, "side by side: runs of each build, interleaved")
 	fs.StringVar(&f.repo, "repo", ".", "side by side: the git repository REF is in")
 	fs.StringVar(&f.out, "out", "reports/gate", "side by side: folder for the gate's folder (runs, logs, gate.txt)")
@@ -210,6 +212,8 @@ func (f gateFlags) check() error {
 		return usageErr(errors.New("gate: --baseline and --against, --base-exe or --self-test exclude each other"), "choose one: side by side (--against REF) or against a committed baseline")
 	case f.against != "" && f.baseExe != "":
 		return usageErr(errors.New("gate: --against and --base-exe exclude each other"), "--against builds the base, --base-exe names one already built")
+	case f.resume != "" && !f.selfTest:
+		return usageErr(errors.New("gate: --resume goes with --self-test"), "e.g. commbench gate --self-test --trials 10 --resume reports/gate/20261130-083946")
 	case f.selfTest && (f.against != "" || f.baseExe != ""):
 		return usageErr(errors.New("gate: --self-test runs this build against itself: no --against or --base-exe"), "")
 	}

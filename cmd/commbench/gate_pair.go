@@ -51,13 +51,16 @@ func cmdGatePair(f gateFlags) error {
 	if err != nil {
 		return err
 	}
+	if f.selfTest && len(f.headSet) == 0 {
+		f.headSet = []string{defaultInjection}
+	}
 	p, plan, err := gatePlan(f, headExe)
 	if err != nil {
 		return err
 	}
 	opts := gate.PairOptions{Thresholds: f.thresholds(p.Gate), Alpha: f.alphaOr(p.Gate.Alpha), Block: f.block}
 	if f.selfTest {
-		return gateSelfTest(ctx, f, env, plan, opts)
+		return gateSelfTest(ctx, f, env, plan, opts, p)
 	}
 	start := time.Now()
 	var sha string
@@ -90,6 +93,7 @@ func cmdGatePair(f gateFlags) error {
 		return err
 	}
 	defer stopBroker()
+	warmUp(ctx, plan, p)
 	base, head := runInterleaved(ctx, plan, 0, plan.repeats)
 	if ctx.Err() != nil {
 		return &exitError{Code: exitSignaled, Err: fmt.Errorf("gate: interrupted; the runs so far are in %s", plan.out)}
@@ -123,12 +127,9 @@ func gatePlan(f gateFlags, headExe string) (*profiles.Profile, pairPlan, error) 
 	if err != nil {
 		return nil, pairPlan{}, usageErr(fmt.Errorf("gate: --head-set: %w", err), "PATH=VALUE with a dotted path of the profile, e.g. services.reaction.write_cost=10ms")
 	}
-	out, err := filepath.Abs(filepath.Join(f.out, time.Now().Format("20060102-150405")))
+	out, err := gateFolder(f)
 	if err != nil {
 		return nil, pairPlan{}, err
-	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return nil, pairPlan{}, usageErr(fmt.Errorf("gate: --out: %w", err), "")
 	}
 	plan := pairPlan{headExe: headExe, headName: headName(f.repo), patterns: f.patterns, repeats: f.repeats, out: out,
 		baseProfile: filepath.Join(out, "profile-base.yaml"), headProfile: filepath.Join(out, "profile-head.yaml")}
@@ -142,6 +143,12 @@ func gatePlan(f gateFlags, headExe string) (*profiles.Profile, pairPlan, error) 
 		data, err := dropProfileKey(w.data, "gate")
 		if err != nil {
 			return nil, pairPlan{}, usageErr(fmt.Errorf("gate: %s: %w", file, err), "")
+		}
+		if f.resume != "" {
+			if err := sameFile(w.file, data); err != nil {
+				return nil, pairPlan{}, err
+			}
+			continue
 		}
 		if err := os.WriteFile(w.file, data, 0o644); err != nil {
 			return nil, pairPlan{}, err
@@ -253,6 +260,11 @@ func runOne(ctx context.Context, exe, profile, dir string, plan pairPlan) (gate.
 	if runErr != nil {
 		return gate.Run{}, fmt.Errorf("%s run exited: %v; %s (log %s)", filepath.Base(exe), runErr, lastLine(log.Name()), log.Name())
 	}
+	return readRun(dir)
+}
+
+// readRun reads the one run folder under dir/runs.
+func readRun(dir string) (gate.Run, error) {
 	matches, _ := filepath.Glob(filepath.Join(dir, "runs", "*", "results.json"))
 	if len(matches) != 1 {
 		return gate.Run{}, fmt.Errorf("want one results.json under %s, found %d", filepath.Join(dir, "runs"), len(matches))

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/commbench/commbench/gate"
+	"github.com/commbench/commbench/profiles"
+	"github.com/commbench/commbench/results"
+)
+
+// selfTestRun writes a run folder as runOne leaves it: dir/runs/<id>/.
+func selfTestRun(t *testing.T, dir string, p99 float64) {
+	t.Helper()
+	src := writeRun(t, filepath.Base(dir), p99)
+	r, err := results.Read(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := filepath.Join(dir, "runs", "r")
+	if err := os.MkdirAll(to, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Write(to); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestResumeTrials(t *testing.T) {
+	out := t.TempDir()
+	for _, d := range []string{"a-1", "a2-1", "b-1", "a-2", "a2-2", "b-2", "a-3"} {
+		selfTestRun(t, filepath.Join(out, d), 10)
+	}
+	// Trial 1 finished; trial 2's runs exist but its folders do not (it was
+	// stopped); b-2 of a finished trial is what a failed run leaves.
+	os.MkdirAll(filepath.Join(out, "trial-1-same"), 0o755)
+	os.MkdirAll(filepath.Join(out, "trial-1-injected"), 0o755)
+	os.RemoveAll(filepath.Join(out, "b-1", "runs"))
+	same := pairPlan{out: out, repeats: 1, baseName: "base", headName: "same"}
+	inj := pairPlan{out: out, repeats: 1, headName: "injected"}
+	var tally selfTestTally
+	k, err := resumeTrials(same, inj, gate.PairOptions{Alpha: 0.05}, &tally)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k != 1 || len(tally.fp) != 1 || len(tally.det) != 1 {
+		t.Fatalf("resumed after %d trial(s), tally %d/%d lines; want 1", k, len(tally.fp), len(tally.det))
+	}
+	if !strings.Contains(tally.det[0], "INCONCLUSIVE") || tally.idet != 1 {
+		t.Errorf("trial 1 lost b-1's run; want it inconclusive, got %q", tally.det[0])
+	}
+	for _, d := range []string{"a-2", "a2-2", "b-2"} {
+		if isDir(filepath.Join(out, d)) {
+			t.Errorf("%s of the unfinished trial 2 is still there; its rerun would find two results", d)
+		}
+	}
+	if !isDir(filepath.Join(out, "a-1")) || !isDir(filepath.Join(out, "a-3")) {
+		t.Error("resume removed runs it should have kept")
+	}
+}
+
+func TestSelfTestPlanFile(t *testing.T) {
+	out := t.TempDir()
+	plan := pairPlan{out: out, repeats: 2}
+	if _, err := selfTestPlan(gateFlags{}, plan); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := selfTestPlan(gateFlags{resume: out}, plan); err != nil {
+		t.Errorf("resume with the same repeats: %v", err)
+	}
+	plan.repeats = 3
+	_, err := selfTestPlan(gateFlags{resume: out}, plan)
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.Code != exitUsage || !strings.Contains(err.Error(), "--repeats 2") {
+		t.Errorf("resume with other repeats: %v; want exit 2 naming --repeats 2", err)
+	}
+}
+
+func TestWarmUpProfile(t *testing.T) {
+	data, err := os.ReadFile("../../profiles/campaign.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	warm, err := warmUpProfile(data, 15*time.Second, 400)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "warm.yaml")
+	os.WriteFile(file, warm, 0o644)
+	p, err := profiles.Load(file)
+	if err != nil {
+		t.Fatalf("the warm-up profile does not load: %v\n%s", err, warm)
+	}
+	if len(p.Stages) != 1 || p.Stages[0].For.Std() != 15*time.Second || p.Stages[0].Rate != 400 || len(p.Faults) != 0 || len(p.Variants) != 0 {
+		t.Errorf("warm-up profile: stages %+v, %d faults, %d variants; want one 15s stage at 400, none", p.Stages, len(p.Faults), len(p.Variants))
+	}
+	if _, err := warmUpProfile(data, 15*time.Second, 0); err == nil {
+		t.Error("a warm-up at rate 0 was accepted")
+	}
+}

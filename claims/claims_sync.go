@@ -3,6 +3,7 @@ package claims
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/commbench/commbench/results"
 )
@@ -27,10 +28,15 @@ func blocksCaller(in *run) verdict {
 	note := which(in, "sync", "async")
 	sk, _ := in.lookup("sync")
 	ak, _ := in.lookup("async")
-	s, calm := in.calm(sk, ps["sync"])
-	a, _ := in.calm(ak, ps["async"])
-	if calm {
-		note += " Fault windows left out: medians of the other seconds' per-second p50 and p99."
+	s, left := in.calm(sk, ps["sync"])
+	a, aleft := in.calm(ak, ps["async"])
+	for _, x := range aleft {
+		if !slices.Contains(left, x) {
+			left = append(left, x)
+		}
+	}
+	if len(left) > 0 {
+		note += " Left out: " + strings.Join(left, " and ") + "; the latencies are medians of the other seconds' per-second p50 and p99."
 	}
 	n := map[string]float64{
 		"sync_api_p50_ms": s.api50, "sync_api_p99_ms": s.api99, "sync_notify_p50_ms": s.notify50,
@@ -52,25 +58,48 @@ func blocksCaller(in *run) verdict {
 // latency is a pattern's API latency and time-to-notify p50.
 type latency struct{ api50, api99, notify50 float64 }
 
-// calm is the latency of p (pattern key): its summary's, or, when faults
-// ran, the medians of the per-second p50 and p99 over the attack's seconds
-// outside the fault windows (plus RestartSlack); calm is true in that
-// case, and the verdict reads only those seconds of key.
-func (in *run) calm(key string, p *results.Pattern) (latency, bool) {
+// calm is the latency of p (pattern key): its summary's (a whole-run read,
+// which judge weighs by the pattern's validity), or, when faults ran, the
+// medians of the per-second p50 and p99 over the attack's other seconds:
+// fault windows plus RestartSlack left out, and bound seconds too, since it
+// reads seconds one by one anyway. It says what it left out (nothing when
+// it read the summary), and the verdict then reads only the seconds it
+// kept of key. Bound seconds are left out only while at least half of the
+// fault-free seconds remain; past that it reads them, and judge makes the
+// verdict inconclusive.
+func (in *run) calm(key string, p *results.Pattern) (latency, []string) {
 	ws := in.faults(p, func(results.FaultWindow) bool { return true })
 	s := p.Summary
+	attack, bound := 0, 0
+	for i, t := range p.Series.T {
+		if t <= p.Series.AttackEndS {
+			attack++
+			if i < len(p.Series.Bound) && p.Series.Bound[i] != "" {
+				bound++
+			}
+		}
+	}
 	if len(ws) == 0 || len(p.Series.T) == 0 {
-		return latency{s.API.P50, s.API.P99, s.Notify.P50}, false
+		return latency{s.API.P50, s.API.P99, s.Notify.P50}, nil
 	}
 	skip := seconds(p.Series, ws, RestartSlack)
+	leaveBound := bound > 0 && 2*bound <= attack-len(skip)
 	var idx []int
 	for i, t := range p.Series.T {
-		if t <= p.Series.AttackEndS && !slices.Contains(skip, i) {
+		isBound := i < len(p.Series.Bound) && p.Series.Bound[i] != ""
+		if t <= p.Series.AttackEndS && !slices.Contains(skip, i) && !(leaveBound && isBound) {
 			idx = append(idx, i)
 		}
 	}
 	in.window(key, idx)
-	return latency{median(p.Series.APIP50, idx), median(p.Series.APIP99, idx), median(p.Series.NotifyP50, idx)}, true
+	var out []string
+	if len(ws) > 0 {
+		out = append(out, "fault windows")
+	}
+	if leaveBound {
+		out = append(out, fmt.Sprintf("%s's %d bound second(s)", key, bound))
+	}
+	return latency{median(p.Series.APIP50, idx), median(p.Series.APIP99, idx), median(p.Series.NotifyP50, idx)}, out
 }
 
 // provisionForPeak: sync sized for the base fails the peak. With a surge

@@ -271,7 +271,7 @@ func TestEvaluate(t *testing.T) {
 					}
 				}
 			}
-		}, Holds, []string{"Fault windows left out", "async's callers waited 3.00 ms and 10.0 ms"}},
+		}, Holds, []string{"Left out: fault windows; the latencies are medians", "async's callers waited 3.00 ms and 10.0 ms"}},
 		{"blocks: no async", "sync-blocks-caller", func(r *results.Results) { delete(r.Patterns, "async") }, NotExercised, []string{"async"}},
 
 		// sync-provision-for-peak
@@ -710,6 +710,25 @@ func TestInconclusive(t *testing.T) {
 			r.Patterns["sync"].Summary.API.P50 = 2
 			bound(r, "sync", results.ValidityMachineBound, 10, 11)
 		}, Inconclusive, []string{`say "mixed"`}},
+		// A whole-run read follows the pattern's validity: bound seconds
+		// within its bound_fraction are said, not decided on.
+		{"whole run, validity ok, bound seconds within", "async-eventual-consistency", func(r *results.Results) {
+			r.Patterns["async"].Summary.Validity = results.ValidityOK
+			bound(r, "async", results.ValidityGeneratorBound, 10, 12)
+		}, Holds, []string{"Bound seconds: async was generator-bound in 2 of its 65 seconds; within the 5% of its attack seconds its validity allows"}},
+		{"whole run, validity unrecorded, a bound second", "async-eventual-consistency", func(r *results.Results) {
+			bound(r, "async", results.ValidityGeneratorBound, 10, 11)
+		}, Inconclusive, []string{"async was generator-bound in 1 of its 65 seconds"}},
+		// A rule that reads seconds one by one leaves the bound ones out
+		// with the fault windows, while at least half remain.
+		{"calm: bound seconds left out with the faults", "sync-blocks-caller", func(r *results.Results) {
+			calmSeries(r)
+			bound(r, "async", results.ValidityGeneratorBound, 10, 12)
+		}, Holds, []string{"Left out: fault windows and async's 2 bound second(s)", "async's callers waited 3.00 ms and 10.0 ms"}},
+		{"calm: most seconds bound", "sync-blocks-caller", func(r *results.Results) {
+			calmSeries(r)
+			bound(r, "async", results.ValidityGeneratorBound, 0, 50)
+		}, Inconclusive, []string{"async was generator-bound in 38 of the 48 seconds this verdict reads"}},
 		{"a pattern not ok", "async-eventual-consistency", func(r *results.Results) {
 			r.Patterns["async"].Summary.Validity = results.ValidityGeneratorBound
 			r.Patterns["async"].Summary.ValidityReason = "the generator sent late for 31 s"
@@ -768,6 +787,19 @@ func TestInconclusive(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// calmSeries gives sync and async a broker fault at 30–40 s and constant
+// per-second latencies outside it (sync 10/40 ms, async 3/10 ms).
+func calmSeries(r *results.Results) {
+	fault(r, "broker", "kill", 30, 40)
+	for name, v := range map[string][3]float64{"sync": {10, 40, 8}, "async": {3, 10, 20}} {
+		s := &r.Patterns[name].Series
+		s.APIP50, s.NotifyP50 = make([]float64, len(s.T)), make([]float64, len(s.T))
+		for i := range s.T {
+			s.APIP50[i], s.APIP99[i], s.NotifyP50[i] = v[0], v[1], v[2]
+		}
 	}
 }
 

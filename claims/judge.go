@@ -2,10 +2,12 @@ package claims
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
 	"github.com/commbench/commbench/results"
+	"github.com/commbench/commbench/validity"
 )
 
 // A rule decides from patterns, and from some or all of their seconds.
@@ -92,6 +94,16 @@ func (in *run) window(key string, idx ...[]int) {
 // include bound ones (series.bound). Its evidence then says why, and what
 // the numbers would have said. A pattern quoted only gets a note. "Not
 // exercised" stays: nothing was decided.
+//
+// Bound seconds count differently by what the rule read. A rule that read
+// some seconds (in.window) decided from each of them, so one bound second
+// among them makes it inconclusive. A rule that read a pattern whole (its
+// summary) decided from the pattern's figures, which the run's validity
+// already judged: when that is "ok" (at most run.validity.bound_fraction
+// of its attack seconds bound), the figures are the pattern's, for the
+// claims as for the report and the gate, and the bound seconds are said
+// in the evidence; only a run that recorded no validity is still judged
+// by its bound seconds alone.
 func (in *run) judge(v verdict) verdict {
 	if v.verdict == NotExercised {
 		return v
@@ -100,7 +112,7 @@ func (in *run) judge(v verdict) verdict {
 	if len(keys) == 0 {
 		keys = in.r.Keys() // the rule recorded nothing: every pattern counts
 	}
-	var why []string
+	var why, within []string
 	bound := 0
 	if in.r.Run.Partial {
 		s := "the run was partial"
@@ -110,9 +122,12 @@ func (in *run) judge(v verdict) verdict {
 		why = append(why, s)
 	}
 	for _, k := range keys {
-		if s, n := in.contended(k); s != "" {
-			why = append(why, s)
-			bound += n
+		c := in.contended(k)
+		if c.why != "" {
+			why = append(why, c.why)
+			bound += c.bound
+		} else if c.within != "" {
+			within = append(within, c.within)
 		}
 	}
 	var notes []string
@@ -120,12 +135,18 @@ func (in *run) judge(v verdict) verdict {
 		if slices.Contains(keys, k) {
 			continue
 		}
-		if s, _ := in.contended(k); s != "" {
-			notes = append(notes, s)
+		if c := in.contended(k); c.why != "" {
+			notes = append(notes, c.why)
+		} else if c.within != "" {
+			notes = append(notes, c.within)
 		}
 	}
 	if len(notes) > 0 {
 		v.evidence += " Quoted, not decided from: " + strings.Join(notes, "; ") + "."
+	}
+	if len(within) > 0 {
+		v.evidence += fmt.Sprintf(" Bound seconds: %s; within the %g%% of its attack seconds its validity allows, so its whole-run figures stand as the pattern's.",
+			strings.Join(within, "; "), math.Round(in.boundFraction()*1000)/10)
 	}
 	v.evidence += in.lossNote(append(slices.Clone(keys), in.read.aside...))
 	if len(why) == 0 {
@@ -140,12 +161,26 @@ func (in *run) judge(v verdict) verdict {
 	return v
 }
 
-// contended says why pattern key cannot decide a verdict, "" when it can,
-// and how many of the seconds the rule read of it were bound.
-func (in *run) contended(key string) (string, int) {
+// boundFraction is the run's run.validity.bound_fraction, or the default.
+func (in *run) boundFraction() float64 {
+	if f := in.r.Run.Validity.BoundFraction; f > 0 {
+		return f
+	}
+	return validity.DefaultBoundFraction
+}
+
+// contention is what judge needs to know of one pattern a rule read.
+type contention struct {
+	why    string // why it cannot decide a verdict; "" when it can
+	bound  int    // bound seconds among those the rule read
+	within string // bound seconds that do not stop it (whole-run read, validity ok)
+}
+
+// contended says whether pattern key can decide a verdict.
+func (in *run) contended(key string) contention {
 	p := in.r.Patterns[key]
 	if p == nil {
-		return "", 0
+		return contention{}
 	}
 	s := p.Summary
 	var why []string
@@ -166,36 +201,54 @@ func (in *run) contended(key string) (string, int) {
 			idx[i] = i
 		}
 	}
-	byKind := map[string]int{}
-	n := 0
-	for _, i := range idx {
-		if i < len(p.Series.Bound) && p.Series.Bound[i] != "" {
-			byKind[p.Series.Bound[i]]++
-			n++
-		}
-	}
+	said, n := boundText(p.Series.Bound, idx)
+	c := contention{}
 	if n > 0 {
-		var kinds []string
-		for _, k := range []string{results.ValidityMachineBound, results.ValidityGeneratorBound} {
-			if byKind[k] > 0 {
-				kinds = append(kinds, fmt.Sprintf("%s in %d", k, byKind[k]))
-				delete(byKind, k)
-			}
-		}
-		other := 0
-		for _, c := range byKind {
-			other += c
-		}
-		if other > 0 {
-			kinds = append(kinds, fmt.Sprintf("bound in %d", other))
-		}
 		of := fmt.Sprintf("its %d seconds", len(idx))
 		if narrowed {
 			of = fmt.Sprintf("the %d seconds this verdict reads", len(idx))
 		}
-		why = append(why, fmt.Sprintf("%s was %s of %s", key, strings.Join(kinds, " and "), of))
+		text := fmt.Sprintf("%s was %s of %s", key, said, of)
+		if !narrowed && s.Validity == results.ValidityOK {
+			c.within = text
+		} else {
+			why = append(why, text)
+			c.bound = n
+		}
 	}
-	return strings.Join(why, "; "), n
+	c.why = strings.Join(why, "; ")
+	return c
+}
+
+// boundText says how many of the seconds idx were bound, by kind
+// ("machine-bound in 1 and generator-bound in 2"), and counts them.
+func boundText(bound []string, idx []int) (string, int) {
+	byKind := map[string]int{}
+	n := 0
+	for _, i := range idx {
+		if i < len(bound) && bound[i] != "" {
+			byKind[bound[i]]++
+			n++
+		}
+	}
+	if n == 0 {
+		return "", 0
+	}
+	var kinds []string
+	for _, k := range []string{results.ValidityMachineBound, results.ValidityGeneratorBound} {
+		if byKind[k] > 0 {
+			kinds = append(kinds, fmt.Sprintf("%s in %d", k, byKind[k]))
+			delete(byKind, k)
+		}
+	}
+	other := 0
+	for _, c := range byKind {
+		other += c
+	}
+	if other > 0 {
+		kinds = append(kinds, fmt.Sprintf("bound in %d", other))
+	}
+	return strings.Join(kinds, " and "), n
 }
 
 // lossNote says, for a verdict that read or quoted patterns, which of them

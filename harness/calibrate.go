@@ -20,17 +20,24 @@ import (
 	"github.com/commbench/commbench/loadgen"
 	"github.com/commbench/commbench/results"
 	"github.com/commbench/commbench/targets/wire"
+	"github.com/commbench/commbench/validity"
 )
 
 // Calibration defaults: the whole calibration takes about a minute at most.
 const (
-	DefaultCalibrateMaxRate  = 64000
-	DefaultCalibrateStep     = 3 * time.Second
-	DefaultCalibrateBudget   = 60 * time.Second
-	CalibrateStartRate       = 1000
-	CalibrateFloorRate       = 1000
-	CalibrateCPURate         = 5000 // the rate at which the generator's CPU per request is measured
-	CalibrateAchievedFrac    = 0.99 // a rate passes when at least this fraction of it is achieved
+	DefaultCalibrateMaxRate = 64000
+	DefaultCalibrateStep    = 3 * time.Second
+	DefaultCalibrateBudget  = 60 * time.Second
+	CalibrateStartRate      = 1000
+	CalibrateFloorRate      = 1000
+	CalibrateCPURate        = 5000 // the rate at which the generator's CPU per request is measured
+	CalibrateAchievedFrac   = 0.99 // a rate passes when at least this fraction of it is achieved
+	// CalibrateLateFrac: and when at most this fraction of its sends left
+	// more than loadgen.DefaultLateTolerance late, the rule that marks a
+	// run's second generator-bound (validity.DefaultLateFraction). Without
+	// it a step 92% late (64,000 rps on 2 cores, p50 95 ms) passed: the
+	// sends caught up before the step's cut, so 99.98% was achieved.
+	CalibrateLateFrac        = validity.DefaultLateFraction
 	calibrateBisectPrecision = 0.05 // stop bisecting when the gap is below 5% of the ceiling
 	calibratePause           = 250 * time.Millisecond
 	// CalibrateMaxWorkers bounds the requests in flight, as the profiles'
@@ -67,7 +74,7 @@ type CalibrationStep struct {
 	// while the step ran, per request sent, in µs: the generator's cost,
 	// the null endpoint being another process.
 	CPUUsPerReq float64 `json:"cpu_us_per_request"`
-	Pass        bool    `json:"pass"` // achieved >= 99% of the rate
+	Pass        bool    `json:"pass"` // achieved >= 99% of the rate, and late <= 1% of sent
 }
 
 // CalibrationRun is what calibrate writes: the Calibration that runs record,
@@ -89,9 +96,10 @@ type CalibrationRun struct {
 
 // Calibrate measures the generator's own floor and ceiling against the null
 // endpoint at o.Target: the corrected p50 and p99 at 1,000 rps, then the
-// rate doubled from there until less than 99% of it is achieved (or
-// MaxRate), then bisected between the last rate that passed and the first
-// that failed. The ceiling is the highest rate that passed.
+// rate doubled from there until a rate fails (less than 99% of it achieved,
+// or more than 1% of its sends late) or MaxRate passes, then bisected
+// between the last rate that passed and the first that failed. The ceiling
+// is the highest rate that passed.
 //
 // A rate's achieved rate counts the hits that were both sent within the
 // step's schedule and accepted: like the Vegeta CLI, a step stops at its
@@ -225,7 +233,7 @@ func holdRate(ctx context.Context, h holdOptions) (CalibrationStep, error) {
 	if t.Requests > 0 {
 		st.CPUUsPerReq = float64(cpu.Microseconds()) / float64(t.Requests)
 	}
-	st.Pass = float64(t.Accepted) >= CalibrateAchievedFrac*float64(pacer.Total())
+	st.Pass = float64(t.Accepted) >= CalibrateAchievedFrac*float64(pacer.Total()) && float64(t.Late) <= CalibrateLateFrac*float64(t.Requests)
 	time.Sleep(calibratePause) // let the last connections close
 	return st, ctx.Err()
 }

@@ -112,7 +112,7 @@ type BrokerInfo struct {
 // endpoint on this machine (commbench calibrate).
 type Calibration struct {
 	At         time.Time `json:"at"`
-	CeilingRPS float64   `json:"ceiling_rps"` // highest rate with >= 99% achieved
+	CeilingRPS float64   `json:"ceiling_rps"` // highest rate with >= 99% achieved and <= 1% of sends late
 	FloorMs    struct {
 		P50 float64 `json:"p50"`
 		P99 float64 `json:"p99"`

@@ -28,12 +28,11 @@ func blocksCaller(in *run) verdict {
 	note := which(in, "sync", "async")
 	sk, _ := in.lookup("sync")
 	ak, _ := in.lookup("async")
-	s, left := in.calm(sk, ps["sync"])
-	a, aleft := in.calm(ak, ps["async"])
-	for _, x := range aleft {
-		if !slices.Contains(left, x) {
-			left = append(left, x)
-		}
+	boundT := boundTimes(ps["sync"], ps["async"])
+	s, left := in.calm(sk, ps["sync"], boundT)
+	a, aleft := in.calm(ak, ps["async"], boundT)
+	if len(aleft) > len(left) {
+		left = aleft
 	}
 	if len(left) > 0 {
 		note += " Left out: " + strings.Join(left, " and ") + "; the latencies are medians of the other seconds' per-second p50 and p99."
@@ -61,45 +60,56 @@ type latency struct{ api50, api99, notify50 float64 }
 // calm is the latency of p (pattern key): its summary's (a whole-run read,
 // which judge weighs by the pattern's validity), or, when faults ran, the
 // medians of the per-second p50 and p99 over the attack's other seconds:
-// fault windows plus RestartSlack left out, and bound seconds too, since it
+// fault windows plus RestartSlack left out, and the seconds at the times in
+// boundT too (the bound seconds of every pattern the rule compares, so that
+// each side's medians cover the same seconds of the schedule), since it
 // reads seconds one by one anyway. It says what it left out (nothing when
 // it read the summary), and the verdict then reads only the seconds it
 // kept of key. Bound seconds are left out only while at least half of the
 // fault-free seconds remain; past that it reads them, and judge makes the
 // verdict inconclusive.
-func (in *run) calm(key string, p *results.Pattern) (latency, []string) {
+func (in *run) calm(key string, p *results.Pattern, boundT map[float64]bool) (latency, []string) {
 	ws := in.faults(p, func(results.FaultWindow) bool { return true })
 	s := p.Summary
-	attack, bound := 0, 0
-	for i, t := range p.Series.T {
-		if t <= p.Series.AttackEndS {
-			attack++
-			if i < len(p.Series.Bound) && p.Series.Bound[i] != "" {
-				bound++
-			}
-		}
-	}
 	if len(ws) == 0 || len(p.Series.T) == 0 {
 		return latency{s.API.P50, s.API.P99, s.Notify.P50}, nil
 	}
 	skip := seconds(p.Series, ws, RestartSlack)
-	leaveBound := bound > 0 && 2*bound <= attack-len(skip)
+	calm, bound := 0, 0
+	for i, t := range p.Series.T {
+		if t <= p.Series.AttackEndS && !slices.Contains(skip, i) {
+			calm++
+			if boundT[t] {
+				bound++
+			}
+		}
+	}
+	leaveBound := bound > 0 && 2*bound <= calm
 	var idx []int
 	for i, t := range p.Series.T {
-		isBound := i < len(p.Series.Bound) && p.Series.Bound[i] != ""
-		if t <= p.Series.AttackEndS && !slices.Contains(skip, i) && !(leaveBound && isBound) {
+		if t <= p.Series.AttackEndS && !slices.Contains(skip, i) && !(leaveBound && boundT[t]) {
 			idx = append(idx, i)
 		}
 	}
 	in.window(key, idx)
-	var out []string
-	if len(ws) > 0 {
-		out = append(out, "fault windows")
-	}
+	out := []string{"fault windows"}
 	if leaveBound {
-		out = append(out, fmt.Sprintf("%s's %d bound second(s)", key, bound))
+		out = append(out, fmt.Sprintf("%d second(s) bound in either pattern", bound))
 	}
 	return latency{median(p.Series.APIP50, idx), median(p.Series.APIP99, idx), median(p.Series.NotifyP50, idx)}, out
+}
+
+// boundTimes are the times of the bound attack seconds of ps.
+func boundTimes(ps ...*results.Pattern) map[float64]bool {
+	out := map[float64]bool{}
+	for _, p := range ps {
+		for i, t := range p.Series.T {
+			if i < len(p.Series.Bound) && p.Series.Bound[i] != "" && t <= p.Series.AttackEndS {
+				out[t] = true
+			}
+		}
+	}
+	return out
 }
 
 // provisionForPeak: sync sized for the base fails the peak. With a surge

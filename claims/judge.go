@@ -98,12 +98,12 @@ func (in *run) window(key string, idx ...[]int) {
 // Bound seconds count differently by what the rule read. A rule that read
 // some seconds (in.window) decided from each of them, so one bound second
 // among them makes it inconclusive. A rule that read a pattern whole (its
-// summary) decided from the pattern's figures, which the run's validity
-// already judged: when that is "ok" (at most run.validity.bound_fraction
-// of its attack seconds bound), the figures are the pattern's, for the
-// claims as for the report and the gate, and the bound seconds are said
-// in the evidence; only a run that recorded no validity is still judged
-// by its bound seconds alone.
+// summary) decided from figures over all its sends: they stand when the
+// pattern is "ok" (at most run.validity.bound_fraction of its attack
+// seconds bound) AND the sends the bound seconds put at risk (atRisk) are
+// at most TailShare of its requests, too few to set even its p99; the
+// bound seconds are then said in the evidence. Otherwise, and for a run
+// that recorded no validity, the bound seconds make it inconclusive.
 func (in *run) judge(v verdict) verdict {
 	if v.verdict == NotExercised {
 		return v
@@ -145,7 +145,7 @@ func (in *run) judge(v verdict) verdict {
 		v.evidence += " Quoted, not decided from: " + strings.Join(notes, "; ") + "."
 	}
 	if len(within) > 0 {
-		v.evidence += fmt.Sprintf(" Bound seconds: %s; within the %g%% of its attack seconds its validity allows, so its whole-run figures stand as the pattern's.",
+		v.evidence += fmt.Sprintf(" Bound seconds: %s; the pattern is ok (at most %g%% of its attack seconds bound) and so few sends cannot set its whole-run figures, so they stand as the pattern's.",
 			strings.Join(within, "; "), math.Round(in.boundFraction()*1000)/10)
 	}
 	v.evidence += in.lossNote(append(slices.Clone(keys), in.read.aside...))
@@ -209,15 +209,52 @@ func (in *run) contended(key string) contention {
 			of = fmt.Sprintf("the %d seconds this verdict reads", len(idx))
 		}
 		text := fmt.Sprintf("%s was %s of %s", key, said, of)
-		if !narrowed && s.Validity == results.ValidityOK {
-			c.within = text
-		} else {
+		risk := atRisk(p.Series, idx)
+		switch {
+		case !narrowed && s.Validity == results.ValidityOK && float64(risk) <= TailShare*float64(max(s.Requests, 1)):
+			c.within = fmt.Sprintf("%s (%d of its %d sends at risk, %s)", text, risk, s.Requests, pct(float64(risk)/float64(max(s.Requests, 1))))
+		case !narrowed && s.Validity == results.ValidityOK:
+			why = append(why, fmt.Sprintf("%s, with %d of its %d sends at risk (%s, more than the %s that could not move a whole-run p99)",
+				text, risk, s.Requests, pct(float64(risk)/float64(max(s.Requests, 1))), pct(TailShare)))
+			c.bound = n
+		default:
 			why = append(why, text)
 			c.bound = n
 		}
 	}
+	if c.bound == 0 && s.Validity != "" && s.Validity != results.ValidityOK {
+		c.bound = s.BoundS // numbers.bound_s must not read 0 beside "generator-bound for 12 s"
+	}
 	c.why = strings.Join(why, "; ")
 	return c
+}
+
+// TailShare is the most a whole-run figure may rest on sends made in bound
+// seconds: 0.1% of a pattern's requests, a tenth of the 1% above its p99,
+// so they cannot set the p99 alone: they move any percentile by at most
+// 0.1 percentile point, and any fraction of the requests (drops) by at
+// most 0.1 point.
+const TailShare = 0.001
+
+// atRisk counts the sends of the seconds idx that the machine may have set:
+// every send of a machine-bound second (the host starved every process),
+// the late sends of a generator-bound one (sent more than late_by after
+// their time; the rest left on time), or all its sends when the series
+// does not record late sends.
+func atRisk(s results.Series, idx []int) int64 {
+	var n int64
+	for _, i := range idx {
+		if i >= len(s.Bound) || s.Bound[i] == "" {
+			continue
+		}
+		switch {
+		case s.Bound[i] == results.ValidityGeneratorBound && i < len(s.LateSends):
+			n += s.LateSends[i]
+		case i < len(s.OfferedRPS):
+			n += int64(math.Ceil(s.OfferedRPS[i]))
+		}
+	}
+	return n
 }
 
 // boundText says how many of the seconds idx were bound, by kind

@@ -87,6 +87,9 @@ type CalibrationRun struct {
 	Endpoint   string  `json:"endpoint"`
 	GOMAXPROCS int     `json:"gomaxprocs"`
 	Client     string  `json:"client"`
+	// CeilingRule is the rule a step passed by (CeilingRule); a file
+	// without it was saved under the older, achieved-only rule.
+	CeilingRule string `json:"ceiling_rule"`
 	// CPURate and CPUUsPerReq: the generator's CPU per request at CPURate
 	// (CalibrateCPURate, or MaxRate if lower), from the "cpu" step.
 	CPURate     float64           `json:"cpu_rate_rps"`
@@ -116,7 +119,7 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*CalibrationRun, error)
 	if err != nil {
 		return nil, err
 	}
-	c := &CalibrationRun{MaxRate: maxRate, StepS: step.Seconds(), Endpoint: o.Endpoint, GOMAXPROCS: runtime.GOMAXPROCS(0), Client: string(client)}
+	c := &CalibrationRun{MaxRate: maxRate, StepS: step.Seconds(), Endpoint: o.Endpoint, GOMAXPROCS: runtime.GOMAXPROCS(0), Client: string(client), CeilingRule: CeilingRule}
 	c.At = began.UTC()
 	var firstID uint64 = 1
 	fits := func() bool { return time.Since(began)+step+calibratePause <= budget }
@@ -333,9 +336,19 @@ func LatestCalibration(dir string) (*results.Calibration, error) {
 	if err != nil {
 		return nil, fmt.Errorf("calibration: %w", err)
 	}
-	var c results.Calibration
+	var c struct {
+		results.Calibration
+		CeilingRule string `json:"ceiling_rule"`
+	}
 	if err := json.Unmarshal(b, &c); err != nil {
 		return nil, fmt.Errorf("%s: %w; run 'commbench calibrate' again", path, err)
 	}
-	return &c, nil
+	if c.CeilingRule != CeilingRule {
+		// Its ceiling may be a rate the generator served seconds late.
+		return nil, fmt.Errorf("%s was saved under an older ceiling rule (achieved only); run 'commbench calibrate' again", path)
+	}
+	return &c.Calibration, nil
 }
+
+// CeilingRule says how a calibration step passes, as saved with it.
+const CeilingRule = "achieved>=99%,late<=1%"

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -75,6 +76,14 @@ func TestCalibrate(t *testing.T) {
 	}
 	if got.CeilingRPS != c.CeilingRPS || got.FloorMs != c.FloorMs || !got.At.Equal(c.At) {
 		t.Errorf("read back %+v, want %+v", *got, c.Calibration)
+	}
+	// A calibration saved under the achieved-only rule is not used.
+	c.CeilingRule = ""
+	if _, err := c.Save(cache); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LatestCalibration(cache); err == nil || !strings.Contains(err.Error(), "older ceiling rule") {
+		t.Errorf("an old-rule calibration: %v, want refused", err)
 	}
 }
 

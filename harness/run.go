@@ -138,10 +138,13 @@ func newRunFolder(o RunOptions) (*runFolder, error) {
 	for _, fl := range p.Faults {
 		f.res.Run.Faults = append(f.res.Run.Faults, results.FaultWindow{Target: string(fl.Target), Kind: string(fl.Kind), StartS: fl.At.Std().Seconds(), EndS: (fl.At + fl.For).Std().Seconds(), Detail: faultDetail(fl)})
 	}
-	if c, err := LatestCalibration(o.Broker.CacheDir); err == nil {
+	switch c, err := LatestCalibration(o.Broker.CacheDir); {
+	case err == nil:
 		f.res.Run.Calibration = c
-	} else {
+	case errors.Is(err, ErrNoCalibration):
 		f.res.Run.Warnings = append(f.res.Run.Warnings, "no harness calibration on this machine: run 'commbench calibrate' to know the generator's own ceiling and floor")
+	default:
+		f.res.Run.Warnings = append(f.res.Run.Warnings, "harness calibration not used: "+err.Error())
 	}
 	return f, nil
 }

@@ -120,6 +120,7 @@ public class ProducerProbe {
         for (int i = 0; i < keys; i++) keyBytes[i] = ("a" + i).getBytes(StandardCharsets.UTF_8);
 
         long[] lat = new long[(int) measured];    // ns from the intended send time to the ack, by record
+        Arrays.fill(lat, -2);                      // -2 unanswered, -1 failed: neither counts as a latency
         AtomicInteger acked = new AtomicInteger(); // measured records answered (acked or failed)
         AtomicInteger errors = new AtomicInteger();
         AtomicInteger warmErrors = new AtomicInteger();

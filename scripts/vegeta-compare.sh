@@ -166,8 +166,10 @@ EOF
 
 # Kafka's Java producer at commbench's rate, open-loop, in microseconds: the
 # reference the goal is decided on (scripts/ProducerProbe.java says what it
-# matches of commbench's producer). 5 s of warm-up at 400/s are left out,
-# then 20 s measured, as the run above.
+# matches of commbench's producer). 5 s of warm-up at 400/s are left out
+# (the run above warms up 5 s at 100 rps), then 20 s measured, as the run
+# above. The order favours the probe: commbench's run meets the broker
+# first, the probe a broker warmed by three loads.
 "$JAVA" -cp "$jars/libs/*" org.apache.kafka.tools.TopicCommand --bootstrap-server "$BROKERS" --create \
   --topic commbench-probe --partitions 8 --replication-factor 1 > /dev/null
 "$JAVA" -cp "$jars/libs/*" scripts/ProducerProbe.java --bootstrap "$BROKERS" --topic commbench-probe \
@@ -194,9 +196,15 @@ if not pl:
 n, p50, p99, late = int(pl.group(1)), int(pl.group(2)) / 1e3, int(pl.group(3)) / 1e3, int(pl.group(4))
 print(f"ProducerProbe acks=all 100 B 400/s linger.ms=0 (intended send): p50 {p50:.3f} ms, p99 {p99:.3f} ms "
       f"({n} records, {late} sends over 1 ms late)")
-print(f"goal, on the probe's figures: p50 ≤ probe p50 + 0.5 ms = {p50 + 0.5:.3f} ms "
-      f"({'ok' if api['p50'] <= p50 + 0.5 else 'NO'}), p99 ≤ probe p99 = {p99:.3f} ms "
-      f"({'ok' if api['p99'] <= p99 else 'NO'})")
+validity = r["patterns"]["async"]["summary"].get("validity", "ok")
+if late > 0.01 * n or validity != "ok":
+    # A reference or a run the machine slowed decides nothing (README, Validity).
+    print(f"goal: undecided: the probe sent {late} of {n} records over 1 ms late, commbench's async run was {validity!r}; "
+          "run again on a quieter machine")
+else:
+    print(f"goal, on the probe's figures: p50 ≤ probe p50 + 0.5 ms = {p50 + 0.5:.3f} ms "
+          f"({'ok' if api['p50'] <= p50 + 0.5 else 'NO'}), p99 ≤ probe p99 = {p99:.3f} ms "
+          f"({'ok' if api['p99'] <= p99 else 'NO'})")
 print(f"  (whole-ms ProducerPerformance: p50 ≤ {float(m.group(2)) + 0.5:g} ms "
       f"{'ok' if api['p50'] <= float(m.group(2)) + 0.5 else 'NO'}, p99 ≤ {m.group(3)} ms "
       f"{'ok' if api['p99'] <= float(m.group(3)) else 'NO'}; coarse, not the decision)")

@@ -4,8 +4,9 @@
     vegeta-steps.py VEGETA URL STEP BUDGET MAX_RATE TMPDIR > veg.json
 
 The steps are calibrate's (harness/calibrate.go): the floor at 1,000 rps,
-the CPU per request at 5,000 rps, then the rate doubled from 1,000 until
-less than 99% of it is achieved (or MAX_RATE), then bisected to 5% of the
+the CPU per request at 5,000 rps, then the rate doubled from 1,000 until a
+rate fails (below 99% achieved, or over 1% late: below) or MAX_RATE passes,
+then bisected to 5% of the
 ceiling in round hundreds, no step starting that would end after BUDGET.
 Each step is one `vegeta attack` with its defaults and a 100-byte reaction;
 its CPU is the attack process's own (user + system, from getrusage of the

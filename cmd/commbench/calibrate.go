@@ -93,10 +93,11 @@ func cmdCalibrate(args []string) error {
 		Progress: func(s harness.CalibrationStep) {
 			verdict := "ok"
 			switch {
-			case s.AchievedRPS < harness.CalibrateAchievedFrac*s.RateRPS:
-				verdict = "below 99%"
-			case !s.Pass:
+			case s.Pass:
+			case float64(s.Late) > harness.CalibrateLateFrac*float64(s.Sent):
 				verdict = "late > 1%"
+			default:
+				verdict = "below 99%"
 			}
 			fmt.Printf(row, s.Phase, fmt.Sprintf("%.0f", s.RateRPS), fmt.Sprintf("%.0f", s.AchievedRPS), fmt.Sprint(s.Late), fmt.Sprint(s.Drops),
 				fmt.Sprintf("%.3f", s.P50Ms), fmt.Sprintf("%.3f", s.P99Ms), fmt.Sprintf("%.1f", s.CPUUsPerReq), verdict)

@@ -111,8 +111,9 @@ const gateUsage = `usage: commbench gate --against REF [flags]          side by 
        commbench gate --baseline FILE [flags] RUN_DIR  against a committed baseline
 
 Side by side: builds REF (a commit, e.g. main or $(git merge-base HEAD origin/main)) in a
-temporary git worktree, starts one Kafka broker, runs the profile (default ci) with the
-base build and with this build interleaved, --repeats times each (base head base head …),
+temporary git worktree, starts one Kafka broker, warms it with one run of this build
+through the Kafka patterns (15 s each, compared with nothing), runs the profile (default
+ci) with the base build and this build interleaved, --repeats times each (base head …),
 and compares per pattern: API p99, time-to-notify p99, dropped and dead-lettered
 fractions, lost, drained, achieved rate. A metric regresses when the head is worse than
 the base by more than the effect floor, max(p99-tolerance × base, p99-floor) (default

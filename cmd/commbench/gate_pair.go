@@ -93,7 +93,9 @@ func cmdGatePair(f gateFlags) error {
 		return err
 	}
 	defer stopBroker()
-	warmUp(ctx, plan, p)
+	if note := warmUp(ctx, plan, p); note != "" {
+		plan.notes = append(plan.notes, note)
+	}
 	base, head := runInterleaved(ctx, plan, 0, plan.repeats)
 	if ctx.Err() != nil {
 		return &exitError{Code: exitSignaled, Err: fmt.Errorf("gate: interrupted; the runs so far are in %s", plan.out)}
@@ -258,10 +260,23 @@ func runOne(ctx context.Context, exe, profile, dir string, plan pairPlan) (gate.
 	cmd.WaitDelay = time.Minute
 	runErr := cmd.Run()
 	if runErr != nil {
-		return gate.Run{}, fmt.Errorf("%s run exited: %v; %s (log %s)", filepath.Base(exe), runErr, lastLine(log.Name()), log.Name())
+		err := fmt.Errorf("%s run exited: %v; %s (log %s)", filepath.Base(exe), runErr, lastLine(log.Name()), log.Name())
+		os.WriteFile(filepath.Join(dir, exitFile), []byte(err.Error()+"\n"), 0o644)
+		return gate.Run{}, err
 	}
-	return readRun(dir)
+	run, err := readRun(dir)
+	mark := "0"
+	if err != nil {
+		mark = err.Error()
+	}
+	// What --resume reads, for the run to count as it counted here.
+	os.WriteFile(filepath.Join(dir, exitFile), []byte(mark+"\n"), 0o644)
+	return run, err
 }
+
+// exitFile, in a gate run's folder, is "0" when the run counted, else why
+// it failed.
+const exitFile = "exit.txt"
 
 // readRun reads the one run folder under dir/runs.
 func readRun(dir string) (gate.Run, error) {

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -42,58 +44,43 @@ func gateSelfTest(ctx context.Context, f gateFlags, env environ, plan pairPlan, 
 	inj := plan
 	inj.baseExe, inj.labels = "", [2]string{"", "b"}
 	var t selfTestTally
-	done, err := selfTestPlan(f, plan)
+	rec, err := selfTestPlan(f, plan)
+	done := 0
 	if err == nil && f.resume != "" {
 		done, err = resumeTrials(same, inj, opts, &t)
 	}
 	if err != nil {
 		return err
 	}
+	t.sittings = rec.Sittings
+	start := time.Now()
 	if done >= f.trials {
 		gateLogf("the folder already holds %d finished trial(s); nothing to run (raise --trials)", done)
-	}
-	start := time.Now()
-	if done < f.trials {
+	} else {
 		stopBroker, err := gateKafka(ctx, f, env, plan.headExe, &plan)
 		if err != nil {
 			return err
 		}
 		defer stopBroker()
 		same.addrs, inj.addrs = plan.addrs, plan.addrs
-		warmUp(ctx, plan, p)
+		if err := dropUnfinished(plan.out, done, plan.repeats); err != nil {
+			return err
+		}
+		if note := warmUp(ctx, plan, p); note != "" {
+			plan.notes = append(plan.notes, note)
+		}
+		if t.sittings, err = addSitting(plan, rec, done+1); err != nil {
+			return err
+		}
 	}
 	for k := done + 1; k <= f.trials && ctx.Err() == nil; k++ {
-		var a, a2, b gate.Side
-		for i := 1; i <= plan.repeats && ctx.Err() == nil; i++ {
-			n := (k-1)*plan.repeats + i
-			ai, a2i := runInterleaved(ctx, same, n-1, 1)
-			_, bi := runInterleaved(ctx, inj, n-1, 1)
-			a = joinSide(a, ai)
-			a2 = joinSide(a2, a2i)
-			b = joinSide(b, bi)
+		if err := selfTestTrial(ctx, k, same, inj, plan, opts, &t); err != nil {
+			return err
 		}
 		if ctx.Err() != nil {
 			break
 		}
-		rfp := gate.ComparePair(a, a2, opts)
-		rdet := gate.ComparePair(a, b, opts)
-		// The trial's folders are written last: they mark it finished
-		// for --resume.
-		for _, x := range []struct {
-			r    gate.Report
-			head gate.Side
-			name string
-		}{{rfp, a2, "same"}, {rdet, b, "injected"}} {
-			dir := filepath.Join(plan.out, fmt.Sprintf("trial-%d-%s", k, x.name))
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				return err
-			}
-			if err := gate.WritePairFiles(dir, x.r, a, x.head); err != nil {
-				return err
-			}
-		}
-		t.add(k, rfp, rdet)
-		gateLogf("self-test trial %d of %d: same %s, injected %s (%s so far)", k, f.trials, rfp.Outcome(), rdet.Outcome(), time.Since(start).Round(time.Second))
+		gateLogf("self-test trial %d of %d: same %s, injected %s (%s so far)", k, f.trials, lastOutcome(t.fp), lastOutcome(t.det), time.Since(start).Round(time.Second))
 		// The tally so far, in case the self-test is stopped.
 		var tally strings.Builder
 		t.write(&tally, f, plan, injected, opts, time.Since(start))
@@ -110,48 +97,125 @@ func gateSelfTest(ctx context.Context, f gateFlags, env environ, plan pairPlan, 
 	return os.WriteFile(filepath.Join(plan.out, "selftest.txt"), []byte(b.String()), 0o644)
 }
 
+// selfTestTrial runs trial k (A, A2 and B interleaved, --repeats each),
+// compares, writes the trial's folders and counts it. Stopped (ctx), it
+// counts nothing and writes nothing.
+func selfTestTrial(ctx context.Context, k int, same, inj, plan pairPlan, opts gate.PairOptions, t *selfTestTally) error {
+	var a, a2, b gate.Side
+	for i := 1; i <= plan.repeats && ctx.Err() == nil; i++ {
+		n := (k-1)*plan.repeats + i
+		ai, a2i := runInterleaved(ctx, same, n-1, 1)
+		_, bi := runInterleaved(ctx, inj, n-1, 1)
+		a = joinSide(a, ai)
+		a2 = joinSide(a2, a2i)
+		b = joinSide(b, bi)
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	rfp := gate.ComparePair(a, a2, opts)
+	rdet := gate.ComparePair(a, b, opts)
+	// The trial's folders are written last: they mark it finished for
+	// --resume.
+	for _, x := range []struct {
+		r    *gate.Report
+		head gate.Side
+		name string
+	}{{&rfp, a2, "same"}, {&rdet, b, "injected"}} {
+		x.r.Notes = append(x.r.Notes, plan.notes...)
+		dir := filepath.Join(plan.out, fmt.Sprintf("trial-%d-%s", k, x.name))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		if err := gate.WritePairFiles(dir, *x.r, a, x.head); err != nil {
+			return err
+		}
+	}
+	t.add(k, rfp, rdet)
+	return nil
+}
+
+// lastOutcome is the outcome word of the last trial line ("trial 3, same
+// vs same: PASS; ...").
+func lastOutcome(lines []string) string {
+	if len(lines) == 0 {
+		return ""
+	}
+	_, rest, _ := strings.Cut(lines[len(lines)-1], ": ")
+	word, _, _ := strings.Cut(rest, ";")
+	return word
+}
+
 // selfTestPlanFile records what a self-test's runs depend on beyond its
-// profile files, so that --resume goes on only with the same.
+// profile files, so that --resume goes on only with the same, and which
+// build ran which trials.
 const selfTestPlanFile = "selftest-plan.json"
 
 type selfTestRecord struct {
-	Repeats  int    `json:"repeats"`
-	Patterns string `json:"patterns"`
+	Repeats  int       `json:"repeats"`
+	Patterns string    `json:"patterns"`
+	Sittings []sitting `json:"sittings,omitempty"`
 }
 
-// selfTestPlan writes the plan file of a new self-test, or checks a
-// resumed one's against the flags. It returns 0 (no trial finished yet).
-func selfTestPlan(f gateFlags, plan pairPlan) (int, error) {
+// sitting is one invocation of the self-test: the first trial it ran and
+// the build that ran it (the head's name, the executable's SHA-256).
+type sitting struct {
+	FromTrial int    `json:"from_trial"`
+	Head      string `json:"head"`
+	Exe       string `json:"exe_sha256"`
+}
+
+// selfTestPlan writes the plan file of a new self-test, or reads a
+// resumed one's and checks it against the flags.
+func selfTestPlan(f gateFlags, plan pairPlan) (selfTestRecord, error) {
 	file := filepath.Join(plan.out, selfTestPlanFile)
 	want := selfTestRecord{Repeats: plan.repeats, Patterns: plan.patterns}
 	if f.resume == "" {
-		data, _ := json.Marshal(want)
-		return 0, os.WriteFile(file, data, 0o644)
+		return want, writeJSON(file, want)
 	}
 	data, err := os.ReadFile(file)
 	if errors.Is(err, fs.ErrNotExist) {
 		gateLogf("%s has no %s (it predates --resume): taking --repeats %d and --patterns %q as its own", plan.out, selfTestPlanFile, want.Repeats, want.Patterns)
-		data, _ = json.Marshal(want)
-		return 0, os.WriteFile(file, data, 0o644)
+		return want, writeJSON(file, want)
 	}
 	var had selfTestRecord
 	if err == nil {
 		err = json.Unmarshal(data, &had)
 	}
 	if err != nil {
-		return 0, usageErr(fmt.Errorf("gate: --resume: %s: %v", file, err), "")
+		return had, usageErr(fmt.Errorf("gate: --resume: %s: %v", file, err), "")
 	}
-	if had != want {
-		return 0, usageErr(fmt.Errorf("gate: --resume: %s ran --repeats %d --patterns %q, not %d %q", file, had.Repeats, had.Patterns, want.Repeats, want.Patterns),
+	if had.Repeats != want.Repeats || had.Patterns != want.Patterns {
+		return had, usageErr(fmt.Errorf("gate: --resume: %s ran --repeats %d --patterns %q, not %d %q", file, had.Repeats, had.Patterns, want.Repeats, want.Patterns),
 			"resume with the flags it started with")
 	}
-	return 0, nil
+	return had, nil
+}
+
+// addSitting records that this build runs the trials from trial on.
+func addSitting(plan pairPlan, rec selfTestRecord, from int) ([]sitting, error) {
+	sum := "unknown"
+	if data, err := os.ReadFile(plan.headExe); err == nil {
+		h := sha256.Sum256(data)
+		sum = hex.EncodeToString(h[:])
+	}
+	head, _, _ := strings.Cut(plan.headName, " with ")
+	rec.Sittings = append(rec.Sittings, sitting{FromTrial: from, Head: head, Exe: sum})
+	return rec.Sittings, writeJSON(filepath.Join(plan.out, selfTestPlanFile), rec)
+}
+
+func writeJSON(file string, v any) error {
+	data, err := json.MarshalIndent(v, "", " ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(file, append(data, '\n'), 0o644)
 }
 
 // resumeTrials counts the finished trials in same.out (a trial is
 // finished when both its trial-k folders exist), judging each again from
-// its runs, and removes the runs of an unfinished one. It returns how many
-// were finished.
+// its runs, and checks that the run folders fit --repeats. It returns how
+// many were finished.
 func resumeTrials(same, inj pairPlan, opts gate.PairOptions, t *selfTestTally) (int, error) {
 	out, r := same.out, same.repeats
 	k := 0
@@ -167,7 +231,7 @@ func resumeTrials(same, inj pairPlan, opts gate.PairOptions, t *selfTestTally) (
 				side  *gate.Side
 				label string
 			}{{&a, "a"}, {&a2, "a2"}, {&b, "b"}} {
-				run, err := readRun(filepath.Join(out, fmt.Sprintf("%s-%d", s.label, i)))
+				run, err := readFinishedRun(filepath.Join(out, fmt.Sprintf("%s-%d", s.label, i)))
 				if err != nil {
 					s.side.Errors = append(s.side.Errors, fmt.Sprintf("run %d: %v", i, err))
 					continue
@@ -177,15 +241,39 @@ func resumeTrials(same, inj pairPlan, opts gate.PairOptions, t *selfTestTally) (
 		}
 		t.add(k+1, gate.ComparePair(a, a2, opts), gate.ComparePair(a, b, opts))
 	}
-	for _, label := range []string{"a", "a2", "b"} {
-		for i := k*r + 1; i <= (k+1)*r; i++ {
-			if err := os.RemoveAll(filepath.Join(out, fmt.Sprintf("%s-%d", label, i))); err != nil {
-				return 0, err
-			}
-		}
+	if (k > 0 && !isDir(filepath.Join(out, fmt.Sprintf("a-%d", k*r)))) || isDir(filepath.Join(out, fmt.Sprintf("a-%d", (k+1)*r+1))) {
+		return 0, usageErr(fmt.Errorf("gate: --resume: the runs in %s do not fit --repeats %d after %d finished trial(s) (a-%d should be there, a-%d not)", out, r, k, k*r, (k+1)*r+1),
+			"resume with the --repeats it started with")
 	}
 	gateLogf("resuming %s after %d finished trial(s)", out, k)
 	return k, nil
+}
+
+// readFinishedRun reads a run of a finished trial as runOne would have
+// taken it: a run whose exit.txt records a failure, or that is partial,
+// failed.
+func readFinishedRun(dir string) (gate.Run, error) {
+	if b, err := os.ReadFile(filepath.Join(dir, exitFile)); err == nil && strings.TrimSpace(string(b)) != "0" {
+		return gate.Run{}, fmt.Errorf("%s", strings.TrimSpace(string(b)))
+	}
+	run, err := readRun(dir)
+	if err == nil && run.Results.Run.Partial {
+		err = fmt.Errorf("the run in %s is partial: %s", run.Dir, run.Results.Run.PartialReason)
+	}
+	return run, err
+}
+
+// dropUnfinished removes the runs of the trial after the first done, which
+// a stopped self-test may have left half made: its rerun would find two.
+func dropUnfinished(out string, done, repeats int) error {
+	for _, label := range []string{"a", "a2", "b"} {
+		for i := done*repeats + 1; i <= (done+1)*repeats; i++ {
+			if err := os.RemoveAll(filepath.Join(out, fmt.Sprintf("%s-%d", label, i))); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func isDir(path string) bool {
@@ -201,8 +289,10 @@ func gateFolder(f gateFlags) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if _, err := os.Stat(filepath.Join(out, "profile-base.yaml")); err != nil {
-			return "", usageErr(fmt.Errorf("gate: --resume %s: not a self-test's folder (no profile-base.yaml)", f.resume), "give the folder an earlier --self-test printed, e.g. reports/gate/20261130-083946")
+		_, errProfile := os.Stat(filepath.Join(out, "profile-base.yaml"))
+		_, errTally := os.Stat(filepath.Join(out, "selftest.txt"))
+		if errProfile != nil || errTally != nil && !isDir(filepath.Join(out, "trial-1-same")) {
+			return "", usageErr(fmt.Errorf("gate: --resume %s: not a self-test's folder (no profile-base.yaml and selftest.txt)", f.resume), "give the folder an earlier --self-test printed, e.g. reports/gate/20261130-083946")
 		}
 		return out, nil
 	}
@@ -224,7 +314,7 @@ func sameFile(path string, data []byte) error {
 	}
 	if !bytes.Equal(had, data) {
 		return usageErr(fmt.Errorf("gate: --resume: %s differs from the profile this self-test would run", path),
-			"resume with the --profile, --patterns and --head-set it started with")
+			"resume with the --profile and --head-set it started with")
 	}
 	return nil
 }
@@ -260,6 +350,7 @@ type selfTestTally struct {
 	fp, det    []string // each trial's line
 	nfp, ndet  int      // trials that failed the gate
 	ifp, idet  int      // trials the gate called inconclusive
+	sittings   []sitting
 	flagged    map[string]int
 	flaggedKey []string // flagged's keys in the order first seen
 }
@@ -313,8 +404,31 @@ func (t *selfTestTally) write(w io.Writer, f gateFlags, plan pairPlan, injected 
 	rate("detected (gate failed)", t.ndet, len(t.det))
 	rate("inconclusive, same", t.ifp, len(t.fp))
 	rate("inconclusive, injected", t.idet, len(t.det))
+	rate("false positives, decided", t.nfp, len(t.fp)-t.ifp)
+	rate("detected, decided", t.ndet, len(t.det)-t.idet)
 	for _, name := range t.flaggedKey {
 		rate("  "+name+" flagged", t.flagged[name], len(t.det))
 	}
-	fmt.Fprintf(w, "took %s; runs in %s\n", took.Round(time.Second), plan.out)
+	t.writeSittings(w)
+	fmt.Fprintf(w, "took %s this sitting; runs in %s\n", took.Round(time.Second), plan.out)
+}
+
+// writeSittings says which build ran which trials.
+func (t *selfTestTally) writeSittings(w io.Writer) {
+	if len(t.sittings) == 0 {
+		return
+	}
+	if first := t.sittings[0].FromTrial; first > 1 {
+		fmt.Fprintf(w, "trials 1–%d: an earlier sitting that recorded no build\n", first-1)
+	}
+	for i, st := range t.sittings {
+		last := len(t.fp)
+		if i+1 < len(t.sittings) {
+			last = t.sittings[i+1].FromTrial - 1
+		}
+		if last < st.FromTrial {
+			continue
+		}
+		fmt.Fprintf(w, "trials %d–%d: %s (executable sha256 %.12s)\n", st.FromTrial, last, st.Head, st.Exe)
+	}
 }

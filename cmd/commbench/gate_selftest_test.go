@@ -32,14 +32,16 @@ func selfTestRun(t *testing.T, dir string, p99 float64) {
 
 func TestResumeTrials(t *testing.T) {
 	out := t.TempDir()
-	for _, d := range []string{"a-1", "a2-1", "b-1", "a-2", "a2-2", "b-2", "a-3"} {
+	for _, d := range []string{"a-1", "a2-1", "b-1", "a-2", "a2-2", "b-2"} {
 		selfTestRun(t, filepath.Join(out, d), 10)
 	}
 	// Trial 1 finished; trial 2's runs exist but its folders do not (it was
-	// stopped); b-2 of a finished trial is what a failed run leaves.
+	// stopped); b-1 lost its results, a2-1 recorded a failed exit: both
+	// count as failed runs of a finished trial.
 	os.MkdirAll(filepath.Join(out, "trial-1-same"), 0o755)
 	os.MkdirAll(filepath.Join(out, "trial-1-injected"), 0o755)
 	os.RemoveAll(filepath.Join(out, "b-1", "runs"))
+	os.WriteFile(filepath.Join(out, "a2-1", exitFile), []byte("commbench run exited: exit status 1\n"), 0o644)
 	same := pairPlan{out: out, repeats: 1, baseName: "base", headName: "same"}
 	inj := pairPlan{out: out, repeats: 1, headName: "injected"}
 	var tally selfTestTally
@@ -50,30 +52,54 @@ func TestResumeTrials(t *testing.T) {
 	if k != 1 || len(tally.fp) != 1 || len(tally.det) != 1 {
 		t.Fatalf("resumed after %d trial(s), tally %d/%d lines; want 1", k, len(tally.fp), len(tally.det))
 	}
-	if !strings.Contains(tally.det[0], "INCONCLUSIVE") || tally.idet != 1 {
-		t.Errorf("trial 1 lost b-1's run; want it inconclusive, got %q", tally.det[0])
+	if tally.idet != 1 || tally.ifp != 1 {
+		t.Errorf("trial 1 lost b-1's run and a2-1 failed; want both kinds inconclusive, got %q, %q", tally.fp[0], tally.det[0])
+	}
+	if err := dropUnfinished(out, k, 1); err != nil {
+		t.Fatal(err)
 	}
 	for _, d := range []string{"a-2", "a2-2", "b-2"} {
 		if isDir(filepath.Join(out, d)) {
 			t.Errorf("%s of the unfinished trial 2 is still there; its rerun would find two results", d)
 		}
 	}
-	if !isDir(filepath.Join(out, "a-1")) || !isDir(filepath.Join(out, "a-3")) {
-		t.Error("resume removed runs it should have kept")
+	if !isDir(filepath.Join(out, "a-1")) {
+		t.Error("resume removed a run of a finished trial")
+	}
+
+	// Runs beyond the next trial: the folder ran another --repeats.
+	selfTestRun(t, filepath.Join(out, "a-3"), 10)
+	_, err = resumeTrials(same, inj, gate.PairOptions{Alpha: 0.05}, &selfTestTally{})
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.Code != exitUsage || !strings.Contains(err.Error(), "do not fit --repeats 1") {
+		t.Errorf("runs beyond the next trial: %v; want exit 2 naming --repeats", err)
 	}
 }
 
 func TestSelfTestPlanFile(t *testing.T) {
 	out := t.TempDir()
-	plan := pairPlan{out: out, repeats: 2}
+	plan := pairPlan{out: out, repeats: 2, headExe: os.Args[0], headName: "head abc with services.reaction.write_cost=10ms"}
 	if _, err := selfTestPlan(gateFlags{}, plan); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := selfTestPlan(gateFlags{resume: out}, plan); err != nil {
+	rec, err := selfTestPlan(gateFlags{resume: out}, plan)
+	if err != nil {
 		t.Errorf("resume with the same repeats: %v", err)
 	}
+	sits, err := addSitting(plan, rec, 3)
+	if err != nil || len(sits) != 1 || sits[0].Head != "head abc" || len(sits[0].Exe) != 64 {
+		t.Errorf("sitting: %+v, %v; want one from trial 3 by head abc with the executable's sha256", sits, err)
+	}
+	var tally selfTestTally
+	tally.sittings = sits
+	tally.fp = []string{"1", "2", "3", "4"}
+	var b strings.Builder
+	tally.writeSittings(&b)
+	if !strings.Contains(b.String(), "trials 1–2: an earlier sitting that recorded no build") || !strings.Contains(b.String(), "trials 3–4: head abc") {
+		t.Errorf("sittings:\n%s", b.String())
+	}
 	plan.repeats = 3
-	_, err := selfTestPlan(gateFlags{resume: out}, plan)
+	_, err = selfTestPlan(gateFlags{resume: out}, plan)
 	var ee *exitError
 	if !errors.As(err, &ee) || ee.Code != exitUsage || !strings.Contains(err.Error(), "--repeats 2") {
 		t.Errorf("resume with other repeats: %v; want exit 2 naming --repeats 2", err)

@@ -82,7 +82,7 @@ func TestGateCLI(t *testing.T) {
 		{name: "bad flag", args: []string{"--baseline", base, "--drop-tolerance", "-1", good}, wantCode: exitUsage, wantMsg: []string{"--drop-tolerance"}},
 		// --resume belongs to the self-test, and to a self-test's folder.
 		{name: "resume alone", args: []string{"--resume", t.TempDir()}, wantCode: exitUsage, wantMsg: []string{"--resume goes with --self-test"}},
-		{name: "resume elsewhere", args: []string{"--self-test", "--profiles", "../../profiles", "--resume", t.TempDir()}, wantCode: exitUsage, wantMsg: []string{"not a self-test's folder", "profile-base.yaml"}},
+		{name: "resume elsewhere", args: []string{"--self-test", "--profiles", "../../profiles", "--resume", t.TempDir()}, wantCode: exitUsage, wantMsg: []string{"not a self-test's folder", "selftest.txt"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			err := cmdGate(tt.args)

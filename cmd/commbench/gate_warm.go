@@ -24,9 +24,10 @@ const warmUpFor = 15 * time.Second
 // started had seconds where the generator could not keep its schedule (its
 // send lag marked them bound, and the gate said inconclusive), and a run
 // that meets a cold broker is slower than the next, which biases the base,
-// always first. A failed warm-up is logged; the compared runs go on and
-// speak for themselves.
-func warmUp(ctx context.Context, plan pairPlan, p *profiles.Profile) {
+// always first. A failed warm-up is logged and returned as a note for the
+// report (the bias is back); the compared runs go on and speak for
+// themselves.
+func warmUp(ctx context.Context, plan pairPlan, p *profiles.Profile) string {
 	var pats []string
 	for _, pt := range p.Patterns {
 		if pt.UsesKafka() {
@@ -34,7 +35,7 @@ func warmUp(ctx context.Context, plan pairPlan, p *profiles.Profile) {
 		}
 	}
 	if len(pats) == 0 || ctx.Err() != nil {
-		return
+		return ""
 	}
 	peak := 0.0
 	for _, s := range p.Stages {
@@ -50,18 +51,23 @@ func warmUp(ctx context.Context, plan pairPlan, p *profiles.Profile) {
 	}
 	if err != nil {
 		gateLogf("no warm-up run (the compared runs go on): %v", err)
-		return
+		return fmt.Sprintf("no warm-up run (%v): the first compared run met a cold broker", err)
 	}
 	wp := plan
 	wp.patterns = strings.Join(pats, ",")
+	// One folder per warm-up: a resumed self-test warms up again.
 	dir := filepath.Join(plan.out, "warmup")
+	for i := 2; i < 1000 && isDir(dir); i++ {
+		dir = filepath.Join(plan.out, fmt.Sprintf("warmup-%d", i))
+	}
 	gateLogf("warm-up run, not compared: %s at %g rps for %s each (%s)", wp.patterns, peak, warmUpFor, dir)
 	t0 := time.Now()
 	if _, err := runOne(ctx, plan.headExe, file, dir, wp); err != nil {
 		gateLogf("warm-up run failed after %s (the compared runs go on): %v", time.Since(t0).Round(time.Second), err)
-		return
+		return fmt.Sprintf("the warm-up run failed (%v): the first compared run may have met a cold broker", err)
 	}
 	gateLogf("warm-up run done in %s", time.Since(t0).Round(time.Second))
+	return ""
 }
 
 // warmUpProfile is the profile data with one constant stage of d at rate

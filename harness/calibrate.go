@@ -75,6 +75,8 @@ type CalibrationStep struct {
 	// the null endpoint being another process.
 	CPUUsPerReq float64 `json:"cpu_us_per_request"`
 	Pass        bool    `json:"pass"` // achieved >= 99% of the rate, and late <= 1% of sent
+	// Verdict says it in words: "ok", "late > 1%" or "below 99%".
+	Verdict string `json:"verdict"`
 }
 
 // CalibrationRun is what calibrate writes: the Calibration that runs record,
@@ -236,7 +238,17 @@ func holdRate(ctx context.Context, h holdOptions) (CalibrationStep, error) {
 	if t.Requests > 0 {
 		st.CPUUsPerReq = float64(cpu.Microseconds()) / float64(t.Requests)
 	}
-	st.Pass = float64(t.Accepted) >= CalibrateAchievedFrac*float64(pacer.Total()) && float64(t.Late) <= CalibrateLateFrac*float64(t.Requests)
+	achieved := float64(t.Accepted) >= CalibrateAchievedFrac*float64(pacer.Total())
+	onTime := float64(t.Late) <= CalibrateLateFrac*float64(t.Requests)
+	st.Pass = achieved && onTime
+	switch {
+	case st.Pass:
+		st.Verdict = "ok"
+	case !onTime:
+		st.Verdict = "late > 1%"
+	default:
+		st.Verdict = "below 99%"
+	}
 	time.Sleep(calibratePause) // let the last connections close
 	return st, ctx.Err()
 }

@@ -56,6 +56,11 @@ func TestCalibrate(t *testing.T) {
 	if c.CPUUsPerReq <= 0 || c.CPUUsPerReq != c.Steps[1].CPUUsPerReq {
 		t.Errorf("cpu per request %g, want > 0 and the cpu step's (%g)", c.CPUUsPerReq, c.Steps[1].CPUUsPerReq)
 	}
+	for _, st := range c.Steps {
+		if (st.Verdict == "ok") != st.Pass || st.Verdict == "" {
+			t.Errorf("step at %g rps: verdict %q with pass %v", st.RateRPS, st.Verdict, st.Pass)
+		}
+	}
 	if c.Client != string(loadgen.ClientFastHTTP) {
 		t.Errorf("client %q, want the default %q", c.Client, loadgen.ClientFastHTTP)
 	}

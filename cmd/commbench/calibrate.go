@@ -91,16 +91,8 @@ func cmdCalibrate(args []string) error {
 	c, err := harness.Calibrate(ctx, harness.CalibrateOptions{
 		Target: target, MaxRate: *maxRate, StepDuration: *step, Budget: *budget, Endpoint: endpoint, Client: cl,
 		Progress: func(s harness.CalibrationStep) {
-			verdict := "ok"
-			switch {
-			case s.Pass:
-			case float64(s.Late) > harness.CalibrateLateFrac*float64(s.Sent):
-				verdict = "late > 1%"
-			default:
-				verdict = "below 99%"
-			}
 			fmt.Printf(row, s.Phase, fmt.Sprintf("%.0f", s.RateRPS), fmt.Sprintf("%.0f", s.AchievedRPS), fmt.Sprint(s.Late), fmt.Sprint(s.Drops),
-				fmt.Sprintf("%.3f", s.P50Ms), fmt.Sprintf("%.3f", s.P99Ms), fmt.Sprintf("%.1f", s.CPUUsPerReq), verdict)
+				fmt.Sprintf("%.3f", s.P50Ms), fmt.Sprintf("%.3f", s.P99Ms), fmt.Sprintf("%.1f", s.CPUUsPerReq), s.Verdict)
 		},
 	})
 	if err != nil {

@@ -154,6 +154,7 @@ func (f *fastAttack) run(ctx context.Context, p StagePacer, s attackSettings) {
 	}
 	defer func() { close(hits); wg.Wait() }()
 
+	f.rec.setGauges(func() (int64, int64) { return f.workers.Load(), int64(f.hc.ConnsCount()) })
 	bound := p.Duration() + s.slack
 	began := time.Now()
 	f.rec.SetStart(began)

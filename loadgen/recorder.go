@@ -54,6 +54,10 @@ type Second struct {
 	// Latency from the intended send time (corrected), milliseconds; 0
 	// when nothing was recorded in the window.
 	APIP50, APIP99, APIMax float64
+	// Workers and Conns are the attack's gauges at the Tick: its send
+	// workers and its open connections to the target (0 before an attack
+	// set them).
+	Workers, Conns int64
 }
 
 // Totals are counts over the whole run.
@@ -84,6 +88,8 @@ type Recorder struct {
 	tol time.Duration
 
 	sent atomic.Int64 // sends since the last Tick, counted by Attack's targeter
+
+	gauges atomic.Pointer[func() (workers, conns int64)] // set by the attack
 
 	mu      sync.Mutex // guards what Record touches
 	start   time.Time
@@ -134,6 +140,10 @@ func (r *Recorder) SetStart(t time.Time) {
 	r.from = t
 	r.tick.Unlock()
 }
+
+// setGauges sets what Tick reads the attack's workers and connections
+// from.
+func (r *Recorder) setGauges(g func() (workers, conns int64)) { r.gauges.Store(&g) }
 
 // countSent counts one request as sent in the current window.
 func (r *Recorder) countSent() { r.sent.Add(1) }
@@ -235,6 +245,9 @@ func (r *Recorder) Tick(now time.Time) Second {
 	r.sec = Second{}
 	r.mu.Unlock()
 	s.Sent = r.sent.Swap(0)
+	if g := r.gauges.Load(); g != nil {
+		s.Workers, s.Conns = (*g)()
+	}
 
 	if win.TotalCount() > 0 {
 		s.APIP50 = usToMs(win.ValueAtQuantile(50))

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -250,38 +249,4 @@ func mustPacer(t *testing.T, n int) StagePacer {
 		t.Fatal(err)
 	}
 	return p
-}
-
-// TestRetireIdleWorkers: retire ends idle workers down to keep, and no
-// further; they end (their goroutines return).
-func TestRetireIdleWorkers(t *testing.T) {
-	f := &fastAttack{minWorkers: 2}
-	hits := make(chan bool)
-	var ended sync.WaitGroup
-	var running atomic.Int64
-	for range 10 {
-		f.workers.Add(1)
-		running.Add(1)
-		ended.Add(1)
-		go func() {
-			defer ended.Done()
-			defer running.Add(-1)
-			f.work(false, hits)
-		}()
-	}
-	// The workers may not all wait on hits yet: retire takes only those
-	// that do, so try again for a while.
-	for deadline := time.Now().Add(2 * time.Second); f.workers.Load() > 4 && time.Now().Before(deadline); {
-		f.retire(hits, 4)
-		time.Sleep(time.Millisecond)
-	}
-	f.retire(hits, 4) // none beyond keep
-	for deadline := time.Now().Add(2 * time.Second); running.Load() > 4 && time.Now().Before(deadline); {
-		time.Sleep(time.Millisecond)
-	}
-	if w, r := f.workers.Load(), running.Load(); w != 4 || r != 4 {
-		t.Errorf("%d workers counted, %d running; want 4 and 4", w, r)
-	}
-	close(hits)
-	ended.Wait()
 }

@@ -54,6 +54,14 @@ type Second struct {
 	// Latency from the intended send time (corrected), milliseconds; 0
 	// when nothing was recorded in the window.
 	APIP50, APIP99, APIMax float64
+	// LateBy counts Late by the cause the generator measured (indexed by
+	// Cause; CauseNone stays 0), and Evidence holds each cause's figure,
+	// the largest of the window: ms the pacer's thread waited in the OS
+	// run queue (os-run-queue), ms of the worst Go scheduling latency
+	// (go-scheduler), ms to get a connection (dial), ms of lag (gc,
+	// unknown).
+	LateBy   [NumCauses]int64
+	Evidence [NumCauses]float64
 	// Workers and Conns are the attack's gauges at the Tick: its send
 	// workers and its open connections to the target (0 before an attack
 	// set them).
@@ -67,7 +75,8 @@ type Totals struct {
 	AcceptedSync  int64
 	AcceptedAsync int64
 	Late          int64
-	Indeterminate int64 // the client timed out: the server may have accepted it
+	LateBy        [NumCauses]int64 // Late by measured cause
+	Indeterminate int64            // the client timed out: the server may have accepted it
 	Drops         results.Drops
 	// Clamped counts latencies outside the histograms' range (1 µs to
 	// 60 s), recorded at the nearest end.
@@ -167,12 +176,15 @@ func (r *Recorder) Record(res *vegeta.Result) {
 			a.path = v[0]
 		}
 	}
-	r.add(res, a)
+	r.add(res, a, CauseNone, 0)
 }
 
 // add records res, whose accepted answer carried a (read from its headers
 // by the caller: vegeta's http.Header or fasthttp's).
-func (r *Recorder) add(res *vegeta.Result, a answer) {
+// cause is the generator's measured cause, should the send be late
+// (CauseNone: none measured; a late send is then CauseUnknown), fig its
+// evidence.
+func (r *Recorder) add(res *vegeta.Result, a answer, cause Cause, fig float64) {
 	class := Classify(res)
 	id, idOK, path := a.id, a.idOK, a.path
 	r.mu.Lock()
@@ -195,6 +207,12 @@ func (r *Recorder) add(res *vegeta.Result, a answer) {
 	if late {
 		r.sec.Late++
 		r.tot.Late++
+		if cause == CauseNone || cause >= NumCauses {
+			cause, fig = CauseUnknown, float64(lat-res.Latency)/1e6
+		}
+		r.sec.LateBy[cause]++
+		r.sec.Evidence[cause] = max(r.sec.Evidence[cause], fig)
+		r.tot.LateBy[cause]++
 	}
 	if class != results.NotDropped {
 		r.sec.Drops.Add(class)

@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // highResSleep sleeps d with nanosleep(2): the kernel's high-resolution
@@ -51,3 +52,27 @@ func tightTimerSlack() (restore func()) {
 		runtime.UnlockOSThread()
 	}
 }
+
+// maxRawSleep bounds one rawSleep: the pacer's P cannot be stopped while
+// it sleeps, and a garbage collection's stop waits for it.
+const maxRawSleep = time.Millisecond
+
+// rawSleep sleeps min(d, maxRawSleep) with nanosleep(2) as a raw system
+// call: the pacer keeps its P, so that when the kernel wakes its thread it
+// runs at once, not when the Go scheduler hands it a P back (a woken
+// thread whose P was taken waits in the global run queue behind every
+// goroutine the answers woke).
+func rawSleep(d time.Duration) {
+	ts := syscall.NsecToTimespec(min(d, maxRawSleep).Nanoseconds())
+	for {
+		var rem syscall.Timespec
+		_, _, errno := syscall.RawSyscall(syscall.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&ts)), uintptr(unsafe.Pointer(&rem)), 0)
+		if errno != syscall.EINTR {
+			return
+		}
+		ts = rem
+	}
+}
+
+// ptrOf is the address of b's first byte; b is not empty.
+func ptrOf(b []byte) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(b)) }

@@ -2,7 +2,10 @@
 
 package loadgen
 
-import "time"
+import (
+	"time"
+	"unsafe"
+)
 
 // highResSleep is time.Sleep where there is no nanosleep(2) wrapper: the
 // send lag then carries the runtime's timer resolution, and says so.
@@ -10,3 +13,9 @@ func highResSleep(d time.Duration) { time.Sleep(d) }
 
 // tightTimerSlack does nothing where there is no nanosleep(2) wrapper.
 func tightTimerSlack() (restore func()) { return func() {} }
+
+// rawSleep is time.Sleep where there is no nanosleep(2) wrapper.
+func rawSleep(d time.Duration) { time.Sleep(d) }
+
+// ptrOf is the address of b's first byte; b is not empty.
+func ptrOf(b []byte) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(b)) }

@@ -1,0 +1,199 @@
+package loadgen
+
+import (
+	"fmt"
+	"os"
+	"runtime/metrics"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Cause is what made a late send late, as the generator measured it.
+type Cause uint8
+
+// The causes. A stall (a run of late sends) gets the cause of its first
+// late send, decided from what was measured around it.
+const (
+	CauseNone Cause = iota // on time
+	// CauseGC: a garbage collection ran between the pacer's last check and
+	// the late send, and nothing else explains the lag.
+	CauseGC
+	// CauseGoScheduler: the Go runtime's scheduler kept a goroutine
+	// waiting as long as the lag (the runtime's /sched/latencies), and
+	// the OS did not hold the pacer's thread.
+	CauseGoScheduler
+	// CauseOSRunQueue: the pacer's OS thread waited in the kernel's run
+	// queue (its schedstat run delay) for at least half the lag: another
+	// process, or another of ours, had the CPU. The generator could not
+	// have sent on time.
+	CauseOSRunQueue
+	// CauseDial: no connection was idle, and opening one (or waiting for
+	// one at the bound of connections) took most of the lag.
+	CauseDial
+	// CauseUnknown: late, and nothing measured explains it.
+	CauseUnknown
+	NumCauses
+)
+
+var causeNames = [NumCauses]string{"", "gc", "go-scheduler", "os-run-queue", "dial", "unknown"}
+
+func (c Cause) String() string {
+	if c < NumCauses {
+		return causeNames[c]
+	}
+	return fmt.Sprintf("cause(%d)", c)
+}
+
+// ParseCause returns the cause named s.
+func ParseCause(s string) (Cause, bool) {
+	for i, n := range causeNames {
+		if n == s && i > 0 {
+			return Cause(i), true
+		}
+	}
+	return CauseNone, false
+}
+
+// checkEvery is how often the pacer takes the evidence it judges a stall
+// against: the run-queue wait of its thread, the collections, the
+// scheduler's latencies. A stall is judged by what changed since.
+const checkEvery = 100 * time.Millisecond
+
+// stallTracker decides the cause of each stall, on the pacer's goroutine.
+// Its reads cost a few microseconds; they happen every checkEvery and at
+// the first late send of a stall, not per send.
+type stallTracker struct {
+	tol     time.Duration
+	inStall bool
+	cause   Cause
+	figure  float64 // the evidence, ms
+
+	schedstat *os.File // the pacer thread's /proc/thread-self/schedstat
+	buf       [128]byte
+	lastCheck time.Time
+	runDelay  int64 // ns, at the last check
+	gcCycles  uint64
+	schedLat  []uint64 // /sched/latencies:seconds counts at the last check
+	samples   []metrics.Sample
+	bounds    []float64
+
+	mu    sync.Mutex // guards count
+	count [NumCauses]int64
+}
+
+// init opens the pacer thread's schedstat: call it on the pacer's locked
+// thread.
+func (t *stallTracker) init() {
+	t.tol = DefaultLateTolerance
+	t.samples = []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/sched/latencies:seconds"}}
+	if f, err := os.Open(fmt.Sprintf("/proc/self/task/%d/schedstat", syscall.Gettid())); err == nil {
+		t.schedstat = f
+	}
+	t.check(time.Now())
+}
+
+func (t *stallTracker) close() {
+	if t.schedstat != nil {
+		t.schedstat.Close()
+	}
+}
+
+// runDelayNow is the pacer thread's total wait in the kernel's run queue,
+// ns; -1 when it cannot be read.
+func (t *stallTracker) runDelayNow() int64 {
+	if t.schedstat == nil {
+		return -1
+	}
+	n, err := t.schedstat.ReadAt(t.buf[:], 0)
+	if n == 0 && err != nil {
+		return -1
+	}
+	// "<on-cpu ns> <run-queue wait ns> <timeslices>\n"
+	var fields [2]int64
+	f := 0
+	for _, b := range t.buf[:n] {
+		switch {
+		case b >= '0' && b <= '9':
+			fields[f] = fields[f]*10 + int64(b-'0')
+		case f == 1:
+			return fields[1]
+		default:
+			f++
+		}
+	}
+	return -1
+}
+
+// check takes the evidence afresh.
+func (t *stallTracker) check(now time.Time) {
+	t.lastCheck = now
+	t.runDelay = t.runDelayNow()
+	metrics.Read(t.samples)
+	t.gcCycles = t.samples[0].Value.Uint64()
+	h := t.samples[1].Value.Float64Histogram()
+	t.schedLat = append(t.schedLat[:0], h.Counts...)
+	t.bounds = h.Buckets
+}
+
+// maybeCheck takes the evidence afresh when the last is older than
+// checkEvery.
+func (t *stallTracker) maybeCheck(now time.Time) {
+	if now.Sub(t.lastCheck) >= checkEvery {
+		t.check(now)
+	}
+}
+
+// at judges hit seq, due at due, whose pacer woke at woke and which left
+// at sent (dialed: it had to open its connection). It returns the cause
+// and its evidence (ms) when the hit is late, CauseNone when it is not.
+func (t *stallTracker) at(seq uint64, due, woke, sent time.Time, dialed bool) (Cause, float64) {
+	lag := sent.Sub(due)
+	if lag <= t.tol {
+		t.inStall = false
+		return CauseNone, 0
+	}
+	if !t.inStall {
+		t.inStall = true
+		t.cause, t.figure = t.judge(lag, woke.Sub(due), sent.Sub(woke), dialed)
+		t.lastCheck = time.Time{} // the next maybeCheck, after the write, takes it afresh
+	}
+	t.mu.Lock()
+	t.count[t.cause]++
+	t.mu.Unlock()
+	return t.cause, t.figure
+}
+
+// judge decides a stall's cause from its first late send: lag in all,
+// wake of it before the pacer woke, acquire of it taking a connection.
+func (t *stallTracker) judge(lag, wake, acquire time.Duration, dialed bool) (Cause, float64) {
+	ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
+	if dialed && acquire >= wake {
+		return CauseDial, ms(acquire)
+	}
+	if rd := t.runDelayNow(); rd >= 0 && t.runDelay >= 0 && time.Duration(rd-t.runDelay) >= lag/2 {
+		return CauseOSRunQueue, ms(time.Duration(rd - t.runDelay))
+	}
+	metrics.Read(t.samples)
+	if t.samples[0].Value.Uint64() != t.gcCycles {
+		return CauseGC, ms(lag) // a collection ran: the lag is its
+	}
+	h := t.samples[1].Value.Float64Histogram()
+	worst := 0.0
+	for i, c := range h.Counts {
+		if i < len(t.schedLat) && c > t.schedLat[i] {
+			worst = h.Buckets[i] // the lower bound of the bucket
+		}
+	}
+	if time.Duration(worst*1e9) >= lag/2 {
+		return CauseGoScheduler, worst * 1e3
+	}
+	return CauseUnknown, ms(lag)
+}
+
+// Counts returns the late sends by cause so far.
+func (t *stallTracker) Counts() [NumCauses]int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.count
+}

@@ -14,8 +14,8 @@ const maxLostShown = 10
 
 // lossWarnings says, when the ledger found accepted reactions neither
 // delivered nor dead-lettered, how many, which (the first ids) and what the
-// run did that could explain it: never silent. It logs the warning as well,
-// so that it shows as the run goes.
+// run did that could explain it: never silent. The run says it as it
+// records it (runFolder.warn).
 func (r *patternRun) lossWarnings(s *results.Summary) []string {
 	if s.Lost == 0 || s.LostUnknown {
 		return nil
@@ -28,7 +28,6 @@ func (r *patternRun) lossWarnings(s *results.Summary) []string {
 	if why := lossCause(r.p); why != "" {
 		w += "; " + why
 	}
-	r.o.Logf("WARNING: %s", w)
 	return []string{w}
 }
 

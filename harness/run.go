@@ -85,7 +85,7 @@ func Run(ctx context.Context, o RunOptions) (*results.Results, string, error) {
 		return nil, "", err
 	}
 	defer out.removeIfEmpty()
-	k, err := upKafka(ctx, o, out.res)
+	k, err := upKafka(ctx, o, out)
 	if err != nil {
 		return nil, "", err
 	}
@@ -142,11 +142,18 @@ func newRunFolder(o RunOptions) (*runFolder, error) {
 	case err == nil:
 		f.res.Run.Calibration = c
 	case errors.Is(err, ErrNoCalibration):
-		f.res.Run.Warnings = append(f.res.Run.Warnings, "no harness calibration on this machine: run 'commbench calibrate' to know the generator's own ceiling and floor")
+		f.warn(o, "no harness calibration on this machine: run 'commbench calibrate' to know the generator's own ceiling and floor")
 	default:
-		f.res.Run.Warnings = append(f.res.Run.Warnings, "harness calibration not used: "+err.Error())
+		f.warn(o, "harness calibration not used: "+err.Error())
 	}
 	return f, nil
+}
+
+// warn records w in the run's warnings and says it, once, as it arises:
+// the command's summary does not print the run's warnings again.
+func (f *runFolder) warn(o RunOptions, w string) {
+	f.res.Run.Warnings = append(f.res.Run.Warnings, w)
+	o.Logf("WARNING: %s", w)
 }
 
 // removeIfEmpty removes the folder of a run that failed before it
@@ -179,6 +186,7 @@ func (f *runFolder) write(o RunOptions) {
 // the results after each; it stops at the first that fails.
 func (f *runFolder) runPatterns(ctx context.Context, o RunOptions, k *kafka) error {
 	runs := planRuns(o, o.Targets != nil)
+	f.predictPeaks(o, runs)
 	res, n := f.res, 0
 	for rep := 1; rep <= o.Repeat; rep++ {
 		for _, pl := range runs {
@@ -190,9 +198,9 @@ func (f *runFolder) runPatterns(ctx context.Context, o RunOptions, k *kafka) err
 			if pat != nil {
 				res.Patterns[key] = pat
 				res.Order = append(res.Order, key)
-				res.Run.Warnings = append(res.Run.Warnings, pr.warnings...)
-				res.Run.Warnings = append(res.Run.Warnings, validityWarnings(key, &pat.Summary)...)
-				res.Run.Warnings = append(res.Run.Warnings, pr.lossWarnings(&pat.Summary)...)
+				for _, w := range slices.Concat(pr.warnings, validityWarnings(key, &pat.Summary), pr.lossWarnings(&pat.Summary)) {
+					f.warn(o, w)
+				}
 			}
 			if err != nil {
 				res.Run.Partial = true
@@ -221,7 +229,7 @@ type kafka struct {
 
 // upKafka readies Kafka for the run, unless no pattern uses it: someone
 // else's (targets, o.Existing) or a broker of its own.
-func upKafka(ctx context.Context, o RunOptions, res *results.Results) (*kafka, error) {
+func upKafka(ctx context.Context, o RunOptions, f *runFolder) (*kafka, error) {
 	k := &kafka{}
 	needKafka := slices.ContainsFunc(o.Patterns, pattern.Pattern.UsesKafka)
 	switch {
@@ -229,7 +237,7 @@ func upKafka(ctx context.Context, o RunOptions, res *results.Results) (*kafka, e
 		// Someone else's services: Kafka only to read the lag, if at all.
 		k.broker = targetBroker(o, o.Patterns)
 		needKafka = k.broker != nil
-		res.Run.Warnings = append(res.Run.Warnings, fmt.Sprintf("shard %s against services this run did not start (%s): no warmup, and their CPU and memory are not measured", o.Shard, o.Targets.Reaction))
+		f.warn(o, fmt.Sprintf("shard %s against services this run did not start (%s): no warmup, and their CPU and memory are not measured", o.Shard, o.Targets.Reaction))
 	case needKafka && o.Existing != nil:
 		k.broker = o.Existing
 	case needKafka:
@@ -248,28 +256,27 @@ func upKafka(ctx context.Context, o RunOptions, res *results.Results) (*kafka, e
 		k.broker, k.stop = b, true
 	}
 	if needKafka {
-		if err := k.connect(o, res); err != nil {
+		if err := k.connect(o, f); err != nil {
 			k.close(o)
 			return nil, err
 		}
 	}
 	if java, major, err := broker.FindJava(); err == nil {
-		res.Run.Machine.Java = fmt.Sprintf("%d (%s)", major, java)
+		f.res.Run.Machine.Java = fmt.Sprintf("%d (%s)", major, java)
 	}
 	return k, nil
 }
 
-// connect makes the client and records the broker in res.
-func (k *kafka) connect(o RunOptions, res *results.Results) error {
+// connect makes the client and records the broker in the run's results.
+func (k *kafka) connect(o RunOptions, f *runFolder) error {
 	var err error
 	if k.client, err = broker.NewClient(k.broker.Addrs, o.Broker.Security); err != nil {
 		return fmt.Errorf("broker client: %w", err)
 	}
 	b := k.broker
-	res.Run.Broker = results.BrokerInfo{Kind: string(b.Kind), Version: b.Version, Addrs: b.Addrs, Partitions: o.Profile.Services.Kafka.Partitions, Label: b.String()}
+	f.res.Run.Broker = results.BrokerInfo{Kind: string(b.Kind), Version: b.Version, Addrs: b.Addrs, Partitions: o.Profile.Services.Kafka.Partitions, Label: b.String()}
 	if b.Kind == broker.Embedded {
-		res.Run.Warnings = append(res.Run.Warnings, "Kafka was "+broker.EmbeddedLabel+": its timings are not Apache Kafka's")
-		o.Logf("WARNING: the async numbers of this run come from %s", broker.EmbeddedLabel)
+		f.warn(o, "Kafka was "+broker.EmbeddedLabel+": its timings are not Apache Kafka's")
 	}
 	return nil
 }
@@ -347,7 +354,6 @@ func (r *patternRun) atEnd(f func()) { r.ends = append(r.ends, f) }
 func (r *patternRun) async() bool { return r.pattern.UsesKafka() }
 
 func (r *patternRun) run(ctx context.Context) (*results.Pattern, error) {
-	r.predictPeak()
 	r.o.Logf("%s: starting services", r.label)
 	defer func() {
 		for _, f := range slices.Backward(r.ends) {

@@ -1,13 +1,17 @@
 package harness
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/commbench/commbench/host"
+	"github.com/commbench/commbench/pattern"
+	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/results"
 	"github.com/commbench/commbench/validity"
 )
@@ -96,38 +100,117 @@ func TestValidityWarnings(t *testing.T) {
 	}
 }
 
-// TestEarlierFit finds the newest earlier run of the pattern on a host of
-// this many cores, and skips another machine's.
+// writeRun writes, under root, a run folder id of profile on a host of
+// cores, whose pattern key used 0.1 + perRPS·rate cores at 20 seconds of
+// rates from 100 to maxRPS.
+func writeRun(t *testing.T, root, id, profile, key string, cores int, perRPS, maxRPS float64) {
+	t.Helper()
+	r := &results.Results{Schema: results.SchemaVersion, Order: []string{key}, Patterns: map[string]*results.Pattern{}}
+	r.Run.ID, r.Run.Profile, r.Run.Host.Cores = id, profile, cores
+	p := &results.Pattern{}
+	for i := range 20 {
+		rps := 100 + (maxRPS-100)*float64(i)/19
+		p.Series.T = append(p.Series.T, float64(i+1))
+		p.Series.AchievedRPS = append(p.Series.AchievedRPS, rps)
+		p.Series.HostCPU = append(p.Series.HostCPU, 0.1+perRPS*rps)
+	}
+	p.Series.AttackEndS = 20
+	r.Patterns[key] = p
+	dir := filepath.Join(root, id)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Write(dir); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestEarlierFit finds the newest like run (same profile, pattern and
+// variant, on a host of this many cores) whose rates reach within 2× of
+// the peak, and no other.
 func TestEarlierFit(t *testing.T) {
 	root := t.TempDir()
-	write := func(id string, cores int, perRPS float64) {
-		r := &results.Results{Schema: results.SchemaVersion, Order: []string{"async"}, Patterns: map[string]*results.Pattern{}}
-		r.Run.ID, r.Run.Host.Cores = id, cores
-		p := &results.Pattern{}
-		for i := range 20 {
-			rps := float64(100 * (i + 1))
-			p.Series.T = append(p.Series.T, float64(i+1))
-			p.Series.AchievedRPS = append(p.Series.AchievedRPS, rps)
-			p.Series.HostCPU = append(p.Series.HostCPU, 0.1+perRPS*rps)
+	cores := host.Cores()
+	writeRun(t, root, "20260101-000000-surge", "surge", "async", cores, 0.001, 2000)
+	writeRun(t, root, "20260102-000000-surge", "surge", "async", cores, 0.002, 2000)                 // the newest like run
+	writeRun(t, root, "20260103-000000-surge", "surge", "async", cores+8, 0.004, 2000)               // another machine's
+	writeRun(t, root, "20260104-000000-claims-outage", "claims-outage", "async", cores, 0.008, 2000) // another profile's
+	writeRun(t, root, "20260105-000000-surge", "surge", "async", cores, 0.016, 500)                  // like, but its rates reach only 500
+	writeRun(t, root, "20260106-000000-surge", "surge", "async.big", cores, 0.032, 2000)             // another variant
+	surge := like{"surge", pattern.Async, ""}
+	tests := []struct {
+		name   string
+		l      like
+		peak   float64
+		perRPS float64 // 0: no fit
+		from   string
+	}{
+		{"the newest like run that covers the peak", surge, 1400, 0.002, "20260102"},
+		{"the newest like run, within 2× of its rates", surge, 1000, 0.016, "20260105"},
+		{"past 2× of every like run's rates", surge, 4001, 0, ""},
+		{"another profile's run is not like", like{"claims-outage", pattern.Async, ""}, 1400, 0.008, "20260104"},
+		{"a profile with no run of its own", like{"spike", pattern.Async, ""}, 1400, 0, ""},
+		{"a pattern no run has", like{"surge", pattern.Sync, ""}, 1400, 0, ""},
+		{"the variant's own run", like{"surge", pattern.Async, "big"}, 1400, 0.032, "20260106"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, ok := earlierFit(root, tt.l, tt.peak)
+			if tt.perRPS == 0 {
+				if ok {
+					t.Errorf("got a fit %+v, want none", f)
+				}
+				return
+			}
+			if !ok || math.Abs(f.PerRPS-tt.perRPS) > 1e-9 || !strings.HasPrefix(f.From, tt.from) {
+				t.Errorf("fit %+v ok %v, want %g cores per rps from %s", f, ok, tt.perRPS, tt.from)
+			}
+		})
+	}
+}
+
+// TestPredictPeaks: without a like run, the run says so in one line for
+// every pattern and warns of nothing; with one predicting a busy host,
+// one warning, said once, for that pattern only.
+func TestPredictPeaks(t *testing.T) {
+	root := t.TempDir()
+	p := &profiles.Profile{Name: "surge", Stages: []profiles.Stage{{For: profiles.Duration(time.Second), Rate: 200, To: 1400}}}
+	var runs []plannedRun
+	for _, pt := range []pattern.Pattern{pattern.Sync, pattern.Async, pattern.Hybrid} {
+		runs = append(runs, plannedRun{pattern: pt, profile: p})
+	}
+	// An unlike run that would predict a saturated host.
+	writeRun(t, root, "20260101-000000-claims-outage", "claims-outage", "sync", host.Cores(), 0.01, 300)
+	predict := func() (logged []string, warnings []string) {
+		f := &runFolder{res: &results.Results{}}
+		o := RunOptions{Profile: p, OutRoot: root, Logf: func(format string, a ...any) { logged = append(logged, fmt.Sprintf(format, a...)) }}
+		o.Broker.CacheDir = t.TempDir()          // no calibration
+		f.predictPeaks(o, append(runs, runs...)) // --repeat 2: each pattern predicted once
+		return logged, f.res.Run.Warnings
+	}
+	logged, warnings := predict()
+	if len(warnings) != 0 || len(logged) != 1 || !strings.Contains(logged[0], noLikeRun+" for sync, async, hybrid") {
+		t.Errorf("got log %q, warnings %q; want one %q line for the three patterns and no warning", logged, warnings, noLikeRun)
+	}
+	// A like run of sync whose fit puts the peak far past the threshold.
+	writeRun(t, root, "20260102-000000-surge", "surge", "sync", host.Cores(), 0.01, 1000)
+	logged, warnings = predict()
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "sync: predicted before the attack") || !strings.Contains(warnings[0], "20260102-000000-surge") {
+		t.Fatalf("warnings %q, want one for sync fitted on the surge run", warnings)
+	}
+	var said, none int
+	for _, l := range logged {
+		if l == "WARNING: "+warnings[0] {
+			said++
 		}
-		p.Series.AttackEndS = 20
-		r.Patterns["async"] = p
-		dir := filepath.Join(root, id)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := r.Write(dir); err != nil {
-			t.Fatal(err)
+		if strings.Contains(l, noLikeRun) {
+			none++
+			if !strings.Contains(l, "for async, hybrid (") {
+				t.Errorf("%q: want async and hybrid only", l)
+			}
 		}
 	}
-	write("20260101-000000-surge", host.Cores(), 0.001)
-	write("20260102-000000-surge", host.Cores(), 0.002)   // the newest of this machine
-	write("20260103-000000-surge", host.Cores()+8, 0.004) // another machine's
-	f, ok := earlierFit(root, "async")
-	if !ok || math.Abs(f.PerRPS-0.002) > 1e-9 || !strings.HasPrefix(f.From, "20260102") {
-		t.Errorf("fit %+v ok %v, want the second run's 0.002 cores per rps", f, ok)
-	}
-	if _, ok := earlierFit(root, "sync"); ok {
-		t.Error("a fit for a pattern no earlier run has")
+	if said != 1 || none != 1 || len(logged) != 2 {
+		t.Errorf("log %q: want the warning said once and one %q line", logged, noLikeRun)
 	}
 }

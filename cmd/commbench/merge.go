@@ -53,7 +53,7 @@ func cmdMerge(args []string) error {
 	if err != nil {
 		return usageErr(err, "")
 	}
-	printSummary(res)
+	printSummary(res, false)
 	fmt.Printf("results: %s\n", filepath.Join(dir, "results.json"))
 	page, err := reports.Render(dir)
 	if err != nil {

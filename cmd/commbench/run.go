@@ -187,7 +187,7 @@ func finishRun(res *results.Results, runDir string) {
 	if werr := res.Write(runDir); werr != nil {
 		fmt.Fprintf(os.Stderr, "commbench: the claims could not be written to results.json: %v\n", werr)
 	}
-	printSummary(res)
+	printSummary(res, true)
 	printClaims(res)
 	fmt.Printf("results: %s\n", filepath.Join(runDir, "results.json"))
 	if page, rerr := reports.Render(runDir); rerr != nil {
@@ -273,7 +273,10 @@ func validityCell(s results.Summary) string {
 	return fmt.Sprintf("%s, %d s: NOT the pattern's numbers", strings.ToUpper(s.Validity), s.BoundS)
 }
 
-func printSummary(r *results.Results) {
+// printSummary prints the run's table and its warnings; said: the run
+// already said each warning as it arose (harness.Run logs them), so the
+// summary only counts them.
+func printSummary(r *results.Results, said bool) {
 	fmt.Printf("\n%-10s %9s %9s %9s %9s %9s %9s %7s %7s %6s %8s %9s %9s  %s\n",
 		"pattern", "requests", "accepted", "api p50", "api p99", "notif p50", "notif p99", "drops", "lost", "dlq", "drain s", "cpu/1k s", "gen/1k s", "validity")
 	for _, key := range r.Order {
@@ -286,8 +289,13 @@ func printSummary(r *results.Results) {
 			key, s.Requests, s.Accepted, s.API.P50, s.API.P99, s.Notify.P50, s.Notify.P99, s.Drops.Total, lost, s.DeadLettered, s.DrainS,
 			s.CPUSecondsPer1k["total"], s.CPUSecondsPer1k["generator"], validityCell(s))
 	}
-	for _, w := range r.Run.Warnings {
-		fmt.Printf("warning: %s\n", w)
+	switch {
+	case said && len(r.Run.Warnings) > 0:
+		fmt.Printf("warnings: %d, said above as they arose (results.json run.warnings and the report list them)\n", len(r.Run.Warnings))
+	case !said:
+		for _, w := range r.Run.Warnings {
+			fmt.Printf("warning: %s\n", w)
+		}
 	}
 	if r.Run.Partial {
 		fmt.Printf("PARTIAL: %s\n", r.Run.PartialReason)

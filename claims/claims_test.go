@@ -757,10 +757,15 @@ func TestInconclusive(t *testing.T) {
 
 		// The window: sync-provision-for-peak reads sync's peak and base
 		// seconds only.
-		{"peak: bound seconds in the peak", "sync-provision-for-peak", func(r *results.Results) {
+		{"peak: bound seconds in the peak change nothing", "sync-provision-for-peak", func(r *results.Results) {
 			peakHolds(r)
 			bound(r, "sync", results.ValidityMachineBound, 25, 30)
-		}, Inconclusive, []string{"sync was machine-bound in 5 of the 60 seconds this verdict reads", `say "holds"`}},
+		}, Holds, []string{"Bound seconds: sync was machine-bound in 5 of the 60 seconds this verdict reads (t = 26–30 s)", "sync 55 of its 60", "change nothing"}},
+		{"peak: bound seconds in the peak, sync not ok", "sync-provision-for-peak", func(r *results.Results) {
+			peakHolds(r)
+			bound(r, "sync", results.ValidityMachineBound, 25, 30)
+			r.Patterns["sync"].Summary.Validity, r.Patterns["sync"].Summary.BoundS = results.ValidityMachineBound, 5
+		}, Inconclusive, []string{"sync is machine-bound (5 of its attack seconds were bound)", "change nothing", `say "holds"`}},
 		{"peak: a bound second in the drain is outside its window", "sync-provision-for-peak", func(r *results.Results) {
 			peakHolds(r)
 			bound(r, "sync", results.ValidityMachineBound, 62, 63)

@@ -70,8 +70,7 @@ func Evaluate(r *results.Results) []results.Claim {
 	in := &run{r: r, prof: parseProfile(r.Run)}
 	out := make([]results.Claim, 0, len(rules))
 	for _, rl := range rules {
-		in.read = reads{}
-		v := in.judge(rl.eval(in))
+		v := in.decide(rl)
 		for k, x := range v.numbers {
 			if math.IsNaN(x) || math.IsInf(x, 0) {
 				delete(v.numbers, k) // JSON has no room for them

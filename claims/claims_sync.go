@@ -3,7 +3,6 @@ package claims
 import (
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/commbench/commbench/results"
 )
@@ -28,14 +27,10 @@ func blocksCaller(in *run) verdict {
 	note := which(in, "sync", "async")
 	sk, _ := in.lookup("sync")
 	ak, _ := in.lookup("async")
-	boundT := boundTimes(ps["sync"], ps["async"])
-	s, left := in.calm(sk, ps["sync"], boundT)
-	a, aleft := in.calm(ak, ps["async"], boundT)
-	if len(aleft) > len(left) {
-		left = aleft
-	}
-	if len(left) > 0 {
-		note += " Left out: " + strings.Join(left, " and ") + "; the latencies are medians of the other seconds' per-second p50 and p99."
+	s, left := in.calm(sk, ps["sync"])
+	a, aleft := in.calm(ak, ps["async"])
+	if left || aleft {
+		note += " Left out: fault windows; the latencies are medians of the other seconds' per-second p50 and p99."
 	}
 	n := map[string]float64{
 		"sync_api_p50_ms": s.api50, "sync_api_p99_ms": s.api99, "sync_notify_p50_ms": s.notify50,
@@ -59,57 +54,27 @@ type latency struct{ api50, api99, notify50 float64 }
 
 // calm is the latency of p (pattern key): its summary's (a whole-run read,
 // which judge weighs by the pattern's validity), or, when faults ran, the
-// medians of the per-second p50 and p99 over the attack's other seconds:
-// fault windows plus RestartSlack left out, and the seconds at the times in
-// boundT too (the bound seconds of every pattern the rule compares, so that
-// each side's medians cover the same seconds of the schedule), since it
-// reads seconds one by one anyway. It says what it left out (nothing when
-// it read the summary), and the verdict then reads only the seconds it
-// kept of key. Bound seconds are left out only while at least half of the
-// fault-free seconds remain; past that it reads them, and judge makes the
-// verdict inconclusive.
-func (in *run) calm(key string, p *results.Pattern, boundT map[float64]bool) (latency, []string) {
+// medians of the per-second p50 and p99 over the attack's other seconds,
+// fault windows plus RestartSlack left out; the verdict then reads only
+// those seconds of key (a window read: its bound seconds are settled by
+// decide, which leaves them out of every pattern compared at once, so
+// that each side's medians cover the same seconds of the schedule). left
+// says whether it left out fault windows.
+func (in *run) calm(key string, p *results.Pattern) (l latency, left bool) {
 	ws := in.faults(p, func(results.FaultWindow) bool { return true })
 	s := p.Summary
 	if len(ws) == 0 || len(p.Series.T) == 0 {
-		return latency{s.API.P50, s.API.P99, s.Notify.P50}, nil
+		return latency{s.API.P50, s.API.P99, s.Notify.P50}, false
 	}
 	skip := seconds(p.Series, ws, RestartSlack)
-	calm, bound := 0, 0
-	for i, t := range p.Series.T {
-		if t <= p.Series.AttackEndS && !slices.Contains(skip, i) {
-			calm++
-			if boundT[t] {
-				bound++
-			}
-		}
-	}
-	leaveBound := bound > 0 && 2*bound <= calm
 	var idx []int
 	for i, t := range p.Series.T {
-		if t <= p.Series.AttackEndS && !slices.Contains(skip, i) && !(leaveBound && boundT[t]) {
+		if t <= p.Series.AttackEndS && !slices.Contains(skip, i) {
 			idx = append(idx, i)
 		}
 	}
 	in.window(key, idx)
-	out := []string{"fault windows"}
-	if leaveBound {
-		out = append(out, fmt.Sprintf("%d second(s) bound in either pattern", bound))
-	}
-	return latency{median(p.Series.APIP50, idx), median(p.Series.APIP99, idx), median(p.Series.NotifyP50, idx)}, out
-}
-
-// boundTimes are the times of the bound attack seconds of ps.
-func boundTimes(ps ...*results.Pattern) map[float64]bool {
-	out := map[float64]bool{}
-	for _, p := range ps {
-		for i, t := range p.Series.T {
-			if i < len(p.Series.Bound) && p.Series.Bound[i] != "" && t <= p.Series.AttackEndS {
-				out[t] = true
-			}
-		}
-	}
-	return out
+	return latency{median(p.Series.APIP50, idx), median(p.Series.APIP99, idx), median(p.Series.NotifyP50, idx)}, true
 }
 
 // provisionForPeak: sync sized for the base fails the peak. With a surge

@@ -3,8 +3,9 @@
 // single point of failure", ...) against one run's results.json, and says
 // for each whether this run shows it holding, not holding, mixed, or does
 // not exercise it at all; or that it is inconclusive, when the machine, not
-// the pattern, set the numbers the rule read (bound seconds, a pattern
-// that is not ok) or the run was partial.
+// the pattern, may have set the numbers the rule read (bound seconds
+// without which the verdict would differ, a pattern that is not ok) or the
+// run was partial.
 //
 // Every rule uses only what results.json holds (summaries, per-second
 // series, fault windows, the profile as it ran) and is written down beside

@@ -33,6 +33,9 @@ type reads struct {
 	keys  []string         // decided from, in the order first read
 	secs  map[string][]int // narrowed windows by key; absent: all seconds
 	aside []string         // quoted only
+	// settled is how the verdict came out without the bound seconds
+	// among secs (decide); nil when there were none.
+	settled *settled
 }
 
 // get returns the results of pattern key and records them as decided
@@ -96,8 +99,11 @@ func (in *run) window(key string, idx ...[]int) {
 // exercised" stays: nothing was decided.
 //
 // Bound seconds count differently by what the rule read. A rule that read
-// some seconds (in.window) decided from each of them, so one bound second
-// among them makes it inconclusive. A rule that read a pattern whole (its
+// some seconds (in.window) decided from each of them, so its verdict stands
+// only when decide found it the same without the bound seconds among them
+// (and with their latencies less their send lag), enough seconds left
+// (settle.go); the evidence then says which were bound and that they
+// change nothing, and otherwise what flips. A rule that read a pattern whole (its
 // summary) decided from figures over all its sends: they stand when the
 // pattern is "ok" (at most run.validity.bound_fraction of its attack
 // seconds bound) AND the sends the bound seconds put at risk (atRisk) are
@@ -112,7 +118,7 @@ func (in *run) judge(v verdict) verdict {
 	if len(keys) == 0 {
 		keys = in.r.Keys() // the rule recorded nothing: every pattern counts
 	}
-	var why, within []string
+	var why, within, settledIn []string
 	bound := 0
 	if in.r.Run.Partial {
 		s := "the run was partial"
@@ -129,6 +135,17 @@ func (in *run) judge(v verdict) verdict {
 		} else if c.within != "" {
 			within = append(within, c.within)
 		}
+		if c.settled != "" {
+			settledIn = append(settledIn, c.settled)
+		}
+	}
+	st := in.read.settled
+	switch {
+	case st != nil && st.stands():
+		// The figures to quote are those the machine did not set.
+		v.evidence, v.numbers = st.without.evidence, st.without.numbers
+	case st != nil:
+		why = append(why, st.flips())
 	}
 	var notes []string
 	for _, k := range in.read.aside {
@@ -148,6 +165,9 @@ func (in *run) judge(v verdict) verdict {
 		v.evidence += fmt.Sprintf(" Bound seconds: %s; the pattern is ok (at most %g%% of its attack seconds bound) and so few sends cannot set its whole-run figures, so they stand as the pattern's.",
 			strings.Join(within, "; "), math.Round(in.boundFraction()*1000)/10)
 	}
+	if len(settledIn) > 0 {
+		v.evidence += " Bound seconds: " + strings.Join(settledIn, "; ") + ". " + st.standsText()
+	}
 	v.evidence += in.lossNote(append(slices.Clone(keys), in.read.aside...))
 	if len(why) == 0 {
 		return v
@@ -157,6 +177,9 @@ func (in *run) judge(v verdict) verdict {
 	}
 	v.numbers["bound_s"] = float64(bound)
 	v.evidence = fmt.Sprintf("Inconclusive: %s. Read as they are, the numbers say %q: %s", strings.Join(why, "; "), v.verdict, v.evidence)
+	if st != nil && st.without.verdict != v.verdict {
+		v.evidence += fmt.Sprintf(" Without the bound seconds, %q: %s", st.without.verdict, st.without.evidence)
+	}
 	v.verdict = Inconclusive
 	return v
 }
@@ -174,6 +197,9 @@ type contention struct {
 	why    string // why it cannot decide a verdict; "" when it can
 	bound  int    // bound seconds among those the rule read
 	within string // bound seconds that do not stop it (whole-run read, validity ok)
+	// settled: bound seconds among those read (in.window) that decide
+	// found to change nothing.
+	settled string
 }
 
 // contended says whether pattern key can decide a verdict.
@@ -209,8 +235,14 @@ func (in *run) contended(key string) contention {
 			of = fmt.Sprintf("the %d seconds this verdict reads", len(idx))
 		}
 		text := fmt.Sprintf("%s was %s of %s", key, said, of)
+		if narrowed {
+			text += " (" + boundAt(p.Series, idx) + lagText(p.Series, idx) + ")"
+		}
 		risk := atRisk(p.Series, idx)
+		st := in.read.settled
 		switch {
+		case narrowed && st != nil && st.stands():
+			c.settled = text
 		case !narrowed && s.Validity == results.ValidityOK && float64(risk) <= TailShare*float64(max(s.Requests, 1)):
 			c.within = fmt.Sprintf("%s (%d of its %d sends at risk, %s)", text, risk, s.Requests, pct(float64(risk)/float64(max(s.Requests, 1))))
 		case !narrowed && s.Validity == results.ValidityOK:

@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/commbench/commbench/host"
 	"io"
 	"net"
 	"os"
@@ -541,6 +542,7 @@ func startProcess(o Options, cmd *exec.Cmd, logFile string) (*Broker, error) {
 		// kernel kills the broker if this process dies without Stop.
 		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 	}
+	host.Nice(cmd, host.SUTNice()) // the system under test runs after the generator
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/commbench/commbench/host"
 	"net"
 	"net/http"
 	"os"
@@ -66,6 +67,7 @@ func (p *Proc) start(ctx context.Context) error {
 	// Its own process group, so that a signal to the run's terminal does not
 	// reach it before the run stops it in order; and killed if the run dies.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	host.Nice(cmd, host.SUTNice()) // the system under test runs after the generator
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", p.Name, err)
 	}

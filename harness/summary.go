@@ -26,6 +26,7 @@ func (r *patternRun) summarize(rec *loadgen.Recorder, pacer loadgen.StagePacer, 
 		AchievedRPS:     float64(t.Requests) / attackS,
 		GoodputRPS:      float64(t.Accepted) / attackS,
 		LateSends:       t.Late,
+		LateByCause:     lateByCause(t.LateBy),
 		API:             percentiles(api),
 		APIUncorrected:  percentiles(apiUnc),
 		Drops:           t.Drops,
@@ -124,4 +125,18 @@ func encode(h *hdrhistogram.Histogram) string {
 		return ""
 	}
 	return string(b)
+}
+
+// lateByCause names the late sends' causes, those that counted any.
+func lateByCause(by [loadgen.NumCauses]int64) map[string]int64 {
+	var m map[string]int64
+	for c := loadgen.CauseGC; c < loadgen.NumCauses; c++ {
+		if by[c] > 0 {
+			if m == nil {
+				m = make(map[string]int64)
+			}
+			m[c.String()] = by[c]
+		}
+	}
+	return m
 }

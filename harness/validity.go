@@ -2,6 +2,7 @@ package harness
 
 import (
 	"fmt"
+	"os/exec"
 	"time"
 
 	"github.com/commbench/commbench/host"
@@ -42,7 +43,11 @@ func (m hostMeter) sample() float64 {
 // hostInfo is what results.json says of the host the verdicts judged.
 func hostInfo() results.HostInfo {
 	_, err := host.ReadTimes()
-	return results.HostInfo{Cores: host.Cores(), CPUMeasured: err == nil}
+	h := results.HostInfo{Cores: host.Cores(), CPUMeasured: err == nil}
+	if _, nerr := exec.LookPath("nice"); nerr == nil {
+		h.SUTNice = host.SUTNice()
+	}
+	return h
 }
 
 // validityInfo is th as results.json records it.
@@ -68,11 +73,26 @@ func (r *patternRun) recordHost(sec loadgen.Second, hostCores float64) string {
 	s.SendLagMax = append(s.SendLagMax, sec.SendLagMax)
 	s.LateSends = append(s.LateSends, sec.Late)
 	v := r.thresholds().Of(validity.Second{HostCores: hostCores, Sent: sec.Recorded, Late: sec.Late}, host.Cores())
-	bound := ""
+	bound, cause, evidence := "", "", ""
+	switch v {
+	case validity.MachineBound:
+		cause = "host-busy"
+		evidence = fmt.Sprintf("the host used %.2f of %d cores", hostCores, host.Cores())
+	case validity.GeneratorBound:
+		c := loadgen.CauseOf(sec)
+		cause, evidence = c.String(), loadgen.Evidence(sec, c)
+		if c == loadgen.CauseOSRunQueue {
+			// The OS gave the generator's CPU to another process: the
+			// machine set this second, not the generator.
+			v = validity.MachineBound
+		}
+	}
 	if v != validity.OK {
 		bound = string(v)
 	}
 	s.Bound = append(s.Bound, bound)
+	s.BoundCause = append(s.BoundCause, cause)
+	s.BoundEvidence = append(s.BoundEvidence, evidence)
 	return bound
 }
 

@@ -197,3 +197,34 @@ func (t *stallTracker) Counts() [NumCauses]int64 {
 	defer t.mu.Unlock()
 	return t.count
 }
+
+// CauseOf is the cause of most of s's late sends; CauseNone when none
+// was late.
+func CauseOf(s Second) Cause {
+	best := CauseNone
+	for c := CauseGC; c < NumCauses; c++ {
+		if s.LateBy[c] > 0 && (best == CauseNone || s.LateBy[c] > s.LateBy[best]) {
+			best = c
+		}
+	}
+	return best
+}
+
+// Evidence says in words what shows that c made s's sends late.
+func Evidence(s Second, c Cause) string {
+	n, fig := s.LateBy[c], s.Evidence[c]
+	of := fmt.Sprintf("%d of %d late sends", n, s.Late)
+	switch c {
+	case CauseOSRunQueue:
+		return fmt.Sprintf("%s: the pacer's thread waited up to %.2f ms in the OS run queue (another process had the CPU)", of, fig)
+	case CauseGC:
+		return fmt.Sprintf("%s: a garbage collection ran in the generator (lag up to %.2f ms)", of, fig)
+	case CauseGoScheduler:
+		return fmt.Sprintf("%s: the Go scheduler kept goroutines waiting up to %.2f ms", of, fig)
+	case CauseDial:
+		return fmt.Sprintf("%s: no idle connection; getting one took up to %.2f ms", of, fig)
+	case CauseUnknown:
+		return fmt.Sprintf("%s: lag up to %.2f ms that nothing measured explains", of, fig)
+	}
+	return ""
+}

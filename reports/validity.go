@@ -23,7 +23,7 @@ func validityBanners(r *results.Results, prefix string) []banner {
 		s := &r.Patterns[name].Summary
 		var why []string
 		if notOK(s) {
-			why = append(why, boundReason(r, s))
+			why = append(why, boundReason(r, s)+boundCauses(&r.Patterns[name].Series))
 		}
 		if s.LostUnknown {
 			why = append(why, "lost is unknown: the final ledger read failed, so lost, delivered, duplicated and dead-lettered are not known")
@@ -83,8 +83,8 @@ func validityWarnings(r *results.Results) []string {
 	for _, name := range r.Keys() {
 		s := &r.Patterns[name].Summary
 		if judged(s) && !notOK(s) && s.BoundS > 0 {
-			add("%s: %d s bound (%s), under the %s%% of its attack seconds that makes a pattern not ok; they are shaded grey",
-				name, s.BoundS, boundSplit(s), sigText(100*thresholds(r).BoundFraction))
+			add("%s: %d s bound (%s), under the %s%% of its attack seconds that makes a pattern not ok; they are shaded grey%s",
+				name, s.BoundS, boundSplit(s), sigText(100*thresholds(r).BoundFraction), boundCauses(&r.Patterns[name].Series))
 		}
 		if s.LostUnknown {
 			add("%s: lost unknown: the final ledger read failed", name)
@@ -168,4 +168,38 @@ func validityMetrics(sh shown) []metric {
 			value: judgedOnly(func(s *results.Summary) float64 { return float64(s.SampleGaps) })})
 	}
 	return m
+}
+
+// boundCauses lists the bound seconds' measured causes, the first few
+// with their evidence: "; t = 16 s os-run-queue (…), t = 17 s dial (…)";
+// "" for results from before the run measured them.
+func boundCauses(se *results.Series) string {
+	const show = 4
+	var parts []string
+	more := 0
+	for i, c := range se.BoundCause {
+		if c == "" {
+			continue
+		}
+		if len(parts) == show {
+			more++
+			continue
+		}
+		t := float64(i + 1)
+		if i < len(se.T) {
+			t = se.T[i]
+		}
+		p := fmt.Sprintf("t = %s s %s", sigText(t), c)
+		if i < len(se.BoundEvidence) && se.BoundEvidence[i] != "" {
+			p += " (" + se.BoundEvidence[i] + ")"
+		}
+		parts = append(parts, p)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	if more > 0 {
+		parts = append(parts, fmt.Sprintf("%d more in results.json", more))
+	}
+	return "; measured causes: " + strings.Join(parts, ", ")
 }

@@ -70,6 +70,11 @@ type HostInfo struct {
 	// CPUMeasured is false where /proc/stat could not be read: then
 	// series.host_cpu_cores is -1 and no second is machine-bound.
 	CPUMeasured bool `json:"cpu_measured"`
+	// SUTNice is the niceness the system under test ran at (services,
+	// nginx, the local broker), the generator at 0, so that the kernel
+	// runs the generator first when both want a CPU, as a load generator
+	// on a machine of its own would be; 0: not lowered.
+	SUTNice int `json:"sut_nice"`
 }
 
 // ValidityThresholds say when a second is bound and when a pattern is not
@@ -159,6 +164,9 @@ type Summary struct {
 	AchievedRPS   float64 `json:"achieved_rps"` // what the generator sent, over the attack
 	GoodputRPS    float64 `json:"goodput_rps"`  // accepted per second, over the attack
 	LateSends     int64   `json:"late_sends"`   // sent more than run.validity.late_by_ms after their intended time
+	// LateByCause counts LateSends by the cause the generator measured
+	// (as series.bound_cause names them).
+	LateByCause map[string]int64 `json:"late_by_cause,omitempty"`
 	// Saturated: the generator fell behind: achieved below 99% of offered,
 	// or more than run.validity.late_fraction of the sends were late.
 	Saturated bool `json:"saturated"`
@@ -390,6 +398,15 @@ type Series struct {
 	// Bound is each second's validity: "" (ok), "machine-bound" or
 	// "generator-bound", from HostCPU and LateSends.
 	Bound []string `json:"bound"`
+	// BoundCause is each bound second's cause as measured, "" where the
+	// second is ok: "host-busy" (the host's CPU at the busy threshold),
+	// or the cause of most of its late sends: "os-run-queue" (the
+	// generator's pacing thread waited for a CPU the OS gave another:
+	// machine-bound, not the generator's doing), "gc", "go-scheduler",
+	// "dial" or "unknown". BoundEvidence is the figure that shows it, in
+	// words.
+	BoundCause    []string `json:"bound_cause,omitempty"`
+	BoundEvidence []string `json:"bound_evidence,omitempty"`
 }
 
 // LagPercentiles are a send lag's percentiles, in milliseconds.

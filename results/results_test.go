@@ -25,7 +25,7 @@ func keyPaths(prefix string, v any, out *[]string) {
 			}
 			if prefix == "patterns" || strings.HasSuffix(prefix, ".drops") && strings.Contains(prefix, "series") ||
 				strings.HasSuffix(prefix, "cpu_cores") || strings.HasSuffix(prefix, "rss_mb") ||
-				strings.HasSuffix(prefix, "cpu_s_per_1k") || strings.HasSuffix(prefix, "peak_rss_mb") || strings.HasSuffix(prefix, "lag_by_group") ||
+				strings.HasSuffix(prefix, "cpu_s_per_1k") || strings.HasSuffix(prefix, "late_by_cause") || strings.HasSuffix(prefix, "peak_rss_mb") || strings.HasSuffix(prefix, "lag_by_group") ||
 				strings.HasSuffix(prefix, "series.chain") || prefix == "claims[].numbers" {
 				p = prefix + ".*" // map keys are data, not schema
 			}
@@ -106,6 +106,8 @@ func fullResults() Results {
 	pat.Summary.ChainDepth, pat.Summary.ChainBreaker = 3, true
 	pat.Summary.Chain = []HopSummary{{Name: "A", PeakLag: 1}}
 	pat.Series.Chain = map[string]*HopSeries{"A": {Lag: []int64{0}, Breaker: []string{"closed"}}}
+	pat.Summary.LateByCause = map[string]int64{"dial": 1}
+	pat.Series.BoundCause, pat.Series.BoundEvidence = []string{"dial"}, []string{"e"}
 	return Results{
 		Schema: SchemaVersion,
 		Run: RunInfo{

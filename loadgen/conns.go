@@ -120,12 +120,18 @@ func (p *pool) dial() (*conn, error) {
 		c.raw, _ = tc.SyscallConn()
 	}
 	p.mu.Lock()
+	if p.closing { // the attack ended while it dialed
+		p.mu.Unlock()
+		nc.Close()
+		p.open.Add(-1)
+		return nil, errClosing
+	}
 	if p.all == nil {
 		p.all = make(map[*conn]struct{})
 	}
 	p.all[c] = struct{}{}
+	p.readers.Add(1) // before close's Wait: both under mu
 	p.mu.Unlock()
-	p.readers.Add(1)
 	go c.read()
 	return c, nil
 }
@@ -154,7 +160,7 @@ func (p *pool) acquire(ctx context.Context, end time.Time) (c *conn, dialed bool
 			dialed = true
 			c, err = p.dial()
 			if err == nil {
-				c.state = connBusy
+				c.setState(connBusy)
 				return c, true, nil
 			}
 			if !errors.Is(err, errTooManyConns) {
@@ -275,7 +281,7 @@ func (p *pool) dialer(ctx context.Context, sched StagePacer, began time.Time, ke
 					defer func() { <-sem }()
 					c, err := p.dial()
 					if err != nil {
-						if !errors.Is(err, errTooManyConns) {
+						if !errors.Is(err, errTooManyConns) && !errors.Is(err, errClosing) {
 							p.dialFailure.Store(time.Now().UnixNano())
 							p.dialErr.Store(&err)
 						}

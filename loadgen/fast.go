@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
@@ -264,13 +265,30 @@ func pace(ctx context.Context, deadline time.Time, sleep func(time.Duration)) bo
 	}
 }
 
-// morePacerProcs gives the runtime one P more than it has (the pacer's:
-// it holds it while it sleeps) and returns the function that gives it
-// back.
+// pacers counts the attacks running in this process, each with its own
+// pacer holding a P.
+var pacers struct {
+	sync.Mutex
+	n, procs int // attacks running; GOMAXPROCS before the first
+}
+
+// morePacerProcs gives the runtime one P more than it had for each
+// attack running (the pacer's: it holds it while it sleeps) and returns
+// the function that gives it back.
 func morePacerProcs() (restore func()) {
-	n := runtime.GOMAXPROCS(0)
-	runtime.GOMAXPROCS(n + 1)
-	return func() { runtime.GOMAXPROCS(n) }
+	pacers.Lock()
+	defer pacers.Unlock()
+	if pacers.n == 0 {
+		pacers.procs = runtime.GOMAXPROCS(0)
+	}
+	pacers.n++
+	runtime.GOMAXPROCS(pacers.procs + pacers.n)
+	return func() {
+		pacers.Lock()
+		defer pacers.Unlock()
+		pacers.n--
+		runtime.GOMAXPROCS(pacers.procs + pacers.n)
+	}
 }
 
 // readAnswer reads the id and path an accepted answer carries.

@@ -106,6 +106,16 @@ func TestStallJudge(t *testing.T) {
 	if c, _ := tr.judge(5*ms, 5*ms, 0, false); c != CauseGC {
 		t.Errorf("a collection since the check: %v; want gc", c)
 	}
+	// The runtime parking the thread (here: a Go sleep on a locked thread)
+	// with no collection is the Go scheduler.
+	runtime.LockOSThread()
+	tr.check(time.Now())
+	time.Sleep(2 * ms)
+	c, _ := tr.judge(5*ms, 5*ms, 0, false)
+	runtime.UnlockOSThread()
+	if c != CauseGoScheduler && c != CauseGC { // a collection may come on its own
+		t.Errorf("the thread parked by the runtime: %v; want go-scheduler", c)
+	}
 	// A stall is judged once, at its first late send; an on-time send ends it.
 	tr.check(time.Now())
 	due := time.Now()

@@ -155,7 +155,7 @@ func (f *fastAttack) run(ctx context.Context, p StagePacer, s attackSettings) {
 		if stop {
 			return
 		}
-		if wait > 0 && !pace(ctx, began.Add(elapsed+wait), rawSleep) {
+		if wait > 0 && !pace(ctx, began.Add(elapsed+wait), f.stalls.sleep) {
 			return
 		}
 		due := began.Add(p.Due(seq + 1))

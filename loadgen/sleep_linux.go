@@ -76,3 +76,6 @@ func rawSleep(d time.Duration) {
 
 // ptrOf is the address of b's first byte; b is not empty.
 func ptrOf(b []byte) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(b)) }
+
+// rusageThread is getrusage(2)'s RUSAGE_THREAD: the calling thread's.
+const rusageThread = 1

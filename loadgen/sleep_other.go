@@ -19,3 +19,7 @@ func rawSleep(d time.Duration) { time.Sleep(d) }
 
 // ptrOf is the address of b's first byte; b is not empty.
 func ptrOf(b []byte) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(b)) }
+
+// rusageThread is RUSAGE_SELF where there is no RUSAGE_THREAD: the
+// process's switches, which over-count the pacer's.
+const rusageThread = 0

@@ -19,9 +19,11 @@ const (
 	// CauseGC: a garbage collection ran between the pacer's last check and
 	// the late send, and nothing else explains the lag.
 	CauseGC
-	// CauseGoScheduler: the Go runtime's scheduler kept a goroutine
-	// waiting as long as the lag (the runtime's /sched/latencies), and
-	// the OS did not hold the pacer's thread.
+	// CauseGoScheduler: the Go runtime parked the pacer's thread (it
+	// was preempted, or waited for a lock, and waited to run again: more
+	// voluntary context switches than sleeps), or its scheduler kept a
+	// goroutine waiting as long as the lag (/sched/latencies), and the OS
+	// did not hold the pacer's thread.
 	CauseGoScheduler
 	// CauseOSRunQueue: the pacer's OS thread waited in the kernel's run
 	// queue (its schedstat run delay) for at least half the lag: another
@@ -58,7 +60,7 @@ func ParseCause(s string) (Cause, bool) {
 // checkEvery is how often the pacer takes the evidence it judges a stall
 // against: the run-queue wait of its thread, the collections, the
 // scheduler's latencies. A stall is judged by what changed since.
-const checkEvery = 100 * time.Millisecond
+const checkEvery = 10 * time.Millisecond
 
 // stallTracker decides the cause of each stall, on the pacer's goroutine.
 // Its reads cost a few microseconds; they happen every checkEvery and at
@@ -75,6 +77,9 @@ type stallTracker struct {
 	runDelay  int64 // ns, at the last check
 	gcCycles  uint64
 	schedLat  []uint64 // /sched/latencies:seconds counts at the last check
+	nvcsw     int64    // the pacer thread's voluntary context switches at the last check
+	sleeps    int64    // the pacer's sleeps so far; at the last check:
+	sleeps0   int64
 	samples   []metrics.Sample
 	bounds    []float64
 
@@ -131,6 +136,7 @@ func (t *stallTracker) check(now time.Time) {
 	t.runDelay = t.runDelayNow()
 	metrics.Read(t.samples)
 	t.gcCycles = t.samples[0].Value.Uint64()
+	t.nvcsw, t.sleeps0 = threadSwitches(), t.sleeps
 	h := t.samples[1].Value.Float64Histogram()
 	t.schedLat = append(t.schedLat[:0], h.Counts...)
 	t.bounds = h.Buckets
@@ -178,6 +184,11 @@ func (t *stallTracker) judge(lag, wake, acquire time.Duration, dialed bool) (Cau
 	if t.samples[0].Value.Uint64() != t.gcCycles {
 		return CauseGC, ms(lag) // a collection ran: the lag is its
 	}
+	if sw := threadSwitches(); sw >= 0 && t.nvcsw >= 0 {
+		if parked := (sw - t.nvcsw) - (t.sleeps - t.sleeps0); parked > 0 {
+			return CauseGoScheduler, ms(lag) // the runtime parked the pacer's thread
+		}
+	}
 	h := t.samples[1].Value.Float64Histogram()
 	worst := 0.0
 	for i, c := range h.Counts {
@@ -189,6 +200,22 @@ func (t *stallTracker) judge(lag, wake, acquire time.Duration, dialed bool) (Cau
 		return CauseGoScheduler, worst * 1e3
 	}
 	return CauseUnknown, ms(lag)
+}
+
+// sleep is the pacer's sleep: rawSleep, counted.
+func (t *stallTracker) sleep(d time.Duration) {
+	t.sleeps++
+	rawSleep(d)
+}
+
+// threadSwitches is the calling thread's voluntary context switches so
+// far, -1 when they cannot be read.
+func threadSwitches() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(rusageThread, &ru); err != nil {
+		return -1
+	}
+	return int64(ru.Nvcsw)
 }
 
 // Counts returns the late sends by cause so far.

@@ -21,7 +21,7 @@ func TestCalibrate(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- ServeNull(ctx, ln) }()
+	go func() { served <- ServeNull(ctx, ln, 0) }()
 	defer func() {
 		cancel()
 		if err := <-served; err != nil {

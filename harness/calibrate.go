@@ -122,6 +122,7 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*CalibrationRun, error)
 	}
 	c := &CalibrationRun{MaxRate: maxRate, StepS: step.Seconds(), Endpoint: o.Endpoint, GOMAXPROCS: runtime.GOMAXPROCS(0), Client: string(client), CeilingRule: CeilingRule}
 	c.At = began.UTC()
+	c.Build, c.Machine, c.BudgetS = BuildID(), MachineID(), budget.Seconds()
 	var firstID uint64 = 1
 	fits := func() bool { return time.Since(began)+step+calibratePause <= budget }
 

@@ -87,8 +87,10 @@ func CalibrateRamp(ctx context.Context, o RampOptions) (*results.Ramp, error) {
 		case now := <-tick.C:
 			record(now)
 		case err := <-done:
-			if now := time.Now(); now.Sub(prev) >= 100*time.Millisecond {
-				record(now) // the last part-second: its answers and sends
+			// The last answers came within this second: wait for its tick
+			// (so the window is a whole second like the others) and record it.
+			if err == nil {
+				record(<-tick.C)
 			}
 			if err != nil {
 				return r, err

@@ -134,8 +134,12 @@ func SummarizeRamp(r *results.Ramp) {
 		}
 		r.HeldRPS = max(r.HeldRPS, s.OfferedRPS)
 	}
+	r.LateSeconds = 0
 	var cpu, sent float64
 	for _, s := range r.Seconds {
+		if float64(s.LateSends) > CalibrateLateFrac*max(s.SentRPS, 1) {
+			r.LateSeconds++
+		}
 		if s.OfferedRPS >= RampAtMaxFrac*r.MaxRate*(1-1e-3) { // a second's mean rate may round just below
 			cpu += s.CPUCores // each window about a second: cores × 1 s
 			sent += s.SentRPS

@@ -94,6 +94,15 @@ func TestSummarizeRamp(t *testing.T) {
 	} {
 		r := &results.Ramp{MaxRate: 10000, DurationS: 4, EndpointDelayMs: tc.delayMs, Seconds: tc.seconds}
 		SummarizeRamp(r)
+		var lates int
+		for _, s := range tc.seconds {
+			if s.LateSends > 0 {
+				lates++
+			}
+		}
+		if r.LateSeconds != lates {
+			t.Errorf("%s: %d late seconds, want %d", tc.name, r.LateSeconds, lates)
+		}
 		if r.HeldRPS != tc.held || math.Abs(r.CPUUsPerReqAtMax-tc.cpuUs) > 1e-9 {
 			t.Errorf("%s: held %g, cpu %g µs; want %g, %g", tc.name, r.HeldRPS, r.CPUUsPerReqAtMax, tc.held, tc.cpuUs)
 		}

@@ -42,6 +42,7 @@ func WriteRamp(w io.Writer, ramps []results.Ramp) error {
 			rate(r.MaxRate), seconds(r.DurationS), ms(r.EndpointDelayMs))}
 		h.Facts = append(h.Facts,
 			[2]string{"held on time up to", rate(r.HeldRPS) + " rps (every second to there: ≥ 99% achieved, ≤ 1% of sends over 1 ms late)"},
+			[2]string{"seconds over 1% late", fmt.Sprintf("%d of %d", r.LateSeconds, len(r.Seconds))},
 			[2]string{"CPU per request", fmt.Sprintf("%.1f µs at ≥ %s rps", r.CPUUsPerReqAtMax, rate(0.9*r.MaxRate))},
 			[2]string{"when", r.At.UTC().Format("2006-01-02 15:04 UTC")})
 		if i > 0 && r.CPUUsPerReqAtMax > 0 {

@@ -153,6 +153,9 @@ type Ramp struct {
 	// second before which, was on time: at least 99% of the offered rate
 	// achieved and at most 1% of the sends over 1 ms late.
 	HeldRPS float64 `json:"held_rps"`
+	// LateSeconds counts the seconds with more than 1% of their sends over
+	// 1 ms late, wherever they fell.
+	LateSeconds int `json:"late_seconds"`
 	// CPUUsPerReqAtMax is the generator's CPU time per request sent over
 	// the seconds offered at least 90% of MaxRate, in µs.
 	CPUUsPerReqAtMax float64 `json:"cpu_us_per_request_at_max"`

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# vegeta-ramp.sh — commbench calibrate --ramp beside the Vegeta CLI's same
-# ramp, in one sitting, against ONE null endpoint (commbench calibrate
-# --serve-null, its own process, on loopback):
+# vegeta-ramp.sh — commbench calibrate --ramp beside Vegeta's same ramp, in
+# one sitting, against ONE null endpoint (commbench calibrate --serve-null,
+# its own process, on loopback):
 #
-#  1. the Vegeta CLI v12.13.0, one `vegeta attack -rate` per second of the
-#     ramp 0 → MAX_RATE over DURATION (scripts/vegeta-ramp.py);
+#  1. Vegeta's attacker (its lib, the version in go.mod, with the CLI's
+#     defaults), the ramp 0 → MAX_RATE over DURATION in one attack
+#     (scripts/vegeta-ramp/main.go says why not one CLI run per second);
 #  2. commbench calibrate --ramp, the same schedule, drawn beside it:
-#     OUT.html has both ramps' charts, and the line of the ratio of CPU per
-#     request at ≥ 90% of MAX_RATE is printed.
+#     OUT's .html has both ramps' charts, and the line of the ratio of CPU
+#     per request at ≥ 90% of MAX_RATE is printed.
 #
 #   scripts/vegeta-ramp.sh
 #   MAX_RATE=20000 DURATION=40 DELAY=50ms OUT=/tmp/ramp.json scripts/vegeta-ramp.sh
@@ -21,14 +22,7 @@ DELAY=${DELAY:-0s}
 OUT=${OUT:-ramp.json}
 BIN=bin/commbench
 go build -o "$BIN" ./cmd/commbench
-
-gobin=$(go env GOBIN)
-gobin=${gobin:-$(go env GOPATH)/bin}
-VEG="$gobin/vegeta"
-if ! go version -m "$VEG" 2>/dev/null | grep -qE 'mod[[:space:]]+github.com/tsenart/vegeta/v12[[:space:]]+v12\.13\.0'; then
-  echo "installing the Vegeta CLI v12.13.0 into $gobin"
-  GOBIN="$gobin" go install github.com/tsenart/vegeta/v12@v12.13.0
-fi
+go build -o bin/vegeta-ramp ./scripts/vegeta-ramp
 
 tmp=$(mktemp -d)
 endpoint_fd=
@@ -46,15 +40,14 @@ exec {endpoint_fd}>"$tmp/in"
 for _ in $(seq 50); do [ -s "$tmp/url" ] && break; sleep 0.1; done
 URL=$(head -1 "$tmp/url")
 case "$URL" in http://127.0.0.1:*) ;; *) echo "the null endpoint did not start" >&2; exit 1 ;; esac
-delay_ms=$(python3 -c "import sys; d=sys.argv[1]; print(float(d[:-2]) if d.endswith('ms') else float(d.rstrip('s'))*1000)" "$DELAY")
 echo "null endpoint $URL (answers after $DELAY); $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 settle() { # let the sockets of the previous load leave TIME-WAIT
   for _ in $(seq 40); do [ "$(ss -tan state time-wait | wc -l)" -lt 1000 ] && break; sleep 2; done
 }
 
-echo; echo "== Vegeta CLI v12.13.0: one attack -rate per second, 0 → $MAX_RATE rps over ${DURATION}s"
-python3 scripts/vegeta-ramp.py "$VEG" "$URL" "$MAX_RATE" "$DURATION" "$delay_ms" "$tmp" > "$tmp/veg.json"
+echo; echo "== Vegeta's attacker (lib v12.13.0, the CLI's defaults): 0 → $MAX_RATE rps over ${DURATION}s"
+bin/vegeta-ramp --target "$URL" --max-rate "$MAX_RATE" --duration "${DURATION}s" --endpoint-delay "$DELAY" > "$tmp/veg.json"
 cp "$tmp/veg.json" "${OUT%.*}-vegeta.json"
 settle
 echo; echo "== commbench calibrate --ramp, the same schedule"

@@ -247,13 +247,13 @@ func calibrateRamp(ctx context.Context, o harness.RampOptions, endpoint, out, be
 	if err != nil {
 		return fmt.Errorf("calibrate --ramp: %w", err)
 	}
-	fmt.Printf("\nheld on time up to %.0f rps; generator CPU %.1f µs per request at ≥ %.0f rps\n",
-		r.HeldRPS, r.CPUUsPerReqAtMax, harness.RampAtMaxFrac*r.MaxRate)
+	fmt.Printf("\nheld on time up to %.0f rps; %d seconds over 1%% late; generator CPU %.1f µs per request at ≥ %.0f rps\n",
+		r.HeldRPS, r.LateSeconds, r.CPUUsPerReqAtMax, harness.RampAtMaxFrac*r.MaxRate)
 	ramps[0] = *r
 	for _, b := range ramps[1:] {
 		if b.CPUUsPerReqAtMax > 0 {
-			fmt.Printf("CPU per request at ≥ %.0f rps: commbench %.1f µs, %s %.1f µs: %.2f× (held on time: %.0f vs %.0f rps)\n",
-				harness.RampAtMaxFrac*r.MaxRate, r.CPUUsPerReqAtMax, b.Tool, b.CPUUsPerReqAtMax, r.CPUUsPerReqAtMax/b.CPUUsPerReqAtMax, r.HeldRPS, b.HeldRPS)
+			fmt.Printf("CPU per request at ≥ %.0f rps: commbench %.1f µs, %s %.1f µs: %.2f× (held on time: %.0f vs %.0f rps; seconds over 1%% late: %d vs %d)\n",
+				harness.RampAtMaxFrac*r.MaxRate, r.CPUUsPerReqAtMax, b.Tool, b.CPUUsPerReqAtMax, r.CPUUsPerReqAtMax/b.CPUUsPerReqAtMax, r.HeldRPS, b.HeldRPS, r.LateSeconds, b.LateSeconds)
 		}
 	}
 	if out == "" {

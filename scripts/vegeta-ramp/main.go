@@ -76,9 +76,10 @@ func ramp(target string, maxRate float64, d, delay time.Duration) (*results.Ramp
 	slope := (maxRate - start) / d.Seconds()
 	pacer := vegeta.LinearPacer{StartAt: vegeta.Rate{Freq: int(start), Per: time.Second}, Slope: slope}
 	// due is when hit seq (from 0) is due: the t at which the pacer's hits
-	// start·t + slope·t²/2 reach seq.
+	// start·t + slope·t²/2 reach seq+1 (LinearPacer.Pace waits, after n
+	// hits, until n+1 are expected).
 	due := func(seq uint64) time.Duration {
-		t := (-start + math.Sqrt(start*start+2*slope*float64(seq))) / slope
+		t := (-start + math.Sqrt(start*start+2*slope*float64(seq+1))) / slope
 		return time.Duration(t * float64(time.Second))
 	}
 	tr := vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodPost, URL: target + "/v1/reactions", Body: body,

@@ -89,14 +89,12 @@ func CalibrateRamp(ctx context.Context, o RampOptions) (*results.Ramp, error) {
 		case now := <-tick.C:
 			record(now)
 		case err := <-done:
-			// The last answers came within this second: wait for its tick
-			// (so the window is a whole second like the others) and record it.
-			if err == nil {
-				record(<-tick.C)
-			}
 			if err != nil {
 				return r, err
 			}
+			// The last answers came within this second: wait for its tick
+			// (so the window is a whole second like the others) and record it.
+			record(<-tick.C)
 			SummarizeRamp(r)
 			return r, nil
 		}

@@ -68,7 +68,7 @@ func main() {
 type window struct {
 	sent, late, answered int64
 	lag                  *hdrhistogram.Histogram // µs
-	cpu                  time.Duration
+	cpu, wall            time.Duration           // this process's CPU time over the wall time it was read across
 }
 
 func ramp(target string, maxRate float64, d, delay time.Duration) (*results.Ramp, error) {
@@ -101,21 +101,24 @@ func ramp(target string, maxRate float64, d, delay time.Duration) (*results.Ramp
 	go func() { // this process's CPU time, second by second
 		tick := time.NewTicker(time.Second)
 		defer tick.Stop()
-		prev := cpuTime()
+		prev, prevAt := cpuTime(), began
 		for {
 			select {
 			case <-stop:
 				return
-			case now := <-tick.C:
-				c := cpuTime()
+			case <-tick.C:
+				// A tick the busy process ran late covers more than a second:
+				// its window gets the CPU time over the wall time it covers.
+				c, now := cpuTime(), time.Now()
 				mu.Lock()
 				i := int(math.Round(now.Sub(began).Seconds())) - 1
 				if i >= 0 && i < n {
 					wins[i].cpu += c - prev
+					wins[i].wall += now.Sub(prevAt)
 					last = max(last, i)
 				}
 				mu.Unlock()
-				prev = c
+				prev, prevAt = c, now
 			}
 		}
 	}()
@@ -142,7 +145,10 @@ func ramp(target string, maxRate float64, d, delay time.Duration) (*results.Ramp
 		EndpointDelayMs: float64(delay) / float64(time.Millisecond), At: began.UTC(), GOMAXPROCS: runtime.GOMAXPROCS(0)}
 	for i := 0; i <= last; i++ {
 		w := wins[i]
-		s := results.RampSecond{T: float64(i + 1), SentRPS: float64(w.sent), AchievedRPS: float64(w.answered), LateSends: w.late, CPUCores: w.cpu.Seconds()}
+		s := results.RampSecond{T: float64(i + 1), SentRPS: float64(w.sent), AchievedRPS: float64(w.answered), LateSends: w.late}
+		if w.wall > 0 {
+			s.CPUCores = w.cpu.Seconds() / w.wall.Seconds()
+		}
 		if from, to := float64(i), float64(i+1); from < d.Seconds() {
 			to = min(to, d.Seconds())
 			s.OfferedRPS = start*(to-from) + slope*(to*to-from*from)/2

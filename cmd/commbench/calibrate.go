@@ -39,13 +39,13 @@ func cmdCalibrate(args []string) error {
 	maxRate := fs.Float64("max-rate", harness.DefaultCalibrateMaxRate, "highest rate to try, requests per second")
 	step := fs.Duration("step-duration", harness.DefaultCalibrateStep, "how long each rate is held")
 	budget := fs.Duration("budget", harness.DefaultCalibrateBudget, "no step starts that would end after this")
-	out := fs.String("out", "", "also write the calibration as JSON to this file (it is always saved to the cache folder)")
+	out := fs.String("out", "", "also write the calibration as JSON to this file (it is saved to the cache folder too, unless --endpoint-delay or --ramp)")
 	external := fs.String("target", "", "measure against this null endpoint (commbench calibrate --serve-null) on loopback instead of starting one")
 	client := fs.String("client", string(loadgen.ClientFastHTTP), "the generator's HTTP client: fasthttp or net/http (vegeta's own attacker, as the Vegeta CLI)")
 	serveNull := fs.Bool("serve-null", false, "internal: serve the null endpoint on 127.0.0.1 until stdin closes")
 	ramp := fs.Bool("ramp", false, "instead of the steps: ramp from 0 to --max-rate (default 20,000 rps with --ramp) over --ramp-duration and measure each second; --out gets the seconds as JSON and a chart beside it (.html)")
 	rampFor := fs.Duration("ramp-duration", harness.DefaultRampDuration, "how long the ramp takes (with --ramp)")
-	beside := fs.String("beside", "", "with --ramp: also draw this ramp (another tool's, in the same JSON, e.g. scripts/vegeta-ramp.py's) on the page, and the ratio of CPU per request")
+	beside := fs.String("beside", "", "with --ramp: also draw this ramp (another tool's, in the same JSON, e.g. scripts/vegeta-ramp's) on the page, and the ratio of CPU per request")
 	delay := fs.Duration("endpoint-delay", 0, "the null endpoint answers after this long (e.g. 50ms: thousands of requests in flight)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: commbench calibrate [--max-rate N] [--step-duration D] [--budget D] [--client C] [--endpoint-delay D] [--out FILE]")
@@ -128,11 +128,17 @@ func cmdCalibrate(args []string) error {
 	}
 	fmt.Printf("\nceiling %.0f rps%s; floor at %.0f rps: p50 %.3f ms, p99 %.3f ms; generator CPU %.1f µs per request at %.0f rps\n",
 		c.CeilingRPS, capped, c.FloorRPS, c.FloorMs.P50, c.FloorMs.P99, c.CPUUsPerReq, c.CPURate)
-	path, err := c.Save(env.Cache)
-	if err != nil {
-		return err
+	if *delay > 0 {
+		// Its floor is the endpoint's delay: not the harness's own, which
+		// the runs record.
+		fmt.Println("not saved for runs: measured against an endpoint that answers after", *delay)
+	} else {
+		path, err := c.Save(env.Cache)
+		if err != nil {
+			return err
+		}
+		fmt.Println("saved", path)
 	}
-	fmt.Println("saved", path)
 	if *out != "" {
 		if err := writeCalibration(*out, c); err != nil {
 			return err

@@ -66,13 +66,17 @@ var BuildID = sync.OnceValue(func() string {
 	return rev + " sha256:" + sum
 })
 
-// MachineID names this machine: its host name, /etc/machine-id (where
-// there is one), its CPUs and CPU model.
+// MachineID names this machine as it booted: its host name,
+// /etc/machine-id and the kernel's boot id (where there are), its CPUs and
+// CPU model. The boot id is there because machines cloned from one image
+// share their host name and machine id: a fresh machine, or this one
+// rebooted, calibrates again.
 var MachineID = sync.OnceValue(func() string {
 	host, _ := os.Hostname()
 	id, _ := os.ReadFile("/etc/machine-id")
+	boot, _ := os.ReadFile("/proc/sys/kernel/random/boot_id")
 	m := machine()
-	return fmt.Sprintf("%s %s %d×%s", host, strings.TrimSpace(string(id)), runtime.NumCPU(), m.CPUModel)
+	return fmt.Sprintf("%s %s boot %s %d×%s", host, strings.TrimSpace(string(id)), strings.TrimSpace(string(boot)), runtime.NumCPU(), m.CPUModel)
 })
 
 // CalibrationStale says why the calibration c is not fresh for a run of

@@ -15,7 +15,9 @@ usage: ./bench.sh <verb> [args]
 
   <profile>   run a benchmark with profiles/<profile>.yaml, e.g. ./bench.sh surge
               (extra args go to 'commbench run', e.g. --patterns sync,async;
-              --compose first: Kafka from docker-compose.bench.yml)
+              --compose first: Kafka from docker-compose.bench.yml); it runs with
+              --calibrate auto: the harness calibration is reused when fresh (this
+              build, this machine, under a day old), else a short one runs first (≤ 30 s)
   test        install what is missing, then run every test (what CI runs): vet, gofmt,
               the tests, the race detector over the services, the load generator
               and the harness (-short), and every fuzz target for FUZZ_SECONDS each
@@ -199,7 +201,7 @@ run_claims() {
       missing+=("$name"); continue
     fi
     say "claims: running $name"
-    if "$BIN" run --profile "profiles/$name.yaml" "$@"; then
+    if "$BIN" run --calibrate auto --profile "profiles/$name.yaml" "$@"; then
       local latest
       latest=$(readlink reports/latest 2>/dev/null || true)
       ran+=("$name${latest:+: $ROOT/reports/$latest/index.html}")
@@ -295,9 +297,9 @@ case "$verb" in
       command -v docker >/dev/null 2>&1 || die "--compose needs Docker with the compose plugin"
       docker compose -f docker-compose.bench.yml up -d --wait kafka
       trap 'docker compose -f docker-compose.bench.yml down -v' EXIT
-      KAFKA_BROKERS=localhost:9092 "$BIN" run --broker external --profile "profiles/$verb.yaml" "$@" || rc=$?
+      KAFKA_BROKERS=localhost:9092 "$BIN" run --calibrate auto --broker external --profile "profiles/$verb.yaml" "$@" || rc=$?
     else
-      "$BIN" run --profile "profiles/$verb.yaml" "$@" || rc=$?
+      "$BIN" run --calibrate auto --profile "profiles/$verb.yaml" "$@" || rc=$?
     fi
     page="$ROOT/reports/latest/index.html"
     if [ -f "$page" ]; then

@@ -92,11 +92,10 @@ type CalibrationRun struct {
 	// CeilingRule is the rule a step passed by (CeilingRule); a file
 	// without it was saved under the older, achieved-only rule.
 	CeilingRule string `json:"ceiling_rule"`
-	// CPURate and CPUUsPerReq: the generator's CPU per request at CPURate
-	// (CalibrateCPURate, or MaxRate if lower), from the "cpu" step.
-	CPURate     float64           `json:"cpu_rate_rps"`
-	CPUUsPerReq float64           `json:"cpu_us_per_request"`
-	Steps       []CalibrationStep `json:"steps"`
+	// The embedded Calibration's CPURate and CPUUsPerReq are the
+	// generator's CPU per request at CalibrateCPURate (or MaxRate if
+	// lower), from the "cpu" step.
+	Steps []CalibrationStep `json:"steps"`
 }
 
 // Calibrate measures the generator's own floor and ceiling against the null
@@ -123,6 +122,7 @@ func Calibrate(ctx context.Context, o CalibrateOptions) (*CalibrationRun, error)
 	}
 	c := &CalibrationRun{MaxRate: maxRate, StepS: step.Seconds(), Endpoint: o.Endpoint, GOMAXPROCS: runtime.GOMAXPROCS(0), Client: string(client), CeilingRule: CeilingRule}
 	c.At = began.UTC()
+	c.Build, c.Machine, c.BudgetS = BuildID(), MachineID(), budget.Seconds()
 	var firstID uint64 = 1
 	fits := func() bool { return time.Since(began)+step+calibratePause <= budget }
 
@@ -265,10 +265,15 @@ func processCPU() time.Duration {
 
 // ServeNull serves a null reaction endpoint on ln until ctx is done: every
 // request is answered 202 with no body, without reading more than fasthttp
-// must. It is what calibrate measures the generator against.
-func ServeNull(ctx context.Context, ln net.Listener) error {
+// must, after delay (0: at once). It is what calibrate measures the
+// generator against; a delay keeps rate × delay requests in flight, as a
+// slow service does.
+func ServeNull(ctx context.Context, ln net.Listener, delay time.Duration) error {
 	s := &fasthttp.Server{
 		Handler: func(c *fasthttp.RequestCtx) {
+			if delay > 0 {
+				time.Sleep(delay)
+			}
 			c.SetStatusCode(fasthttp.StatusAccepted)
 		},
 		Name:                          "commbench-null",

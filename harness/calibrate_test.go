@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/results"
 )
 
 func TestCalibrate(t *testing.T) {
@@ -21,7 +22,7 @@ func TestCalibrate(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- ServeNull(ctx, ln) }()
+	go func() { served <- ServeNull(ctx, ln, 0) }()
 	defer func() {
 		cancel()
 		if err := <-served; err != nil {
@@ -82,6 +83,17 @@ func TestCalibrate(t *testing.T) {
 	if got.CeilingRPS != c.CeilingRPS || got.FloorMs != c.FloorMs || !got.At.Equal(c.At) {
 		t.Errorf("read back %+v, want %+v", *got, c.Calibration)
 	}
+	// It says what it measured, so a run takes it as fresh: this build,
+	// this machine, just now.
+	if got.Build != BuildID() || got.Machine != MachineID() || got.BudgetS != 10 {
+		t.Errorf("build %q machine %q budget %g, want %q, %q, 10", got.Build, got.Machine, got.BudgetS, BuildID(), MachineID())
+	}
+	if fresh, err := FreshCalibration(cache, c.At.Add(time.Hour)); err != nil || fresh.CeilingRPS != c.CeilingRPS {
+		t.Errorf("FreshCalibration an hour later: %+v, %v; want it", fresh, err)
+	}
+	if _, err := FreshCalibration(cache, c.At.Add(25*time.Hour)); !errors.Is(err, ErrStaleCalibration) {
+		t.Errorf("FreshCalibration a day later: %v, want ErrStaleCalibration", err)
+	}
 	// A calibration saved under the achieved-only rule is not used.
 	c.CeilingRule = ""
 	if _, err := c.Save(cache); err != nil {
@@ -137,3 +149,31 @@ type failing struct{ err error }
 func (f failing) Accept() (net.Conn, error) { return nil, f.err }
 func (failing) Close() error                { return nil }
 func (failing) Addr() net.Addr              { return &net.TCPAddr{} }
+
+func TestCalibrationStale(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	fresh := results.Calibration{At: now.Add(-time.Hour), Build: BuildID(), Machine: MachineID()}
+	for _, tc := range []struct {
+		name string
+		edit func(*results.Calibration)
+		want string // a part of the reason; "" for fresh
+	}{
+		{"this build, this machine, an hour old", func(*results.Calibration) {}, ""},
+		{"23 h old is still fresh", func(c *results.Calibration) { c.At = now.Add(-23 * time.Hour) }, ""},
+		{"saved before builds were recorded", func(c *results.Calibration) { c.Build = "" }, "does not say which build"},
+		{"another build", func(c *results.Calibration) { c.Build = "abc sha256:00" }, "another build"},
+		{"another machine", func(c *results.Calibration) { c.Machine = "elsewhere" }, "another machine"},
+		{"older than a day", func(c *results.Calibration) { c.At = now.Add(-25 * time.Hour) }, "25h0m0s old"},
+		{"from the future", func(c *results.Calibration) { c.At = now.Add(time.Hour) }, "future"},
+	} {
+		c := fresh
+		tc.edit(&c)
+		got := CalibrationStale(&c, now)
+		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+			t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
+		}
+	}
+	if id := BuildID(); !strings.Contains(id, "sha256:") || strings.Contains(id, "unknown") {
+		t.Errorf("BuildID %q, want the executable's hash", id)
+	}
+}

@@ -48,6 +48,10 @@ type RunOptions struct {
 	Terminal    bool      // Progress is a terminal: one updating line
 	Logf        func(format string, args ...any)
 	Version     string
+	// Calibration, when set, is recorded as the run's harness calibration
+	// (commbench run --calibrate auto found or made it); nil: the fresh one
+	// saved in the broker's cache folder, if any.
+	Calibration *results.Calibration
 
 	// Targets, when set, are services someone else runs: the run starts
 	// no broker and no service (see Shard, in shard.go).
@@ -138,11 +142,16 @@ func newRunFolder(o RunOptions) (*runFolder, error) {
 	for _, fl := range p.Faults {
 		f.res.Run.Faults = append(f.res.Run.Faults, results.FaultWindow{Target: string(fl.Target), Kind: string(fl.Kind), StartS: fl.At.Std().Seconds(), EndS: (fl.At + fl.For).Std().Seconds(), Detail: faultDetail(fl)})
 	}
-	switch c, err := LatestCalibration(o.Broker.CacheDir); {
+	if o.Calibration != nil {
+		f.res.Run.Calibration = o.Calibration
+		return f, nil
+	}
+	switch c, err := FreshCalibration(o.Broker.CacheDir, started); {
 	case err == nil:
+		c.Reused = true
 		f.res.Run.Calibration = c
 	case errors.Is(err, ErrNoCalibration):
-		f.warn(o, "no harness calibration on this machine: run 'commbench calibrate' to know the generator's own ceiling and floor")
+		f.warn(o, "no harness calibration on this machine: run with --calibrate auto (./bench.sh does) or run 'commbench calibrate' to know the generator's own ceiling and floor")
 	default:
 		f.warn(o, "harness calibration not used: "+err.Error())
 	}

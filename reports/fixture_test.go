@@ -42,7 +42,7 @@ func synthetic(attack int, seed uint64) *results.Results {
 		Order:    []string{"sync", "async", "hybrid"},
 		Patterns: map[string]*results.Pattern{},
 	}
-	r.Run.Calibration = &results.Calibration{At: started.Add(-time.Hour), CeilingRPS: 12000, FloorRPS: 1000}
+	r.Run.Calibration = &results.Calibration{At: started.Add(-time.Hour), CeilingRPS: 12000, FloorRPS: 1000, CPURate: 5000, CPUUsPerReq: 38.5, BudgetS: 25}
 	r.Run.Calibration.FloorMs.P50, r.Run.Calibration.FloorMs.P99 = 0.21, 0.93
 
 	drainS := map[string]int{"sync": 1, "async": 12, "hybrid": 6}

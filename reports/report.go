@@ -168,10 +168,9 @@ func runHeader(r *results.Results, label string) header {
 	}
 	add("broker", broker)
 	if c := run.Calibration; c != nil {
-		add("calibration", fmt.Sprintf("ceiling %s rps; floor p50 %s ms, p99 %s ms at %s rps (%s)",
-			rate(c.CeilingRPS), ms(c.FloorMs.P50), ms(c.FloorMs.P99), rate(c.FloorRPS), c.At.UTC().Format("2006-01-02")))
+		add("calibration", calibrationFact(c))
 	} else {
-		add("calibration", "not calibrated: run 'commbench calibrate' to know the generator's own ceiling and floor")
+		add("calibration", "not calibrated: run with --calibrate auto (./bench.sh does) or 'commbench calibrate' to know the generator's own ceiling and floor")
 	}
 	if len(run.Faults) > 0 {
 		var fs []string
@@ -258,4 +257,25 @@ func maxOf(v []float64) float64 {
 		m = max(m, x)
 	}
 	return m
+}
+
+// calibrationFact is the run's harness calibration in words: the
+// generator's floor, its CPU per request, the highest rate it held on time,
+// and whether the run made it or reused it.
+func calibrationFact(c *results.Calibration) string {
+	f := fmt.Sprintf("floor p50 %s ms, p99 %s ms at %s rps", ms(c.FloorMs.P50), ms(c.FloorMs.P99), rate(c.FloorRPS))
+	if c.CPUUsPerReq > 0 {
+		f += fmt.Sprintf("; CPU %.1f µs per request at %s rps", c.CPUUsPerReq, rate(c.CPURate))
+	}
+	f += fmt.Sprintf("; held on time up to %s rps (≥ 99%% achieved, ≤ 1%% of sends over 1 ms late)", rate(c.CeilingRPS))
+	when := c.At.UTC().Format("2006-01-02 15:04 UTC")
+	switch {
+	case c.Reused:
+		f += " (reused: measured " + when + " by this build on this machine)"
+	case c.BudgetS > 0:
+		f += fmt.Sprintf(" (measured %s, %.0f s at most)", when, c.BudgetS)
+	default:
+		f += " (" + when + ")"
+	}
+	return f
 }

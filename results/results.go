@@ -123,6 +123,64 @@ type Calibration struct {
 		P99 float64 `json:"p99"`
 	} `json:"floor_ms"` // latency at FloorRPS
 	FloorRPS float64 `json:"floor_rps"`
+	// CPURate and CPUUsPerReq: the generator's own CPU time (user +
+	// system) per request sent at CPURate, in µs; 0 in a file saved before
+	// it was recorded.
+	CPURate     float64 `json:"cpu_rate_rps"`
+	CPUUsPerReq float64 `json:"cpu_us_per_request"`
+	// Build and Machine say what it measured: the executable (its vcs
+	// revision and a hash of its bytes) and the machine (host name,
+	// machine id, CPUs); a run uses a calibration of its own build and
+	// machine only. "" in a file saved before they were recorded.
+	Build   string `json:"build,omitempty"`
+	Machine string `json:"machine,omitempty"`
+	// BudgetS is how long the calibration could take, in seconds: the
+	// short one a run starts itself takes at most 30.
+	BudgetS float64 `json:"budget_s,omitempty"`
+	// Reused: the run found this calibration fresh and did not calibrate
+	// again; false when it ran it first (or it came from commbench
+	// calibrate before the run).
+	Reused bool `json:"reused,omitempty"`
+}
+
+// Ramp is a calibration ramp (commbench calibrate --ramp): the generator
+// against a null endpoint at a rate rising linearly from 0 to MaxRate over
+// DurationS, second by second.
+type Ramp struct {
+	Tool            string       `json:"tool"` // "commbench" or "vegeta CLI v12.13.0"
+	Client          string       `json:"client,omitempty"`
+	MaxRate         float64      `json:"max_rate"`
+	DurationS       float64      `json:"duration_s"`
+	EndpointDelayMs float64      `json:"endpoint_delay_ms"` // how long the null endpoint waits before it answers
+	At              time.Time    `json:"at"`
+	Seconds         []RampSecond `json:"ramp"`
+	// HeldRPS is the highest rate offered in a second which, and every
+	// second before which, was on time: at least 99% of the offered rate
+	// achieved and at most 1% of the sends over 1 ms late.
+	HeldRPS float64 `json:"held_rps"`
+	// LateSeconds counts the seconds with more than 1% of their sends over
+	// 1 ms late, wherever they fell.
+	LateSeconds int `json:"late_seconds"`
+	// CPUUsPerReqAtMax is the generator's CPU time per request sent over
+	// the seconds offered at least 90% of MaxRate, in µs.
+	CPUUsPerReqAtMax float64 `json:"cpu_us_per_request_at_max"`
+	GOMAXPROCS       int     `json:"gomaxprocs,omitempty"`
+}
+
+// RampSecond is one second of a Ramp. T is the second's end, in seconds
+// from the ramp's start; the counts are the window's.
+type RampSecond struct {
+	T            float64 `json:"t"`
+	OfferedRPS   float64 `json:"offered_rps"`  // the schedule's hits due in the window
+	SentRPS      float64 `json:"sent_rps"`     // hits sent in the window
+	AchievedRPS  float64 `json:"achieved_rps"` // accepted answers in the window
+	LateSends    int64   `json:"late_sends"`   // recorded in the window, sent over 1 ms late
+	SendLagP50Ms float64 `json:"send_lag_p50_ms"`
+	SendLagP99Ms float64 `json:"send_lag_p99_ms"`
+	SendLagMaxMs float64 `json:"send_lag_max_ms"`
+	CPUCores     float64 `json:"cpu_cores"` // the generator's CPU time over the window's length
+	Workers      int64   `json:"workers"`
+	Conns        int64   `json:"conns"`
 }
 
 // FaultWindow is one fault as it was fired.

@@ -113,7 +113,7 @@ func fullResults() Results {
 		Run: RunInfo{
 			Partial: true, PartialReason: "interrupted",
 			Machine:     Machine{Java: "21"},
-			Calibration: &Calibration{},
+			Calibration: &Calibration{Build: "b", Machine: "m", BudgetS: 25, Reused: true},
 			Faults:      []FaultWindow{{Detail: "d", Error: "e"}},
 		},
 		Order:    []string{"sync"},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -18,6 +20,8 @@ import (
 	"github.com/commbench/commbench/cmd/commbench/serve"
 	"github.com/commbench/commbench/harness"
 	"github.com/commbench/commbench/loadgen"
+	"github.com/commbench/commbench/reports"
+	"github.com/commbench/commbench/results"
 )
 
 func init() {
@@ -35,12 +39,17 @@ func cmdCalibrate(args []string) error {
 	maxRate := fs.Float64("max-rate", harness.DefaultCalibrateMaxRate, "highest rate to try, requests per second")
 	step := fs.Duration("step-duration", harness.DefaultCalibrateStep, "how long each rate is held")
 	budget := fs.Duration("budget", harness.DefaultCalibrateBudget, "no step starts that would end after this")
-	out := fs.String("out", "", "also write the calibration as JSON to this file (it is always saved to the cache folder)")
+	out := fs.String("out", "", "also write the calibration as JSON to this file (it is saved to the cache folder too, unless --endpoint-delay or --ramp)")
 	external := fs.String("target", "", "measure against this null endpoint (commbench calibrate --serve-null) on loopback instead of starting one")
 	client := fs.String("client", string(loadgen.ClientFastHTTP), "the generator's HTTP client: fasthttp or net/http (vegeta's own attacker, as the Vegeta CLI)")
 	serveNull := fs.Bool("serve-null", false, "internal: serve the null endpoint on 127.0.0.1 until stdin closes")
+	ramp := fs.Bool("ramp", false, "instead of the steps: ramp from 0 to --max-rate (default 20,000 rps with --ramp) over --ramp-duration and measure each second; --out gets the seconds as JSON and a chart beside it (.html)")
+	rampFor := fs.Duration("ramp-duration", harness.DefaultRampDuration, "how long the ramp takes (with --ramp)")
+	beside := fs.String("beside", "", "with --ramp: also draw this ramp (another tool's, in the same JSON, e.g. scripts/vegeta-ramp's) on the page, and the ratio of CPU per request")
+	delay := fs.Duration("endpoint-delay", 0, "the null endpoint answers after this long (e.g. 50ms: thousands of requests in flight)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: commbench calibrate [--max-rate N] [--step-duration D] [--budget D] [--client C] [--out FILE]")
+		fmt.Fprintln(fs.Output(), "usage: commbench calibrate [--max-rate N] [--step-duration D] [--budget D] [--client C] [--endpoint-delay D] [--out FILE]")
+		fmt.Fprintln(fs.Output(), "       commbench calibrate --ramp [--max-rate N] [--ramp-duration D] [--client C] [--endpoint-delay D] [--out FILE]")
 		fmt.Fprintln(fs.Output(), "\nMeasures the load generator's own floor (p50, p99 at 1,000 rps) and ceiling (highest rate with")
 		fmt.Fprintln(fs.Output(), "at least 99% achieved and at most 1% of the sends over 1 ms late) and CPU per request (at 5,000 rps)")
 		fmt.Fprintln(fs.Output(), "against a null endpoint on loopback,")
@@ -55,19 +64,31 @@ func cmdCalibrate(args []string) error {
 	if err != nil {
 		return usageErr(err, envHint)
 	}
+	if *delay < 0 || *delay > time.Minute {
+		return usageErr(fmt.Errorf("calibrate: --endpoint-delay %v is outside 0 to 1m", *delay), "give --endpoint-delay 50ms, say")
+	}
 	if *serveNull {
-		return serveNullChild()
+		return serveNullChild(*delay)
 	}
 	cl, err := loadgen.ParseClient(*client)
 	if err != nil {
 		return usageErr(fmt.Errorf("calibrate: --%w", err), "give --client fasthttp or --client net/http")
 	}
+	if *ramp {
+		set := false
+		fs.Visit(func(f *flag.Flag) { set = set || f.Name == "max-rate" })
+		if !set {
+			*maxRate = harness.DefaultRampMaxRate
+		}
+	}
 	switch {
+	case *ramp && *rampFor < 2*time.Second:
+		return usageErr(fmt.Errorf("calibrate: --ramp-duration %v is too short", *rampFor), "give --ramp-duration 2s or more")
 	case *maxRate < harness.CalibrateStartRate:
 		return usageErr(fmt.Errorf("calibrate: --max-rate %g is below %d", *maxRate, harness.CalibrateStartRate), "give --max-rate 1000 or more")
 	case *step < 500*time.Millisecond:
 		return usageErr(fmt.Errorf("calibrate: --step-duration %v is too short", *step), "give --step-duration 500ms or more")
-	case *budget < 4**step:
+	case !*ramp && *budget < 4**step:
 		return usageErr(fmt.Errorf("calibrate: --budget %v leaves no room for the steps", *budget), "give --budget at least 4 times --step-duration")
 	}
 
@@ -78,11 +99,14 @@ func cmdCalibrate(args []string) error {
 	if target == "" {
 		var done func()
 		var err error
-		if target, done, err = startNullChild(); err != nil {
+		if target, done, err = startNullChild(*delay); err != nil {
 			return err
 		}
 		defer done()
 		endpoint = "child process"
+	}
+	if *ramp {
+		return calibrateRamp(ctx, harness.RampOptions{Target: target, MaxRate: *maxRate, Duration: *rampFor, EndpointDelay: *delay, Client: cl}, endpoint, *out, *beside)
 	}
 
 	fmt.Printf("calibrate: null endpoint %s (%s), client %s, %v per step, at most %v\n", target, endpoint, cl, *step, *budget)
@@ -104,11 +128,17 @@ func cmdCalibrate(args []string) error {
 	}
 	fmt.Printf("\nceiling %.0f rps%s; floor at %.0f rps: p50 %.3f ms, p99 %.3f ms; generator CPU %.1f µs per request at %.0f rps\n",
 		c.CeilingRPS, capped, c.FloorRPS, c.FloorMs.P50, c.FloorMs.P99, c.CPUUsPerReq, c.CPURate)
-	path, err := c.Save(env.Cache)
-	if err != nil {
-		return err
+	if *delay > 0 {
+		// Its floor is the endpoint's delay: not the harness's own, which
+		// the runs record.
+		fmt.Println("not saved for runs: measured against an endpoint that answers after", *delay)
+	} else {
+		path, err := c.Save(env.Cache)
+		if err != nil {
+			return err
+		}
+		fmt.Println("saved", path)
 	}
-	fmt.Println("saved", path)
 	if *out != "" {
 		if err := writeCalibration(*out, c); err != nil {
 			return err
@@ -118,28 +148,21 @@ func cmdCalibrate(args []string) error {
 	return nil
 }
 
-func writeCalibration(path string, c *harness.CalibrationRun) error {
-	f, err := os.Create(path)
-	if err != nil {
+func writeCalibration(path string, c any) error {
+	if err := writeJSON(path, c); err != nil {
 		return usageErr(fmt.Errorf("calibrate: %w", err), "check --out")
 	}
-	enc := json.NewEncoder(f)
-	enc.SetIndent("", " ")
-	if err := enc.Encode(c); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return nil
 }
 
 // startNullChild starts 'commbench calibrate --serve-null' and returns the
 // URL it serves and a function that stops it.
-func startNullChild() (target string, done func(), err error) {
+func startNullChild(delay time.Duration) (target string, done func(), err error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return "", nil, fmt.Errorf("calibrate: cannot find this program to start the null endpoint: %w", err)
 	}
-	cmd := exec.Command(exe, "calibrate", "--serve-null")
+	cmd := exec.Command(exe, "calibrate", "--serve-null", "--endpoint-delay", delay.String())
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return "", nil, err
@@ -186,7 +209,7 @@ func startNullChild() (target string, done func(), err error) {
 
 // serveNullChild is the child: it serves the null endpoint on a free port
 // of 127.0.0.1, prints its URL, and stops when stdin closes or on a signal.
-func serveNullChild() error {
+func serveNullChild(delay time.Duration) error {
 	ln, err := serve.Listen("127.0.0.1:0", "serve-null")
 	if err != nil {
 		return err
@@ -199,5 +222,56 @@ func serveNullChild() error {
 		cancel()
 	}()
 	fmt.Printf("http://%s\n", ln.Addr())
-	return harness.ServeNull(ctx, ln)
+	return harness.ServeNull(ctx, ln, delay)
+}
+
+// calibrateRamp runs the ramp, prints its seconds as they come, and writes
+// them to out (JSON) with their chart beside it (out with .html).
+func calibrateRamp(ctx context.Context, o harness.RampOptions, endpoint, out, beside string) error {
+	ramps := []results.Ramp{{}}
+	if beside != "" {
+		b, err := os.ReadFile(beside)
+		if err != nil {
+			return usageErr(fmt.Errorf("calibrate: --beside: %w", err), "give the JSON of another ramp")
+		}
+		var other results.Ramp
+		if err := json.Unmarshal(b, &other); err != nil {
+			return usageErr(fmt.Errorf("calibrate: --beside %s: %w", beside, err), "give the JSON of another ramp")
+		}
+		ramps = append(ramps, other)
+	}
+	fmt.Printf("calibrate --ramp: null endpoint %s (%s, answers after %v), client %s, 0 → %.0f rps over %v\n",
+		o.Target, endpoint, o.EndpointDelay, cmp.Or(o.Client, loadgen.ClientFastHTTP), o.MaxRate, o.Duration)
+	const row = "%6s %8s %8s %8s %6s %8s %8s %8s %6s %7s %6s\n"
+	fmt.Printf(row, "t s", "offered", "sent", "achieved", "late", "lag p50", "lag p99", "lag max", "cores", "workers", "conns")
+	o.Progress = func(s results.RampSecond) {
+		fmt.Printf(row, fmt.Sprintf("%.1f", s.T), fmt.Sprintf("%.0f", s.OfferedRPS), fmt.Sprintf("%.0f", s.SentRPS), fmt.Sprintf("%.0f", s.AchievedRPS),
+			fmt.Sprint(s.LateSends), fmt.Sprintf("%.3f", s.SendLagP50Ms), fmt.Sprintf("%.3f", s.SendLagP99Ms), fmt.Sprintf("%.3f", s.SendLagMaxMs),
+			fmt.Sprintf("%.2f", s.CPUCores), fmt.Sprint(s.Workers), fmt.Sprint(s.Conns))
+	}
+	r, err := harness.CalibrateRamp(ctx, o)
+	if err != nil {
+		return fmt.Errorf("calibrate --ramp: %w", err)
+	}
+	fmt.Printf("\nheld on time up to %.0f rps; %d seconds over 1%% late; generator CPU %.1f µs per request at ≥ %.0f rps\n",
+		r.HeldRPS, r.LateSeconds, r.CPUUsPerReqAtMax, harness.RampAtMaxFrac*r.MaxRate)
+	ramps[0] = *r
+	for _, b := range ramps[1:] {
+		if b.CPUUsPerReqAtMax > 0 {
+			fmt.Printf("CPU per request at ≥ %.0f rps: commbench %.1f µs, %s %.1f µs: %.2f× (held on time: %.0f vs %.0f rps; seconds over 1%% late: %d vs %d)\n",
+				harness.RampAtMaxFrac*r.MaxRate, r.CPUUsPerReqAtMax, b.Tool, b.CPUUsPerReqAtMax, r.CPUUsPerReqAtMax/b.CPUUsPerReqAtMax, r.HeldRPS, b.HeldRPS, r.LateSeconds, b.LateSeconds)
+		}
+	}
+	if out == "" {
+		return nil
+	}
+	if err := writeCalibration(out, r); err != nil {
+		return err
+	}
+	page := strings.TrimSuffix(out, filepath.Ext(out)) + ".html"
+	if err := reports.WriteRampFile(page, ramps); err != nil {
+		return err
+	}
+	fmt.Println("wrote", out, "and", page)
+	return nil
 }

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/commbench/commbench/claims"
 	"github.com/commbench/commbench/reports"
@@ -18,9 +21,15 @@ func init() {
 
 func cmdReport(args []string) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	ramp := fs.Bool("ramp", false, "the arguments are calibration ramps (commbench calibrate --ramp --out, scripts/vegeta-ramp): draw them on one page, beside the first's JSON (.html)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: commbench report RUN_DIR")
-		fmt.Fprintln(fs.Output(), "\nRenders RUN_DIR/results.json into RUN_DIR/index.html, a page that works offline.")
+		fmt.Fprintln(fs.Output(), "       commbench report --ramp RAMP.json [OTHER.json ...]")
+		fmt.Fprintln(fs.Output(), "\nRenders RUN_DIR/results.json into RUN_DIR/index.html, a page that works offline;")
+		fmt.Fprintln(fs.Output(), "with --ramp, the ramps into RAMP.html, the first's CPU per request against each other's.")
+	}
+	if pos, err := parseInterspersed(fs, args); err == nil && *ramp {
+		return reportRamps(pos)
 	}
 	dirs, err := parseArgs(fs, args, 1)
 	if err != nil {
@@ -106,5 +115,28 @@ func isRunDir(dir string) error {
 	if _, err := os.Stat(filepath.Join(dir, "results.json")); err != nil {
 		return usageErr(fmt.Errorf("%s: no results.json: %w", dir, err), "give a run folder, such as reports/latest")
 	}
+	return nil
+}
+
+// reportRamps draws the ramps in files on one page beside the first.
+func reportRamps(files []string) error {
+	if len(files) == 0 {
+		return usageErr(errors.New("report --ramp: want one ramp's JSON or more"), "e.g. commbench report --ramp ramp.json ramp-vegeta.json")
+	}
+	ramps := make([]results.Ramp, len(files))
+	for i, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return usageErr(fmt.Errorf("report --ramp: %w", err), "")
+		}
+		if err := json.Unmarshal(b, &ramps[i]); err != nil || len(ramps[i].Seconds) == 0 {
+			return usageErr(fmt.Errorf("report --ramp: %s is not a calibration ramp (%v)", f, err), "give the JSON of commbench calibrate --ramp --out or scripts/vegeta-ramp")
+		}
+	}
+	page := strings.TrimSuffix(files[0], filepath.Ext(files[0])) + ".html"
+	if err := reports.WriteRampFile(page, ramps); err != nil {
+		return err
+	}
+	fmt.Println(page)
 	return nil
 }

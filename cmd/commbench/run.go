@@ -47,6 +47,12 @@ func cmdRun(args []string) error {
 	}
 	o := rf.options
 	o.Exe, o.Broker.Exe, o.Logf = exe, exe, logf
+	if rf.calibrate {
+		o.Calibration = runCalibration(ctx, o.Broker.CacheDir, logf)
+		if ctx.Err() != nil {
+			return &exitError{Code: exitSignaled, Err: errors.New("interrupted while calibrating: nothing was run")}
+		}
+	}
 	res, runDir, err := harness.Run(ctx, o)
 	if isTerminal(os.Stdout) {
 		fmt.Println()
@@ -63,7 +69,8 @@ func cmdRun(args []string) error {
 // runFlags are commbench run's flags, read: the options of the run, all
 // but the executable and the log.
 type runFlags struct {
-	options harness.RunOptions
+	options   harness.RunOptions
+	calibrate bool // --calibrate auto
 }
 
 // parseRunFlags reads commbench run's flags and the profile they name. It
@@ -86,6 +93,7 @@ func parseRunFlags(args []string) (*runFlags, error) {
 		topic       = fs.String("topic", notification.DefaultTopic, "with --targets: the topic the notification service consumes, for the lag")
 		group       = fs.String("group", notification.DefaultGroup, "with --targets: its consumer group, for the lag")
 		startAt     = fs.String("start-at", "", "with --targets: when the attack starts, unix seconds or RFC 3339, the same for every shard")
+		calibrate   = fs.String("calibrate", "off", "auto: before the run, reuse the harness calibration when fresh (same build, same machine, under a day old) or run a short one (at most 30 s) against a null endpoint; off: record a fresh saved one if any (./bench.sh passes auto)")
 	)
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
@@ -103,6 +111,9 @@ func parseRunFlags(args []string) (*runFlags, error) {
 	}
 	if err := overridePatterns(p, *patterns); err != nil {
 		return nil, err
+	}
+	if *calibrate != "auto" && *calibrate != "off" {
+		return nil, usageErr(fmt.Errorf("run: --calibrate %q: want auto or off", *calibrate), "")
 	}
 	if *repeat < 1 || *repeat > 100 {
 		return nil, usageErr(fmt.Errorf("run: --repeat %d: want 1 to 100", *repeat), "")
@@ -129,7 +140,7 @@ func parseRunFlags(args []string) (*runFlags, error) {
 	}
 	o.Broker = env.BrokerOptions(k, *brokers)
 	o.ProfileYAML, _ = os.ReadFile(file)
-	return &runFlags{options: o}, nil
+	return &runFlags{options: o, calibrate: *calibrate == "auto"}, nil
 }
 
 // overridePatterns sets p's patterns from --patterns, if given.
@@ -300,4 +311,43 @@ func printSummary(r *results.Results, said bool) {
 	if r.Run.Partial {
 		fmt.Printf("PARTIAL: %s\n", r.Run.PartialReason)
 	}
+}
+
+// runCalibration returns the harness calibration saved in the cache
+// folder dir when it is fresh, and otherwise runs a short one (at most
+// 30 s) against a null endpoint in a child process and saves it. It
+// returns nil, having said why, when it cannot: the run then goes on
+// without, and says so.
+func runCalibration(ctx context.Context, dir string, logf func(string, ...any)) *results.Calibration {
+	c, err := harness.FreshCalibration(dir, time.Now())
+	if err == nil {
+		c.Reused = true
+		logf("harness calibration of %s reused (this build, this machine, under a day old): ceiling %.0f rps, floor p50 %.3f ms, %.1f µs CPU per request",
+			c.At.Local().Format("15:04"), c.CeilingRPS, c.FloorMs.P50, c.CPUUsPerReq)
+		return c
+	}
+	why := "none saved"
+	if !errors.Is(err, harness.ErrNoCalibration) {
+		why = err.Error()
+	}
+	logf("calibrating the harness first (%s; at most 30 s)", why)
+	target, done, err := startNullChild(0)
+	if err != nil {
+		logf("harness calibration failed: %v", err)
+		return nil
+	}
+	defer done()
+	run, err := harness.Calibrate(ctx, harness.CalibrateOptions{
+		Target: target, StepDuration: harness.ShortCalibrateStep, Budget: harness.ShortCalibrateBudget, Endpoint: "child process",
+	})
+	if err != nil {
+		logf("harness calibration failed: %v", err)
+		return nil
+	}
+	if _, err := run.Save(dir); err != nil {
+		logf("harness calibration not saved: %v", err)
+	}
+	logf("harness calibration: ceiling %.0f rps, floor p50 %.3f ms p99 %.3f ms at %.0f rps, %.1f µs CPU per request at %.0f rps",
+		run.CeilingRPS, run.FloorMs.P50, run.FloorMs.P99, run.FloorRPS, run.CPUUsPerReq, run.CPURate)
+	return &run.Calibration
 }

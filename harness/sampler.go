@@ -52,12 +52,12 @@ func (r *patternRun) sampler(ctx context.Context, start time.Time, rec *loadgen.
 		wg.Wait()
 		cancel()
 		cores, rss := r.meter.sample(r.pids(), now.Sub(last))
-		hostCores := r.host.sample()
+		hostCores, stealCores := r.host.sample()
 		last = now
 
 		r.mu.Lock()
 		r.record(i, pacer, sec, ls, now, notifyHlog)
-		bound := r.recordHost(sec, hostCores)
+		bound := r.recordHost(sec, hostCores, stealCores)
 		t := &tick{series: &r.series, sec: sec, lag: ls.lag}
 		for _, rec := range records {
 			if rec != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/commbench/commbench/host"
+	"github.com/commbench/commbench/loadgen"
 	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/results"
@@ -212,5 +213,41 @@ func TestPredictPeaks(t *testing.T) {
 	}
 	if said != 1 || none != 1 || len(logged) != 2 {
 		t.Errorf("log %q: want the warning said once and one %q line", logged, noLikeRun)
+	}
+}
+
+// TestRecordHostCauses: a generator-bound second carries its measured
+// cause; one the OS run queue or the hypervisor's steal explains is
+// machine-bound, and a busy host's is host-busy.
+func TestRecordHostCauses(t *testing.T) {
+	r := &patternRun{p: &profiles.Profile{}}
+	late := func(c loadgen.Cause, n int64) loadgen.Second {
+		var s loadgen.Second
+		s.Recorded, s.Late = 1000, n
+		s.LateBy[c], s.Evidence[c] = n, 3
+		return s
+	}
+	for _, tt := range []struct {
+		sec          loadgen.Second
+		busy, steal  float64
+		bound, cause string
+	}{
+		{late(loadgen.CauseDial, 50), 0.5, 0, results.ValidityGeneratorBound, "dial"},
+		{late(loadgen.CauseGC, 50), 0.5, 0.1, results.ValidityGeneratorBound, "gc"}, // in-process: steal does not excuse it
+		{late(loadgen.CauseOSRunQueue, 50), 0.5, 0, results.ValidityMachineBound, "os-run-queue"},
+		{late(loadgen.CauseUnknown, 50), 0.5, 0.05, results.ValidityMachineBound, "steal"},
+		{late(loadgen.CauseUnknown, 50), 0.5, 0.01, results.ValidityGeneratorBound, "unknown"},
+		{late(loadgen.CauseDial, 2), 0.5, 0, "", ""}, // 0.2% late: ok
+		{late(loadgen.CauseDial, 2), 0.99 * float64(host.Cores()), 0, results.ValidityMachineBound, "host-busy"},
+	} {
+		before := len(r.series.Bound)
+		got := r.recordHost(tt.sec, tt.busy, tt.steal)
+		if got != tt.bound || r.series.BoundCause[before] != tt.cause {
+			t.Errorf("%v late of %v (busy %.2f, steal %.2f): %q %q; want %q %q", tt.sec.Late, loadgen.CauseOf(tt.sec), tt.busy, tt.steal,
+				got, r.series.BoundCause[before], tt.bound, tt.cause)
+		}
+		if (tt.cause == "") != (r.series.BoundEvidence[before] == "") {
+			t.Errorf("cause %q with evidence %q", tt.cause, r.series.BoundEvidence[before])
+		}
 	}
 }

@@ -27,6 +27,7 @@ func Cores() int { return runtime.NumCPU() }
 type Times struct {
 	Busy  time.Duration // user, nice, system, irq, softirq and steal
 	Total time.Duration // Busy plus idle and iowait
+	Steal time.Duration // in Busy: the hypervisor ran another guest on our CPUs
 }
 
 // ErrNoProcStat is returned where /proc/stat cannot be read (not Linux).
@@ -72,7 +73,7 @@ func parseStat(b []byte) (Times, error) {
 		busy := v[0] + v[1] + v[2] + v[5] + v[6] + v[7]
 		idle := v[3] + v[4]
 		tick := time.Second / ClockTicks
-		return Times{Busy: time.Duration(busy) * tick, Total: time.Duration(busy+idle) * tick}, nil
+		return Times{Busy: time.Duration(busy) * tick, Total: time.Duration(busy+idle) * tick, Steal: time.Duration(v[7]) * tick}, nil
 	}
 	return Times{}, errors.New("/proc/stat: no cpu line")
 }
@@ -83,6 +84,9 @@ type CPU struct {
 	last  Times
 	lastT time.Time
 	ok    bool
+	// Steal is the cores the hypervisor took (steal time) over the
+	// interval the last Sample measured.
+	Steal float64
 }
 
 // NewCPU takes the baseline reading. It fails where /proc/stat is not
@@ -103,7 +107,12 @@ func (c *CPU) Sample() (float64, error) {
 		return 0, err
 	}
 	now := time.Now()
-	cores := busyCores(c.last, t, now.Sub(c.lastT))
+	wall := now.Sub(c.lastT)
+	cores := busyCores(c.last, t, wall)
+	c.Steal = 0
+	if wall > 0 && t.Steal >= c.last.Steal {
+		c.Steal = (t.Steal - c.last.Steal).Seconds() / wall.Seconds()
+	}
 	c.last, c.lastT = t, now
 	return cores, nil
 }

@@ -75,6 +75,8 @@ type fastAttack struct {
 	keepAlive bool
 	rec       *Recorder
 	stalls    stallTracker
+	// shortSlice: the kernel took the pacer thread's short time slice.
+	shortSlice bool
 }
 
 // maxConns bounds the connections when the workers are unbounded: more
@@ -138,6 +140,7 @@ func (f *fastAttack) run(ctx context.Context, p StagePacer, s attackSettings) {
 	defer stopDialer()
 
 	defer tightTimerSlack()()
+	f.shortSlice = shortSlice()
 	f.stalls.init()
 	bound := p.Duration() + s.slack
 	began := time.Now()

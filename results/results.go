@@ -446,6 +446,9 @@ type Series struct {
 	// HostCPU is the host's busy cores in that second, every process
 	// counted (steal too); -1 where it was not measured.
 	HostCPU []float64 `json:"host_cpu_cores"`
+	// StealCPU is, of HostCPU, the cores the hypervisor gave other guests
+	// (steal time) in that second; -1 where not measured.
+	StealCPU []float64 `json:"steal_cpu_cores,omitempty"`
 	// SendLagP50, SendLagP99 and SendLagMax are the generator's send lag
 	// (actual minus intended send time) in that second, in milliseconds;
 	// LateSends counts the sends later than run.validity.late_by_ms.
@@ -458,7 +461,10 @@ type Series struct {
 	Bound []string `json:"bound"`
 	// BoundCause is each bound second's cause as measured, "" where the
 	// second is ok: "host-busy" (the host's CPU at the busy threshold),
-	// or the cause of most of its late sends: "os-run-queue" (the
+	// "steal" (the hypervisor took at least 20 ms of the second's CPU and
+	// the generator's own measures do not explain its late sends:
+	// machine-bound), or the cause of most of its late sends:
+	// "os-run-queue" (the
 	// generator's pacing thread waited for a CPU the OS gave another:
 	// machine-bound, not the generator's doing), "gc", "go-scheduler",
 	// "dial" or "unknown". BoundEvidence is the figure that shows it, in

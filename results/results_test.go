@@ -108,6 +108,7 @@ func fullResults() Results {
 	pat.Series.Chain = map[string]*HopSeries{"A": {Lag: []int64{0}, Breaker: []string{"closed"}}}
 	pat.Summary.LateByCause = map[string]int64{"dial": 1}
 	pat.Series.BoundCause, pat.Series.BoundEvidence = []string{"dial"}, []string{"e"}
+	pat.Series.StealCPU = []float64{0}
 	return Results{
 		Schema: SchemaVersion,
 		Run: RunInfo{

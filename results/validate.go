@@ -132,7 +132,7 @@ func (s *Series) validate() error {
 	// written before it covered the drain); its readers check the length.
 	for name, l := range map[string]int{"host_cpu_cores": len(s.HostCPU), "send_lag_p50_ms": len(s.SendLagP50),
 		"send_lag_p99_ms": len(s.SendLagP99), "send_lag_max_ms": len(s.SendLagMax), "late_sends": len(s.LateSends), "bound": len(s.Bound),
-		"bound_cause": len(s.BoundCause), "bound_evidence": len(s.BoundEvidence)} {
+		"bound_cause": len(s.BoundCause), "steal_cpu_cores": len(s.StealCPU), "bound_evidence": len(s.BoundEvidence)} {
 		if l > n {
 			return fmt.Errorf("%s: %d values for %d seconds (t): want at most one a second", name, l, n)
 		}

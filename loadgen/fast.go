@@ -8,10 +8,8 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
@@ -127,12 +125,13 @@ func newFastAttack(o AttackOptions, s attackSettings, rec *Recorder) (*fastAttac
 // send and writes the request. It returns when the schedule is sent or
 // its bound passed and every answer came (or timed out), or ctx is done.
 //
-// The pacer runs on its own OS thread, sleeps with nanosleep(2) without
-// giving up its P (rawSleep) and runs with one P more than the machine
-// has cores, so that the answers' readers never wait for the pacer's P
-// and the pacer never waits for theirs.
+// The pacer runs on its own OS thread and sleeps with nanosleep(2)
+// without giving up its P (rawSleep), so that it never waits for the
+// answers' readers to hand a P back. The readers share the other Ps. (With
+// one P more than the machine has cores the generator used 45 µs of CPU
+// per request at 18,000 rps instead of 42, with no fewer late sends
+// measured.)
 func (f *fastAttack) run(ctx context.Context, p StagePacer, s attackSettings) {
-	defer morePacerProcs()()
 	initial := int(min(s.workers, uint64(f.max)))
 	f.fill(ctx, initial)
 	dctx, stopDialer := context.WithCancel(ctx)
@@ -268,31 +267,6 @@ func pace(ctx context.Context, deadline time.Time, sleep func(time.Duration)) bo
 	}
 }
 
-// pacers counts the attacks running in this process, each with its own
-// pacer holding a P.
-var pacers struct {
-	sync.Mutex
-	n, procs int // attacks running; GOMAXPROCS before the first
-}
-
-// morePacerProcs gives the runtime one P more than it had for each
-// attack running (the pacer's: it holds it while it sleeps) and returns
-// the function that gives it back.
-func morePacerProcs() (restore func()) {
-	pacers.Lock()
-	defer pacers.Unlock()
-	if pacers.n == 0 {
-		pacers.procs = runtime.GOMAXPROCS(0)
-	}
-	pacers.n++
-	runtime.GOMAXPROCS(pacers.procs + pacers.n)
-	return func() {
-		pacers.Lock()
-		defer pacers.Unlock()
-		pacers.n--
-		runtime.GOMAXPROCS(pacers.procs + pacers.n)
-	}
-}
 
 // readAnswer reads the id and path an accepted answer carries.
 func readAnswer(h *fasthttp.ResponseHeader) answer {

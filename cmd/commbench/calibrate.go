@@ -19,6 +19,7 @@ import (
 
 	"github.com/commbench/commbench/cmd/commbench/serve"
 	"github.com/commbench/commbench/harness"
+	"github.com/commbench/commbench/host"
 	"github.com/commbench/commbench/loadgen"
 	"github.com/commbench/commbench/reports"
 	"github.com/commbench/commbench/results"
@@ -172,6 +173,7 @@ func startNullChild(delay time.Duration) (target string, done func(), err error)
 		return "", nil, err
 	}
 	cmd.Stderr = os.Stderr
+	host.Nice(cmd, host.SUTNice()) // the endpoint is the system under test: the generator runs first
 	if err := cmd.Start(); err != nil {
 		return "", nil, fmt.Errorf("calibrate: start the null endpoint: %w", err)
 	}

@@ -267,7 +267,6 @@ func pace(ctx context.Context, deadline time.Time, sleep func(time.Duration)) bo
 	}
 }
 
-
 // readAnswer reads the id and path an accepted answer carries.
 func readAnswer(h *fasthttp.ResponseHeader) answer {
 	var a answer

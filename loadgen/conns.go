@@ -141,9 +141,9 @@ var (
 	errClosing      = errors.New("loadgen: attack ended")
 )
 
-// acquire returns an idle connection, or dials one (dialed) when none is
-// idle; at the bound of connections it waits for one to come free, until
-// end or ctx is done.
+// acquire returns an idle connection, or dials one when none is idle; at
+// the bound of connections it waits for one to come free, until end or
+// ctx is done. dialed says that none was idle (it dialed or waited).
 func (p *pool) acquire(ctx context.Context, end time.Time) (c *conn, dialed bool, err error) {
 	for {
 		if c = p.pop(); c != nil {
@@ -167,6 +167,7 @@ func (p *pool) acquire(ctx context.Context, end time.Time) (c *conn, dialed bool
 				return nil, true, err
 			}
 		}
+		dialed = true // waiting at the bound: a dial's cause too
 		if ctx.Err() != nil {
 			return nil, dialed, ctx.Err()
 		}

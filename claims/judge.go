@@ -166,7 +166,10 @@ func (in *run) judge(v verdict) verdict {
 			strings.Join(within, "; "), math.Round(in.boundFraction()*1000)/10)
 	}
 	if len(settledIn) > 0 {
-		v.evidence += " Bound seconds: " + strings.Join(settledIn, "; ") + ". " + st.standsText()
+		v.evidence += " Bound seconds: " + strings.Join(settledIn, "; ") + "."
+		if st != nil {
+			v.evidence += " " + st.standsText()
+		}
 	}
 	v.evidence += in.lossNote(append(slices.Clone(keys), in.read.aside...))
 	if len(why) == 0 {
@@ -210,7 +213,21 @@ func (in *run) contended(key string) contention {
 	}
 	s := p.Summary
 	var why []string
-	if s.Validity != "" && s.Validity != results.ValidityOK {
+	idx, narrowed := in.read.secs[key]
+	if !narrowed {
+		idx = make([]int, len(p.Series.Bound))
+		for i := range idx {
+			idx[i] = i
+		}
+	}
+	said, n := boundText(p.Series.Bound, idx)
+	// A verdict read from some seconds, none of them bound or standing
+	// without their bound ones (settle), is not the pattern's whole-run
+	// figures: the pattern's being not ok overall (too many bound seconds
+	// elsewhere, or these) does not stop it; it is said.
+	settledOK := narrowed && (n == 0 || in.read.settled != nil && in.read.settled.stands())
+	notOK := s.Validity != "" && s.Validity != results.ValidityOK
+	if notOK && !settledOK {
 		r := s.ValidityReason
 		if r == "" {
 			r = fmt.Sprintf("%d of its attack seconds were bound", s.BoundS)
@@ -220,15 +237,10 @@ func (in *run) contended(key string) contention {
 	if s.LostUnknown {
 		why = append(why, key+"'s final ledger read failed, so what it lost is not known")
 	}
-	idx, narrowed := in.read.secs[key]
-	if !narrowed {
-		idx = make([]int, len(p.Series.Bound))
-		for i := range idx {
-			idx[i] = i
-		}
-	}
-	said, n := boundText(p.Series.Bound, idx)
 	c := contention{}
+	if notOK && settledOK && n == 0 {
+		c.settled = fmt.Sprintf("none in the %d seconds this verdict reads, though %s is %s over its whole attack (%d s bound: its whole-run figures are not the pattern's, these seconds are)", len(idx), key, s.Validity, s.BoundS)
+	}
 	if n > 0 {
 		of := fmt.Sprintf("its %d seconds", len(idx))
 		if narrowed {
@@ -239,10 +251,12 @@ func (in *run) contended(key string) contention {
 			text += " (" + boundAt(p.Series, idx) + lagText(p.Series, idx) + ")"
 		}
 		risk := atRisk(p.Series, idx)
-		st := in.read.settled
 		switch {
-		case narrowed && st != nil && st.stands():
+		case settledOK:
 			c.settled = text
+			if notOK {
+				c.settled += fmt.Sprintf(" (%s is %s over its whole attack, %d s bound: its whole-run figures are not the pattern's, these seconds are)", key, s.Validity, s.BoundS)
+			}
 		case !narrowed && s.Validity == results.ValidityOK && float64(risk) <= TailShare*float64(max(s.Requests, 1)):
 			c.within = fmt.Sprintf("%s (%d of its %d sends at risk, %s)", text, risk, s.Requests, pct(float64(risk)/float64(max(s.Requests, 1))))
 		case !narrowed && s.Validity == results.ValidityOK:
@@ -254,7 +268,7 @@ func (in *run) contended(key string) contention {
 			c.bound = n
 		}
 	}
-	if c.bound == 0 && s.Validity != "" && s.Validity != results.ValidityOK {
+	if c.bound == 0 && notOK && !settledOK {
 		c.bound = s.BoundS // numbers.bound_s must not read 0 beside "generator-bound for 12 s"
 	}
 	c.why = strings.Join(why, "; ")

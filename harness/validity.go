@@ -3,6 +3,8 @@ package harness
 import (
 	"fmt"
 	"os/exec"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/commbench/commbench/host"
@@ -117,14 +119,28 @@ func (r *patternRun) recordHost(sec loadgen.Second, hostCores, stealCores float6
 // judged), as recordHost marked them.
 func judge(s *results.Summary, series *results.Series, attackS float64, th validity.Thresholds) {
 	var vs []validity.Verdict
+	causes := map[string]int{}
 	for i, t := range series.T {
 		if t > attackS+0.5 || i >= len(series.Bound) {
 			break
 		}
 		vs = append(vs, validity.Verdict(series.Bound[i]))
+		if i < len(series.BoundCause) && series.BoundCause[i] != "" {
+			causes[series.BoundCause[i]]++
+		}
 	}
 	j := th.JudgeVerdicts(vs, host.Cores())
 	s.Validity, s.ValidityReason = string(j.Verdict), j.Reason
+	if j.Verdict != validity.OK && len(causes) > 0 {
+		if j.Verdict == validity.MachineBound && causes["host-busy"] < j.MachineS {
+			// Not every machine-bound second was a busy host: say what was.
+			s.ValidityReason = fmt.Sprintf("the machine, not the pattern, set these numbers for %d s", j.MachineS)
+			if j.GeneratorS > 0 {
+				s.ValidityReason += fmt.Sprintf(" (and %d s generator-bound)", j.GeneratorS)
+			}
+		}
+		s.ValidityReason += "; bound seconds by measured cause: " + causeCounts(causes)
+	}
 	s.BoundS, s.MachineBoundS, s.GeneratorBoundS = j.BoundS, j.MachineS, j.GeneratorS
 }
 
@@ -170,4 +186,24 @@ func pct(part, whole int64) float64 {
 		return 0
 	}
 	return float64(part) / float64(whole) * 100
+}
+
+// causeCounts says how many seconds each cause bound, the most first:
+// "12 s steal, 3 s host-busy".
+func causeCounts(m map[string]int) string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Slice(names, func(a, b int) bool {
+		if m[names[a]] != m[names[b]] {
+			return m[names[a]] > m[names[b]]
+		}
+		return names[a] < names[b]
+	})
+	parts := make([]string, len(names))
+	for i, k := range names {
+		parts[i] = fmt.Sprintf("%d s %s", m[k], k)
+	}
+	return strings.Join(parts, ", ")
 }

@@ -251,3 +251,20 @@ func TestRecordHostCauses(t *testing.T) {
 		}
 	}
 }
+
+// TestJudgeSaysCauses: a pattern bound by steal and a busy host says so,
+// not that the host's CPU was busy for all of it.
+func TestJudgeSaysCauses(t *testing.T) {
+	mb := results.ValidityMachineBound
+	series := &results.Series{
+		T:          []float64{1, 2, 3, 4},
+		Bound:      []string{mb, mb, "", mb},
+		BoundCause: []string{"steal", "steal", "", "host-busy"},
+	}
+	var s results.Summary
+	judge(&s, series, 4, validity.Thresholds{BoundFraction: 0.1})
+	want := "the machine, not the pattern, set these numbers for 3 s; bound seconds by measured cause: 2 s steal, 1 s host-busy"
+	if s.Validity != mb || s.ValidityReason != want {
+		t.Errorf("validity %q, reason %q; want %q, %q", s.Validity, s.ValidityReason, mb, want)
+	}
+}

@@ -39,7 +39,7 @@ func cmdClaims(args []string) error {
 		if err := isRunDir(dir); err != nil {
 			return err
 		}
-		if err := attachClaims(dir); err != nil {
+		if err := attachClaims(dir, false); err != nil {
 			return err
 		}
 		res, err := results.Read(dir)

@@ -21,9 +21,10 @@ func init() {
 
 func cmdReport(args []string) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	again := fs.Bool("claims", false, "decide the run's claims again with this build's rules and write them into results.json (the run's measurements are not touched)")
 	ramp := fs.Bool("ramp", false, "the arguments are calibration ramps (commbench calibrate --ramp --out, scripts/vegeta-ramp): draw them on one page, beside the first's JSON (.html)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: commbench report RUN_DIR")
+		fmt.Fprintln(fs.Output(), "usage: commbench report [--claims] RUN_DIR")
 		fmt.Fprintln(fs.Output(), "       commbench report --ramp RAMP.json [OTHER.json ...]")
 		fmt.Fprintln(fs.Output(), "\nRenders RUN_DIR/results.json into RUN_DIR/index.html, a page that works offline;")
 		fmt.Fprintln(fs.Output(), "with --ramp, the ramps into RAMP.html, the first's CPU per request against each other's.")
@@ -38,7 +39,7 @@ func cmdReport(args []string) error {
 	if err := isRunDir(dirs[0]); err != nil {
 		return err
 	}
-	if err := attachClaims(dirs[0]); err != nil {
+	if err := attachClaims(dirs[0], *again); err != nil {
 		return err
 	}
 	path, err := reports.Render(dirs[0])
@@ -50,13 +51,14 @@ func cmdReport(args []string) error {
 }
 
 // attachClaims evaluates the claims of a run whose results.json has none
-// (a run from before claims) and writes them into it.
-func attachClaims(dir string) error {
+// (a run from before claims), or again when again, and writes them into
+// it.
+func attachClaims(dir string, again bool) error {
 	res, err := results.Read(dir)
 	if err != nil {
 		return err
 	}
-	if len(res.Claims) > 0 {
+	if len(res.Claims) > 0 && !again {
 		return nil
 	}
 	res.Claims = claims.Evaluate(res)

@@ -197,7 +197,7 @@ func (t *stallTracker) judge(lag, wake, acquire time.Duration, dialed bool) (Cau
 		}
 	}
 	if time.Duration(worst*1e9) >= lag/2 {
-		return CauseGoScheduler, worst * 1e3
+		return CauseGoScheduler, ms(lag)
 	}
 	return CauseUnknown, ms(lag)
 }
@@ -247,7 +247,7 @@ func Evidence(s Second, c Cause) string {
 	case CauseGC:
 		return fmt.Sprintf("%s: a garbage collection ran in the generator (lag up to %.2f ms)", of, fig)
 	case CauseGoScheduler:
-		return fmt.Sprintf("%s: the Go scheduler kept goroutines waiting up to %.2f ms", of, fig)
+		return fmt.Sprintf("%s: the Go runtime held the pacer (parked its thread, or kept goroutines waiting to run) for up to %.2f ms", of, fig)
 	case CauseDial:
 		return fmt.Sprintf("%s: no idle connection; getting one took up to %.2f ms", of, fig)
 	case CauseUnknown:

@@ -754,6 +754,19 @@ func TestInconclusive(t *testing.T) {
 		{"a partial run exercises nothing more", "broker-spof", func(r *results.Results) {
 			r.Run.Partial = true
 		}, NotExercised, nil},
+		{"surge absorbed with async not ok: contention only makes it worse", "async-absorbs-surge", func(r *results.Results) {
+			withSurge(r)
+			r.Patterns["async"].Summary.PeakLag, r.Patterns["async"].Summary.DrainS = 5000, 4
+			bound(r, "async", results.ValidityMachineBound, 20, 30)
+			r.Patterns["async"].Summary.Validity, r.Patterns["async"].Summary.BoundS = results.ValidityMachineBound, 10
+		}, Holds, []string{"async is machine-bound over its whole attack, 10 s bound", "can only make worse"}},
+		{"surge dropped with async not ok: the machine may have set it", "async-absorbs-surge", func(r *results.Results) {
+			withSurge(r)
+			r.Patterns["async"].Summary.PeakLag = 5000
+			drop(r, "async", 20, 25, 10)
+			bound(r, "async", results.ValidityMachineBound, 20, 30)
+			r.Patterns["async"].Summary.Validity, r.Patterns["async"].Summary.BoundS = results.ValidityMachineBound, 10
+		}, Inconclusive, []string{"async is machine-bound", `say "does not hold"`}},
 		{"lost unknown can support no loss statement", "async-absorbs-surge", func(r *results.Results) {
 			withSurge(r)
 			r.Patterns["async"].Summary.PeakLag, r.Patterns["async"].Summary.DrainS = 5000, 4

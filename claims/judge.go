@@ -36,6 +36,11 @@ type reads struct {
 	// settled is how the verdict came out without the bound seconds
 	// among secs (decide); nil when there were none.
 	settled *settled
+	// worseOnly: the verdict is "holds" from a rule whose every term the
+	// machine's or the generator's contention can only make worse (see
+	// rule.worseOnly), so bound seconds in a pattern read whole cannot
+	// have made it hold.
+	worseOnly bool
 }
 
 // get returns the results of pattern key and records them as decided
@@ -170,6 +175,9 @@ func (in *run) judge(v verdict) verdict {
 		if st != nil {
 			v.evidence += " " + st.standsText()
 		}
+		if in.read.worseOnly {
+			v.evidence += " Every term of this verdict is one that a slowed machine or a late generator can only make worse (more drops, losses, backlog, a longer drain), so it holds with them too."
+		}
 	}
 	v.evidence += in.lossNote(append(slices.Clone(keys), in.read.aside...))
 	if len(why) == 0 {
@@ -214,6 +222,7 @@ func (in *run) contended(key string) contention {
 	s := p.Summary
 	var why []string
 	idx, narrowed := in.read.secs[key]
+	worseOnly := !narrowed && in.read.worseOnly
 	if !narrowed {
 		idx = make([]int, len(p.Series.Bound))
 		for i := range idx {
@@ -227,7 +236,7 @@ func (in *run) contended(key string) contention {
 	// elsewhere, or these) does not stop it; it is said.
 	settledOK := narrowed && (n == 0 || in.read.settled != nil && in.read.settled.stands())
 	notOK := s.Validity != "" && s.Validity != results.ValidityOK
-	if notOK && !settledOK {
+	if notOK && !settledOK && !worseOnly {
 		r := s.ValidityReason
 		if r == "" {
 			r = fmt.Sprintf("%d of its attack seconds were bound", s.BoundS)
@@ -252,6 +261,11 @@ func (in *run) contended(key string) contention {
 		}
 		risk := atRisk(p.Series, idx)
 		switch {
+		case worseOnly:
+			c.settled = text
+			if notOK {
+				c.settled += fmt.Sprintf(" (%s is %s over its whole attack, %d s bound)", key, s.Validity, s.BoundS)
+			}
 		case settledOK:
 			c.settled = text
 			if notOK {
@@ -268,7 +282,7 @@ func (in *run) contended(key string) contention {
 			c.bound = n
 		}
 	}
-	if c.bound == 0 && notOK && !settledOK {
+	if c.bound == 0 && notOK && !settledOK && !worseOnly {
 		c.bound = s.BoundS // numbers.bound_s must not read 0 beside "generator-bound for 12 s"
 	}
 	c.why = strings.Join(why, "; ")

@@ -58,6 +58,7 @@ func (in *run) decide(rl rule) verdict {
 	if v.verdict != NotExercised {
 		in.read.settled = in.settle(rl, v)
 	}
+	in.read.worseOnly = rl.worseOnly && v.verdict == Holds
 	return in.judge(v)
 }
 

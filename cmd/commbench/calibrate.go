@@ -48,16 +48,7 @@ func cmdCalibrate(args []string) error {
 	rampFor := fs.Duration("ramp-duration", harness.DefaultRampDuration, "how long the ramp takes (with --ramp)")
 	beside := fs.String("beside", "", "with --ramp: also draw this ramp (another tool's, in the same JSON, e.g. scripts/vegeta-ramp's) on the page, and the ratio of CPU per request")
 	delay := fs.Duration("endpoint-delay", 0, "the null endpoint answers after this long (e.g. 50ms: thousands of requests in flight)")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: commbench calibrate [--max-rate N] [--step-duration D] [--budget D] [--client C] [--endpoint-delay D] [--out FILE]")
-		fmt.Fprintln(fs.Output(), "       commbench calibrate --ramp [--max-rate N] [--ramp-duration D] [--client C] [--endpoint-delay D] [--out FILE]")
-		fmt.Fprintln(fs.Output(), "\nMeasures the load generator's own floor (p50, p99 at 1,000 rps) and ceiling (highest rate with")
-		fmt.Fprintln(fs.Output(), "at least 99% achieved and at most 1% of the sends over 1 ms late) and CPU per request (at 5,000 rps)")
-		fmt.Fprintln(fs.Output(), "against a null endpoint on loopback,")
-		fmt.Fprintln(fs.Output(), "and saves it for runs to record.")
-		fmt.Fprintln(fs.Output())
-		fs.PrintDefaults()
-	}
+	fs.Usage = func() { calibrateUsage(fs) }
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -123,12 +114,7 @@ func cmdCalibrate(args []string) error {
 	if err != nil {
 		return fmt.Errorf("calibrate: %w", err)
 	}
-	capped := ""
-	if c.Capped {
-		capped = " (the highest rate tried: raise --max-rate to find the real one)"
-	}
-	fmt.Printf("\nceiling %.0f rps%s; floor at %.0f rps: p50 %.3f ms, p99 %.3f ms; generator CPU %.1f µs per request at %.0f rps\n",
-		c.CeilingRPS, capped, c.FloorRPS, c.FloorMs.P50, c.FloorMs.P99, c.CPUUsPerReq, c.CPURate)
+	printCalibration(c)
 	if *delay > 0 {
 		// Its floor is the endpoint's delay: not the harness's own, which
 		// the runs record.
@@ -276,4 +262,26 @@ func calibrateRamp(ctx context.Context, o harness.RampOptions, endpoint, out, be
 	}
 	fmt.Println("wrote", out, "and", page)
 	return nil
+}
+
+// calibrateUsage prints calibrate's usage.
+func calibrateUsage(fs *flag.FlagSet) {
+	fmt.Fprintln(fs.Output(), "usage: commbench calibrate [--max-rate N] [--step-duration D] [--budget D] [--client C] [--endpoint-delay D] [--out FILE]")
+	fmt.Fprintln(fs.Output(), "       commbench calibrate --ramp [--max-rate N] [--ramp-duration D] [--client C] [--endpoint-delay D] [--out FILE]")
+	fmt.Fprintln(fs.Output(), "\nMeasures the load generator's own floor (p50, p99 at 1,000 rps) and ceiling (highest rate with")
+	fmt.Fprintln(fs.Output(), "at least 99% achieved and at most 1% of the sends over 1 ms late) and CPU per request (at 5,000 rps)")
+	fmt.Fprintln(fs.Output(), "against a null endpoint on loopback,")
+	fmt.Fprintln(fs.Output(), "and saves it for runs to record.")
+	fmt.Fprintln(fs.Output())
+	fs.PrintDefaults()
+}
+
+// printCalibration prints a calibration's ceiling, floor and CPU per request.
+func printCalibration(c *harness.CalibrationRun) {
+	capped := ""
+	if c.Capped {
+		capped = " (the highest rate tried: raise --max-rate to find the real one)"
+	}
+	fmt.Printf("\nceiling %.0f rps%s; floor at %.0f rps: p50 %.3f ms, p99 %.3f ms; generator CPU %.1f µs per request at %.0f rps\n",
+		c.CeilingRPS, capped, c.FloorRPS, c.FloorMs.P50, c.FloorMs.P99, c.CPUUsPerReq, c.CPURate)
 }

@@ -3,8 +3,11 @@ package harness
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"math"
+	"os"
 	"runtime"
+	"runtime/trace"
 	"time"
 
 	"github.com/commbench/commbench/loadgen"
@@ -34,6 +37,10 @@ type RampOptions struct {
 	EndpointDelay time.Duration // how long the endpoint waits before it answers, for the record
 	Client        loadgen.Client
 	FirstID       uint64
+	// Trace, if set, is a file to record a Go execution trace of the
+	// attack to (runtime/trace): what the pacer waited for, goroutine by
+	// goroutine.
+	Trace string
 	// Progress, if set, is called with each second as it is measured.
 	Progress func(results.RampSecond)
 }
@@ -63,6 +70,13 @@ func CalibrateRamp(ctx context.Context, o RampOptions) (*results.Ramp, error) {
 		At:              time.Now().UTC(), GOMAXPROCS: runtime.GOMAXPROCS(0),
 	}
 	rec := loadgen.NewRecorder(loadgen.RecorderOptions{Due: pacer.Due})
+	if o.Trace != "" {
+		stop, err := StartTrace(o.Trace)
+		if err != nil {
+			return nil, err
+		}
+		defer stop()
+	}
 	done := make(chan error, 1)
 	start := time.Now()
 	go func() {
@@ -75,10 +89,13 @@ func CalibrateRamp(ctx context.Context, o RampOptions) (*results.Ramp, error) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	cpu0, prev := processCPU(), start
+	meter := newHostMeter()
 	record := func(now time.Time) {
 		s := rec.Tick(now)
 		cpu := processCPU()
-		r.Seconds = append(r.Seconds, rampSecond(pacer, start, prev, now, s, cpu-cpu0))
+		sec := rampSecond(pacer, start, prev, now, s, cpu-cpu0)
+		_, sec.StealCores = meter.sample()
+		r.Seconds = append(r.Seconds, sec)
 		if o.Progress != nil {
 			o.Progress(r.Seconds[len(r.Seconds)-1])
 		}
@@ -118,6 +135,7 @@ func rampSecond(p loadgen.StagePacer, start, from, to time.Time, s loadgen.Secon
 		SendLagP50Ms: s.SendLagP50, SendLagP99Ms: s.SendLagP99, SendLagMaxMs: s.SendLagMax,
 		CPUCores: cpu.Seconds() / w,
 		Workers:  s.Workers, Conns: s.Conns,
+		LateByCause: lateByCause(s.LateBy),
 	}
 }
 
@@ -168,4 +186,19 @@ func rampSlack(r *results.Ramp) float64 {
 		return 1
 	}
 	return r.MaxRate/r.DurationS*r.EndpointDelayMs/1000 + 1
+}
+
+// StartTrace starts a runtime/trace into the file path; stop ends it and
+// closes the file. scripts/pacer-trace.py reads what the pacer waited
+// for out of it.
+func StartTrace(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("trace: %w", err)
+	}
+	if err := trace.Start(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("trace %s: %w", path, err)
+	}
+	return func() { trace.Stop(); f.Close() }, nil
 }

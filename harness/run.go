@@ -61,6 +61,9 @@ type RunOptions struct {
 	// attack starts.
 	Shard   Shard
 	StartAt time.Time
+	// Trace: record a Go execution trace of the run (the generator and
+	// the harness, this process) into the run folder as trace.out.
+	Trace bool
 }
 
 // Grace bounds a service's graceful stop.
@@ -89,6 +92,13 @@ func Run(ctx context.Context, o RunOptions) (*results.Results, string, error) {
 		return nil, "", err
 	}
 	defer out.removeIfEmpty()
+	if o.Trace {
+		stop, err := StartTrace(filepath.Join(out.dir, "trace.out"))
+		if err != nil {
+			return nil, "", err
+		}
+		defer stop()
+	}
 	k, err := upKafka(ctx, o, out)
 	if err != nil {
 		return nil, "", err

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -73,6 +74,7 @@ type fastAttack struct {
 	keepAlive bool
 	rec       *Recorder
 	stalls    stallTracker
+	yield     yielder
 	// shortSlice: the kernel took the pacer thread's short time slice.
 	shortSlice bool
 }
@@ -173,7 +175,12 @@ func (f *fastAttack) run(ctx context.Context, p StagePacer, s attackSettings) {
 			continue
 		}
 		f.send(c, seq, due, woke, dialed)
-		f.stalls.maybeCheck(time.Now())
+		now := time.Now()
+		f.stalls.maybeCheck(now)
+		if yieldOn && f.yield.due(now, began.Add(p.Due(seq+2))) {
+			runtime.Gosched()
+			f.yield.last = time.Now()
+		}
 	}
 }
 

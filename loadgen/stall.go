@@ -255,3 +255,32 @@ func Evidence(s Second, c Cause) string {
 	}
 	return ""
 }
+
+// yieldOn: the pacer yields (below). COMMBENCH_PACER_YIELD=off turns the
+// yields off, only to measure them against (docs/architecture.md, "The
+// generator's own time").
+var yieldOn = os.Getenv("COMMBENCH_PACER_YIELD") != "off"
+
+// The pacer's voluntary yields. It never blocks in the Go runtime's sight
+// (rawSleep keeps its P), so the runtime's monitor sees a goroutine that
+// has run for 10 ms and preempts it; the preemption takes effect at the
+// pacer's next function call, just after it woke to send, and the pacer
+// then waits for a P to be handed back while its hits fall due. Yielding
+// first, in the slack after a send, puts that wait where no hit is due.
+const (
+	yieldEvery    = 4 * time.Millisecond // yield when the next hit is far enough...
+	yieldSlack    = 300 * time.Microsecond
+	yieldDeadline = 8 * time.Millisecond // ...and at the latest after this, before the monitor's 10 ms
+)
+
+// yielder decides when the pacer yields.
+type yielder struct{ last time.Time }
+
+// due says whether to yield now, the next hit being due at next.
+func (y *yielder) due(now, next time.Time) bool {
+	since := now.Sub(y.last)
+	if since < yieldEvery {
+		return false
+	}
+	return since >= yieldDeadline || next.Sub(now) >= yieldSlack
+}

@@ -181,6 +181,12 @@ type RampSecond struct {
 	CPUCores     float64 `json:"cpu_cores"` // the generator's CPU time over the window's length
 	Workers      int64   `json:"workers"`
 	Conns        int64   `json:"conns"`
+	// LateByCause counts LateSends by the cause the generator measured
+	// (gc, go-scheduler, os-run-queue, dial, unknown).
+	LateByCause map[string]int64 `json:"late_by_cause,omitempty"`
+	// StealCores is the host's steal time over the window (the hypervisor
+	// ran another guest on our CPUs); -1 when not measured.
+	StealCores float64 `json:"steal_cores"`
 }
 
 // FaultWindow is one fault as it was fired.

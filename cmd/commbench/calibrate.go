@@ -9,10 +9,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -48,6 +50,7 @@ func cmdCalibrate(args []string) error {
 	rampFor := fs.Duration("ramp-duration", harness.DefaultRampDuration, "how long the ramp takes (with --ramp)")
 	beside := fs.String("beside", "", "with --ramp: also draw this ramp (another tool's, in the same JSON, e.g. scripts/vegeta-ramp's) on the page, and the ratio of CPU per request")
 	delay := fs.Duration("endpoint-delay", 0, "the null endpoint answers after this long (e.g. 50ms: thousands of requests in flight)")
+	trace := fs.String("trace", "", "with --ramp: also record a Go execution trace of the generator to this file (go tool trace FILE)")
 	fs.Usage = func() { calibrateUsage(fs) }
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -66,12 +69,8 @@ func cmdCalibrate(args []string) error {
 	if err != nil {
 		return usageErr(fmt.Errorf("calibrate: --%w", err), "give --client fasthttp or --client net/http")
 	}
-	if *ramp {
-		set := false
-		fs.Visit(func(f *flag.Flag) { set = set || f.Name == "max-rate" })
-		if !set {
-			*maxRate = harness.DefaultRampMaxRate
-		}
+	if *ramp && !flagSet(fs, "max-rate") {
+		*maxRate = harness.DefaultRampMaxRate
 	}
 	switch {
 	case *ramp && *rampFor < 2*time.Second:
@@ -98,7 +97,7 @@ func cmdCalibrate(args []string) error {
 		endpoint = "child process"
 	}
 	if *ramp {
-		return calibrateRamp(ctx, harness.RampOptions{Target: target, MaxRate: *maxRate, Duration: *rampFor, EndpointDelay: *delay, Client: cl}, endpoint, *out, *beside)
+		return calibrateRamp(ctx, harness.RampOptions{Target: target, MaxRate: *maxRate, Duration: *rampFor, EndpointDelay: *delay, Client: cl, Trace: *trace}, endpoint, *out, *beside)
 	}
 
 	fmt.Printf("calibrate: null endpoint %s (%s), client %s, %v per step, at most %v\n", target, endpoint, cl, *step, *budget)
@@ -230,13 +229,8 @@ func calibrateRamp(ctx context.Context, o harness.RampOptions, endpoint, out, be
 	}
 	fmt.Printf("calibrate --ramp: null endpoint %s (%s, answers after %v), client %s, 0 → %.0f rps over %v\n",
 		o.Target, endpoint, o.EndpointDelay, cmp.Or(o.Client, loadgen.ClientFastHTTP), o.MaxRate, o.Duration)
-	const row = "%6s %8s %8s %8s %6s %8s %8s %8s %6s %7s %6s\n"
-	fmt.Printf(row, "t s", "offered", "sent", "achieved", "late", "lag p50", "lag p99", "lag max", "cores", "workers", "conns")
-	o.Progress = func(s results.RampSecond) {
-		fmt.Printf(row, fmt.Sprintf("%.1f", s.T), fmt.Sprintf("%.0f", s.OfferedRPS), fmt.Sprintf("%.0f", s.SentRPS), fmt.Sprintf("%.0f", s.AchievedRPS),
-			fmt.Sprint(s.LateSends), fmt.Sprintf("%.3f", s.SendLagP50Ms), fmt.Sprintf("%.3f", s.SendLagP99Ms), fmt.Sprintf("%.3f", s.SendLagMaxMs),
-			fmt.Sprintf("%.2f", s.CPUCores), fmt.Sprint(s.Workers), fmt.Sprint(s.Conns))
-	}
+	fmt.Printf(rampRow, "t s", "offered", "sent", "achieved", "late", "lag p50", "lag p99", "lag max", "cores", "steal", "workers", "conns", "late by cause")
+	o.Progress = printRampSecond
 	r, err := harness.CalibrateRamp(ctx, o)
 	if err != nil {
 		return fmt.Errorf("calibrate --ramp: %w", err)
@@ -284,4 +278,28 @@ func printCalibration(c *harness.CalibrationRun) {
 	}
 	fmt.Printf("\nceiling %.0f rps%s; floor at %.0f rps: p50 %.3f ms, p99 %.3f ms; generator CPU %.1f µs per request at %.0f rps\n",
 		c.CeilingRPS, capped, c.FloorRPS, c.FloorMs.P50, c.FloorMs.P99, c.CPUUsPerReq, c.CPURate)
+}
+
+const rampRow = "%6s %8s %8s %8s %6s %8s %8s %8s %6s %6s %7s %6s  %s\n"
+
+// printRampSecond prints one second of calibrate --ramp.
+func printRampSecond(s results.RampSecond) {
+	steal := "-"
+	if s.StealCores >= 0 {
+		steal = fmt.Sprintf("%.2f", s.StealCores)
+	}
+	var by []string
+	for _, c := range slices.Sorted(maps.Keys(s.LateByCause)) {
+		by = append(by, fmt.Sprintf("%s %d", c, s.LateByCause[c]))
+	}
+	fmt.Printf(rampRow, fmt.Sprintf("%.1f", s.T), fmt.Sprintf("%.0f", s.OfferedRPS), fmt.Sprintf("%.0f", s.SentRPS), fmt.Sprintf("%.0f", s.AchievedRPS),
+		fmt.Sprint(s.LateSends), fmt.Sprintf("%.3f", s.SendLagP50Ms), fmt.Sprintf("%.3f", s.SendLagP99Ms), fmt.Sprintf("%.3f", s.SendLagMaxMs),
+		fmt.Sprintf("%.2f", s.CPUCores), steal, fmt.Sprint(s.Workers), fmt.Sprint(s.Conns), strings.Join(by, ", "))
+}
+
+// flagSet says whether the flag name was given.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

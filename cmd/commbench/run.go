@@ -93,6 +93,7 @@ func parseRunFlags(args []string) (*runFlags, error) {
 		topic       = fs.String("topic", notification.DefaultTopic, "with --targets: the topic the notification service consumes, for the lag")
 		group       = fs.String("group", notification.DefaultGroup, "with --targets: its consumer group, for the lag")
 		startAt     = fs.String("start-at", "", "with --targets: when the attack starts, unix seconds or RFC 3339, the same for every shard")
+		trace       = fs.Bool("trace", false, "also record a Go execution trace of the run (the generator and the harness) into the run folder as trace.out (go tool trace; scripts/pacer-trace.py)")
 		calibrate   = fs.String("calibrate", "off", "auto: before the run, reuse the harness calibration when fresh (same build, same machine, under a day old) or run a short one (at most 30 s) against a null endpoint; off: record a fresh saved one if any (./bench.sh passes auto)")
 	)
 	if err := parseFlags(fs, args); err != nil {
@@ -119,7 +120,7 @@ func parseRunFlags(args []string) (*runFlags, error) {
 		return nil, usageErr(fmt.Errorf("run: --repeat %d: want 1 to 100", *repeat), "")
 	}
 	o := harness.RunOptions{Profile: p, ProfileFile: file, Repeat: *repeat, OutRoot: *out, AllowRemote: *allowRemote, KeepTopics: *keep,
-		Progress: os.Stdout, Terminal: isTerminal(os.Stdout), Version: version}
+		Progress: os.Stdout, Terminal: isTerminal(os.Stdout), Version: version, Trace: *trace}
 	if err := parseShardFlags(&o, *shard, *targetURLs, *topic, *group, *startAt); err != nil {
 		return nil, err
 	}

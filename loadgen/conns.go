@@ -28,10 +28,16 @@ type pool struct {
 	rec      *Recorder
 	answered func(*conn, error)
 
+	// idleMu guards idle alone: the pacer takes it for every send, so
+	// nothing slow (the registry, the timeout watch's walk, a dial's
+	// bookkeeping) shares it, and the pacer spins for it rather than
+	// parking (spinLock).
+	idleMu sync.Mutex
+	idle   []*conn
+	// mu guards all; closing is set under it, before close empties idle.
 	mu      sync.Mutex
-	idle    []*conn
 	all     map[*conn]struct{} // every open connection, for the timeout watch
-	closing bool
+	closing atomic.Bool
 
 	open    atomic.Int64 // connections open, or being dialed
 	busy    atomic.Int64 // requests in flight
@@ -120,7 +126,7 @@ func (p *pool) dial() (*conn, error) {
 		c.raw, _ = tc.SyscallConn()
 	}
 	p.mu.Lock()
-	if p.closing { // the attack ended while it dialed
+	if p.closing.Load() { // the attack ended while it dialed
 		p.mu.Unlock()
 		nc.Close()
 		p.open.Add(-1)
@@ -179,8 +185,8 @@ func (p *pool) acquire(ctx context.Context, end time.Time) (c *conn, dialed bool
 }
 
 func (p *pool) pop() *conn {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	spinLock(&p.idleMu)
+	defer p.idleMu.Unlock()
 	n := len(p.idle)
 	if n == 0 {
 		return nil
@@ -195,9 +201,9 @@ func (p *pool) pop() *conn {
 // caller closes it).
 func (p *pool) put(c *conn) bool {
 	c.idleFrom = time.Now()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closing {
+	p.idleMu.Lock()
+	defer p.idleMu.Unlock()
+	if p.closing.Load() {
 		return false
 	}
 	p.idle = append(p.idle, c)
@@ -206,8 +212,8 @@ func (p *pool) put(c *conn) bool {
 
 // idleCount is how many connections are idle.
 func (p *pool) idleCount() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.idleMu.Lock()
+	defer p.idleMu.Unlock()
 	return len(p.idle)
 }
 
@@ -302,12 +308,12 @@ func (p *pool) dialer(ctx context.Context, sched StagePacer, began time.Time, ke
 // maxIdleConn, while more than keep are idle.
 func (p *pool) trim(now time.Time, keep int) {
 	var drop []*conn
-	p.mu.Lock()
+	p.idleMu.Lock()
 	for len(p.idle) > keep && now.Sub(p.idle[0].idleFrom) > maxIdleConn {
 		drop = append(drop, p.idle[0])
 		p.idle = p.idle[1:]
 	}
-	p.mu.Unlock()
+	p.idleMu.Unlock()
 	for _, c := range drop {
 		c.shut()
 	}
@@ -318,10 +324,12 @@ func (p *pool) trim(now time.Time, keep int) {
 // their readers close.
 func (p *pool) close() {
 	p.mu.Lock()
-	p.closing = true
+	p.closing.Store(true) // a dial after this sees it (under mu), a put too (under idleMu, below)
+	p.mu.Unlock()
+	p.idleMu.Lock()
 	idle := p.idle
 	p.idle = nil
-	p.mu.Unlock()
+	p.idleMu.Unlock()
 	for _, c := range idle {
 		c.shut()
 	}
@@ -471,8 +479,8 @@ func (c *conn) forget() {
 
 // remove takes c off the idle stack, if it is there.
 func (p *pool) remove(c *conn) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.idleMu.Lock()
+	defer p.idleMu.Unlock()
 	for i, x := range p.idle {
 		if x == c {
 			p.idle = append(p.idle[:i], p.idle[i+1:]...)
@@ -495,3 +503,22 @@ func (p *pool) watch(now time.Time) {
 		}
 	}
 }
+
+// spinLock takes mu without parking, for a while: a reader holds the idle
+// stack's lock for a few instructions, and a pacer parked on it would wait
+// for the Go scheduler to hand its P back (the trace showed such waits of
+// up to 4 ms). Past spinFor (the holder's thread descheduled) it parks.
+func spinLock(mu *sync.Mutex) {
+	if mu.TryLock() {
+		return
+	}
+	start := time.Now()
+	for i := 1; !mu.TryLock(); i++ {
+		if i%64 == 0 && time.Since(start) > spinFor {
+			mu.Lock()
+			return
+		}
+	}
+}
+
+const spinFor = 2 * time.Millisecond

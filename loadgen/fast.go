@@ -180,6 +180,7 @@ func (f *fastAttack) run(ctx context.Context, p StagePacer, s attackSettings) {
 		if yieldOn && f.yield.due(now, began.Add(p.Due(seq+2))) {
 			runtime.Gosched()
 			f.yield.last = time.Now()
+			f.stalls.yielded(f.yield.last.Sub(now))
 		}
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -74,7 +73,6 @@ type fastAttack struct {
 	keepAlive bool
 	rec       *Recorder
 	stalls    stallTracker
-	yield     yielder
 	// shortSlice: the kernel took the pacer thread's short time slice.
 	shortSlice bool
 }
@@ -175,13 +173,7 @@ func (f *fastAttack) run(ctx context.Context, p StagePacer, s attackSettings) {
 			continue
 		}
 		f.send(c, seq, due, woke, dialed)
-		now := time.Now()
-		f.stalls.maybeCheck(now)
-		if yieldOn && f.yield.due(now, began.Add(p.Due(seq+2))) {
-			runtime.Gosched()
-			f.yield.last = time.Now()
-			f.stalls.yielded(f.yield.last.Sub(now))
-		}
+		f.stalls.maybeCheck(time.Now())
 	}
 }
 

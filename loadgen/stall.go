@@ -80,9 +80,6 @@ type stallTracker struct {
 	nvcsw     int64    // the pacer thread's voluntary context switches at the last check
 	sleeps    int64    // the pacer's sleeps so far; at the last check:
 	sleeps0   int64
-	yields    int64 // the pacer's yields so far (each may switch its thread); at the last check:
-	yields0   int64
-	yieldWait time.Duration // the longest a yield kept the pacer since the last check
 	samples   []metrics.Sample
 	bounds    []float64
 
@@ -138,7 +135,7 @@ func (t *stallTracker) check(now time.Time) {
 	t.runDelay = t.runDelayNow()
 	metrics.Read(t.samples)
 	t.gcCycles = t.samples[0].Value.Uint64()
-	t.nvcsw, t.sleeps0, t.yields0, t.yieldWait = threadSwitches(), t.sleeps, t.yields, 0
+	t.nvcsw, t.sleeps0 = threadSwitches(), t.sleeps
 	h := t.samples[1].Value.Float64Histogram()
 	t.schedLat = append(t.schedLat[:0], h.Counts...)
 	t.bounds = h.Buckets
@@ -184,12 +181,8 @@ func (t *stallTracker) judge(lag, wake, acquire time.Duration, dialed bool) (Cau
 	if t.samples[0].Value.Uint64() != t.gcCycles {
 		return CauseGC, ms(lag) // a collection ran: the lag is its
 	}
-	if t.yieldWait >= lag/2 {
-		return CauseGoScheduler, ms(t.yieldWait) // a yield waited that long for a P
-	}
 	if sw := threadSwitches(); sw >= 0 && t.nvcsw >= 0 {
-		// Beyond its own sleeps and yields, the runtime parked the thread.
-		if parked := (sw - t.nvcsw) - (t.sleeps - t.sleeps0) - (t.yields - t.yields0); parked > 0 {
+		if parked := (sw - t.nvcsw) - (t.sleeps - t.sleeps0); parked > 0 {
 			return CauseGoScheduler, ms(lag) // the runtime parked the pacer's thread
 		}
 	}
@@ -204,13 +197,6 @@ func (t *stallTracker) judge(lag, wake, acquire time.Duration, dialed bool) (Cau
 		return CauseGoScheduler, ms(lag)
 	}
 	return CauseUnknown, ms(lag)
-}
-
-// yielded counts one of the pacer's yields, which kept it from running
-// for wait.
-func (t *stallTracker) yielded(wait time.Duration) {
-	t.yields++
-	t.yieldWait = max(t.yieldWait, wait)
 }
 
 // sleep is the pacer's sleep: rawSleep, counted.
@@ -266,33 +252,4 @@ func Evidence(s Second, c Cause) string {
 		return fmt.Sprintf("%s: lag up to %.2f ms that nothing measured explains", of, fig)
 	}
 	return ""
-}
-
-// yieldOn: the pacer yields (below). COMMBENCH_PACER_YIELD=off turns the
-// yields off, only to measure them against (docs/architecture.md, "The
-// generator's own time").
-var yieldOn = os.Getenv("COMMBENCH_PACER_YIELD") != "off"
-
-// The pacer's voluntary yields. It never blocks in the Go runtime's sight
-// (rawSleep keeps its P), so the runtime's monitor sees a goroutine that
-// has run for 10 ms and preempts it; the preemption takes effect at the
-// pacer's next function call, just after it woke to send, and the pacer
-// then waits for a P to be handed back while its hits fall due. Yielding
-// first, in the slack after a send, puts that wait where no hit is due.
-const (
-	yieldEvery    = 4 * time.Millisecond // yield when the next hit is far enough...
-	yieldSlack    = 300 * time.Microsecond
-	yieldDeadline = 8 * time.Millisecond // ...and at the latest after this, before the monitor's 10 ms
-)
-
-// yielder decides when the pacer yields.
-type yielder struct{ last time.Time }
-
-// due says whether to yield now, the next hit being due at next.
-func (y *yielder) due(now, next time.Time) bool {
-	since := now.Sub(y.last)
-	if since < yieldEvery {
-		return false
-	}
-	return since >= yieldDeadline || next.Sub(now) >= yieldSlack
 }

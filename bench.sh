@@ -42,6 +42,10 @@ usage: ./bench.sh <verb> [args]
               hybrid through a provider outage, a black-holed link, a notification kill,
               restart and pause, and a broker kill; fails when an accepted reaction is
               neither delivered nor dead-lettered (./bench.sh test runs it once, shortened)
+  capacity    each pattern's capacity under an SLO (commbench capacity --calibrate auto):
+              surge's services, default SLO api p99 100 ms, drops 0.1%, notify p99 5 s,
+              lag not growing; extra args go to 'commbench capacity', e.g.
+              --patterns sync,async --slo api_p99=150ms --scale 1,2,4 --peak 5000 --for 60s
   help        this text
 
 Profiles: PROFILES
@@ -274,6 +278,9 @@ case "$verb" in
     run_fuzz "$dur"
     ;;
   claims) run_claims "$@" ;;
+  capacity)
+    build
+    "$BIN" capacity --calibrate auto "$@" ;;
   campaign)
     setup
     COMMBENCH_BIN="$BIN" COMMBENCH_CAMPAIGN_REPS="${REPS:-5}" \

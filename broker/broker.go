@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"github.com/commbench/commbench/host"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -93,6 +92,10 @@ type Options struct {
 	// users; Broker.Security and ClientEnv say how to connect). Embedded
 	// and External brokers refuse anything but plaintext.
 	Protocol Protocol
+	// Version is the Apache Kafka release a Local broker runs, resolved
+	// from Maven Central like the default (see CheckVersion); "" means
+	// KafkaVersion.
+	Version string
 	// CacheDir holds the Maven-resolved jars, one folder per Kafka version.
 	// "" means DefaultCacheDir().
 	CacheDir string
@@ -151,37 +154,6 @@ func (o *Options) logf(format string, args ...any) {
 	fmt.Fprintf(o.Log, "broker: "+format+"\n", args...)
 }
 
-// SplitAddrs splits a comma-separated list of addresses, dropping blanks.
-func SplitAddrs(s string) []string {
-	var out []string
-	for _, a := range strings.Split(s, ",") {
-		if a = strings.TrimSpace(a); a != "" {
-			out = append(out, a)
-		}
-	}
-	return out
-}
-
-// ParseAddrs splits a comma-separated list of addresses, dropping blanks,
-// and checks each is host:port with a host and a port from 1 to 65535. Its
-// error names the first bad address and wraps ErrAddr.
-func ParseAddrs(s string) ([]string, error) {
-	addrs := SplitAddrs(s)
-	for _, a := range addrs {
-		host, port, err := net.SplitHostPort(a)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %q is not host:port", ErrAddr, a)
-		}
-		if host == "" {
-			return nil, fmt.Errorf("%w: %q has no host", ErrAddr, a)
-		}
-		if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
-			return nil, fmt.Errorf("%w: %q: port %q is not a number from 1 to 65535", ErrAddr, a, port)
-		}
-	}
-	return addrs, nil
-}
-
 // DefaultCacheDir is where commbench keeps what it downloads unless told
 // otherwise (cmd/commbench: COMMBENCH_CACHE): commbench under the user's
 // cache folder (~/.cache/commbench on Linux), else under the temporary
@@ -207,6 +179,9 @@ type Broker struct {
 	Started     time.Time `json:"started"`
 	// Protocol is a Local broker's listener security; "" is plaintext.
 	Protocol Protocol `json:"protocol,omitempty"`
+	// Jars is the folder of a Local broker's Kafka jars (its libs/ holds
+	// the class path of Kafka's own tools).
+	Jars string `json:"jars,omitempty"`
 
 	cmd  *exec.Cmd       // set in the process that started the broker
 	done chan struct{}   // closed when cmd.Wait returned
@@ -236,9 +211,15 @@ func (b *Broker) String() string {
 // If the broker cannot start, Up stops what it started.
 func Up(ctx context.Context, o Options) (*Broker, error) {
 	o.defaults()
+	if err := CheckVersion(o.Version); err != nil {
+		return nil, err
+	}
 	kind, why, err := choose(o)
 	if err != nil {
 		return nil, err
+	}
+	if o.Version != "" && kind != Local {
+		return nil, fmt.Errorf("%w: Kafka %s was asked for, but the %s broker is not a local Apache Kafka (--kafka-version is for --kind local)", ErrVersion, o.Version, kind)
 	}
 	if why != "" {
 		o.logf("warning: %s", why)
@@ -248,7 +229,7 @@ func Up(ctx context.Context, o Options) (*Broker, error) {
 		if err := Probe(ctx, o.Brokers, o.Security); err != nil {
 			return nil, err
 		}
-		b := &Broker{Kind: External, Addrs: o.Brokers, Version: "unknown", Started: time.Now()}
+		b := &Broker{Kind: External, Addrs: o.Brokers, Version: Release(ctx, o.Brokers[0], o.Security), Started: time.Now()}
 		o.logf("using %s", b)
 		return b, nil
 	case Local:

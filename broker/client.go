@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -438,4 +439,35 @@ func withClient(addrs []string, sec kafkasec.Config, fn func(*Client) error) err
 	}
 	defer c.Close()
 	return fn(c)
+}
+
+// SplitAddrs splits a comma-separated list of addresses, dropping blanks.
+func SplitAddrs(s string) []string {
+	var out []string
+	for _, a := range strings.Split(s, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// ParseAddrs splits a comma-separated list of addresses, dropping blanks,
+// and checks each is host:port with a host and a port from 1 to 65535. Its
+// error names the first bad address and wraps ErrAddr.
+func ParseAddrs(s string) ([]string, error) {
+	addrs := SplitAddrs(s)
+	for _, a := range addrs {
+		host, port, err := net.SplitHostPort(a)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %q is not host:port", ErrAddr, a)
+		}
+		if host == "" {
+			return nil, fmt.Errorf("%w: %q has no host", ErrAddr, a)
+		}
+		if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+			return nil, fmt.Errorf("%w: %q: port %q is not a number from 1 to 65535", ErrAddr, a, port)
+		}
+	}
+	return addrs, nil
 }

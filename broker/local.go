@@ -46,20 +46,63 @@ func pomVersion(p []byte) string {
 // the pom's hash so a changed pom resolves again.
 const completeMarker = ".complete"
 
-// JarDir is the folder that holds the Kafka jars for KafkaVersion under
-// cache.
-func JarDir(cache string) string {
-	return filepath.Join(cache, "kafka-"+KafkaVersion)
+// ErrVersion is wrapped by the errors of CheckVersion and of a Resolve that
+// Maven Central could not serve.
+var ErrVersion = errors.New("unavailable Kafka version")
+
+// versionRE is what a Kafka release's version looks like.
+var versionRE = regexp.MustCompile(`^(\d+)\.(\d+)\.(\d+)$`)
+
+// CheckVersion refuses a version a Local broker cannot run: it must be a
+// release number (major.minor.patch) of Kafka 4 or later, whose KRaft
+// configuration (controller.quorum.bootstrap.servers, format --standalone,
+// the share coordinator's settings) serverProperties writes. "" is
+// KafkaVersion.
+func CheckVersion(v string) error {
+	if v == "" {
+		return nil
+	}
+	m := versionRE.FindStringSubmatch(v)
+	if m == nil {
+		return fmt.Errorf("%w: %q is not a release number like %s", ErrVersion, v, KafkaVersion)
+	}
+	if major, _ := strconv.Atoi(m[1]); major < 4 {
+		return fmt.Errorf("%w: %s: the local broker runs Apache Kafka 4.x and later (its KRaft configuration is 4.x's); for an older cluster use --broker external", ErrVersion, v)
+	}
+	return nil
 }
 
-func pomHash() string {
-	h := sha256.Sum256(pom)
+// versionPom is the pom with kafka.version set to v.
+func versionPom(v string) []byte {
+	if v == "" || v == KafkaVersion {
+		return pom
+	}
+	return regexp.MustCompile(`<kafka\.version>[^<]+</kafka\.version>`).ReplaceAll(pom, []byte("<kafka.version>"+v+"</kafka.version>"))
+}
+
+// JarDir is the folder that holds the Kafka jars for KafkaVersion under
+// cache.
+func JarDir(cache string) string { return VersionJarDir(cache, "") }
+
+// VersionJarDir is the folder that holds the jars of Kafka v ("" is
+// KafkaVersion) under cache.
+func VersionJarDir(cache, v string) string {
+	if v == "" {
+		v = KafkaVersion
+	}
+	return filepath.Join(cache, "kafka-"+v)
+}
+
+func pomHash(v string) string {
+	h := sha256.Sum256(versionPom(v))
 	return hex.EncodeToString(h[:])
 }
 
-func jarsComplete(cache string) bool {
-	m, err := os.ReadFile(filepath.Join(JarDir(cache), completeMarker))
-	return err == nil && strings.TrimSpace(string(m)) == pomHash()
+func jarsComplete(cache string) bool { return versionJarsComplete(cache, "") }
+
+func versionJarsComplete(cache, v string) bool {
+	m, err := os.ReadFile(filepath.Join(VersionJarDir(cache, v), completeMarker))
+	return err == nil && strings.TrimSpace(string(m)) == pomHash(v)
 }
 
 // Classpath returns the class path of the Kafka jars under cache.
@@ -126,8 +169,21 @@ func javaMajor(out string) (int, error) {
 // not, and returns their folder. A folder that Maven did not finish is
 // resolved again. Concurrent callers wait for each other (a file lock).
 func Resolve(ctx context.Context, cache string, log func(string, ...any)) (string, error) {
-	dir := JarDir(cache)
-	if jarsComplete(cache) {
+	return ResolveVersion(ctx, cache, "", log)
+}
+
+// ResolveVersion is Resolve for Kafka v ("" is KafkaVersion): the pom with
+// its kafka.version, in a folder of its own. A version Maven Central does
+// not serve is refused with an error wrapping ErrVersion.
+func ResolveVersion(ctx context.Context, cache, v string, log func(string, ...any)) (string, error) {
+	if err := CheckVersion(v); err != nil {
+		return "", err
+	}
+	if v == "" {
+		v = KafkaVersion
+	}
+	dir := VersionJarDir(cache, v)
+	if versionJarsComplete(cache, v) {
 		return dir, nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -142,17 +198,17 @@ func Resolve(ctx context.Context, cache string, log func(string, ...any)) (strin
 		return "", fmt.Errorf("lock %s: %w", dir, err)
 	}
 	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-	if jarsComplete(cache) { // another process resolved them meanwhile
+	if versionJarsComplete(cache, v) { // another process resolved them meanwhile
 		return dir, nil
 	}
 	mvn, err := exec.LookPath("mvn")
 	if err != nil {
-		return "", fmt.Errorf("no Kafka %s jars in %s and Maven (mvn) is not on PATH: install Maven, or use --kind embedded", KafkaVersion, dir)
+		return "", fmt.Errorf("no Kafka %s jars in %s and Maven (mvn) is not on PATH: install Maven, or use --kind embedded", v, dir)
 	}
-	log("resolving Apache Kafka %s jars with Maven into %s (once; later runs reuse them)", KafkaVersion, dir)
+	log("resolving Apache Kafka %s jars with Maven into %s (once; later runs reuse them)", v, dir)
 	start := time.Now()
 	os.Remove(filepath.Join(dir, completeMarker))
-	if err := os.WriteFile(filepath.Join(dir, "pom.xml"), pom, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "pom.xml"), versionPom(v), 0o644); err != nil {
 		return "", err
 	}
 	tmp := filepath.Join(dir, "libs.tmp")
@@ -163,17 +219,28 @@ func Resolve(ctx context.Context, cache string, log func(string, ...any)) (strin
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
+		if notServed(out.String(), v) {
+			os.RemoveAll(tmp)
+			return "", fmt.Errorf("%w: Apache Kafka %s is not served by Maven Central (org.apache.kafka:kafka_2.13:%s was not found): pick a released 4.x version, e.g. %s", ErrVersion, v, v, KafkaVersion)
+		}
 		return "", fmt.Errorf("mvn dependency:copy-dependencies in %s (needs network to Maven Central): %w\n%s", dir, err, lastLines(out.String(), 30))
 	}
 	os.RemoveAll(libs)
 	if err := os.Rename(tmp, libs); err != nil {
 		return "", err
 	}
-	if err := os.WriteFile(filepath.Join(dir, completeMarker), []byte(pomHash()+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, completeMarker), []byte(pomHash(v)+"\n"), 0o644); err != nil {
 		return "", err
 	}
-	log("resolved Kafka %s jars in %v", KafkaVersion, time.Since(start).Round(time.Millisecond))
+	log("resolved Kafka %s jars in %v", v, time.Since(start).Round(time.Millisecond))
 	return dir, nil
+}
+
+// notServed reports whether Maven's output says the Kafka artifact of
+// version v does not exist (rather than, say, that the network is down).
+func notServed(out, v string) bool {
+	return strings.Contains(out, "org.apache.kafka:kafka_2.13:jar:"+v) &&
+		(strings.Contains(out, "was not found") || strings.Contains(out, "Could not find artifact"))
 }
 
 func lastLines(s string, n int) string {
@@ -298,7 +365,11 @@ func upLocal(ctx context.Context, o Options) (b *Broker, err error) {
 	if err != nil {
 		return nil, err
 	}
-	jars, err := Resolve(ctx, o.CacheDir, o.logf)
+	version := o.Version
+	if version == "" {
+		version = KafkaVersion
+	}
+	jars, err := ResolveVersion(ctx, o.CacheDir, version, o.logf)
 	if err != nil {
 		return nil, err
 	}
@@ -326,6 +397,9 @@ func upLocal(ctx context.Context, o Options) (b *Broker, err error) {
 			return nil, err
 		}
 		conf = securedProperties(conf, sec, ports[0], ports[1])
+		if err = writeClientFiles(ctx, dataDir, fmt.Sprintf("127.0.0.1:%d", ports[0]), java, sec); err != nil {
+			return nil, err
+		}
 	}
 	if err := os.WriteFile(props, []byte(conf), 0o600); err != nil { // 0600: it may hold a password
 		return nil, err
@@ -352,8 +426,8 @@ func upLocal(ctx context.Context, o Options) (b *Broker, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("start Kafka (%s): %w", java, err)
 	}
-	b.Kind, b.Version, b.DataDir, b.LogFile, b.OwnsDataDir = Local, KafkaVersion, dataDir, logFile, owns
-	b.Addrs = []string{fmt.Sprintf("127.0.0.1:%d", ports[0])}
+	b.Kind, b.Version, b.DataDir, b.LogFile, b.OwnsDataDir = Local, version, dataDir, logFile, owns
+	b.Addrs, b.Jars = []string{fmt.Sprintf("127.0.0.1:%d", ports[0])}, jars
 	if sec != nil {
 		b.Protocol = o.Protocol
 		if b.sec, err = b.Security(); err != nil {
@@ -361,7 +435,7 @@ func upLocal(ctx context.Context, o Options) (b *Broker, err error) {
 			return nil, err
 		}
 	}
-	o.logf("starting local Apache Kafka %s (Java %d, pid %d) at %s (%s), data in %s", KafkaVersion, major, b.PID, b.Addrs[0], o.Protocol, dataDir)
+	o.logf("starting local Apache Kafka %s (Java %d, pid %d) at %s (%s), data in %s", version, major, b.PID, b.Addrs[0], o.Protocol, dataDir)
 	if err := waitReady(ctx, o, b, logFile, outFile); err != nil {
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DefaultStopTimeout+5*time.Second)
 		defer cancel()

@@ -1,6 +1,8 @@
 package broker
 
 import (
+	"errors"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -80,5 +82,59 @@ func TestChooseWithoutJava(t *testing.T) {
 	k, _, err = choose(Options{Kind: Auto, Brokers: []string{"127.0.0.1:9092"}})
 	if err != nil || k != External {
 		t.Errorf("choose(auto, brokers) = %q, %v; want external", k, err)
+	}
+}
+
+func TestCheckVersion(t *testing.T) {
+	for _, tc := range []struct {
+		have string
+		ok   bool
+	}{
+		{"", true},           // the default
+		{KafkaVersion, true}, // the pom's
+		{"4.0.0", true},
+		{"5.1.2", true},   // a later major: tried, Maven says if it exists
+		{"3.9.1", false},  // its KRaft configuration is not 4.x's
+		{"4.1", false},    // not a release number
+		{"latest", false}, // nor a word
+		{"4.1.0-rc1", false},
+	} {
+		err := CheckVersion(tc.have)
+		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrVersion)) {
+			t.Errorf("CheckVersion(%q) = %v, want ok %v", tc.have, err, tc.ok)
+		}
+	}
+}
+
+// Another version gets its own pom, folder and completion hash; the
+// default's are what they were.
+func TestVersionPom(t *testing.T) {
+	p := string(versionPom("4.1.1"))
+	if pomVersion([]byte(p)) != "4.1.1" || strings.Count(p, "<kafka.version>") != 1 {
+		t.Errorf("versionPom(4.1.1) sets kafka.version to %q", pomVersion([]byte(p)))
+	}
+	if string(versionPom("")) != string(pom) || pomHash("") != pomHash(KafkaVersion) || pomHash("4.1.1") == pomHash("") {
+		t.Error("the default version's pom or hash changed, or another version's equals it")
+	}
+	if got, want := VersionJarDir("/c", "4.1.1"), "/c/kafka-4.1.1"; got != want {
+		t.Errorf("VersionJarDir = %q, want %q", got, want)
+	}
+	if JarDir("/c") != VersionJarDir("/c", KafkaVersion) {
+		t.Error("JarDir is not the default version's folder")
+	}
+}
+
+// A version Maven Central does not serve is refused, naming it. It asks
+// Maven Central (a few seconds), so not under -short.
+func TestResolveNotServed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("asks Maven Central")
+	}
+	if _, err := exec.LookPath("mvn"); err != nil {
+		t.Skip("no Maven")
+	}
+	_, err := ResolveVersion(t.Context(), t.TempDir(), "4.99.0", func(string, ...any) {})
+	if !errors.Is(err, ErrVersion) || !strings.Contains(err.Error(), "Apache Kafka 4.99.0 is not served by Maven Central") {
+		t.Errorf("ResolveVersion(4.99.0) = %v, want it not served", err)
 	}
 }

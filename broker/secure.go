@@ -78,8 +78,8 @@ type secured struct {
 }
 
 // secure makes, in dir, a CA and a broker certificate for 127.0.0.1 and
-// localhost signed by it, and for SASL_SSL two random passwords; it writes
-// the client's variables to ClientEnvFile.
+// localhost signed by it, and for SASL_SSL two random passwords; the
+// client's files are written by writeClientFiles once the address is known.
 func secure(dir string, p Protocol) (*secured, error) {
 	s := &secured{protocol: p, caFile: filepath.Join(dir, CAFile), keyPEM: filepath.Join(dir, keystoreFile)}
 	caPEM, keystore, err := makeCerts()
@@ -99,10 +99,6 @@ func secure(dir string, p Protocol) (*secured, error) {
 			kafkasec.EnvMechanism+"="+kafkasec.ScramSHA512,
 			kafkasec.EnvUsername+"="+ClientUser,
 			kafkasec.EnvPassword+"="+s.clientPassword)
-	}
-	env := strings.Join(s.clientEnv, "\n") + "\n"
-	if err := os.WriteFile(filepath.Join(dir, ClientEnvFile), []byte(env), 0o600); err != nil {
-		return nil, err
 	}
 	return s, nil
 }
@@ -259,7 +255,9 @@ func (b *Broker) ClientEnv() ([]string, error) {
 	}
 	var env []string
 	for _, line := range strings.Split(string(data), "\n") {
-		if line = strings.TrimSpace(line); line != "" {
+		// KAFKA_BROKERS is in the file for a shell to source; callers
+		// print it from Addrs.
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "KAFKA_BROKERS=") {
 			env = append(env, line)
 		}
 	}

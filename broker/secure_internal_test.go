@@ -66,7 +66,8 @@ func TestMakeCerts(t *testing.T) {
 
 // A secured configuration has no plaintext listener but the controller's
 // on loopback, and a SASL_SSL one keeps the passwords where they belong:
-// the client's in client.env (0600), the broker's in server.properties.
+// the client's in the client files (0600), the broker's in
+// server.properties.
 func TestSecuredProperties(t *testing.T) {
 	for _, p := range []Protocol{SSL, SASLSSL} {
 		t.Run(string(p), func(t *testing.T) {
@@ -76,6 +77,13 @@ func TestSecuredProperties(t *testing.T) {
 				t.Fatal(err)
 			}
 			conf := securedProperties(serverProperties(9092, 9093, 1, "/tmp/logs"), s, 9092, 9093)
+			java, _, err := FindJava()
+			if err != nil {
+				t.Skip(err) // keytool comes with Java
+			}
+			if err := writeClientFiles(t.Context(), dir, "127.0.0.1:9092", java, s); err != nil {
+				t.Fatal(err)
+			}
 			props := map[string]string{}
 			for _, line := range strings.Split(conf, "\n") {
 				if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(k, "#") {
@@ -103,8 +111,10 @@ func TestSecuredProperties(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if fi, _ := os.Stat(filepath.Join(dir, ClientEnvFile)); fi.Mode().Perm() != 0o600 {
-				t.Errorf("%s mode %v, want 0600", ClientEnvFile, fi.Mode().Perm())
+			for _, f := range []string{ClientEnvFile, ClientPropertiesFile, TruststoreFile, LibrdkafkaFile} {
+				if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || fi.Mode().Perm() != 0o600 {
+					t.Errorf("%s: %v, want mode 0600", f, err)
+				}
 			}
 			if fi, _ := os.Stat(filepath.Join(dir, keystoreFile)); fi.Mode().Perm() != 0o600 {
 				t.Errorf("%s mode %v, want 0600", keystoreFile, fi.Mode().Perm())
@@ -124,7 +134,15 @@ func TestSecuredProperties(t *testing.T) {
 				t.Errorf("sasl_ssl: security %q", sec)
 			}
 			if !strings.Contains(string(env), "KAFKA_SASL_PASSWORD="+s.clientPassword) || strings.Contains(conf, s.clientPassword) {
-				t.Error("the client's password is not in client.env alone")
+				t.Error("the client's password is in server.properties, or not in client.env")
+			}
+			for f, want := range map[string]string{
+				ClientPropertiesFile: `username="` + ClientUser + `" password="` + s.clientPassword + `";`,
+				LibrdkafkaFile:       "sasl.password=" + s.clientPassword + "\n",
+			} {
+				if data, _ := os.ReadFile(filepath.Join(dir, f)); !strings.Contains(string(data), want) {
+					t.Errorf("%s lacks %q:\n%s", f, want, data)
+				}
 			}
 			if !strings.Contains(props["listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config"], `password="`+s.brokerPassword+`"`) {
 				t.Error("the inter-broker login is not in server.properties")

@@ -58,6 +58,17 @@ func TestCLIUpSecured(t *testing.T) {
 			if want := append([]string{"KAFKA_BROKERS"}, tc.vars...); !slices.Equal(names, want) {
 				t.Fatalf("up printed %q, want %q\n%s", names, want, out)
 			}
+			for _, f := range []string{broker.ClientPropertiesFile, broker.TruststoreFile, broker.LibrdkafkaFile, broker.ClientEnvFile} {
+				if f != broker.TruststoreFile && !strings.Contains(out, filepath.Join(b.DataDir, f)) { // client.properties names the truststore
+					t.Errorf("up does not show how to use %s\n%s", f, out)
+				}
+				if _, err := os.Stat(filepath.Join(b.DataDir, f)); err != nil {
+					t.Errorf("up did not write %s: %v", f, err)
+				}
+			}
+			if got := strings.Contains(out, "librdkafka >= 2.6.1"); got != (tc.protocol == "sasl_ssl") {
+				t.Errorf("up says librdkafka >= 2.6.1: %v, want it with sasl_ssl only\n%s", got, out)
+			}
 			if env["KAFKA_BROKERS"] != strings.Join(b.Addrs, ",") {
 				t.Errorf("KAFKA_BROKERS=%s, want %s", env["KAFKA_BROKERS"], strings.Join(b.Addrs, ","))
 			}

@@ -1,26 +1,26 @@
 package harness
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"github.com/commbench/commbench/host"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/commbench/commbench/host"
+	"github.com/commbench/commbench/internal/proc"
 )
 
 // Proc is a service process the run started: a child commbench in its own
 // process group, its output in a log file, stopped with SIGTERM and, after
-// a grace period, SIGKILL. It can be killed, paused and started again with
-// the same arguments, for faults.
+// a grace period, SIGKILL (internal/proc). It can be killed, paused and
+// started again with the same arguments, for faults.
 type Proc struct {
 	Name string
 	Addr string // host:port it serves on
@@ -28,9 +28,8 @@ type Proc struct {
 	args []string
 	log  string
 
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
+	mu sync.Mutex
+	p  *proc.Proc
 }
 
 // freePort asks the kernel for a free loopback port. Another process could
@@ -56,94 +55,66 @@ func startProc(ctx context.Context, name, addr, exe string, args []string, dir s
 }
 
 func (p *Proc) start(ctx context.Context) error {
-	f, err := os.OpenFile(p.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	fmt.Fprintf(f, "# %s %s %s\n", time.Now().Format(time.RFC3339Nano), p.exe, strings.Join(p.args, " "))
 	cmd := exec.Command(p.exe, p.args...)
-	cmd.Stdout, cmd.Stderr = f, f
+	host.Nice(cmd, host.SUTNice()) // the system under test runs after the generator
 	// Its own process group, so that a signal to the run's terminal does not
 	// reach it before the run stops it in order; and killed if the run dies.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	host.Nice(cmd, host.SUTNice()) // the system under test runs after the generator
-	if err := cmd.Start(); err != nil {
+	c, err := proc.Start(cmd, proc.Options{Log: p.log})
+	if err != nil {
 		return fmt.Errorf("start %s: %w", p.Name, err)
 	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
 	p.mu.Lock()
-	p.cmd, p.done = cmd, done
+	p.p = c
 	p.mu.Unlock()
-	if err := waitHealthy(ctx, "http://"+p.Addr+"/healthz", done, 15*time.Second); err != nil {
+	if err := waitHealthy(ctx, "http://"+p.Addr+"/healthz", c.Done(), 15*time.Second); err != nil {
 		p.Kill()
-		return fmt.Errorf("%s did not become healthy: %w; its log %s ends:\n%s", p.Name, err, p.log, tailFile(p.log, 15))
+		return fmt.Errorf("%s did not become healthy: %w; its log %s ends:\n%s", p.Name, err, p.log, strings.Join(c.Tail(15), "\n"))
 	}
 	return nil
 }
 
-// PID is the process's id, 0 when it is not running.
-func (p *Proc) PID() int {
+// child is the process last started, nil before the first start.
+func (p *Proc) child() *proc.Proc {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.cmd == nil || p.cmd.Process == nil {
-		return 0
+	return p.p
+}
+
+// PID is the process's id, 0 when it is not running.
+func (p *Proc) PID() int {
+	if c := p.child(); c != nil {
+		return c.PID()
 	}
-	select {
-	case <-p.done:
-		return 0
-	default:
-		return p.cmd.Process.Pid
-	}
+	return 0
 }
 
 // Signal sends sig to the process group.
 func (p *Proc) Signal(sig syscall.Signal) error {
-	pid := p.PID()
-	if pid == 0 {
+	c := p.child()
+	if c == nil || !c.Alive() {
 		return fmt.Errorf("%s is not running", p.Name)
 	}
-	return syscall.Kill(-pid, sig)
+	return c.Signal(sig)
 }
 
-// Kill sends SIGKILL and waits for the process to end.
+// Kill sends SIGKILL to the process group and waits for it to end.
 func (p *Proc) Kill() {
-	p.mu.Lock()
-	cmd, done := p.cmd, p.done
-	p.mu.Unlock()
-	if cmd == nil {
-		return
+	if c := p.child(); c != nil {
+		_ = c.Kill()
 	}
-	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	<-done
 }
 
-// Stop sends SIGTERM (and SIGCONT, in case it is paused), waits up to grace
-// for a graceful exit, then kills it.
+// Stop sends SIGTERM (and SIGCONT, in case it is paused) to the process
+// group, waits up to grace for it to end, then kills it.
 func (p *Proc) Stop(grace time.Duration) error {
-	p.mu.Lock()
-	cmd, done := p.cmd, p.done
-	p.mu.Unlock()
-	if cmd == nil {
+	c := p.child()
+	if c == nil {
 		return nil
 	}
-	select {
-	case <-done:
-		return nil
-	default:
+	if err := c.Stop(grace); err != nil {
+		return fmt.Errorf("%s: %w", p.Name, err)
 	}
-	pid := cmd.Process.Pid
-	syscall.Kill(-pid, syscall.SIGTERM)
-	syscall.Kill(-pid, syscall.SIGCONT)
-	select {
-	case <-done:
-		return nil
-	case <-time.After(grace):
-		syscall.Kill(-pid, syscall.SIGKILL)
-		<-done
-		return fmt.Errorf("%s did not stop within %v and was killed", p.Name, grace)
-	}
+	return nil
 }
 
 // Restart starts the process again with the same arguments after it ended.
@@ -174,22 +145,4 @@ func waitHealthy(ctx context.Context, url string, exited <-chan struct{}, within
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-}
-
-// tailFile returns the last n lines of a file, for error messages.
-func tailFile(path string, n int) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	var lines []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		lines = append(lines, sc.Text())
-		if len(lines) > n {
-			lines = lines[1:]
-		}
-	}
-	return strings.Join(lines, "\n")
 }

@@ -64,6 +64,9 @@ type RunOptions struct {
 	// Trace: record a Go execution trace of the run (the generator and
 	// the harness, this process) into the run folder as trace.out.
 	Trace bool
+	// NoLatest: leave OutRoot/../latest alone (a capacity search's
+	// steps: latest points at the search's folder, not a step's).
+	NoLatest bool
 }
 
 // Grace bounds a service's graceful stop.
@@ -193,6 +196,9 @@ func (f *runFolder) write(o RunOptions) {
 	}
 	if !f.written {
 		f.written = true
+		if o.NoLatest {
+			return
+		}
 		latest := filepath.Join(filepath.Dir(o.OutRoot), "latest")
 		os.Remove(latest)
 		if rel, err := filepath.Rel(filepath.Dir(latest), f.dir); err == nil {
@@ -348,6 +354,8 @@ type patternRun struct {
 
 	parts []part
 	ends  []func() // atEnd's, run last-in-first-out
+	// warmupAccepted is what the warmup had accepted (Summary.WarmupAccepted).
+	warmupAccepted int64
 
 	mu     sync.Mutex // guards what the sampler writes and the drain reads
 	series results.Series

@@ -152,6 +152,7 @@ func (r *patternRun) warmup(ctx context.Context) (uint64, error) {
 		return 0, fmt.Errorf("warmup: %w", err)
 	}
 	accepted := rec.Totals().Accepted
+	r.warmupAccepted = accepted
 	// Let the warmup drain so that none of it is counted in the run; if it
 	// does not, the run says so.
 	if !pollUntil(ctx, warmupDrain, 100*time.Millisecond, func() bool { return r.backlogGone(ctx, accepted) }) && ctx.Err() == nil {

@@ -20,6 +20,7 @@ func (r *patternRun) summarize(rec *loadgen.Recorder, pacer loadgen.StagePacer, 
 	s := results.Summary{
 		Requests:        t.Requests,
 		Accepted:        t.Accepted,
+		WarmupAccepted:  r.warmupAccepted,
 		AcceptedSync:    t.AcceptedSync,
 		AcceptedAsync:   t.AcceptedAsync,
 		OfferedRPS:      float64(pacer.Total()) / pacer.Duration().Seconds(),

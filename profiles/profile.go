@@ -51,6 +51,9 @@ type Profile struct {
 	// Validity says when a second of the run measured the machine rather
 	// than the pattern (package validity; docs/results.md).
 	Validity Validity `yaml:"validity"`
+	// SLO is what commbench capacity holds each step to (slo.go); other
+	// runs ignore it.
+	SLO SLO `yaml:"slo"`
 	// Variants run each pattern again with some service knobs changed,
 	// keyed pattern.variant (sync.r2): how a profile compares 1, 2 and 4
 	// notification replicas, or 1, 2 and 3 consumer groups, in one run.
@@ -463,6 +466,7 @@ func defaults() Profile {
 		},
 		Drain: Drain{Timeout: Duration(2 * time.Minute)},
 		Gate:  Gate{P99Tolerance: DefaultGateP99Tolerance, P99Floor: DefaultGateP99Floor, DropTolerance: DefaultGateDropTolerance, Alpha: DefaultGateAlpha},
+		SLO:   DefaultSLO(),
 		Validity: Validity{
 			HostBusy:      validity.DefaultHostBusy,
 			LateBy:        Duration(validity.DefaultLateBy),

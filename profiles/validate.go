@@ -95,6 +95,8 @@ func (l *errorList) validate(p *Profile, root *yaml.Node) {
 		l.addf(path{"gate", "alpha"}, "must be a significance level in (0, 1), e.g. 0.05, got %g", g.Alpha)
 	}
 
+	l.slo(p.SLO, path{"slo"})
+
 	v := p.Validity
 	if !(v.HostBusy > 0 && v.HostBusy <= 1) {
 		l.addf(path{"validity", "host_busy"}, "must be a fraction of the cores in (0, 1] (0.9 marks a second machine-bound at 90%% busy), got %g", v.HostBusy)

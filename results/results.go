@@ -25,6 +25,12 @@ type Results struct {
 	// each checked against this run's numbers (package claims fills them
 	// in; empty when no one has evaluated them yet).
 	Claims []Claim `json:"claims"`
+	// Capacity is a capacity run's outcome (commbench capacity), by
+	// pattern; SLO what its steps were checked against. Absent from
+	// other runs. Patterns is then empty: each step's own results.json is
+	// in its folder (capacity.<pattern>.steps[].dir).
+	Capacity map[string]*Capacity `json:"capacity,omitempty"`
+	SLO      *CapacitySLO         `json:"capacity_slo,omitempty"`
 }
 
 // Claim is one classic statement about sync vs async communication and
@@ -220,14 +226,18 @@ type Pattern struct {
 
 // Summary is one pattern's numbers.
 type Summary struct {
-	Requests      int64   `json:"requests"` // sent
-	Accepted      int64   `json:"accepted"` // answered 201 or 202
-	AcceptedSync  int64   `json:"accepted_sync"`
-	AcceptedAsync int64   `json:"accepted_async"`
-	OfferedRPS    float64 `json:"offered_rps"`  // what the schedule asked for, over the attack
-	AchievedRPS   float64 `json:"achieved_rps"` // what the generator sent, over the attack
-	GoodputRPS    float64 `json:"goodput_rps"`  // accepted per second, over the attack
-	LateSends     int64   `json:"late_sends"`   // sent more than run.validity.late_by_ms after their intended time
+	Requests int64 `json:"requests"` // sent
+	Accepted int64 `json:"accepted"` // answered 201 or 202
+	// WarmupAccepted is what the warmup before the attack had accepted:
+	// not in the numbers, but in the topic (an outside count of the
+	// reactions topic is Accepted plus this).
+	WarmupAccepted int64   `json:"warmup_accepted,omitempty"`
+	AcceptedSync   int64   `json:"accepted_sync"`
+	AcceptedAsync  int64   `json:"accepted_async"`
+	OfferedRPS     float64 `json:"offered_rps"`  // what the schedule asked for, over the attack
+	AchievedRPS    float64 `json:"achieved_rps"` // what the generator sent, over the attack
+	GoodputRPS     float64 `json:"goodput_rps"`  // accepted per second, over the attack
+	LateSends      int64   `json:"late_sends"`   // sent more than run.validity.late_by_ms after their intended time
 	// LateByCause counts LateSends by the cause the generator measured
 	// (as series.bound_cause names them).
 	LateByCause map[string]int64 `json:"late_by_cause,omitempty"`

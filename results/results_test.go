@@ -26,7 +26,7 @@ func keyPaths(prefix string, v any, out *[]string) {
 			if prefix == "patterns" || strings.HasSuffix(prefix, ".drops") && strings.Contains(prefix, "series") ||
 				strings.HasSuffix(prefix, "cpu_cores") || strings.HasSuffix(prefix, "rss_mb") ||
 				strings.HasSuffix(prefix, "cpu_s_per_1k") || strings.HasSuffix(prefix, "late_by_cause") || strings.HasSuffix(prefix, "peak_rss_mb") || strings.HasSuffix(prefix, "lag_by_group") ||
-				strings.HasSuffix(prefix, "series.chain") || prefix == "claims[].numbers" {
+				strings.HasSuffix(prefix, "series.chain") || prefix == "claims[].numbers" || prefix == "capacity" || strings.HasSuffix(prefix, ".scale") {
 				p = prefix + ".*" // map keys are data, not schema
 			}
 			*out = append(*out, p)
@@ -95,6 +95,7 @@ func fullResults() Results {
 	pat := &Pattern{Runs: 1, Faults: []FaultWindow{{Detail: "d", Error: "e"}}}
 	pat.Summary.CPUSecondsPer1k = map[string]float64{"total": 1}
 	pat.Summary.PeakRSSMB = map[string]float64{"reaction": 1}
+	pat.Summary.WarmupAccepted = 1 // omitempty: set to be seen
 	pat.Series.Drops = map[string][]int64{"timeout": {0}}
 	pat.Series.CPU = map[string][]float64{"reaction": {0}}
 	pat.Series.RSSMB = map[string][]float64{"reaction": {0}}
@@ -120,6 +121,11 @@ func fullResults() Results {
 		Order:    []string{"sync"},
 		Patterns: map[string]*Pattern{"sync": pat},
 		Claims:   []Claim{{Numbers: map[string]float64{"x": 1}}},
+		Capacity: map[string]*Capacity{"sync": {
+			MachineLimitRPS: 1, Steps: []CapacityStep{{Broke: []string{"api_p99"}, Dir: "d"}}, Scale: map[string]float64{"1": 1},
+			USL: &USL{}, Prediction: &Prediction{FromScales: []int{1, 2}}, Peak: &PeakPlan{Backlog: 1, DrainS: 1, ExtrapolatedBy: 2},
+		}},
+		SLO: &CapacitySLO{},
 	}
 }
 

@@ -18,25 +18,35 @@ import (
 )
 
 func init() {
-	register(command{name: "broker", summary: "start, stop or show the Kafka broker for runs (up|down|status)", run: cmdBroker})
+	register(command{name: "broker", summary: "start, stop, show or check the Kafka broker for runs (up|down|status|check)", run: cmdBroker})
 }
 
-const brokerUsage = `usage: commbench broker up|down|status [flags]
+const brokerUsage = `usage: commbench broker up|down|status|check|fetch [flags]
 
-  up      start a broker in the background; stdout ends with the variables
-          a client exports, KAFKA_BROKERS=host:port[,…] and, with --security,
-          KAFKA_TLS_CA=… and for sasl_ssl KAFKA_SASL_MECHANISM=…,
-          KAFKA_SASL_USERNAME=…, KAFKA_SASL_PASSWORD=…, so:
+  up      start a broker in the background; stdout has one line per kind of
+          client (Kafka's Java tools, kcat, confluent-kafka, kafka-go) saying
+          how it connects, with --security through the files written into the
+          broker's folder (client.properties and truststore.p12, librdkafka.conf,
+          client.env), and ends with the variables a client exports,
+          KAFKA_BROKERS=host:port[,…] and, with --security, KAFKA_TLS_CA=… and
+          for sasl_ssl KAFKA_SASL_MECHANISM=…, KAFKA_SASL_USERNAME=…,
+          KAFKA_SASL_PASSWORD=…, so:
           export $(commbench broker up | grep '^KAFKA_')
   down    stop the broker 'up' started and remove its data folder
   status  say what runs where
+  check   connect as a client would (KAFKA_BROKERS and KAFKA_TLS*/KAFKA_SASL_*,
+          or the flags, else the broker 'up' started) and report the broker's
+          version, its listener's protocol, the mechanism that authenticated,
+          the topics and partitions; a failure is one line naming what was
+          wrong (password or user, CA, plaintext to TLS, TLS to plaintext,
+          unreachable)
   fetch   resolve the Apache Kafka jars into the cache with Maven (once; later a no-op)
 
 Run 'commbench broker up -h' for the flags.`
 
 func cmdBroker(args []string) error {
 	if len(args) == 0 {
-		return usageErr(errors.New("broker: missing up, down or status"), "run 'commbench broker -h'")
+		return usageErr(errors.New("broker: missing up, down, status, check or fetch"), "run 'commbench broker -h'")
 	}
 	switch args[0] {
 	case "-h", "--help", "help":
@@ -48,12 +58,14 @@ func cmdBroker(args []string) error {
 		return brokerDown(args[1:])
 	case "status":
 		return brokerStatus(args[1:])
+	case "check":
+		return brokerCheck(args[1:])
 	case "fetch":
 		return brokerFetch(args[1:])
 	case broker.ServeEmbeddedCommand[1]:
 		return brokerServeEmbedded(args[1:])
 	}
-	return usageErr(fmt.Errorf("broker: unknown action %q", args[0]), "want up, down or status")
+	return usageErr(fmt.Errorf("broker: unknown action %q", args[0]), "want up, down, status, check or fetch")
 }
 
 // stateFile is where 'broker up' keeps what down and status read: in the
@@ -70,6 +82,7 @@ func brokerUp(args []string) error {
 	state := fs.String("state", stateFile(env), "state `file` that down and status read")
 	heap := fs.String("heap", broker.DefaultHeap, "JVM heap of a local broker")
 	timeout := fs.Duration("timeout", broker.DefaultReadyTimeout, "how long to wait for the broker to be ready (after the jar download)")
+	kafkaVersion := fs.String("kafka-version", broker.KafkaVersion, "Apache Kafka release of a local broker (4.x), resolved from Maven Central into the cache")
 	security := fs.String("security", "plaintext", "listener of a local broker: plaintext, ssl (TLS, a CA made in its data folder) or sasl_ssl (TLS and SCRAM-SHA-512 users)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -84,6 +97,9 @@ func brokerUp(args []string) error {
 	k, err := broker.ParseKind(*kind)
 	if err != nil {
 		return usageErr(fmt.Errorf("broker up: --kind: %w", err), "")
+	}
+	if err := broker.CheckVersion(*kafkaVersion); err != nil {
+		return usageErr(fmt.Errorf("broker up: --kafka-version: %w", err), "")
 	}
 	if proto != broker.Plaintext && k == broker.Auto {
 		k = broker.Local // only a local broker listens with --security
@@ -101,10 +117,16 @@ func brokerUp(args []string) error {
 	defer stop()
 	o := env.BrokerOptions(k, brokers.String())
 	o.Partitions, o.Heap, o.Detach, o.ReadyTimeout, o.Log, o.Protocol = *partitions, *heap, true, *timeout, os.Stderr, proto
+	if *kafkaVersion != broker.KafkaVersion {
+		o.Version = *kafkaVersion
+	}
 	if proto != broker.Plaintext {
 		o.Security = kafkasec.Config{} // the broker makes its own; a previous one's exported settings do not apply
 	}
 	b, err := broker.Up(ctx, o)
+	if errors.Is(err, broker.ErrVersion) {
+		return usageErr(fmt.Errorf("broker up: --kafka-version: %w", err), "")
+	}
 	if errors.Is(err, broker.ErrSecurity) && proto != broker.Plaintext {
 		return usageErr(err, "--security needs --kind local")
 	}
@@ -138,16 +160,25 @@ func brokerUp(args []string) error {
 	} else {
 		fmt.Fprintf(os.Stderr, "broker: topics %s and %s.dlq ready (%d partitions)\n", notification.DefaultTopic, notification.DefaultTopic, *partitions)
 	}
+	printUp(b, *state, clientEnv)
+	return nil
+}
+
+// printUp says what 'broker up' started: the broker, its log and state,
+// how each kind of client connects, and the KAFKA_* lines last.
+func printUp(b *broker.Broker, state string, clientEnv []string) {
 	fmt.Printf("%s\n", b)
 	if b.LogFile != "" {
 		fmt.Printf("log: %s\n", b.LogFile)
 	}
-	fmt.Printf("state: %s\n", *state)
+	fmt.Printf("state: %s\n", state)
+	for _, line := range b.ClientUsage() {
+		fmt.Println(line)
+	}
 	fmt.Printf("KAFKA_BROKERS=%s\n", strings.Join(b.Addrs, ","))
 	for _, kv := range clientEnv {
 		fmt.Println(kv)
 	}
-	return nil
 }
 
 func brokerDown(args []string) error {
@@ -182,6 +213,7 @@ func brokerDown(args []string) error {
 
 func brokerFetch(args []string) error {
 	fs := flag.NewFlagSet("broker fetch", flag.ContinueOnError)
+	kafkaVersion := fs.String("kafka-version", broker.KafkaVersion, "Apache Kafka release to resolve (4.x)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -196,13 +228,16 @@ func brokerFetch(args []string) error {
 		return fmt.Errorf("broker fetch: %w", err)
 	}
 	start := time.Now()
-	dir, err := broker.Resolve(ctx, cache, func(format string, args ...any) {
+	dir, err := broker.ResolveVersion(ctx, cache, *kafkaVersion, func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "broker: "+format+"\n", args...)
 	})
+	if errors.Is(err, broker.ErrVersion) {
+		return usageErr(fmt.Errorf("broker fetch: --kafka-version: %w", err), "")
+	}
 	if err != nil {
 		return fmt.Errorf("broker fetch: %w", err)
 	}
-	fmt.Fprintf(os.Stderr, "broker: Apache Kafka %s jars in %s (%v)\n", broker.KafkaVersion, dir, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(os.Stderr, "broker: Apache Kafka %s jars in %s (%v)\n", *kafkaVersion, dir, time.Since(start).Round(time.Millisecond))
 	return nil
 }
 

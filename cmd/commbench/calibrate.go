@@ -22,6 +22,7 @@ import (
 	"github.com/commbench/commbench/cmd/commbench/serve"
 	"github.com/commbench/commbench/harness"
 	"github.com/commbench/commbench/host"
+	"github.com/commbench/commbench/internal/proc"
 	"github.com/commbench/commbench/loadgen"
 	"github.com/commbench/commbench/reports"
 	"github.com/commbench/commbench/results"
@@ -159,17 +160,15 @@ func startNullChild(delay time.Duration) (target string, done func(), err error)
 	}
 	cmd.Stderr = os.Stderr
 	host.Nice(cmd, host.SUTNice()) // the endpoint is the system under test: the generator runs first
-	if err := cmd.Start(); err != nil {
+	// No log file: its URL comes on stdout, its errors go to ours.
+	child, err := proc.Start(cmd, proc.Options{})
+	if err != nil {
 		return "", nil, fmt.Errorf("calibrate: start the null endpoint: %w", err)
 	}
-	exited := make(chan struct{})
 	done = func() {
 		stdin.Close() // the child's signal to go
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
+		if err := child.Stop(5 * time.Second); err != nil {
+			fmt.Fprintf(os.Stderr, "commbench: calibrate: the null endpoint: %v\n", err)
 		}
 	}
 	lines := make(chan string, 1)
@@ -178,7 +177,6 @@ func startNullChild(delay time.Duration) (target string, done func(), err error)
 		lines <- strings.TrimSpace(line)
 		_, _ = io.Copy(io.Discard, stdout)
 	}()
-	go func() { _ = cmd.Wait(); close(exited) }()
 	select {
 	case target = <-lines:
 		if strings.HasPrefix(target, "http://127.0.0.1:") {
@@ -186,7 +184,7 @@ func startNullChild(delay time.Duration) (target string, done func(), err error)
 		}
 		done()
 		return "", nil, fmt.Errorf("calibrate: the null endpoint said %q, want its URL", target)
-	case <-exited:
+	case <-child.Done():
 		return "", nil, errors.New("calibrate: the null endpoint exited before it listened")
 	case <-time.After(10 * time.Second):
 		done()

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/commbench/commbench/internal/proc"
 	"gopkg.in/yaml.v3"
 )
 
@@ -64,7 +65,7 @@ func buildRef(ctx context.Context, repo, ref, out string) (string, error) {
 			return "", &exitError{Code: exitSignaled, Err: errors.New("gate: interrupted while building the base")}
 		}
 		return "", &exitError{Code: exitInconclusive,
-			Err:  fmt.Errorf("gate: inconclusive: the base %s (%s) does not build: %s", ref, sha[:min(12, len(sha))], firstLines(stderr.String(), 3)),
+			Err:  fmt.Errorf("gate: inconclusive: the base %s (%s) does not build: %s", ref, sha[:min(12, len(sha))], strings.Join(proc.Head(stderr.String(), 3), " / ")),
 			Hint: "nothing was compared; fix the base or gate against another commit (--against)"}
 	}
 	return sha, nil
@@ -79,17 +80,6 @@ func git(ctx context.Context, dir string, args ...string) (string, error) {
 		return "", fmt.Errorf("git %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
 	}
 	return stdout.String(), nil
-}
-
-// firstLines is the first n non-empty lines of s, joined with " / ".
-func firstLines(s string, n int) string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		if l = strings.TrimSpace(l); l != "" && len(out) < n {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, " / ")
 }
 
 // setProfile applies PATH=VALUE settings to a profile's YAML: a dotted
@@ -220,5 +210,5 @@ func dryRun(ctx context.Context, exe, profile, patterns string) string {
 	if err == nil {
 		return ""
 	}
-	return firstLines(string(out), 1)
+	return strings.Join(proc.Head(string(out), 1), "")
 }

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/commbench/commbench/broker"
 	"github.com/commbench/commbench/gate"
+	"github.com/commbench/commbench/internal/proc"
 	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/results"
 )
@@ -240,27 +241,33 @@ func runOne(ctx context.Context, exe, profile, dir string, plan pairPlan) (gate.
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return gate.Run{}, err
 	}
-	log, err := os.Create(filepath.Join(dir, "run.log"))
-	if err != nil {
-		return gate.Run{}, err
-	}
-	defer log.Close()
-	ctx, cancel := context.WithTimeout(ctx, maxRunTime)
-	defer cancel()
+	log := filepath.Join(dir, "run.log")
 	args := []string{"run", "--profile", profile, "--broker", "external", "--brokers", strings.Join(plan.addrs, ","),
 		"--out", filepath.Join(dir, "runs")}
 	if plan.patterns != "" {
 		args = append(args, "--patterns", plan.patterns)
 	}
-	cmd := exec.CommandContext(ctx, exe, args...)
-	cmd.Stdout, cmd.Stderr = log, log
+	child, err := proc.Start(exec.Command(exe, args...), proc.Options{Log: log})
+	if err != nil {
+		return gate.Run{}, err
+	}
+	timeout := time.NewTimer(maxRunTime)
+	defer timeout.Stop()
+	var stopped error // why the run was stopped, nil when it ended by itself
+	select {
+	case <-child.Done():
+	case <-ctx.Done():
+		stopped = ctx.Err()
+	case <-timeout.C:
+		stopped = fmt.Errorf("not done within %v", maxRunTime)
+	}
 	// Interrupted, the run stops its services and keeps its partial
 	// results; it gets a minute for that before it is killed.
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-	cmd.WaitDelay = time.Minute
-	runErr := cmd.Run()
-	if runErr != nil {
-		err := fmt.Errorf("%s run exited: %v; %s (log %s)", filepath.Base(exe), runErr, lastLine(log.Name()), log.Name())
+	if err := child.Stop(time.Minute); err != nil {
+		gateLogf("stopping the run in %s: %v", dir, err)
+	}
+	if runErr := cmp.Or(child.Err(), stopped); runErr != nil {
+		err := fmt.Errorf("%s run exited: %v; %s (log %s)", filepath.Base(exe), runErr, lastLine(log), log)
 		os.WriteFile(filepath.Join(dir, exitFile), []byte(err.Error()+"\n"), 0o644)
 		return gate.Run{}, err
 	}
@@ -291,28 +298,19 @@ func readRun(dir string) (gate.Run, error) {
 	return gate.Run{Dir: filepath.Dir(matches[0]), Results: res}, nil
 }
 
-// lastLine is the last non-empty line of a file that starts with
-// "commbench:" (a command's error), else the last line.
+// lastLine is the last line of a run's log that starts with "commbench:"
+// (a command's error, perhaps followed by its hint), else its last line.
 func lastLine(path string) string {
-	f, err := os.Open(path)
-	if err != nil {
+	lines := proc.Tail(path, 10)
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.HasPrefix(lines[i], "commbench: ") {
+			return lines[i]
+		}
+	}
+	if len(lines) == 0 {
 		return ""
 	}
-	defer f.Close()
-	var last, lastErr string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	for sc.Scan() {
-		l := strings.TrimSpace(strings.TrimPrefix(sc.Text(), "\r\033[K"))
-		if l == "" {
-			continue
-		}
-		last = l
-		if strings.HasPrefix(l, "commbench: ") {
-			lastErr = l
-		}
-	}
-	return gateOr(lastErr, last)
+	return lines[len(lines)-1]
 }
 
 // writePairReport prints the report, writes its files into out and, in

@@ -156,8 +156,8 @@ func buildCommbench(t *testing.T) string {
 	return exe
 }
 
-// proc is a simulated pod's process.
-type proc struct {
+// podProc is a simulated pod's process.
+type podProc struct {
 	cmd  *exec.Cmd
 	log  bytes.Buffer
 	addr string
@@ -167,14 +167,14 @@ type proc struct {
 // startPod starts the process p (a container of the manifests, resolved)
 // and, when listens, waits for its LISTEN= line. It is stopped at the
 // test's end.
-func startPod(t *testing.T, exe string, p deploy.Process, listens bool) *proc {
+func startPod(t *testing.T, exe string, p deploy.Process, listens bool) *podProc {
 	t.Helper()
 	cmd := exec.Command(exe, p.Args...)
 	cmd.Env = os.Environ()
 	for k, v := range p.Env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	pr := &proc{cmd: cmd, done: make(chan error, 1)}
+	pr := &podProc{cmd: cmd, done: make(chan error, 1)}
 	cmd.Stderr = &syncWriter{w: &pr.log}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -281,7 +281,7 @@ func TestK8sJobLocally(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(profDir, key), o.ProfileYAML, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var pods []*proc
+	var pods []*podProc
 	for i := range shards {
 		r := map[string]string{deploy.ProfileDir + "/": profDir + "/", deploy.RunsDir + "/": filepath.Join(dir, "pod"+strconv.Itoa(i), "runs") + "/"}
 		for k, v := range repl {

@@ -94,6 +94,7 @@ func parseRunFlags(args []string) (*runFlags, error) {
 		group       = fs.String("group", notification.DefaultGroup, "with --targets: its consumer group, for the lag")
 		startAt     = fs.String("start-at", "", "with --targets: when the attack starts, unix seconds or RFC 3339, the same for every shard")
 		trace       = fs.Bool("trace", false, "also record a Go execution trace of the run (the generator and the harness) into the run folder as trace.out (go tool trace; scripts/pacer-trace.py)")
+		kafkaVer    = fs.String("kafka-version", broker.KafkaVersion, "Apache Kafka release of a local broker (4.x), resolved from Maven Central into the cache; results.json records the one that ran")
 		calibrate   = fs.String("calibrate", "off", "auto: before the run, reuse the harness calibration when fresh (same build, same machine, under a day old) or run a short one (at most 30 s) against a null endpoint; off: record a fresh saved one if any (./bench.sh passes auto)")
 	)
 	if err := parseFlags(fs, args); err != nil {
@@ -140,6 +141,12 @@ func parseRunFlags(args []string) (*runFlags, error) {
 		return nil, err
 	}
 	o.Broker = env.BrokerOptions(k, *brokers)
+	if err := broker.CheckVersion(*kafkaVer); err != nil {
+		return nil, usageErr(fmt.Errorf("run: --kafka-version: %w", err), "")
+	}
+	if *kafkaVer != broker.KafkaVersion {
+		o.Broker.Version = *kafkaVer
+	}
 	o.ProfileYAML, _ = os.ReadFile(file)
 	return &runFlags{options: o, calibrate: *calibrate == "auto"}, nil
 }

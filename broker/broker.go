@@ -19,18 +19,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/commbench/commbench/host"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/commbench/commbench/broker/kafkasec"
+	"github.com/commbench/commbench/host"
+	"github.com/commbench/commbench/internal/proc"
 )
 
 // Kind says which broker runs.
@@ -116,8 +115,8 @@ type Options struct {
 	// Otherwise the kernel kills it (SIGKILL, Pdeathsig) when this process
 	// dies without Stop: a test that fails hard or a run killed with -9
 	// leaves no JVM behind, though its temporary data folder stays. (Linux
-	// ties Pdeathsig to the thread that started the child; Go keeps its
-	// threads, so in practice this is the process.)
+	// ties Pdeathsig to the thread that started the child; internal/proc
+	// starts it from a thread that lasts as long as the process.)
 	Detach bool
 	// ReadyTimeout bounds how long Up waits for the broker to be ready
 	// (not counting the jar download); 0 means DefaultReadyTimeout.
@@ -184,7 +183,7 @@ type Broker struct {
 	Jars string `json:"jars,omitempty"`
 
 	cmd  *exec.Cmd       // set in the process that started the broker
-	done chan struct{}   // closed when cmd.Wait returned
+	done <-chan struct{} // closed when the process ended and was reaped
 	sec  kafkasec.Config // how waitReady connects; set by Up
 }
 
@@ -346,7 +345,7 @@ func (b *Broker) Stop(ctx context.Context) error {
 	}
 	var err error
 	if b.cmd != nil || b.isOurs() {
-		err = killGroup(ctx, b.PID, b.done)
+		err = stopGroup(ctx, b.PID, b.done)
 	}
 	if b.done != nil {
 		<-b.done
@@ -357,38 +356,18 @@ func (b *Broker) Stop(ctx context.Context) error {
 	return err
 }
 
-// killGroup sends SIGTERM to process group pgid, waits until its processes
-// are gone, and sends SIGKILL when they take too long.
-func killGroup(ctx context.Context, pgid int, done <-chan struct{}) error {
-	if !groupAlive(pgid) {
-		return nil
+// stopGroup stops process group pgid (proc.StopGroup): SIGTERM, up to
+// DefaultStopTimeout (or ctx's deadline, if sooner) for it to end, then
+// SIGKILL. A group that had to be killed is stopped all the same.
+func stopGroup(ctx context.Context, pgid int, done <-chan struct{}) error {
+	grace := DefaultStopTimeout
+	if d, ok := ctx.Deadline(); ok {
+		grace = max(0, min(grace, time.Until(d)))
 	}
-	_ = syscall.Kill(-pgid, syscall.SIGTERM)
-	deadline := time.Now().Add(DefaultStopTimeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
+	if err := proc.StopGroup(pgid, grace, done); err != nil && !errors.Is(err, proc.ErrKilled) {
+		return err
 	}
-	for time.Now().Before(deadline) {
-		if done != nil {
-			select {
-			case <-done:
-			case <-time.After(50 * time.Millisecond):
-			}
-		} else {
-			time.Sleep(50 * time.Millisecond)
-		}
-		if !groupAlive(pgid) {
-			return nil
-		}
-	}
-	_ = syscall.Kill(-pgid, syscall.SIGKILL)
-	for range 100 {
-		if !groupAlive(pgid) {
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return fmt.Errorf("process group %d still alive after SIGKILL", pgid)
+	return nil
 }
 
 // alive reports whether process pid exists and is not a zombie.
@@ -413,45 +392,10 @@ func procState(stat []byte) byte {
 	return s[i+2]
 }
 
-// groupAlive reports whether any live (non-zombie) process is in process
-// group pgid.
-func groupAlive(pgid int) bool {
-	if err := syscall.Kill(-pgid, 0); err != nil {
-		return false // ESRCH: no process at all
-	}
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return true
-	}
-	for _, e := range ents {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
-			continue
-		}
-		st, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(st)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		// Fields after the name: state, ppid, pgrp, …
-		if len(f) < 3 || f[0] == "Z" {
-			continue
-		}
-		if g, _ := strconv.Atoi(f[2]); g == pgid {
-			return true
-		}
-	}
-	return false
-}
-
 // GroupAlive reports whether any live process is left in the process group
 // of a broker whose PID was pid. Tests use it to check that Stop left
 // nothing behind.
-func GroupAlive(pid int) bool { return pid > 0 && groupAlive(pid) }
+func GroupAlive(pid int) bool { return proc.GroupAlive(pid) }
 
 // Save writes the broker's state to path as JSON.
 func (b *Broker) Save(path string) error {
@@ -490,49 +434,23 @@ func tails(files []string) string {
 		if fi, err := os.Stat(f); err != nil || fi.Size() == 0 {
 			continue
 		}
-		fmt.Fprintf(&sb, "\n--- last lines of %s:\n%s", f, tail(f, 30))
+		fmt.Fprintf(&sb, "\n--- last lines of %s:\n%s", f, strings.Join(proc.Tail(f, 30), "\n"))
 	}
 	return sb.String()
 }
 
-// tail returns the last n lines of file, for an error message.
-func tail(file string, n int) string {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return fmt.Sprintf("(no log: %v)", err)
-	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
-// startProcess starts cmd in its own process group, with stdout and stderr
-// appended to logFile, and returns the Broker that tracks it.
+// startProcess starts cmd as the system under test (niced), in its own
+// process group with stdout and stderr appended to logFile (proc.Start),
+// and returns the Broker that tracks it.
 func startProcess(o Options, cmd *exec.Cmd, logFile string) (*Broker, error) {
-	f, err := os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	host.Nice(cmd, host.SUTNice()) // the system under test runs after the generator
+	// Without Detach, a safety net for in-process use (tests, commbench
+	// run): the kernel kills the broker if this process dies without Stop.
+	p, err := proc.Start(cmd, proc.Options{Log: logFile, Detach: o.Detach})
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	cmd.Stdout, cmd.Stderr = f, f
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if !o.Detach {
-		// Safety net for in-process use (tests, commbench run): the
-		// kernel kills the broker if this process dies without Stop.
-		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
-	}
-	host.Nice(cmd, host.SUTNice()) // the system under test runs after the generator
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	b := &Broker{PID: cmd.Process.Pid, cmd: cmd, done: make(chan struct{}), Started: time.Now()}
-	go func() {
-		_ = cmd.Wait()
-		close(b.done)
-	}()
-	return b, nil
+	return &Broker{PID: cmd.Process.Pid, cmd: cmd, done: p.Done(), Started: time.Now()}, nil
 }
 
 // waitReady polls until the broker answers Metadata and round-trips a

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
+
+	"github.com/commbench/commbench/internal/proc"
 )
 
 // ErrNotRestartable is returned by Halt and Start, and by Restartable,
@@ -67,7 +69,7 @@ func (b *Broker) Halt(ctx context.Context, kill bool) error {
 	defer restartMu.Unlock()
 	pid, done := b.PID, b.done
 	if !kill {
-		if err := killGroup(ctx, pid, done); err != nil {
+		if err := stopGroup(ctx, pid, done); err != nil {
 			return err
 		}
 		<-done // the group is gone; the reaper follows at once
@@ -79,7 +81,7 @@ func (b *Broker) Halt(ctx context.Context, kill bool) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	if groupAlive(pid) {
+	if proc.GroupAlive(pid) {
 		return fmt.Errorf("process group %d still alive after SIGKILL", pid)
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,7 +41,8 @@ type Options struct {
 	Log string
 	// Detach lets the child outlive this process (a broker started by
 	// 'commbench broker up'). Without it the kernel kills the child
-	// when this process dies without stopping it.
+	// when this process dies without stopping it (and only then: see
+	// spawner).
 	Detach bool
 }
 
@@ -71,10 +73,12 @@ func Start(cmd *exec.Cmd, o Options) (*Proc, error) {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
 	cmd.SysProcAttr.Setpgid = true
+	start := cmd.Start
 	if !o.Detach {
 		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+		start = func() error { return onSpawner(cmd.Start) }
 	}
-	if err := cmd.Start(); err != nil {
+	if err := start(); err != nil {
 		return nil, err
 	}
 	p := &Proc{cmd: cmd, log: o.Log, done: make(chan struct{})}
@@ -86,6 +90,35 @@ func Start(cmd *exec.Cmd, o Options) (*Proc, error) {
 		close(p.done)
 	}()
 	return p, nil
+}
+
+// spawner is the OS thread that forks every child with a Pdeathsig.
+//
+// Linux sends the parent-death signal when the *thread* that forked the
+// child exits, not the process. Go ends a thread whose goroutine exits
+// while locked to it (runtime.LockOSThread without Unlock, as the load
+// generator's pacer does): a child forked there would be killed with it,
+// mid-run. The spawner's goroutine locks its thread and never returns, so
+// that thread lives as long as this process.
+var spawner struct {
+	once sync.Once
+	work chan func()
+}
+
+// onSpawner runs start on the spawner's thread and returns its error.
+func onSpawner(start func() error) error {
+	spawner.once.Do(func() {
+		spawner.work = make(chan func())
+		go func() {
+			runtime.LockOSThread() // never unlocked: the thread must not be retired
+			for f := range spawner.work {
+				f()
+			}
+		}()
+	})
+	errc := make(chan error, 1)
+	spawner.work <- func() { errc <- start() }
+	return <-errc
 }
 
 // PID is the child's process id (and its group's), 0 once it has ended.

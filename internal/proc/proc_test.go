@@ -5,8 +5,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -15,8 +17,9 @@ import (
 // line "ready", which the child prints once its traps are set.
 func ready(t *testing.T, p *Proc) {
 	t.Helper()
-	if !waitFor(func() bool { return lineIn(p.Tail(5), "ready") }, 30*time.Second) {
-		t.Fatalf("the child never said ready; its log: %q", p.Tail(10))
+	said := func() bool { return lineIn(p.Tail(5), "ready") }
+	if !waitFor(func() bool { return said() || !p.Alive() }, 30*time.Second) || !said() {
+		t.Fatalf("the child never said ready (state %v); its log: %q", p.State(), p.Tail(10))
 	}
 }
 
@@ -194,5 +197,51 @@ func TestStatGroup(t *testing.T) {
 		if g != tc.wantGroup || s != tc.wantState || ok != tc.wantOK {
 			t.Errorf("statGroup(%q) = %d, %q, %v; want %d, %q, %v", tc.have, g, s, ok, tc.wantGroup, tc.wantState, tc.wantOK)
 		}
+	}
+}
+
+// init keeps the main goroutine on the main thread, so that no test's
+// goroutine runs there: Go does not end the main thread when a goroutine
+// locked to it returns (it wedges it), and the test below needs a thread
+// that ends.
+func init() { runtime.LockOSThread() }
+
+// A child started from a goroutine locked to its thread, which then
+// returns (Go ends that thread), lives on: its Pdeathsig is tied to a
+// thread that lasts, not to the one that asked for it.
+func TestChildOutlivesTheThreadThatStartedIt(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "child.log")
+	type started struct {
+		p   *Proc
+		tid int
+		err error
+	}
+	got := make(chan started, 1)
+	go func() {
+		runtime.LockOSThread() // not unlocked: the thread ends with the goroutine
+		p, err := Start(exec.Command("sh", "-c", `trap 'echo still here' USR1; echo ready; while :; do sleep 0.05; done`), Options{Log: log})
+		got <- started{p, syscall.Gettid(), err}
+	}()
+	s := <-got
+	if s.err != nil {
+		t.Fatalf("start: %v", s.err)
+	}
+	if s.tid == os.Getpid() {
+		t.Fatal("the goroutine ran on the main thread, which init holds")
+	}
+	p := s.p
+	t.Cleanup(func() { p.Kill() })
+	ready(t, p)
+	task := "/proc/self/task/" + strconv.Itoa(s.tid)
+	if !waitFor(func() bool { _, err := os.Stat(task); return err != nil }, 30*time.Second) {
+		t.Fatalf("thread %d of the returned goroutine is still there", s.tid)
+	}
+	// The thread is gone, so its death signal was sent, if any: the child
+	// must still answer.
+	if err := p.Signal(syscall.SIGUSR1); err != nil {
+		t.Fatalf("the child did not outlive the thread that started it: %v (state %v)", err, p.State())
+	}
+	if !waitFor(func() bool { return lineIn(p.Tail(5), "still here") || !p.Alive() }, 30*time.Second) || !p.Alive() {
+		t.Fatalf("the child did not outlive the thread that started it: state %v, log %q", p.State(), p.Tail(5))
 	}
 }

@@ -24,10 +24,10 @@ import (
 	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/results"
-	"github.com/commbench/commbench/targets"
 	"github.com/commbench/commbench/targets/notification"
 	"github.com/commbench/commbench/targets/provider"
 	"github.com/commbench/commbench/targets/reaction"
+	"github.com/commbench/commbench/targets/svc"
 	"github.com/commbench/commbench/targets/wire"
 )
 
@@ -75,7 +75,7 @@ func serveChild(t *testing.T, ctx context.Context, name string, h fasthttp.Reque
 		t.Fatal(err)
 	}
 	go func() {
-		if err := targets.Serve(ctx, ln, targets.NewServer(name, h), time.Second); err != nil {
+		if err := svc.Serve(ctx, ln, svc.NewServer(name, h), time.Second); err != nil {
 			fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 			os.Exit(3) // a service that stops serving fails the parent's probes
 		}

@@ -15,7 +15,7 @@ import (
 // FuzzHandler sends requests of any method, path, body and stamps header
 // to the notification service's handler, in process: POST /v1/notify
 // parses the reaction body as the reaction service's POST /v1/reactions
-// does (targets.DecodeReaction), POST /admin/provider parses the provider
+// does (svc.DecodeReaction), POST /admin/provider parses the provider
 // switches. Every answer is one the API documents, a 400 names what was
 // wrong, and nothing panics or hangs (the call timeout bounds a provider
 // slowed by the fuzzer's switches).

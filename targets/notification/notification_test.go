@@ -10,9 +10,9 @@ import (
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
 
-	"github.com/commbench/commbench/targets"
 	"github.com/commbench/commbench/targets/ledger"
 	"github.com/commbench/commbench/targets/provider"
+	"github.com/commbench/commbench/targets/svc"
 	"github.com/commbench/commbench/targets/wire"
 )
 
@@ -23,7 +23,7 @@ func newTestService(t *testing.T, cfg Config) (*Service, *fasthttp.Client) {
 		t.Fatal(err)
 	}
 	ln := fasthttputil.NewInmemoryListener()
-	go targets.NewServer("test", s.Handler()).Serve(ln)
+	go svc.NewServer("test", s.Handler()).Serve(ln)
 	t.Cleanup(func() { ln.Close() })
 	return s, &fasthttp.Client{Dial: func(string) (net.Conn, error) { return ln.Dial() }}
 }

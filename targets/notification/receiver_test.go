@@ -11,9 +11,9 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/commbench/commbench/targets"
 	"github.com/commbench/commbench/targets/ledger"
 	"github.com/commbench/commbench/targets/provider"
+	"github.com/commbench/commbench/targets/svc"
 	"github.com/commbench/commbench/targets/wire"
 )
 
@@ -27,13 +27,13 @@ var registerTestReceiver = sync.OnceValue(func() error {
 			Path: "/v1/test-in",
 			Handler: func(ctx *fasthttp.RequestCtx) {
 				var r wire.Reaction
-				if !targets.DecodeReaction(ctx, &r) {
+				if !svc.DecodeReaction(ctx, &r) {
 					return
 				}
 				testReceived.Add(1)
 				dup, err := s.Notify(context.Background(), &r, ledger.Stamps{NotifIn: time.Now().UnixNano()})
 				if err != nil {
-					targets.WriteError(ctx, fasthttp.StatusBadGateway, err.Error())
+					svc.WriteError(ctx, fasthttp.StatusBadGateway, err.Error())
 					return
 				}
 				if dup {

@@ -17,10 +17,10 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/commbench/commbench/broker/kafkasec"
-	"github.com/commbench/commbench/targets"
 	"github.com/commbench/commbench/targets/kafkagroup"
 	"github.com/commbench/commbench/targets/ledger"
 	"github.com/commbench/commbench/targets/provider"
+	"github.com/commbench/commbench/targets/svc"
 	"github.com/commbench/commbench/targets/wire"
 )
 
@@ -128,7 +128,7 @@ type Service struct {
 	consumer consumerCounters
 	// hop meters every notify call, HTTP and each consumer attempt: this
 	// service is the last hop of a chain (wire.PathHopInterval).
-	hop *targets.HopMeter
+	hop *svc.HopMeter
 	// receivers are the registered ways in besides HTTP and Kafka
 	// (receiver.go).
 	receivers []receiver
@@ -155,7 +155,7 @@ func New(cfg Config) (*Service, error) {
 			cfg.Log.Info("ledger replayed from its journal", "file", cfg.LedgerFile, "delivered", c.Delivered, "duplicates", c.Duplicates, "dead_lettered", c.DeadLettered)
 		}
 	}
-	s := &Service{cfg: cfg, ledger: l, provider: provider.New(cfg.Provider), hop: targets.NewHopMeter()}
+	s := &Service{cfg: cfg, ledger: l, provider: provider.New(cfg.Provider), hop: svc.NewHopMeter()}
 	if err := s.makeReceivers(); err != nil {
 		l.Close()
 		return nil, err
@@ -170,7 +170,7 @@ func (s *Service) Close() error { return s.ledger.Close() }
 func (s *Service) Ledger() *ledger.Ledger { return s.ledger }
 
 // Hop returns the service's hop meter.
-func (s *Service) Hop() *targets.HopMeter { return s.hop }
+func (s *Service) Hop() *svc.HopMeter { return s.hop }
 
 // Provider returns the service's provider, for faults.
 func (s *Service) Provider() *provider.Provider { return s.provider }
@@ -220,16 +220,16 @@ func (s *Service) Handler() fasthttp.RequestHandler {
 			s.hop.ServeInterval(ctx)
 		case wire.PathLedgerReset:
 			if !ctx.IsPost() {
-				targets.WriteError(ctx, fasthttp.StatusMethodNotAllowed, "use POST")
+				svc.WriteError(ctx, fasthttp.StatusMethodNotAllowed, "use POST")
 				return
 			}
 			if err := s.ledger.Reset(); err != nil {
-				targets.WriteError(ctx, fasthttp.StatusInternalServerError, err.Error())
+				svc.WriteError(ctx, fasthttp.StatusInternalServerError, err.Error())
 				return
 			}
-			targets.WriteJSON(ctx, fasthttp.StatusOK, s.ledger.Counts())
+			svc.WriteJSON(ctx, fasthttp.StatusOK, s.ledger.Counts())
 		case wire.PathStats:
-			targets.WriteJSON(ctx, fasthttp.StatusOK, s.Stats())
+			svc.WriteJSON(ctx, fasthttp.StatusOK, s.Stats())
 		case wire.PathProvider:
 			s.serveProvider(ctx)
 		case wire.PathHealth:
@@ -237,7 +237,7 @@ func (s *Service) Handler() fasthttp.RequestHandler {
 			ctx.SetBodyString("ok\n")
 		default:
 			if !s.serveReceiver(ctx) {
-				targets.WriteError(ctx, fasthttp.StatusNotFound, "no such path")
+				svc.WriteError(ctx, fasthttp.StatusNotFound, "no such path")
 			}
 		}
 	}
@@ -246,7 +246,7 @@ func (s *Service) Handler() fasthttp.RequestHandler {
 func (s *Service) serveNotify(ctx *fasthttp.RequestCtx) {
 	notifIn := time.Now().UnixNano()
 	var r wire.Reaction
-	if !targets.DecodeReaction(ctx, &r) {
+	if !svc.DecodeReaction(ctx, &r) {
 		s.http.bad.Add(1)
 		return
 	}
@@ -266,33 +266,33 @@ func (s *Service) serveNotify(ctx *fasthttp.RequestCtx) {
 		ctx.SetStatusCode(fasthttp.StatusOK)
 	case errors.Is(err, provider.ErrOutage):
 		s.http.outage.Add(1)
-		targets.WriteError(ctx, fasthttp.StatusServiceUnavailable, err.Error())
+		svc.WriteError(ctx, fasthttp.StatusServiceUnavailable, err.Error())
 	case errors.Is(err, context.DeadlineExceeded):
 		s.http.timeout.Add(1)
-		targets.WriteError(ctx, fasthttp.StatusGatewayTimeout, err.Error())
+		svc.WriteError(ctx, fasthttp.StatusGatewayTimeout, err.Error())
 	default:
 		s.http.failed.Add(1)
-		targets.WriteError(ctx, fasthttp.StatusBadGateway, err.Error())
+		svc.WriteError(ctx, fasthttp.StatusBadGateway, err.Error())
 	}
 }
 
 func (s *Service) serveLedger(ctx *fasthttp.RequestCtx) {
 	snap, err := s.ledger.Snapshot()
 	if err != nil {
-		targets.WriteError(ctx, fasthttp.StatusInternalServerError, err.Error())
+		svc.WriteError(ctx, fasthttp.StatusInternalServerError, err.Error())
 		return
 	}
-	targets.WriteJSON(ctx, fasthttp.StatusOK, snap)
+	svc.WriteJSON(ctx, fasthttp.StatusOK, snap)
 }
 
 func (s *Service) serveInterval(ctx *fasthttp.RequestCtx) {
 	h := s.ledger.Interval()
 	enc, err := h.Encode(hdrV2)
 	if err != nil {
-		targets.WriteError(ctx, fasthttp.StatusInternalServerError, err.Error())
+		svc.WriteError(ctx, fasthttp.StatusInternalServerError, err.Error())
 		return
 	}
-	targets.WriteJSON(ctx, fasthttp.StatusOK, wire.LedgerInterval{Counts: s.ledger.Counts(), NotifyHist: string(enc)})
+	svc.WriteJSON(ctx, fasthttp.StatusOK, wire.LedgerInterval{Counts: s.ledger.Counts(), NotifyHist: string(enc)})
 }
 
 func (s *Service) serveProvider(ctx *fasthttp.RequestCtx) {
@@ -301,17 +301,17 @@ func (s *Service) serveProvider(ctx *fasthttp.RequestCtx) {
 		dec := json.NewDecoder(bytesReader(ctx.PostBody()))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&sw); err != nil {
-			targets.WriteError(ctx, fasthttp.StatusBadRequest, "provider switches: "+err.Error()+`; want {"outage":bool,"slowdown":factor,"delay":"100ms","error_rate":0..1}`)
+			svc.WriteError(ctx, fasthttp.StatusBadRequest, "provider switches: "+err.Error()+`; want {"outage":bool,"slowdown":factor,"delay":"100ms","error_rate":0..1}`)
 			return
 		}
 		if err := s.provider.Set(sw); err != nil {
-			targets.WriteError(ctx, fasthttp.StatusBadRequest, err.Error())
+			svc.WriteError(ctx, fasthttp.StatusBadRequest, err.Error())
 			return
 		}
 		st := s.provider.State()
 		s.cfg.Log.Info("provider switches set", "outage", st.Outage, "slowdown", st.Slowdown, "delay", st.Delay, "error_rate", st.ErrorRate)
 	}
-	targets.WriteJSON(ctx, fasthttp.StatusOK, s.provider.State())
+	svc.WriteJSON(ctx, fasthttp.StatusOK, s.provider.State())
 }
 
 // Stats is the answer to GET /v1/stats.

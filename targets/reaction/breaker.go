@@ -8,7 +8,7 @@ import (
 	"github.com/sony/gobreaker/v2"
 	"github.com/valyala/fasthttp"
 
-	"github.com/commbench/commbench/targets"
+	"github.com/commbench/commbench/targets/svc"
 	"github.com/commbench/commbench/targets/wire"
 )
 
@@ -19,7 +19,7 @@ type breakerCounts struct{ opened, rejected atomic.Int64 }
 // refused reports whether err is the breaker refusing a call, and counts
 // it.
 func (bc *breakerCounts) refused(err error) bool {
-	if targets.Refused(err) {
+	if svc.Refused(err) {
 		bc.rejected.Add(1)
 		return true
 	}
@@ -27,9 +27,9 @@ func (bc *breakerCounts) refused(err error) bool {
 }
 
 // newBreaker returns the circuit breaker hybrid and sync --breaker share
-// (targets.NewBreaker); its trips are counted in bc.
+// (svc.NewBreaker); its trips are counted in bc.
 func newBreaker(cfg Config, bc *breakerCounts) *gobreaker.CircuitBreaker[outcome] {
-	return targets.NewBreaker[outcome]("notify", cfg.TripFailures, cfg.OpenFor, cfg.Log, func() { bc.opened.Add(1) })
+	return svc.NewBreaker[outcome]("notify", cfg.TripFailures, cfg.OpenFor, cfg.Log, func() { bc.opened.Add(1) })
 }
 
 // breakerNotifier is sync with a circuit breaker (--breaker): every failed

@@ -17,7 +17,7 @@ import (
 	"github.com/valyala/fasthttp/fasthttputil"
 
 	"github.com/commbench/commbench/pattern"
-	"github.com/commbench/commbench/targets"
+	"github.com/commbench/commbench/targets/svc"
 	"github.com/commbench/commbench/targets/wire"
 )
 
@@ -35,7 +35,7 @@ func TestClassify(t *testing.T) {
 		{"anything else", errors.New("boom"), 502},
 	}
 	for _, tt := range tests {
-		if got := targets.Classify(tt.have); got != tt.want {
+		if got := svc.Classify(tt.have); got != tt.want {
 			t.Errorf("%s: got %d, want %d", tt.name, got, tt.want)
 		}
 	}

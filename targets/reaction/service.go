@@ -18,7 +18,7 @@ import (
 
 	"github.com/commbench/commbench/broker/kafkasec"
 	"github.com/commbench/commbench/pattern"
-	"github.com/commbench/commbench/targets"
+	"github.com/commbench/commbench/targets/svc"
 	"github.com/commbench/commbench/targets/wire"
 )
 
@@ -177,7 +177,8 @@ type Service struct {
 }
 
 type counters struct {
-	received, bad, syncOK, asyncOK, status502, status503, status504, inFlight, retried atomic.Int64
+	received, bad, syncOK, asyncOK, inFlight, retried atomic.Int64
+	failed                                            svc.StatusCounts // 502, 503, 504
 }
 
 // New returns a service for cfg.Mode.
@@ -224,24 +225,24 @@ func (s *Service) Handler() fasthttp.RequestHandler {
 		case wire.PathReactions:
 			s.serveReaction(ctx)
 		case wire.PathStats:
-			targets.WriteJSON(ctx, fasthttp.StatusOK, s.Stats())
+			svc.WriteJSON(ctx, fasthttp.StatusOK, s.Stats())
 		case wire.PathHealth:
 			ctx.SetStatusCode(fasthttp.StatusOK)
 			ctx.SetBodyString("ok\n")
 		default:
-			targets.WriteError(ctx, fasthttp.StatusNotFound, "no such path")
+			svc.WriteError(ctx, fasthttp.StatusNotFound, "no such path")
 		}
 	}
 }
 
 // bufPool holds reaction encodings; a body is small and bounded.
-var bufPool = targets.NewBufPool()
+var bufPool = svc.NewBufPool()
 
 func (s *Service) serveReaction(ctx *fasthttp.RequestCtx) {
 	tr := trace{apiIn: time.Now().UnixNano()}
 	s.counts.received.Add(1)
 	var r wire.Reaction
-	if !targets.DecodeReaction(ctx, &r) {
+	if !svc.DecodeReaction(ctx, &r) {
 		s.counts.bad.Add(1)
 		return
 	}
@@ -268,15 +269,11 @@ func (s *Service) serveReaction(ctx *fasthttp.RequestCtx) {
 		s.counts.syncOK.Add(1)
 	case fasthttp.StatusAccepted:
 		s.counts.asyncOK.Add(1)
-	case fasthttp.StatusBadGateway:
-		s.counts.status502.Add(1)
-	case fasthttp.StatusServiceUnavailable:
-		s.counts.status503.Add(1)
-	case fasthttp.StatusGatewayTimeout:
-		s.counts.status504.Add(1)
+	default:
+		s.counts.failed.Count(o.status)
 	}
 	if o.err != nil {
-		targets.WriteError(ctx, o.status, o.err.Error())
+		svc.WriteError(ctx, o.status, o.err.Error())
 		return
 	}
 	ctx.SetStatusCode(o.status)
@@ -291,11 +288,9 @@ type Stats struct {
 	Retried  int64           `json:"retried"` // ids seen before
 	SyncOK   int64           `json:"accepted_sync"`
 	AsyncOK  int64           `json:"accepted_async"`
-	S502     int64           `json:"status_502"`
-	S503     int64           `json:"status_503"`
-	S504     int64           `json:"status_504"`
-	InFlight int64           `json:"in_flight"`
-	Breaker  string          `json:"breaker,omitempty"`
+	svc.Statuses
+	InFlight int64  `json:"in_flight"`
+	Breaker  string `json:"breaker,omitempty"`
 	// BreakerOpened counts the breaker's trips, BreakerRejected the calls
 	// it refused (sync: answered 503 at once; hybrid: sent to Kafka).
 	BreakerOpened   int64 `json:"breaker_opened,omitempty"`
@@ -318,9 +313,7 @@ func (s *Service) Stats() Stats {
 		Retried:  s.counts.retried.Load(),
 		SyncOK:   s.counts.syncOK.Load(),
 		AsyncOK:  s.counts.asyncOK.Load(),
-		S502:     s.counts.status502.Load(),
-		S503:     s.counts.status503.Load(),
-		S504:     s.counts.status504.Load(),
+		Statuses: s.counts.failed.Load(),
 		InFlight: s.counts.inFlight.Load(),
 		Breaker:  s.notifier.breaker(),
 

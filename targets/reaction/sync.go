@@ -8,7 +8,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/commbench/commbench/targets"
+	"github.com/commbench/commbench/targets/svc"
 	"github.com/commbench/commbench/targets/wire"
 )
 
@@ -27,7 +27,7 @@ func newSyncNotifier(cfg Config) (*syncNotifier, error) {
 		return nil, fmt.Errorf("notify URL %q: want http://host:port", cfg.NotifyURL)
 	}
 	return &syncNotifier{
-		client:  targets.NewHostClient(u.Host, "commbench-reaction", cfg.MaxConns, cfg.ConnWait, cfg.Timeout),
+		client:  svc.NewHostClient(u.Host, "commbench-reaction", cfg.MaxConns, cfg.ConnWait, cfg.Timeout),
 		uri:     "http://" + u.Host + wire.PathNotify,
 		timeout: cfg.Timeout,
 	}, nil
@@ -57,7 +57,7 @@ func (n *syncNotifier) call(tr trace, body []byte, deadline time.Time) outcome {
 	req.Header.SetBytesV(wire.HeaderStamps, wire.AppendStamps(st[:0], tr.apiIn, time.Now().UnixNano()))
 	err := n.client.DoDeadline(req, resp, deadline)
 	if err != nil {
-		return outcome{status: targets.Classify(err), path: "sync", err: fmt.Errorf("notify: %w", err)}
+		return outcome{status: svc.Classify(err), path: "sync", err: fmt.Errorf("notify: %w", err)}
 	}
 	switch code := resp.StatusCode(); code {
 	case fasthttp.StatusOK:

@@ -1,6 +1,6 @@
 // Package relay is a service in the middle of a chain (A→B→C→…→D): it
 // passes each reaction on to the next hop unchanged, with its trace context
-// and stamps, and measures the calls it handles (targets.HopMeter). Sync
+// and stamps, and measures the calls it handles (svc.HopMeter). Sync
 // (sync.go), it serves POST /v1/notify and calls the next hop's, optionally
 // through a circuit breaker; async (async.go), it is a consumer group on one
 // topic that produces each message to the next hop's topic.
@@ -21,8 +21,8 @@ import (
 
 	"github.com/commbench/commbench/broker/kafkasec"
 	"github.com/commbench/commbench/pattern"
-	"github.com/commbench/commbench/targets"
 	"github.com/commbench/commbench/targets/kafkagroup"
+	"github.com/commbench/commbench/targets/svc"
 	"github.com/commbench/commbench/targets/wire"
 )
 
@@ -189,7 +189,7 @@ func (c Config) Validate() error {
 // Service is a relay.
 type Service struct {
 	cfg    Config
-	hop    *targets.HopMeter
+	hop    *svc.HopMeter
 	counts counters
 
 	// sync
@@ -208,8 +208,9 @@ type Service struct {
 }
 
 type counters struct {
-	received, bad, ok, duplicate, status502, status503, status504, rejected, inFlight atomic.Int64
-	forwarded, produceErrors, produceRetries                                          atomic.Int64
+	received, bad, ok, duplicate, rejected, inFlight atomic.Int64
+	forwarded, produceErrors, produceRetries         atomic.Int64
+	failed                                           svc.StatusCounts // 502, 503 (rejected ones included), 504
 }
 
 // New returns a relay for cfg.Mode; sync, serve Handler; async, serve
@@ -219,7 +220,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	s := &Service{cfg: cfg, hop: targets.NewHopMeter()}
+	s := &Service{cfg: cfg, hop: svc.NewHopMeter()}
 	if cfg.Mode.HasSyncPath() {
 		s.newClient()
 		if cfg.Breaker {
@@ -234,7 +235,7 @@ func New(cfg Config) (*Service, error) {
 }
 
 // Hop returns the relay's hop meter.
-func (s *Service) Hop() *targets.HopMeter { return s.hop }
+func (s *Service) Hop() *svc.HopMeter { return s.hop }
 
 // Close releases the HTTP connections (sync) or flushes the Kafka writer
 // (async), giving up when ctx is done.
@@ -258,38 +259,36 @@ func (s *Service) Handler() fasthttp.RequestHandler {
 		switch string(ctx.Path()) {
 		case wire.PathNotify:
 			if !s.cfg.Mode.HasSyncPath() {
-				targets.WriteError(ctx, fasthttp.StatusNotFound, fmt.Sprintf("relay %s is async: it consumes %s", s.cfg.Name, s.cfg.InTopic))
+				svc.WriteError(ctx, fasthttp.StatusNotFound, fmt.Sprintf("relay %s is async: it consumes %s", s.cfg.Name, s.cfg.InTopic))
 				return
 			}
 			s.serveNotify(ctx)
 		case wire.PathHopInterval:
 			s.hop.ServeInterval(ctx)
 		case wire.PathStats:
-			targets.WriteJSON(ctx, fasthttp.StatusOK, s.Stats())
+			svc.WriteJSON(ctx, fasthttp.StatusOK, s.Stats())
 		case wire.PathHealth:
 			ctx.SetStatusCode(fasthttp.StatusOK)
 			ctx.SetBodyString("ok\n")
 		default:
-			targets.WriteError(ctx, fasthttp.StatusNotFound, "no such path")
+			svc.WriteError(ctx, fasthttp.StatusNotFound, "no such path")
 		}
 	}
 }
 
 // Stats is the answer to GET /v1/stats.
 type Stats struct {
-	Name     string          `json:"name"`
-	Mode     pattern.Pattern `json:"mode"`
-	Received int64           `json:"received"`
-	Bad      int64           `json:"bad_request"`
-	OK       int64           `json:"ok"`
-	Dup      int64           `json:"duplicate"` // 200s the next hop marked duplicate
-	S502     int64           `json:"status_502"`
-	S503     int64           `json:"status_503"` // rejected ones included
-	S504     int64           `json:"status_504"`
-	Rejected int64           `json:"rejected"` // refused by the open circuit breaker
-	InFlight int64           `json:"in_flight"`
-	Breaker  string          `json:"breaker,omitempty"`
-	Consumer *ConsumerStats  `json:"consumer,omitempty"`
+	Name         string          `json:"name"`
+	Mode         pattern.Pattern `json:"mode"`
+	Received     int64           `json:"received"`
+	Bad          int64           `json:"bad_request"`
+	OK           int64           `json:"ok"`
+	Dup          int64           `json:"duplicate"` // 200s the next hop marked duplicate
+	svc.Statuses                 // S503 includes the rejected ones
+	Rejected     int64           `json:"rejected"` // refused by the open circuit breaker
+	InFlight     int64           `json:"in_flight"`
+	Breaker      string          `json:"breaker,omitempty"`
+	Consumer     *ConsumerStats  `json:"consumer,omitempty"`
 }
 
 // ConsumerStats are an async relay's counters.
@@ -312,9 +311,7 @@ func (s *Service) Stats() Stats {
 		Bad:      s.counts.bad.Load(),
 		OK:       s.counts.ok.Load(),
 		Dup:      s.counts.duplicate.Load(),
-		S502:     s.counts.status502.Load(),
-		S503:     s.counts.status503.Load(),
-		S504:     s.counts.status504.Load(),
+		Statuses: s.counts.failed.Load(),
 		Rejected: s.counts.rejected.Load(),
 		InFlight: s.counts.inFlight.Load(),
 	}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/commbench/commbench/targets"
+	"github.com/commbench/commbench/targets/svc"
 	"github.com/commbench/commbench/targets/wire"
 )
 
@@ -17,13 +17,13 @@ import (
 func (s *Service) newClient() {
 	u, _ := url.Parse(s.cfg.NextURL) // checked by Validate
 	s.uri = "http://" + u.Host + wire.PathNotify
-	s.client = targets.NewHostClient(u.Host, "commbench-relay-"+s.cfg.Name, s.cfg.MaxConns, s.cfg.ConnWait, s.cfg.Timeout)
+	s.client = svc.NewHostClient(u.Host, "commbench-relay-"+s.cfg.Name, s.cfg.MaxConns, s.cfg.ConnWait, s.cfg.Timeout)
 }
 
-// newBreaker sets the circuit breaker (targets.NewBreaker, as the reaction
+// newBreaker sets the circuit breaker (svc.NewBreaker, as the reaction
 // service's); its trips and state go to the hop meter.
 func (s *Service) newBreaker() {
-	s.cb = targets.NewBreaker[outcome]("relay "+s.cfg.Name, s.cfg.TripFailures, s.cfg.OpenFor, s.cfg.Log, s.hop.Opened)
+	s.cb = svc.NewBreaker[outcome]("relay "+s.cfg.Name, s.cfg.TripFailures, s.cfg.OpenFor, s.cfg.Log, s.hop.Opened)
 	s.hop.SetBreaker(func() string { return s.cb.State().String() })
 }
 
@@ -47,7 +47,7 @@ func (s *Service) serveNotify(ctx *fasthttp.RequestCtx) {
 	var o outcome
 	defer func() { s.hop.Observe(start, ctx.Response.StatusCode() != fasthttp.StatusOK) }()
 	var r wire.Reaction
-	if !targets.DecodeReaction(ctx, &r) {
+	if !svc.DecodeReaction(ctx, &r) {
 		s.counts.bad.Add(1)
 		return
 	}
@@ -64,28 +64,22 @@ func (s *Service) serveNotify(ctx *fasthttp.RequestCtx) {
 			}
 			return o, nil
 		})
-		if targets.Refused(err) {
+		if svc.Refused(err) {
 			s.hop.Reject()
 			s.counts.rejected.Add(1)
 			o = outcome{status: fasthttp.StatusServiceUnavailable, err: fmt.Errorf("relay %s: circuit open", s.cfg.Name)}
 		}
 	}
-	switch o.status {
-	case fasthttp.StatusOK:
+	if o.status == fasthttp.StatusOK {
 		s.counts.ok.Add(1)
 		if o.duplicate {
 			s.counts.duplicate.Add(1)
 			ctx.Response.Header.Set(wire.HeaderDuplicate, "1")
 		}
-	case fasthttp.StatusBadGateway:
-		s.counts.status502.Add(1)
-	case fasthttp.StatusServiceUnavailable:
-		s.counts.status503.Add(1)
-	case fasthttp.StatusGatewayTimeout:
-		s.counts.status504.Add(1)
 	}
+	s.counts.failed.Count(o.status)
 	if o.err != nil {
-		targets.WriteError(ctx, o.status, o.err.Error())
+		svc.WriteError(ctx, o.status, o.err.Error())
 		return
 	}
 	ctx.SetStatusCode(o.status)
@@ -95,7 +89,7 @@ func (s *Service) serveNotify(ctx *fasthttp.RequestCtx) {
 // traceparent and stamps headers exactly as they came (the stamps are A's:
 // a relay's time is in the queue hop, as the wire's is), and maps the
 // answer: 200, 503 and 504 as they are, anything else 502; a transport
-// error as targets.Classify says.
+// error as svc.Classify says.
 func (s *Service) forward(ctx *fasthttp.RequestCtx) outcome {
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
@@ -114,7 +108,7 @@ func (s *Service) forward(ctx *fasthttp.RequestCtx) outcome {
 	req.SetBodyRaw(ctx.PostBody())
 	err := s.client.DoDeadline(req, resp, time.Now().Add(s.cfg.Timeout))
 	if err != nil {
-		return outcome{status: targets.Classify(err), err: fmt.Errorf("relay %s: next hop: %w", s.cfg.Name, err)}
+		return outcome{status: svc.Classify(err), err: fmt.Errorf("relay %s: next hop: %w", s.cfg.Name, err)}
 	}
 	switch code := resp.StatusCode(); code {
 	case fasthttp.StatusOK:

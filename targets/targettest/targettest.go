@@ -11,7 +11,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/commbench/commbench/targets"
+	"github.com/commbench/commbench/targets/svc"
 	"github.com/commbench/commbench/targets/wire"
 )
 
@@ -25,7 +25,7 @@ func Serve(t testing.TB, h fasthttp.RequestHandler) string {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- targets.Serve(ctx, ln, targets.NewServer("test", h), 5*time.Second) }()
+	go func() { done <- svc.Serve(ctx, ln, svc.NewServer("test", h), 5*time.Second) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {

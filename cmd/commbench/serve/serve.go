@@ -23,12 +23,12 @@ import (
 
 	"github.com/commbench/commbench/cmd/commbench/cli"
 	"github.com/commbench/commbench/pattern"
-	"github.com/commbench/commbench/targets"
 	"github.com/commbench/commbench/targets/ledger"
 	"github.com/commbench/commbench/targets/notification"
 	"github.com/commbench/commbench/targets/provider"
 	"github.com/commbench/commbench/targets/reaction"
 	"github.com/commbench/commbench/targets/relay"
+	"github.com/commbench/commbench/targets/svc"
 )
 
 // Main runs 'commbench serve' with args, the arguments after "serve"
@@ -76,7 +76,7 @@ func serveReaction(args []string) error {
 		mode    = fs.String("mode", "sync", "pattern: sync|async|hybrid")
 		addr    = fs.String("listen", "127.0.0.1:8080", "address to serve on (port 0 picks a free one)")
 		brokers = brokersFlag(env.Brokers)
-		grace   = fs.Duration("grace", targets.DefaultGrace, "graceful shutdown bound")
+		grace   = fs.Duration("grace", svc.DefaultGrace, "graceful shutdown bound")
 	)
 	fs.StringVar(&cfg.NotifyURL, "notify-url", "http://127.0.0.1:8081", "the notification service (sync, hybrid)")
 	fs.Var(&brokers, "brokers", "Kafka bootstrap addresses host:port,... (async, hybrid; default $KAFKA_BROKERS)")
@@ -103,7 +103,7 @@ func serveReaction(args []string) error {
 	}
 	cfg.Mode, cfg.Brokers, cfg.TripFailures = m, brokers, uint32(*trip)
 	cfg.Log = newLogger("reaction")
-	svc, err := reaction.New(cfg)
+	service, err := reaction.New(cfg)
 	if err != nil {
 		return usageErr(err, "run 'commbench serve reaction -h' for the flags")
 	}
@@ -115,10 +115,10 @@ func serveReaction(args []string) error {
 	defer stop()
 	cfg.Log.Info("listening", "mode", m, "addr", "http://"+ln.Addr().String(), "notify_url", cfg.NotifyURL, "brokers", brokers.String(), "topic", cfg.Topic, "breaker", cfg.Breaker || m.AlwaysBreaks())
 	fmt.Printf("LISTEN=%s\n", ln.Addr())
-	err = targets.Serve(ctx, ln, targets.NewServer("commbench-reaction", svc.Handler()), *grace)
+	err = svc.Serve(ctx, ln, svc.NewServer("commbench-reaction", service.Handler()), *grace)
 	cctx, cancel := context.WithTimeout(context.Background(), *grace)
 	defer cancel()
-	return errors.Join(err, svc.Close(cctx))
+	return errors.Join(err, service.Close(cctx))
 }
 
 func serveRelay(args []string) error {
@@ -129,7 +129,7 @@ func serveRelay(args []string) error {
 		mode    = fs.String("mode", "sync", "how to reach the next hop: sync (HTTP) or async (Kafka)")
 		addr    = fs.String("listen", "127.0.0.1:8082", "address to serve on (port 0 picks a free one)")
 		brokers = brokersFlag(env.Brokers)
-		grace   = fs.Duration("grace", targets.DefaultGrace, "graceful shutdown bound")
+		grace   = fs.Duration("grace", svc.DefaultGrace, "graceful shutdown bound")
 	)
 	fs.StringVar(&cfg.Name, "name", relay.DefaultName, "the hop's name in logs and errors: B, C, ...")
 	fs.StringVar(&cfg.NextURL, "next-url", "", "sync: the next hop, a relay or the notification service, e.g. http://127.0.0.1:8081")
@@ -162,7 +162,7 @@ func serveRelay(args []string) error {
 	}
 	cfg.Mode, cfg.Brokers, cfg.TripFailures = m, brokers, uint32(*trip)
 	cfg.Log = newLogger("relay").With("hop", cfg.Name)
-	svc, err := relay.New(cfg)
+	service, err := relay.New(cfg)
 	if err != nil {
 		return usageErr(err, "run 'commbench serve relay -h' for the flags")
 	}
@@ -182,13 +182,13 @@ func serveRelay(args []string) error {
 	var wg sync.WaitGroup
 	var consumeErr error
 	if m.UsesKafka() {
-		wg.Go(func() { consumeErr = svc.Consume(ctx, *grace) })
+		wg.Go(func() { consumeErr = service.Consume(ctx, *grace) })
 	}
-	err = targets.Serve(ctx, ln, targets.NewServer("commbench-relay", svc.Handler()), *grace)
+	err = svc.Serve(ctx, ln, svc.NewServer("commbench-relay", service.Handler()), *grace)
 	wg.Wait() // the messages in flight are produced (or cut off) before the writer is flushed
 	cctx, cancel := context.WithTimeout(context.Background(), *grace)
 	defer cancel()
-	return errors.Join(err, consumeErr, svc.Close(cctx))
+	return errors.Join(err, consumeErr, service.Close(cctx))
 }
 
 func serveNotification(args []string) error {
@@ -198,7 +198,7 @@ func serveNotification(args []string) error {
 		cfg     notification.Config
 		addr    = fs.String("listen", "127.0.0.1:8081", "address to serve on (port 0 picks a free one)")
 		brokers = brokersFlag(env.Brokers)
-		grace   = fs.Duration("grace", targets.DefaultGrace, "graceful shutdown bound")
+		grace   = fs.Duration("grace", svc.DefaultGrace, "graceful shutdown bound")
 	)
 	fs.Var(&brokers, "brokers", "Kafka bootstrap addresses host:port,...; none: HTTP only (default $KAFKA_BROKERS)")
 	fs.StringVar(&cfg.Topic, "topic", notification.DefaultTopic, "reactions topic")
@@ -224,14 +224,14 @@ func serveNotification(args []string) error {
 	cfg.Security = env.Kafka
 	cfg.Brokers = brokers
 	cfg.Log = newLogger("notification")
-	svc, err := notification.New(cfg)
+	service, err := notification.New(cfg)
 	if err != nil {
 		if errors.Is(err, ledger.ErrJournal) {
 			return usageErr(err, "check --ledger-file")
 		}
 		return usageErr(err, "run 'commbench serve notification -h' for the flags")
 	}
-	defer svc.Close()
+	defer service.Close()
 	ln, err := listen(*addr, "listen")
 	if err != nil {
 		return err
@@ -244,9 +244,9 @@ func serveNotification(args []string) error {
 	var wg sync.WaitGroup
 	var consumeErr error
 	if len(cfg.Brokers) > 0 {
-		wg.Go(func() { consumeErr = svc.Consume(ctx, *grace) })
+		wg.Go(func() { consumeErr = service.Consume(ctx, *grace) })
 	}
-	err = targets.Serve(ctx, ln, targets.NewServer("commbench-notification", svc.Handler()), *grace)
+	err = svc.Serve(ctx, ln, svc.NewServer("commbench-notification", service.Handler()), *grace)
 	wg.Wait()
 	return errors.Join(err, consumeErr)
 }

@@ -24,11 +24,11 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/commbench/commbench/pattern"
-	"github.com/commbench/commbench/targets"
 	"github.com/commbench/commbench/targets/ledger"
 	"github.com/commbench/commbench/targets/notification"
 	"github.com/commbench/commbench/targets/provider"
 	"github.com/commbench/commbench/targets/reaction"
+	"github.com/commbench/commbench/targets/svc"
 	"github.com/commbench/commbench/targets/wire"
 )
 
@@ -73,7 +73,7 @@ func newSender(cfg reaction.Config) (reaction.Notifier, error) {
 		return nil, fmt.Errorf("notify URL %q: want http://host:port", cfg.NotifyURL)
 	}
 	return &sender{
-		client:  targets.NewHostClient(u.Host, "commbench-direct", cfg.MaxConns, cfg.ConnWait, cfg.Timeout),
+		client:  svc.NewHostClient(u.Host, "commbench-direct", cfg.MaxConns, cfg.ConnWait, cfg.Timeout),
 		uri:     "http://" + u.Host + Path,
 		timeout: cfg.Timeout,
 	}, nil
@@ -93,7 +93,7 @@ func (s *sender) Notify(r *wire.Reaction, tr reaction.Trace, body []byte) reacti
 	req.Header.SetBytesV(wire.HeaderStamps, wire.AppendStamps(nil, tr.APIIn, time.Now().UnixNano()))
 	req.SetBodyRaw(body)
 	if err := s.client.DoDeadline(req, resp, time.Now().Add(s.timeout)); err != nil {
-		return reaction.Outcome{Status: targets.Classify(err), Path: "sync", Err: fmt.Errorf("direct: %w", err)}
+		return reaction.Outcome{Status: svc.Classify(err), Path: "sync", Err: fmt.Errorf("direct: %w", err)}
 	}
 	if code := resp.StatusCode(); code != fasthttp.StatusOK {
 		return reaction.Outcome{Status: fasthttp.StatusBadGateway, Path: "sync", Err: fmt.Errorf("direct: the receiver answered %d: %s", code, resp.Body())}
@@ -107,23 +107,23 @@ func (s *sender) Close(context.Context) error {
 	return nil
 }
 
-func newReceiver(svc *notification.Service) (notification.Receiver, error) {
-	Service.Store(svc)
+func newReceiver(ns *notification.Service) (notification.Receiver, error) {
+	Service.Store(ns)
 	return notification.Receiver{
 		Path: Path,
 		Handler: func(ctx *fasthttp.RequestCtx) {
 			notifIn := time.Now().UnixNano()
 			if string(ctx.Request.Header.Peek(Header)) != "1" {
-				targets.WriteError(ctx, fasthttp.StatusBadRequest, "not marked "+Header)
+				svc.WriteError(ctx, fasthttp.StatusBadRequest, "not marked "+Header)
 				return
 			}
 			var r wire.Reaction
-			if !targets.DecodeReaction(ctx, &r) {
+			if !svc.DecodeReaction(ctx, &r) {
 				return
 			}
 			Received.Add(1)
 			apiIn, handoff, _ := wire.ParseStamps(ctx.Request.Header.Peek(wire.HeaderStamps))
-			dup, err := svc.Notify(context.Background(), &r, ledger.Stamps{APIIn: apiIn, Handoff: handoff, NotifIn: notifIn})
+			dup, err := ns.Notify(context.Background(), &r, ledger.Stamps{APIIn: apiIn, Handoff: handoff, NotifIn: notifIn})
 			switch {
 			case err == nil:
 				if dup {
@@ -131,11 +131,11 @@ func newReceiver(svc *notification.Service) (notification.Receiver, error) {
 				}
 				ctx.SetStatusCode(fasthttp.StatusOK)
 			case errors.Is(err, provider.ErrOutage):
-				targets.WriteError(ctx, fasthttp.StatusServiceUnavailable, err.Error())
+				svc.WriteError(ctx, fasthttp.StatusServiceUnavailable, err.Error())
 			case errors.Is(err, context.DeadlineExceeded):
-				targets.WriteError(ctx, fasthttp.StatusGatewayTimeout, err.Error())
+				svc.WriteError(ctx, fasthttp.StatusGatewayTimeout, err.Error())
 			default:
-				targets.WriteError(ctx, fasthttp.StatusBadGateway, err.Error())
+				svc.WriteError(ctx, fasthttp.StatusBadGateway, err.Error())
 			}
 		},
 		Stats: func() any { return map[string]int64{"received": Received.Load()} },

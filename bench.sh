@@ -227,40 +227,14 @@ run_claims() {
   [ ${#ran[@]} -gt 0 ] || die "no claims profile found in profiles/"
 }
 
-# gate_base is the commit the side-by-side gate compares with: the merge
-# base of HEAD and the default branch (origin's, else main).
-gate_base() {
-  local cand
-  for cand in $(git symbolic-ref -q --short refs/remotes/origin/HEAD 2>/dev/null) origin/main main; do
-    if git rev-parse --verify -q "$cand^{commit}" >/dev/null; then
-      git merge-base HEAD "$cand" && return 0
-    fi
-  done
-  return 1
-}
-
-# run_gate: with a committed reports/baseline.json (and no --against), the
-# ci profile compared with it; otherwise this working tree against the
-# merge base with the default branch, side by side (commbench gate --against).
-# Exit 0 pass, 1 regression, 2 usage, 3 inconclusive (the head does not
-# build, a run failed, a pattern was not valid).
+# run_gate builds this tree and calls commbench gate, which picks the mode:
+# with a committed reports/baseline.json (and no --against), a ci run
+# compared with it; otherwise this tree against the merge base with the
+# default branch, side by side. Exit 0 pass, 1 regression, 2 usage, 3
+# inconclusive (the head does not build, a run failed, a pattern was not
+# valid).
 run_gate() {
-  local arg side=
-  for arg in "$@"; do
-    case "$arg" in --against|--against=*|--base-exe|--base-exe=*|--self-test) side=1 ;; esac
-  done
-  if [ -z "$side" ] && [ -f reports/baseline.json ]; then
-    build || { say "inconclusive: the head does not build (see above)"; exit 3; }
-    "$BIN" run --profile ci || { rc=$?; say "inconclusive: the ci run failed (exit $rc): nothing to gate"; exit 3; }
-    exec "$BIN" gate --baseline reports/baseline.json "$@" reports/latest
-  fi
   build || { say "inconclusive: the head does not build (see above); nothing was compared"; exit 3; }
-  if [ -z "$side" ]; then
-    local base
-    base=$(gate_base) || die "no default branch to gate against (origin/main or main): pass --against REF; in CI check out with fetch-depth: 0"
-    say "gate: this tree against $base, the merge base with the default branch"
-    set -- --against "$base" "$@"
-  fi
   exec "$BIN" gate "$@"
 }
 

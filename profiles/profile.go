@@ -8,6 +8,7 @@ package profiles
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -83,6 +84,24 @@ type Variant struct {
 // Runs reports whether the variant runs pattern pt.
 func (v Variant) Runs(pt pattern.Pattern) bool {
 	return len(v.Patterns) == 0 || slices.Contains(v.Patterns, pt)
+}
+
+// OnlyPatterns replaces p's patterns with those of list, comma-separated
+// (what --patterns gives); an empty list keeps them.
+func (p *Profile) OnlyPatterns(list string) error {
+	if list == "" {
+		return nil
+	}
+	var pts []pattern.Pattern
+	for _, s := range strings.Split(list, ",") {
+		pt, err := pattern.Parse(strings.TrimSpace(s))
+		if err != nil {
+			return err
+		}
+		pts = append(pts, pt)
+	}
+	p.Patterns = pts
+	return nil
 }
 
 // Apply returns a copy of p whose services have v's knobs, with the

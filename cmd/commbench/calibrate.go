@@ -142,6 +142,14 @@ func writeCalibration(path string, c any) error {
 	return nil
 }
 
+func writeJSON(file string, v any) error {
+	data, err := json.MarshalIndent(v, "", " ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(file, append(data, '\n'), 0o644)
+}
+
 // startNullChild starts 'commbench calibrate --serve-null' and returns the
 // URL it serves and a function that stops it.
 func startNullChild(delay time.Duration) (target string, done func(), err error) {

@@ -31,12 +31,18 @@ func init() {
 const baselineHint = "make one with ./bench.sh baseline (a fresh run of the ci profile, copied to reports/baseline.json) and commit it"
 
 // cmdGate is commbench gate: --against REF (or --base-exe FILE, or
-// --self-test) runs the base and the head side by side (gate_pair.go);
-// --baseline FILE RUN_DIR compares a run with a committed baseline.
+// --self-test) runs the base and the head side by side (gate/pairrun);
+// --baseline FILE RUN_DIR compares a run with a committed baseline; no
+// mode at all picks one (gateDefault).
 func cmdGate(args []string) error {
 	f, runArg, err := parseGateFlags(args)
 	if err != nil {
 		return err
+	}
+	if f.auto {
+		if runArg, err = gateDefault(&f); err != nil {
+			return err
+		}
 	}
 	if f.paired() {
 		return cmdGatePair(f)
@@ -95,6 +101,7 @@ type gateFlags struct {
 	selfTest                              bool
 	headSet                               []string
 	set                                   map[string]bool // the flags given
+	auto                                  bool            // no mode given: gateDefault picks it
 }
 
 // paired reports whether the flags ask for the side-by-side gate.
@@ -109,6 +116,9 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 const gateUsage = `usage: commbench gate --against REF [flags]          side by side (what CI runs)
        commbench gate --self-test [flags]              the gate's own error rates
        commbench gate --baseline FILE [flags] RUN_DIR  against a committed baseline
+       commbench gate [flags]                          with reports/baseline.json, a fresh ci run
+                                                       against it; else side by side against the
+                                                       merge base with the default branch
 
 Side by side: builds REF (a commit, e.g. main or $(git merge-base HEAD origin/main)) in a
 temporary git worktree, starts one Kafka broker, warms it with one run of this build
@@ -177,6 +187,10 @@ func parseGateFlags(args []string) (gateFlags, string, error) {
 		if len(pos) > 0 {
 			return gateFlags{}, "", usageErr(fmt.Errorf("gate: unexpected argument %q side by side", pos[0]), "RUN_DIR goes with --baseline only")
 		}
+		return f, "", nil
+	}
+	if len(pos) == 0 && f.baselineFile == "" {
+		f.auto = true
 		return f, "", nil
 	}
 	if len(pos) != 1 {

@@ -139,54 +139,6 @@ func TestGatePairRealRuns(t *testing.T) {
 	}
 }
 
-// TestGatePairBuild checks --against's build: a ref that is no commit is a
-// usage error (2); a base that does not build is inconclusive (3), with the
-// compiler's message; and the temporary worktree is gone either way.
-func TestGatePairBuild(t *testing.T) {
-	repo := t.TempDir()
-	gitT := func(args ...string) {
-		t.Helper()
-		cmd := exec.Command("git", append([]string{"-C", repo, "-c", "user.name=t", "-c", "user.email=t@t"}, args...)...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
-	gitT("init", "-q")
-	os.MkdirAll(filepath.Join(repo, "cmd", "commbench"), 0o755)
-	os.WriteFile(filepath.Join(repo, "go.mod"), []byte("module broken\n\ngo 1.22\n"), 0o644)
-	os.WriteFile(filepath.Join(repo, "cmd", "commbench", "main.go"), []byte("package main\n\nfunc main() { undefinedCall() }\n"), 0o644)
-	gitT("add", ".")
-	gitT("commit", "-q", "-m", "broken")
-	profile := filepath.Join(t.TempDir(), "ci-short.yaml")
-	os.WriteFile(profile, []byte(shortCI), 0o644)
-
-	for _, tt := range []struct {
-		name     string
-		ref      string
-		wantCode int
-		want     []string
-	}{
-		{name: "no such ref", ref: "no-such-branch", wantCode: exitUsage, want: []string{"--against no-such-branch", "no such commit", "fetch-depth: 0"}},
-		{name: "broken build", ref: "HEAD", wantCode: exitInconclusive, want: []string{"inconclusive", "does not build", "undefinedCall"}},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			code, text := runGate(t, "--against", tt.ref, "--repo", repo, "--profile", profile, "--out", t.TempDir())
-			if code != tt.wantCode {
-				t.Fatalf("exit code: got %d, want %d\n%s", code, tt.wantCode, text)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(text, w) {
-					t.Errorf("output does not say %q:\n%s", w, text)
-				}
-			}
-			out, _ := exec.Command("git", "-C", repo, "worktree", "list").Output()
-			if n := len(strings.Split(strings.TrimSpace(string(out)), "\n")); n != 1 {
-				t.Errorf("git worktree list: %d worktrees, want the repository's own only:\n%s", n, out)
-			}
-		})
-	}
-}
-
 func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")

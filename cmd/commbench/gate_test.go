@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -131,5 +132,23 @@ func TestGateProfileFileNotARegularFile(t *testing.T) {
 	p, file, _, err := gateProfile("", "", r)
 	if err != nil || p == nil || file != "/dev/zero" {
 		t.Fatalf("got %v, %q, %v; want the recorded profile_yaml", p, file, err)
+	}
+}
+
+// TestGateDefault checks the mode commbench gate picks when the flags
+// name none: without reports/baseline.json, side by side against the
+// merge base with the default branch, and a usage error (exit 2) when
+// there is no default branch. (With the baseline it runs the ci profile:
+// the end-to-end tests' part.)
+func TestGateDefault(t *testing.T) {
+	dir := t.TempDir()
+	if out, err := exec.Command("git", "-C", dir, "init", "-q", "-b", "trunk").CombinedOutput(); err != nil {
+		t.Fatalf("git init: %v\n%s", err, out)
+	}
+	t.Chdir(dir)
+	err := cmdGate([]string{"--repeats", "1"})
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.Code != exitUsage || !strings.Contains(err.Error(), "no default branch") || !strings.Contains(ee.Hint, "--against REF") {
+		t.Errorf("got %v, want exit 2: no default branch, pass --against REF", err)
 	}
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/commbench/commbench/broker/kafkasec"
 	"github.com/commbench/commbench/claims"
 	"github.com/commbench/commbench/harness"
-	"github.com/commbench/commbench/pattern"
 	"github.com/commbench/commbench/profiles"
 	"github.com/commbench/commbench/reports"
 	"github.com/commbench/commbench/results"
@@ -153,16 +152,8 @@ func parseRunFlags(args []string) (*runFlags, error) {
 
 // overridePatterns sets p's patterns from --patterns, if given.
 func overridePatterns(p *profiles.Profile, patterns string) error {
-	if patterns == "" {
-		return nil
-	}
-	p.Patterns = nil
-	for _, s := range strings.Split(patterns, ",") {
-		pt, err := pattern.Parse(strings.TrimSpace(s))
-		if err != nil {
-			return usageErr(fmt.Errorf("run: --patterns: %w", err), "comma-separated, e.g. --patterns sync,async")
-		}
-		p.Patterns = append(p.Patterns, pt)
+	if err := p.OnlyPatterns(patterns); err != nil {
+		return usageErr(fmt.Errorf("run: --patterns: %w", err), "comma-separated, e.g. --patterns sync,async")
 	}
 	return nil
 }

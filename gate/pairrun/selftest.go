@@ -1,4 +1,4 @@
-package main
+package pairrun
 
 import (
 	"bytes"
@@ -20,33 +20,33 @@ import (
 	"github.com/commbench/commbench/profiles"
 )
 
-// defaultInjection is the regression --self-test injects when --head-set
+// DefaultInjection is the regression the self-test injects when HeadSet
 // says none: 10 ms more per reaction write, about +25% on sync's API p99
 // in the ci profile (~43 ms on a 2-core machine).
-const defaultInjection = "services.reaction.write_cost=10ms"
+const DefaultInjection = "services.reaction.write_cost=10ms"
 
-// gateSelfTest measures the gate's error rates with this build on both
-// sides. Per trial k it runs, interleaved, --repeats runs each of: the
+// selfTest measures the gate's error rates with this build on both
+// sides. Per trial k it runs, interleaved, Repeats runs each of: the
 // base (A), the same build and profile again (A2), and the head with the
 // injected regression (B). A false-positive trial compares A2 with A, a
 // detection trial B with A. Runs are never shared between two trials of
 // one kind, so each kind's trials are independent; trial k's two kinds
 // share their base runs (that correlates the two rates, not the trials of
-// one rate). With --resume it first counts the finished trials of an
+// one rate). With Resume it first counts the finished trials of an
 // earlier self-test's folder, judged again from their runs by this
 // invocation's rule, and goes on after them.
-func gateSelfTest(ctx context.Context, f gateFlags, env environ, plan pairPlan, opts gate.PairOptions, p *profiles.Profile) error {
-	injected := plan.headName
-	plan.baseExe, plan.baseName = plan.headExe, "base "+version
-	same := plan
-	same.headProfile, same.headName = plan.baseProfile, "head "+version+" (the same build)"
+func selfTest(ctx context.Context, c Config, pl plan, opts gate.PairOptions, p *profiles.Profile) error {
+	injected := pl.headName
+	pl.baseExe, pl.baseName = pl.headExe, "base "+c.Version
+	same := pl
+	same.headProfile, same.headName = pl.baseProfile, "head "+c.Version+" (the same build)"
 	same.labels = [2]string{"a", "a2"}
-	inj := plan
+	inj := pl
 	inj.baseExe, inj.labels = "", [2]string{"", "b"}
 	var t selfTestTally
-	rec, err := selfTestPlan(f, plan)
+	rec, err := selfTestPlan(c.Resume, pl)
 	done := 0
-	if err == nil && f.resume != "" {
+	if err == nil && c.Resume != "" {
 		done, err = resumeTrials(same, inj, opts, &t)
 	}
 	if err != nil {
@@ -54,56 +54,56 @@ func gateSelfTest(ctx context.Context, f gateFlags, env environ, plan pairPlan, 
 	}
 	t.sittings = rec.Sittings
 	start := time.Now()
-	if done >= f.trials {
-		gateLogf("the folder already holds %d finished trial(s); nothing to run (raise --trials)", done)
+	if done >= c.Trials {
+		pl.logf("the folder already holds %d finished trial(s); nothing to run (raise --trials)", done)
 	} else {
-		stopBroker, err := gateKafka(ctx, f, env, plan.headExe, &plan)
+		stopBroker, err := startKafka(ctx, c, &pl)
 		if err != nil {
 			return err
 		}
 		defer stopBroker()
-		same.addrs, inj.addrs = plan.addrs, plan.addrs
-		if err := dropUnfinished(plan.out, done, plan.repeats); err != nil {
+		same.addrs, inj.addrs = pl.addrs, pl.addrs
+		if err := dropUnfinished(pl.out, done, pl.repeats); err != nil {
 			return err
 		}
-		if note := warmUp(ctx, plan, p); note != "" {
-			plan.notes = append(plan.notes, note)
+		if note := warmUp(ctx, pl, p); note != "" {
+			pl.notes = append(pl.notes, note)
 		}
-		if t.sittings, err = addSitting(plan, rec, done+1); err != nil {
+		if t.sittings, err = addSitting(pl, rec, done+1); err != nil {
 			return err
 		}
 	}
-	for k := done + 1; k <= f.trials && ctx.Err() == nil; k++ {
-		if err := selfTestTrial(ctx, k, same, inj, plan, opts, &t); err != nil {
+	for k := done + 1; k <= c.Trials && ctx.Err() == nil; k++ {
+		if err := selfTestTrial(ctx, k, same, inj, pl, opts, &t); err != nil {
 			return err
 		}
 		if ctx.Err() != nil {
 			break
 		}
-		gateLogf("self-test trial %d of %d: same %s, injected %s (%s so far)", k, f.trials, lastOutcome(t.fp), lastOutcome(t.det), time.Since(start).Round(time.Second))
+		pl.logf("self-test trial %d of %d: same %s, injected %s (%s so far)", k, c.Trials, lastOutcome(t.fp), lastOutcome(t.det), time.Since(start).Round(time.Second))
 		// The tally so far, in case the self-test is stopped.
 		var tally strings.Builder
-		t.write(&tally, f, plan, injected, opts, time.Since(start))
-		if err := os.WriteFile(filepath.Join(plan.out, "selftest.txt"), []byte(tally.String()), 0o644); err != nil {
+		t.write(&tally, c, pl, injected, opts, time.Since(start))
+		if err := os.WriteFile(filepath.Join(pl.out, "selftest.txt"), []byte(tally.String()), 0o644); err != nil {
 			return err
 		}
 	}
 	if ctx.Err() != nil {
-		return &exitError{Code: exitSignaled, Err: fmt.Errorf("gate: self-test interrupted; the runs so far are in %s (go on with --resume %s)", plan.out, plan.out)}
+		return &Error{Kind: Interrupted, Err: fmt.Errorf("gate: self-test interrupted; the runs so far are in %s (go on with --resume %s)", pl.out, pl.out)}
 	}
 	var b strings.Builder
-	t.write(&b, f, plan, injected, opts, time.Since(start))
-	fmt.Print(b.String())
-	return os.WriteFile(filepath.Join(plan.out, "selftest.txt"), []byte(b.String()), 0o644)
+	t.write(&b, c, pl, injected, opts, time.Since(start))
+	fmt.Fprint(c.Stdout, b.String())
+	return os.WriteFile(filepath.Join(pl.out, "selftest.txt"), []byte(b.String()), 0o644)
 }
 
-// selfTestTrial runs trial k (A, A2 and B interleaved, --repeats each),
+// selfTestTrial runs trial k (A, A2 and B interleaved, Repeats each),
 // compares, writes the trial's folders and counts it. Stopped (ctx), it
 // counts nothing and writes nothing.
-func selfTestTrial(ctx context.Context, k int, same, inj, plan pairPlan, opts gate.PairOptions, t *selfTestTally) error {
+func selfTestTrial(ctx context.Context, k int, same, inj, pl plan, opts gate.PairOptions, t *selfTestTally) error {
 	var a, a2, b gate.Side
-	for i := 1; i <= plan.repeats && ctx.Err() == nil; i++ {
-		n := (k-1)*plan.repeats + i
+	for i := 1; i <= pl.repeats && ctx.Err() == nil; i++ {
+		n := (k-1)*pl.repeats + i
 		ai, a2i := runInterleaved(ctx, same, n-1, 1)
 		_, bi := runInterleaved(ctx, inj, n-1, 1)
 		a = joinSide(a, ai)
@@ -122,8 +122,8 @@ func selfTestTrial(ctx context.Context, k int, same, inj, plan pairPlan, opts ga
 		head gate.Side
 		name string
 	}{{&rfp, a2, "same"}, {&rdet, b, "injected"}} {
-		x.r.Notes = append(x.r.Notes, plan.notes...)
-		dir := filepath.Join(plan.out, fmt.Sprintf("trial-%d-%s", k, x.name))
+		x.r.Notes = append(x.r.Notes, pl.notes...)
+		dir := filepath.Join(pl.out, fmt.Sprintf("trial-%d-%s", k, x.name))
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
@@ -147,9 +147,9 @@ func lastOutcome(lines []string) string {
 }
 
 // selfTestPlanFile records what a self-test's runs depend on beyond its
-// profile files, so that --resume goes on only with the same, and which
+// profile files, so that Resume goes on only with the same, and which
 // build ran which trials.
-const selfTestPlanFile = "selftest-plan.json"
+const selfTestPlanFile = "selftest-pl.json"
 
 type selfTestRecord struct {
 	Repeats  int       `json:"repeats"`
@@ -166,16 +166,16 @@ type sitting struct {
 }
 
 // selfTestPlan writes the plan file of a new self-test, or reads a
-// resumed one's and checks it against the flags.
-func selfTestPlan(f gateFlags, plan pairPlan) (selfTestRecord, error) {
-	file := filepath.Join(plan.out, selfTestPlanFile)
-	want := selfTestRecord{Repeats: plan.repeats, Patterns: plan.patterns}
-	if f.resume == "" {
+// resumed one's (resume is not "") and checks it against the plan.
+func selfTestPlan(resume string, pl plan) (selfTestRecord, error) {
+	file := filepath.Join(pl.out, selfTestPlanFile)
+	want := selfTestRecord{Repeats: pl.repeats, Patterns: pl.patterns}
+	if resume == "" {
 		return want, writeJSON(file, want)
 	}
 	data, err := os.ReadFile(file)
 	if errors.Is(err, fs.ErrNotExist) {
-		gateLogf("%s has no %s (it predates --resume): taking --repeats %d and --patterns %q as its own", plan.out, selfTestPlanFile, want.Repeats, want.Patterns)
+		pl.logf("%s has no %s (it predates --resume): taking --repeats %d and --patterns %q as its own", pl.out, selfTestPlanFile, want.Repeats, want.Patterns)
 		return want, writeJSON(file, want)
 	}
 	var had selfTestRecord
@@ -193,15 +193,15 @@ func selfTestPlan(f gateFlags, plan pairPlan) (selfTestRecord, error) {
 }
 
 // addSitting records that this build runs the trials from trial on.
-func addSitting(plan pairPlan, rec selfTestRecord, from int) ([]sitting, error) {
+func addSitting(pl plan, rec selfTestRecord, from int) ([]sitting, error) {
 	sum := "unknown"
-	if data, err := os.ReadFile(plan.headExe); err == nil {
+	if data, err := os.ReadFile(pl.headExe); err == nil {
 		h := sha256.Sum256(data)
 		sum = hex.EncodeToString(h[:])
 	}
-	head, _, _ := strings.Cut(plan.headName, " with ")
+	head, _, _ := strings.Cut(pl.headName, " with ")
 	rec.Sittings = append(rec.Sittings, sitting{FromTrial: from, Head: head, Exe: sum})
-	return rec.Sittings, writeJSON(filepath.Join(plan.out, selfTestPlanFile), rec)
+	return rec.Sittings, writeJSON(filepath.Join(pl.out, selfTestPlanFile), rec)
 }
 
 func writeJSON(file string, v any) error {
@@ -216,7 +216,7 @@ func writeJSON(file string, v any) error {
 // finished when both its trial-k folders exist), judging each again from
 // its runs, and checks that the run folders fit --repeats. It returns how
 // many were finished.
-func resumeTrials(same, inj pairPlan, opts gate.PairOptions, t *selfTestTally) (int, error) {
+func resumeTrials(same, inj plan, opts gate.PairOptions, t *selfTestTally) (int, error) {
 	out, r := same.out, same.repeats
 	k := 0
 	for ; k < 100; k++ {
@@ -245,7 +245,7 @@ func resumeTrials(same, inj pairPlan, opts gate.PairOptions, t *selfTestTally) (
 		return 0, usageErr(fmt.Errorf("gate: --resume: the runs in %s do not fit --repeats %d after %d finished trial(s) (a-%d should be there, a-%d not)", out, r, k, k*r, (k+1)*r+1),
 			"resume with the --repeats it started with")
 	}
-	gateLogf("resuming %s after %d finished trial(s)", out, k)
+	same.logf("resuming %s after %d finished trial(s)", out, k)
 	return k, nil
 }
 
@@ -276,27 +276,22 @@ func dropUnfinished(out string, done, repeats int) error {
 	return nil
 }
 
-func isDir(path string) bool {
-	st, err := os.Stat(path)
-	return err == nil && st.IsDir()
-}
-
-// gateFolder is the side-by-side gate's folder: a new one under --out, or
-// the self-test's --resume folder.
-func gateFolder(f gateFlags) (string, error) {
-	if f.resume != "" {
-		out, err := filepath.Abs(f.resume)
+// gateFolder is the side-by-side gate's folder: a new one under Out, or
+// the self-test's Resume folder.
+func gateFolder(c Config) (string, error) {
+	if c.Resume != "" {
+		out, err := filepath.Abs(c.Resume)
 		if err != nil {
 			return "", err
 		}
 		_, errProfile := os.Stat(filepath.Join(out, "profile-base.yaml"))
 		_, errTally := os.Stat(filepath.Join(out, "selftest.txt"))
 		if errProfile != nil || errTally != nil && !isDir(filepath.Join(out, "trial-1-same")) {
-			return "", usageErr(fmt.Errorf("gate: --resume %s: not a self-test's folder (no profile-base.yaml and selftest.txt)", f.resume), "give the folder an earlier --self-test printed, e.g. reports/gate/20261130-083946")
+			return "", usageErr(fmt.Errorf("gate: --resume %s: not a self-test's folder (no profile-base.yaml and selftest.txt)", c.Resume), "give the folder an earlier --self-test printed, e.g. reports/gate/20261130-083946")
 		}
 		return out, nil
 	}
-	out, err := filepath.Abs(filepath.Join(f.out, time.Now().Format("20060102-150405")))
+	out, err := filepath.Abs(filepath.Join(c.Out, time.Now().Format("20060102-150405")))
 	if err != nil {
 		return "", err
 	}
@@ -383,13 +378,13 @@ func (t *selfTestTally) add(k int, rfp, rdet gate.Report) {
 	}
 }
 
-func (t *selfTestTally) write(w io.Writer, f gateFlags, plan pairPlan, injected string, opts gate.PairOptions, took time.Duration) {
+func (t *selfTestTally) write(w io.Writer, c Config, pl plan, injected string, opts gate.PairOptions, took time.Duration) {
 	patterns := ""
-	if f.patterns != "" {
-		patterns = ", --patterns " + f.patterns
+	if c.Patterns != "" {
+		patterns = ", --patterns " + c.Patterns
 	}
 	fmt.Fprintf(w, "\ngate self-test: %d trial(s) of each kind, %d run(s) per side per trial, profile %s%s\n",
-		len(t.fp), plan.repeats, gateOr(f.profile, "ci"), patterns)
+		len(t.fp), pl.repeats, or(c.Profile, "ci"), patterns)
 	fmt.Fprintf(w, "injected regression: %s\n", injected)
 	fmt.Fprintf(w, "decision: p < %g and worse than %s; blocks of %s\n\n", opts.Alpha, opts.Thresholds, opts.Block)
 	for _, l := range append(slices.Clone(t.fp), t.det...) {
@@ -410,7 +405,7 @@ func (t *selfTestTally) write(w io.Writer, f gateFlags, plan pairPlan, injected 
 		rate("  "+name+" flagged", t.flagged[name], len(t.det))
 	}
 	t.writeSittings(w)
-	fmt.Fprintf(w, "took %s this sitting; runs in %s\n", took.Round(time.Second), plan.out)
+	fmt.Fprintf(w, "took %s this sitting; runs in %s\n", took.Round(time.Second), pl.out)
 }
 
 // writeSittings says which build ran which trials.

@@ -1,4 +1,4 @@
-package main
+package pairrun
 
 import (
 	"bytes"
@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/commbench/commbench/internal/proc"
-	"gopkg.in/yaml.v3"
 )
 
 // maxBuildTime bounds the base's build (a cold module cache on a 2-core
@@ -24,7 +23,7 @@ const maxBuildTime = 10 * time.Minute
 // failed build and on Ctrl-C). It returns the commit's hash. A ref that
 // names no commit is a usage error (exit 2); a failed build is
 // inconclusive (exit 3).
-func buildRef(ctx context.Context, repo, ref, out string) (string, error) {
+func buildRef(ctx context.Context, repo, ref, out string, logf func(string, ...any)) (string, error) {
 	shaOut, err := git(ctx, repo, "rev-parse", "--verify", "--quiet", ref+"^{commit}")
 	if err != nil {
 		return "", usageErr(fmt.Errorf("gate: --against %s: %w in %s", ref, errNoRef, repo),
@@ -41,13 +40,13 @@ func buildRef(ctx context.Context, repo, ref, out string) (string, error) {
 		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if _, err := git(cctx, repo, "worktree", "remove", "--force", src); err != nil {
-			gateLogf("removing the worktree %s: %v", src, err)
+			logf("removing the worktree %s: %v", src, err)
 		}
 		os.RemoveAll(tmp)
 		git(cctx, repo, "worktree", "prune")
 	}()
 	if _, err := git(ctx, repo, "worktree", "add", "--detach", src, sha); err != nil {
-		return "", &exitError{Code: exitInconclusive, Err: fmt.Errorf("gate: inconclusive: cannot check out %s: %w", ref, err),
+		return "", &Error{Kind: Inconclusive, Err: fmt.Errorf("gate: inconclusive: cannot check out %s: %w", ref, err),
 			Hint: "git worktree add failed; see the message above"}
 	}
 	bctx, cancel := context.WithTimeout(ctx, maxBuildTime)
@@ -62,9 +61,9 @@ func buildRef(ctx context.Context, repo, ref, out string) (string, error) {
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
-			return "", &exitError{Code: exitSignaled, Err: errors.New("gate: interrupted while building the base")}
+			return "", &Error{Kind: Interrupted, Err: errors.New("gate: interrupted while building the base")}
 		}
-		return "", &exitError{Code: exitInconclusive,
+		return "", &Error{Kind: Inconclusive,
 			Err:  fmt.Errorf("gate: inconclusive: the base %s (%s) does not build: %s", ref, sha[:min(12, len(sha))], strings.Join(proc.Head(stderr.String(), 3), " / ")),
 			Hint: "nothing was compared; fix the base or gate against another commit (--against)"}
 	}
@@ -82,93 +81,18 @@ func git(ctx context.Context, dir string, args ...string) (string, error) {
 	return stdout.String(), nil
 }
 
-// setProfile applies PATH=VALUE settings to a profile's YAML: a dotted
-// path of mapping keys (services.reaction.write_cost), created where
-// missing, set to VALUE read as a YAML scalar. Comments are kept.
-func setProfile(data []byte, sets []string) ([]byte, error) {
-	if len(sets) == 0 {
-		return data, nil
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, err
-	}
-	if len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
-		return nil, errors.New("the profile is not a YAML mapping")
-	}
-	for _, s := range sets {
-		path, value, ok := strings.Cut(s, "=")
-		if !ok || path == "" {
-			return nil, fmt.Errorf("%q: want PATH=VALUE", s)
-		}
-		var v yaml.Node
-		if err := yaml.Unmarshal([]byte(value), &v); err != nil || len(v.Content) != 1 || v.Content[0].Kind != yaml.ScalarNode {
-			return nil, fmt.Errorf("%q: the value must be one YAML scalar", s)
-		}
-		node := doc.Content[0]
-		keys := strings.Split(path, ".")
-		for i, k := range keys {
-			next := mappingValue(node, k)
-			if next == nil {
-				next = &yaml.Node{Kind: yaml.MappingNode}
-				node.Content = append(node.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: k}, next)
-			}
-			if i == len(keys)-1 {
-				*next = *v.Content[0]
-				break
-			}
-			if next.Kind != yaml.MappingNode {
-				return nil, fmt.Errorf("%q: %s is not a mapping", s, strings.Join(keys[:i+1], "."))
-			}
-			node = next
-		}
-	}
-	return yaml.Marshal(&doc)
-}
-
-// mappingValue is the value of key in mapping m, nil when absent.
-func mappingValue(m *yaml.Node, key string) *yaml.Node {
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
-}
-
-// dropProfileKey removes a top-level key from a profile's YAML. The runs
-// get their profile without gate:, which only the gate reads: a base older
-// than the head's gate: fields still runs it.
-func dropProfileKey(data []byte, key string) ([]byte, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, err
-	}
-	if len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
-		return nil, errors.New("the profile is not a YAML mapping")
-	}
-	m := doc.Content[0]
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			m.Content = append(m.Content[:i], m.Content[i+2:]...)
-			break
-		}
-	}
-	return yaml.Marshal(&doc)
-}
-
 // checkBaseProfile makes sure the base accepts the profile it is to run
 // (commbench run --dry-run). When it does not and the base was built from
 // a commit, the base runs that commit's own version of the profile file,
-// and the returned note says so; with --base-exe there is nothing else to
+// and the returned note says so; with BaseExe there is nothing else to
 // run, and the gate is inconclusive.
-func checkBaseProfile(ctx context.Context, plan *pairPlan, repo, sha, profileFile string) (string, error) {
-	why := dryRun(ctx, plan.baseExe, plan.baseProfile, plan.patterns)
+func checkBaseProfile(ctx context.Context, pl *plan, repo, sha, profileFile string) (string, error) {
+	why := dryRun(ctx, pl.baseExe, pl.baseProfile, pl.patterns)
 	if why == "" {
 		return "", nil
 	}
 	inconclusive := func(more string) error {
-		return &exitError{Code: exitInconclusive, Err: fmt.Errorf("gate: inconclusive: the base rejects the head's profile: %s%s", why, more),
+		return &Error{Kind: Inconclusive, Err: fmt.Errorf("gate: inconclusive: the base rejects the head's profile: %s%s", why, more),
 			Hint: "nothing was compared; the base must be able to run the profile (--against an older commit, or --profile)"}
 	}
 	if sha == "" {
@@ -191,10 +115,10 @@ func checkBaseProfile(ctx context.Context, plan *pairPlan, repo, sha, profileFil
 	if err != nil {
 		return "", inconclusive(fmt.Sprintf(" (and its own %s: %v)", rel, err))
 	}
-	if err := os.WriteFile(plan.baseProfile, data, 0o644); err != nil {
+	if err := os.WriteFile(pl.baseProfile, data, 0o644); err != nil {
 		return "", err
 	}
-	if again := dryRun(ctx, plan.baseExe, plan.baseProfile, plan.patterns); again != "" {
+	if again := dryRun(ctx, pl.baseExe, pl.baseProfile, pl.patterns); again != "" {
 		return "", inconclusive(fmt.Sprintf(" (nor its own %s: %s)", rel, again))
 	}
 	return fmt.Sprintf("the base ran its own %s (it rejects the head's: %s); a change of the profile counts in the comparison", rel, why), nil
@@ -211,4 +135,43 @@ func dryRun(ctx context.Context, exe, profile, patterns string) string {
 		return ""
 	}
 	return strings.Join(proc.Head(string(out), 1), "")
+}
+
+// headName names the head: this build's version, and the repository's
+// commit when there is one (for a version "dev"), with "+ changes" for a
+// dirty tree.
+func headName(repo, version string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	name := "head " + version
+	if sha, err := git(ctx, repo, "rev-parse", "--short=12", "HEAD"); err == nil && version == "dev" {
+		name = "head " + strings.TrimSpace(sha)
+		if st, err := git(ctx, repo, "status", "--porcelain", "--untracked-files=no"); err == nil && strings.TrimSpace(st) != "" {
+			name += " + changes"
+		}
+	}
+	return name
+}
+
+// ErrNoDefaultBranch is MergeBase's error when the repository has no
+// default branch to gate against.
+var ErrNoDefaultBranch = errors.New("no default branch to gate against (origin/main or main)")
+
+// MergeBase is the commit the side-by-side gate compares with by default:
+// the merge base of HEAD and the default branch (origin's HEAD, else
+// origin/main, else main), in the repository at repo.
+func MergeBase(ctx context.Context, repo string) (string, error) {
+	var cands []string
+	if ref, err := git(ctx, repo, "symbolic-ref", "-q", "--short", "refs/remotes/origin/HEAD"); err == nil {
+		cands = append(cands, strings.Fields(ref)...)
+	}
+	for _, cand := range append(cands, "origin/main", "main") {
+		if _, err := git(ctx, repo, "rev-parse", "--verify", "-q", cand+"^{commit}"); err != nil {
+			continue
+		}
+		if base, err := git(ctx, repo, "merge-base", "HEAD", cand); err == nil {
+			return strings.TrimSpace(base), nil
+		}
+	}
+	return "", ErrNoDefaultBranch
 }

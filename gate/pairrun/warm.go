@@ -1,4 +1,4 @@
-package main
+package pairrun
 
 import (
 	"context"
@@ -27,7 +27,7 @@ const warmUpFor = 15 * time.Second
 // always first. A failed warm-up is logged and returned as a note for the
 // report (the bias is back); the compared runs go on and speak for
 // themselves.
-func warmUp(ctx context.Context, plan pairPlan, p *profiles.Profile) string {
+func warmUp(ctx context.Context, pl plan, p *profiles.Profile) string {
 	var pats []string
 	for _, pt := range p.Patterns {
 		if pt.UsesKafka() {
@@ -41,32 +41,32 @@ func warmUp(ctx context.Context, plan pairPlan, p *profiles.Profile) string {
 	for _, s := range p.Stages {
 		peak = max(peak, s.Rate, s.To)
 	}
-	data, err := os.ReadFile(plan.headProfile)
+	data, err := os.ReadFile(pl.headProfile)
 	if err == nil {
 		data, err = warmUpProfile(data, warmUpFor, peak)
 	}
-	file := filepath.Join(plan.out, "profile-warmup.yaml")
+	file := filepath.Join(pl.out, "profile-warmup.yaml")
 	if err == nil {
 		err = os.WriteFile(file, data, 0o644)
 	}
 	if err != nil {
-		gateLogf("no warm-up run (the compared runs go on): %v", err)
+		pl.logf("no warm-up run (the compared runs go on): %v", err)
 		return fmt.Sprintf("no warm-up run (%v): the first compared run met a cold broker", err)
 	}
-	wp := plan
+	wp := pl
 	wp.patterns = strings.Join(pats, ",")
 	// One folder per warm-up: a resumed self-test warms up again.
-	dir := filepath.Join(plan.out, "warmup")
+	dir := filepath.Join(pl.out, "warmup")
 	for i := 2; i < 1000 && isDir(dir); i++ {
-		dir = filepath.Join(plan.out, fmt.Sprintf("warmup-%d", i))
+		dir = filepath.Join(pl.out, fmt.Sprintf("warmup-%d", i))
 	}
-	gateLogf("warm-up run, not compared: %s at %g rps for %s each (%s)", wp.patterns, peak, warmUpFor, dir)
+	pl.logf("warm-up run, not compared: %s at %g rps for %s each (%s)", wp.patterns, peak, warmUpFor, dir)
 	t0 := time.Now()
-	if _, err := runOne(ctx, plan.headExe, file, dir, wp); err != nil {
-		gateLogf("warm-up run failed after %s (the compared runs go on): %v", time.Since(t0).Round(time.Second), err)
+	if _, err := runOne(ctx, pl.headExe, file, dir, wp); err != nil {
+		pl.logf("warm-up run failed after %s (the compared runs go on): %v", time.Since(t0).Round(time.Second), err)
 		return fmt.Sprintf("the warm-up run failed (%v): the first compared run may have met a cold broker", err)
 	}
-	gateLogf("warm-up run done in %s", time.Since(t0).Round(time.Second))
+	pl.logf("warm-up run done in %s", time.Since(t0).Round(time.Second))
 	return ""
 }
 

@@ -1,11 +1,9 @@
-package main
+package pairrun
 
 import (
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/commbench/commbench/gate"
 	"github.com/commbench/commbench/profiles"
 )
 
@@ -69,25 +67,5 @@ func TestGateProfileRuns(t *testing.T) {
 	}
 	if strings.Contains(string(out), "gate") || !strings.Contains(string(out), "drain") {
 		t.Errorf("got:\n%s\nwant drain: without gate:", out)
-	}
-}
-
-func TestSelfTestTally(t *testing.T) {
-	pass := gate.Report{Alpha: 0.05, Rows: []gate.Row{{Pattern: "sync", Metric: gate.APIP99, Baseline: 40, Now: 41, P: 0.5}}}
-	fail := gate.Report{Alpha: 0.05, Rows: []gate.Row{{Pattern: "sync", Metric: gate.APIP99, Baseline: 40, Now: 50, P: 0.001, Verdict: gate.Fail}}}
-	var tally selfTestTally
-	tally.add(1, pass, fail)
-	tally.add(2, pass, pass)
-	var b strings.Builder
-	tally.write(&b, gateFlags{}, pairPlan{repeats: 2}, "write_cost=10ms", gate.PairOptions{Alpha: 0.05}, time.Minute)
-	for _, want := range []string{
-		"false positives:           0 of 2 (0%), 95% Wilson interval 0%–66%",
-		"detected (gate failed):    1 of 2 (50%), 95% Wilson interval 9%–91%",
-		"sync api p99 flagged:    1 of 2",
-		"trial 1, injected: FAIL; sync api p99 40.00 -> 50.00 ms (p 0.001); flagged: sync api p99",
-	} {
-		if !strings.Contains(b.String(), want) {
-			t.Errorf("self-test summary lacks %q:\n%s", want, b.String())
-		}
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package pairrun
 
 import (
 	"errors"
@@ -13,14 +13,17 @@ import (
 	"github.com/commbench/commbench/results"
 )
 
-// selfTestRun writes a run folder as runOne leaves it: dir/runs/<id>/.
+// ciProfile is the ci profile, from this folder.
+const ciProfile = "../../profiles/ci.yaml"
+
+// selfTestRun writes a run folder as runOne leaves it, dir/runs/<id>/:
+// one sync pattern with an API p99 of p99 ms.
 func selfTestRun(t *testing.T, dir string, p99 float64) {
 	t.Helper()
-	src := writeRun(t, filepath.Base(dir), p99)
-	r, err := results.Read(src)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sync := &results.Pattern{Summary: results.Summary{Requests: 12000, Accepted: 12000, AchievedRPS: 400}}
+	sync.Summary.API.P99 = p99
+	r := &results.Results{Schema: results.SchemaVersion, Order: []string{"sync"}, Patterns: map[string]*results.Pattern{"sync": sync}}
+	r.Run.ID = filepath.Base(dir)
 	to := filepath.Join(dir, "runs", "r")
 	if err := os.MkdirAll(to, 0o755); err != nil {
 		t.Fatal(err)
@@ -42,8 +45,8 @@ func TestResumeTrials(t *testing.T) {
 	os.MkdirAll(filepath.Join(out, "trial-1-injected"), 0o755)
 	os.RemoveAll(filepath.Join(out, "b-1", "runs"))
 	os.WriteFile(filepath.Join(out, "a2-1", exitFile), []byte("commbench run exited: exit status 1\n"), 0o644)
-	same := pairPlan{out: out, repeats: 1, baseName: "base", headName: "same"}
-	inj := pairPlan{out: out, repeats: 1, headName: "injected"}
+	same := plan{out: out, repeats: 1, baseName: "base", headName: "same", logf: t.Logf}
+	inj := plan{out: out, repeats: 1, headName: "injected", logf: t.Logf}
 	var tally selfTestTally
 	k, err := resumeTrials(same, inj, gate.PairOptions{Alpha: 0.05}, &tally)
 	if err != nil {
@@ -70,23 +73,23 @@ func TestResumeTrials(t *testing.T) {
 	// Runs beyond the next trial: the folder ran another --repeats.
 	selfTestRun(t, filepath.Join(out, "a-3"), 10)
 	_, err = resumeTrials(same, inj, gate.PairOptions{Alpha: 0.05}, &selfTestTally{})
-	var ee *exitError
-	if !errors.As(err, &ee) || ee.Code != exitUsage || !strings.Contains(err.Error(), "do not fit --repeats 1") {
+	var e *Error
+	if !errors.As(err, &e) || e.Kind != Usage || !strings.Contains(err.Error(), "do not fit --repeats 1") {
 		t.Errorf("runs beyond the next trial: %v; want exit 2 naming --repeats", err)
 	}
 }
 
 func TestSelfTestPlanFile(t *testing.T) {
 	out := t.TempDir()
-	plan := pairPlan{out: out, repeats: 2, headExe: os.Args[0], headName: "head abc with services.reaction.write_cost=10ms"}
-	if _, err := selfTestPlan(gateFlags{}, plan); err != nil {
+	pl := plan{out: out, repeats: 2, headExe: os.Args[0], headName: "head abc with services.reaction.write_cost=10ms", logf: t.Logf}
+	if _, err := selfTestPlan("", pl); err != nil {
 		t.Fatal(err)
 	}
-	rec, err := selfTestPlan(gateFlags{resume: out}, plan)
+	rec, err := selfTestPlan(out, pl)
 	if err != nil {
 		t.Errorf("resume with the same repeats: %v", err)
 	}
-	sits, err := addSitting(plan, rec, 3)
+	sits, err := addSitting(pl, rec, 3)
 	if err != nil || len(sits) != 1 || sits[0].Head != "head abc" || len(sits[0].Exe) != 64 {
 		t.Errorf("sitting: %+v, %v; want one from trial 3 by head abc with the executable's sha256", sits, err)
 	}
@@ -98,10 +101,10 @@ func TestSelfTestPlanFile(t *testing.T) {
 	if !strings.Contains(b.String(), "trials 1–2: an earlier sitting that recorded no build") || !strings.Contains(b.String(), "trials 3–4: head abc") {
 		t.Errorf("sittings:\n%s", b.String())
 	}
-	plan.repeats = 3
-	_, err = selfTestPlan(gateFlags{resume: out}, plan)
-	var ee *exitError
-	if !errors.As(err, &ee) || ee.Code != exitUsage || !strings.Contains(err.Error(), "--repeats 2") {
+	pl.repeats = 3
+	_, err = selfTestPlan(out, pl)
+	var e *Error
+	if !errors.As(err, &e) || e.Kind != Usage || !strings.Contains(err.Error(), "--repeats 2") {
 		t.Errorf("resume with other repeats: %v; want exit 2 naming --repeats 2", err)
 	}
 }
@@ -126,5 +129,25 @@ func TestWarmUpProfile(t *testing.T) {
 	}
 	if _, err := warmUpProfile(data, 15*time.Second, 0); err == nil {
 		t.Error("a warm-up at rate 0 was accepted")
+	}
+}
+
+func TestSelfTestTally(t *testing.T) {
+	pass := gate.Report{Alpha: 0.05, Rows: []gate.Row{{Pattern: "sync", Metric: gate.APIP99, Baseline: 40, Now: 41, P: 0.5}}}
+	fail := gate.Report{Alpha: 0.05, Rows: []gate.Row{{Pattern: "sync", Metric: gate.APIP99, Baseline: 40, Now: 50, P: 0.001, Verdict: gate.Fail}}}
+	var tally selfTestTally
+	tally.add(1, pass, fail)
+	tally.add(2, pass, pass)
+	var b strings.Builder
+	tally.write(&b, Config{}, plan{repeats: 2}, "write_cost=10ms", gate.PairOptions{Alpha: 0.05}, time.Minute)
+	for _, want := range []string{
+		"false positives:           0 of 2 (0%), 95% Wilson interval 0%–66%",
+		"detected (gate failed):    1 of 2 (50%), 95% Wilson interval 9%–91%",
+		"sync api p99 flagged:    1 of 2",
+		"trial 1, injected: FAIL; sync api p99 40.00 -> 50.00 ms (p 0.001); flagged: sync api p99",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("self-test summary lacks %q:\n%s", want, b.String())
+		}
 	}
 }

@@ -49,8 +49,11 @@ func gateExit(err error) error {
 	if !errors.As(err, &e) {
 		return err
 	}
-	code := map[pairrun.Kind]int{pairrun.Usage: exitUsage, pairrun.Regression: exitFailure,
+	code, ok := map[pairrun.Kind]int{pairrun.Usage: exitUsage, pairrun.Regression: exitFailure,
 		pairrun.Inconclusive: exitInconclusive, pairrun.Interrupted: exitSignaled}[e.Kind]
+	if !ok {
+		code = exitFailure
+	}
 	return &exitError{Code: code, Err: e.Err, Hint: e.Hint}
 }
 

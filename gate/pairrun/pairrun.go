@@ -51,7 +51,7 @@ type Config struct {
 	// Broker is the Kafka both builds use (its Exe and Log are set here).
 	Broker broker.Options
 	// Options are the comparison's thresholds, given the profile's gate:
-	// section (the flags over the profile's).
+	// section (the flags over the profile's); nil takes the profile's.
 	Options func(profiles.Gate) gate.PairOptions
 	// StepSummary, when set, is a file the Markdown table is appended to
 	// ($GITHUB_STEP_SUMMARY).
@@ -113,6 +113,11 @@ func Run(ctx context.Context, c Config) error {
 	}
 	if c.Log == nil {
 		c.Log = io.Discard
+	}
+	if c.Options == nil {
+		c.Options = func(pg profiles.Gate) gate.PairOptions {
+			return gate.PairOptions{Thresholds: gate.FromProfile(pg), Alpha: pg.Alpha, Block: gate.DefaultBlock}
+		}
 	}
 	if c.SelfTest && len(c.HeadSet) == 0 {
 		c.HeadSet = []string{DefaultInjection}

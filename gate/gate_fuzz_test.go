@@ -2,6 +2,7 @@ package gate_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"testing"
 
@@ -10,10 +11,12 @@ import (
 	"github.com/commbench/commbench/results/resultstest"
 )
 
-// FuzzCheck gates a results.json from elsewhere (a real run, its fields changed by ops:
-// see resultstest.Mutate) against a real run, as
-// baseline and as the run, without re-runs, and writes what 'commbench
-// gate' writes: an error or a report, never a panic.
+// FuzzCheck gates a results.json from elsewhere (a real run, its fields
+// changed by ops: see resultstest.Mutate) against a real run, as baseline
+// and as the run, and against itself, without re-runs, and writes what
+// 'commbench gate' writes. Its only error is a pattern of the baseline
+// missing from the run (ErrMissingPattern, never against itself), and
+// what it reports it writes.
 func FuzzCheck(f *testing.F) {
 	seeds := resultstest.Seeds(f, "..")
 	resultstest.AddSeeds(f, seeds)
@@ -30,13 +33,16 @@ func FuzzCheck(f *testing.F) {
 		for _, pair := range [][2]*results.Results{{r, real}, {real, r}, {r, r}} {
 			rep, err := gate.Check(context.Background(), pair[0], pair[1], gate.Options{Thresholds: th})
 			if err != nil {
+				if !errors.Is(err, gate.ErrMissingPattern) || pair[0] == pair[1] {
+					t.Fatalf("Check: %v; want only ErrMissingPattern, and none against itself", err)
+				}
 				continue
 			}
 			if err := rep.WriteText(io.Discard); err != nil {
 				t.Fatal(err)
 			}
 			if err := gate.WriteFiles(t.TempDir(), rep, pair[0], pair[1]); err != nil {
-				t.Logf("write files: %v", err)
+				t.Fatalf("WriteFiles: %v", err)
 			}
 		}
 	})

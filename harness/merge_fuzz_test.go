@@ -66,8 +66,9 @@ func writeShard(tb testing.TB, dir string, res, hlog, shard []byte) {
 // FuzzMerge merges a shard's run folder from elsewhere (a real run's
 // results.json changed by ops, its interval logs and shard.json as the
 // fuzzer makes them) with a real shard, as 'commbench merge' does: an
-// error naming what was wrong, or a merged folder, and nothing written
-// outside it.
+// error that says it is merge's and names the folder or the pattern it is
+// about, or a merged folder it can read again, and nothing written outside
+// it.
 func FuzzMerge(f *testing.F) {
 	seeds := resultstest.Seeds(f, "..")
 	var r results.Results
@@ -95,6 +96,11 @@ func FuzzMerge(f *testing.F) {
 		writeShard(t, other, b, hlog, shard)
 		out := filepath.Join(root, "merged")
 		if _, err := harness.Merge([]string{owner, other}, out); err != nil {
+			msg := err.Error()
+			named := strings.Contains(msg, other) || strings.Contains(msg, owner) || strings.HasPrefix(msg, "merge ") // "merge <pattern>: "
+			if !strings.HasPrefix(msg, "merge") || !named {
+				t.Fatalf("error %q: want merge's, naming a folder or the pattern", msg)
+			}
 			return
 		}
 		entries, _ := os.ReadDir(root)

@@ -483,8 +483,9 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-// FuzzParse checks that no input makes Parse panic, and that what it
-// accepts validates again.
+// FuzzParse checks that no input makes Parse panic, that an error names
+// the file (and, where it can, the line and field: "fuzz.yaml:5:
+// stages[1].rate: …"), and that what it accepts validates again.
 func FuzzParse(f *testing.F) {
 	names, _ := Available(".")
 	for _, name := range names {
@@ -498,6 +499,9 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := Parse("fuzz.yaml", data)
 		if err != nil {
+			if !strings.HasPrefix(err.Error(), "fuzz.yaml") {
+				t.Fatalf("error %q does not name the file", err)
+			}
 			return
 		}
 		if err := p.Validate(); err != nil {

@@ -3,6 +3,7 @@ package reports_test
 import (
 	"bytes"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/commbench/commbench/reports"
@@ -12,7 +13,8 @@ import (
 
 // FuzzRender renders the report of a results.json from elsewhere (a real
 // run, its fields changed by ops: see resultstest.Mutate), as 'commbench
-// report' does: an error or a page, never a panic.
+// report' does: a page, or an error naming the run folder (the page it
+// could not make, or the file it could not write), never a panic.
 func FuzzRender(f *testing.F) {
 	seeds := resultstest.Seeds(f, "..")
 	resultstest.AddSeeds(f, seeds)
@@ -21,14 +23,16 @@ func FuzzRender(f *testing.F) {
 		if _, err := results.Read(dir); err != nil {
 			return // refused on reading: FuzzRead's business
 		}
-		if _, err := reports.Render(dir); err != nil {
-			t.Logf("render: %v", err)
+		if _, err := reports.Render(dir); err != nil && !strings.Contains(err.Error(), dir) {
+			t.Fatalf("render: error %q does not name the run folder %s", err, dir)
 		}
 	})
 }
 
 // FuzzCompare compares a results.json from elsewhere with a real run, as
-// 'commbench compare' does, as A and as B.
+// 'commbench compare' does, as A and as B, and with itself: an error names
+// both folders (the page it could not make) or the page's file, and a run
+// that compares with a real one compares with itself.
 func FuzzCompare(f *testing.F) {
 	seeds := resultstest.Seeds(f, "..")
 	resultstest.AddSeeds(f, seeds)
@@ -39,17 +43,26 @@ func FuzzCompare(f *testing.F) {
 		if err != nil {
 			return
 		}
+		named := func(err error, file string) bool {
+			msg := err.Error()
+			return strings.Contains(msg, dir) && strings.Contains(msg, real) || strings.Contains(msg, file)
+		}
 		out := filepath.Join(t.TempDir(), "compare.html")
-		if _, err := reports.RenderCompare(dir, real, out); err != nil {
-			t.Logf("compare: %v", err)
+		_, errAB := reports.RenderCompare(dir, real, out)
+		if errAB != nil && !named(errAB, out) {
+			t.Fatalf("compare: error %q names neither both folders nor %s", errAB, out)
 		}
 		path, err := reports.RenderCompare(real, dir, "")
 		if err != nil {
-			t.Logf("compare: %v", err)
+			if !named(err, dir) {
+				t.Fatalf("compare: error %q names neither both folders nor the page's", err)
+			}
 		} else if filepath.Dir(path) != dir {
 			t.Fatalf("the page went to %s, outside the run folder %s", path, dir)
 		}
 		var buf bytes.Buffer
-		_ = reports.Compare(&buf, a, a)
+		if err := reports.Compare(&buf, a, a); err != nil && errAB == nil {
+			t.Fatalf("Compare(a, a): %v, though a compared with a real run", err)
+		}
 	})
 }

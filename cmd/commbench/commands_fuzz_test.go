@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/commbench/commbench/results"
@@ -11,9 +13,11 @@ import (
 
 // FuzzCommands runs every command that reads a results.json from
 // elsewhere — report, compare, claims, gate (without re-runs) and merge —
-// on a real run whose fields ops changed (resultstest.Mutate): each
-// returns, with an error or without, and none panics. The commands' output
-// goes to /dev/null.
+// on a real run whose fields ops changed (resultstest.Mutate): none
+// panics, and an error is one a user can act on: it carries its exit code
+// (a regression, a usage or input error, an inconclusive gate) or names
+// the folder or file it is about. The commands' output goes to
+// /dev/null.
 func FuzzCommands(f *testing.F) {
 	seeds := resultstest.Seeds(f, "../..")
 	resultstest.AddSeeds(f, seeds)
@@ -44,7 +48,25 @@ func FuzzCommands(f *testing.F) {
 			{cmdGate, []string{"--no-rerun", "--profile", ciProfile, "--baseline", filepath.Join(dir, "results.json"), real}},
 			{cmdMerge, []string{"--out", filepath.Join(out, "merged"), dir}},
 		} {
-			_ = c.run(c.args)
+			if err := c.run(c.args); err != nil && !actionable(err, dir, real, out) {
+				t.Fatalf("%v: error %q (%T) carries no exit code and names no folder", c.args, err, err)
+			}
 		}
 	})
+}
+
+// actionable reports whether a command's error carries an exit code other
+// than the default (exitError: 1 for a regression, 2, 3) or names one of
+// the folders it was given.
+func actionable(err error, folders ...string) bool {
+	var ee *exitError
+	if errors.As(err, &ee) && (ee.Code == exitFailure || ee.Code == exitUsage || ee.Code == exitInconclusive) {
+		return true
+	}
+	for _, f := range folders {
+		if strings.Contains(err.Error(), f) {
+			return true
+		}
+	}
+	return false
 }

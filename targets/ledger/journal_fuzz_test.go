@@ -1,16 +1,18 @@
 package ledger
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/commbench/commbench/targets/wire"
 )
 
 // FuzzJournal opens a ledger on a journal a killed process (or a full or
-// broken disk) left: it replays it or refuses it with an error naming the
-// file, and what it replays is a consistent ledger whose snapshot the
+// broken disk) left: it replays it or refuses it with an ErrJournal naming
+// the file, and what it replays is a consistent ledger whose snapshot the
 // harness can read.
 func FuzzJournal(f *testing.F) {
 	path := filepath.Join(f.TempDir(), "seed.journal")
@@ -41,6 +43,9 @@ func FuzzJournal(f *testing.F) {
 		}
 		l, err := Open(path)
 		if err != nil {
+			if !errors.Is(err, ErrJournal) || !strings.Contains(err.Error(), path) {
+				t.Fatalf("error %q: want an ErrJournal naming %s", err, path)
+			}
 			return
 		}
 		defer l.Close()

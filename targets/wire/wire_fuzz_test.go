@@ -7,7 +7,27 @@ import (
 	"testing"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/commbench/commbench/hdrcodec"
 )
+
+// jsonError reports whether err is encoding/json's own: a syntax error
+// or a value of the wrong type. idRanges also allows the errors of
+// Ranges' UnmarshalJSON, which name the id range.
+func jsonError(err error, idRanges bool) bool {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	return errors.As(err, &se) || errors.As(err, &te) || idRanges && strings.HasPrefix(err.Error(), "id range")
+}
+
+// histError checks an error of Histogram or HopHistograms: it wraps
+// hdrcodec.ErrEncoding and names the field, prefix.
+func histError(t *testing.T, err error, prefix string) {
+	t.Helper()
+	if err != nil && (!errors.Is(err, hdrcodec.ErrEncoding) || !strings.HasPrefix(err.Error(), prefix)) {
+		t.Fatalf("histogram error %q: want one wrapping hdrcodec.ErrEncoding that starts %q", err, prefix)
+	}
+}
 
 // FuzzDecode feeds reaction bodies to Decode, the parser of every POST
 // /v1/reactions and /v1/notify and of every Kafka message: an error is a
@@ -46,8 +66,9 @@ func FuzzDecode(f *testing.F) {
 
 // FuzzSnapshot decodes a ledger snapshot, as the harness reads GET
 // /v1/ledger, and uses it as the harness does: ranges counted, subtracted
-// and united, histograms decoded. Nothing panics, and accepted ranges
-// hold their invariants.
+// and united, histograms decoded. A refused snapshot is a JSON error or
+// names the id range; accepted ranges hold their invariants; a histogram
+// that does not decode is an encoding error naming its field.
 func FuzzSnapshot(f *testing.F) {
 	h := hdrhistogram.New(LowestMicros, HighestMicros, Digits)
 	for v := int64(1); v < 1e9; v = v*5 + 3 {
@@ -64,6 +85,9 @@ func FuzzSnapshot(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var s Snapshot
 		if err := json.Unmarshal(b, &s); err != nil {
+			if !jsonError(err, true) {
+				t.Fatalf("error %v: want a JSON error or one naming the id range", err)
+			}
 			return
 		}
 		for _, rs := range []Ranges{s.DeliveredIDs, s.DeadLetteredIDs} {
@@ -81,15 +105,20 @@ func FuzzSnapshot(f *testing.F) {
 		if lost.Count() > s.DeliveredIDs.Count() || all.Count() < s.DeliveredIDs.Count() {
 			t.Fatalf("Minus %d, Union %d, of %d", lost.Count(), all.Count(), s.DeliveredIDs.Count())
 		}
-		if h, err := s.Histogram(); err == nil {
+		h, err := s.Histogram()
+		histError(t, err, "notify_hist: ")
+		if err == nil {
 			_ = h.ValueAtQuantile(99)
 		}
-		_, _ = s.HopHistograms()
+		_, err = s.HopHistograms()
+		histError(t, err, "hop_hists.")
 	})
 }
 
 // FuzzLedgerInterval decodes GET /v1/ledger/interval and GET
-// /v1/hop/interval answers and their histograms.
+// /v1/hop/interval answers and their histograms: a refused answer is a
+// JSON error, a histogram that does not decode an encoding error naming
+// its field, and one that decodes can be read.
 func FuzzLedgerInterval(f *testing.F) {
 	h := hdrhistogram.New(LowestMicros, HighestMicros, Digits)
 	_ = h.RecordValue(1500)
@@ -101,14 +130,23 @@ func FuzzLedgerInterval(f *testing.F) {
 	f.Add([]byte(`{"delivered":-1,"notify_hist":"HISTFAAAACh42pNpmSzMwMDAxQABzFCaEUzOmTVj1gQmKQAsfQLX"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var li LedgerInterval
-		if json.Unmarshal(b, &li) == nil {
-			s := Snapshot{NotifyHist: li.NotifyHist}
-			_, _ = s.Histogram()
-		}
 		var hi HopInterval
-		if json.Unmarshal(b, &hi) == nil {
-			s := Snapshot{NotifyHist: hi.Hist}
-			_, _ = s.Histogram()
+		for _, x := range []struct {
+			v    any
+			hist *string
+		}{{&li, &li.NotifyHist}, {&hi, &hi.Hist}} {
+			if err := json.Unmarshal(b, x.v); err != nil {
+				if !jsonError(err, false) {
+					t.Fatalf("%T: error %v is not a JSON error", x.v, err)
+				}
+				continue
+			}
+			s := Snapshot{NotifyHist: *x.hist}
+			h, err := s.Histogram()
+			histError(t, err, "notify_hist: ")
+			if err == nil {
+				_ = h.ValueAtQuantile(99)
+			}
 		}
 	})
 }

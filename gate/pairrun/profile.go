@@ -15,12 +15,9 @@ func setProfile(data []byte, sets []string) ([]byte, error) {
 	if len(sets) == 0 {
 		return data, nil
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	doc, err := parseMapping(data)
+	if err != nil {
 		return nil, err
-	}
-	if len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
-		return nil, errors.New("the profile is not a YAML mapping")
 	}
 	for _, s := range sets {
 		path, value, ok := strings.Cut(s, "=")
@@ -49,7 +46,7 @@ func setProfile(data []byte, sets []string) ([]byte, error) {
 			node = next
 		}
 	}
-	return yaml.Marshal(&doc)
+	return yaml.Marshal(doc)
 }
 
 // mappingValue is the value of key in mapping m, nil when absent.
@@ -66,12 +63,9 @@ func mappingValue(m *yaml.Node, key string) *yaml.Node {
 // get their profile without gate:, which only the gate reads: a base older
 // than the head's gate: fields still runs it.
 func dropProfileKey(data []byte, key string) ([]byte, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	doc, err := parseMapping(data)
+	if err != nil {
 		return nil, err
-	}
-	if len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
-		return nil, errors.New("the profile is not a YAML mapping")
 	}
 	m := doc.Content[0]
 	for i := 0; i+1 < len(m.Content); i += 2 {
@@ -80,5 +74,18 @@ func dropProfileKey(data []byte, key string) ([]byte, error) {
 			break
 		}
 	}
-	return yaml.Marshal(&doc)
+	return yaml.Marshal(doc)
+}
+
+// parseMapping parses a profile's YAML, keeping its comments: a document
+// whose one node is a mapping.
+func parseMapping(data []byte) (*yaml.Node, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, err
+	}
+	if len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, errors.New("the profile is not a YAML mapping")
+	}
+	return &doc, nil
 }

@@ -83,12 +83,9 @@ func warmUpProfile(data []byte, d time.Duration, rate float64) ([]byte, error) {
 			return nil, err
 		}
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	doc, err := parseMapping(data)
+	if err != nil {
 		return nil, err
-	}
-	if len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
-		return nil, errors.New("the profile is not a YAML mapping")
 	}
 	var stages yaml.Node
 	if err := yaml.Unmarshal([]byte(fmt.Sprintf("[{for: %s, rate: %g}]", d, rate)), &stages); err != nil {
@@ -100,5 +97,5 @@ func warmUpProfile(data []byte, d time.Duration, rate float64) ([]byte, error) {
 	} else {
 		m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "stages"}, stages.Content[0])
 	}
-	return yaml.Marshal(&doc)
+	return yaml.Marshal(doc)
 }

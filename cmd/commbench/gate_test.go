@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/commbench/commbench/gate"
+	"github.com/commbench/commbench/gate/pairrun"
 	"github.com/commbench/commbench/results"
 )
 
@@ -150,5 +151,27 @@ func TestGateDefault(t *testing.T) {
 	var ee *exitError
 	if !errors.As(err, &ee) || ee.Code != exitUsage || !strings.Contains(err.Error(), "no default branch") || !strings.Contains(ee.Hint, "--against REF") {
 		t.Errorf("got %v, want exit 2: no default branch, pass --against REF", err)
+	}
+}
+
+// TestGateExit checks the exit code of each Kind of pairrun.Error, and
+// that other errors pass unchanged.
+func TestGateExit(t *testing.T) {
+	for _, tt := range []struct {
+		kind pairrun.Kind
+		want int
+	}{
+		{pairrun.Usage, exitUsage}, {pairrun.Regression, exitFailure},
+		{pairrun.Inconclusive, exitInconclusive}, {pairrun.Interrupted, exitSignaled}, {0, exitFailure},
+	} {
+		err := gateExit(&pairrun.Error{Kind: tt.kind, Err: errors.New("gate: x"), Hint: "h"})
+		var ee *exitError
+		if !errors.As(err, &ee) || ee.Code != tt.want || err.Error() != "gate: x" || ee.Hint != "h" {
+			t.Errorf("kind %d: got %v (%+v), want exit %d with the message and hint", tt.kind, err, ee, tt.want)
+		}
+	}
+	plain := errors.New("disk full")
+	if err := gateExit(plain); err != plain {
+		t.Errorf("a plain error: got %v, want it unchanged", err)
 	}
 }

@@ -151,3 +151,31 @@ func TestSelfTestTally(t *testing.T) {
 		}
 	}
 }
+
+// TestOutcome checks the Kind of each outcome: the exit code commbench
+// gate gives it depends on nothing else.
+func TestOutcome(t *testing.T) {
+	fail := gate.Report{Alpha: 0.05, Rows: []gate.Row{{Pattern: "sync", Metric: gate.APIP99, Baseline: 40, Now: 50, P: 0.001, Verdict: gate.Fail}}}
+	bound := gate.Report{Alpha: 0.05, Invalid: map[string]string{"sync": "machine-bound"}}
+	for _, tt := range []struct {
+		name string
+		have gate.Report
+		want Kind // 0: no error
+		msg  string
+	}{
+		{"pass", gate.Report{Alpha: 0.05}, 0, ""},
+		{"regression", fail, Regression, "gate: regression: sync api p99"},
+		{"inconclusive", bound, Inconclusive, "gate: inconclusive: "},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := outcome(tt.have, "out")
+			var e *Error
+			switch {
+			case tt.want == 0 && err != nil:
+				t.Fatalf("got %v, want nil", err)
+			case tt.want != 0 && (!errors.As(err, &e) || e.Kind != tt.want || !strings.HasPrefix(err.Error(), tt.msg) || !strings.Contains(e.Hint, "out/gate.txt")):
+				t.Fatalf("got %v, want kind %d starting %q with a hint naming out/gate.txt", err, tt.want, tt.msg)
+			}
+		})
+	}
+}

@@ -77,6 +77,7 @@ type page struct {
 	Banners  []banner
 	Table    table
 	Claims   *claimsBlock // the run's claims; nil on a comparison
+	Capacity *capacityBlock // a capacity run's answer; nil for other runs
 	Sections []section
 	Library  template.JS // echarts.min.js
 	Notice   string
@@ -109,6 +110,9 @@ type section struct {
 }
 
 func reportPage(r *results.Results) (*page, error) {
+	if isCapacity(r) {
+		return capacityPage(r), nil
+	}
 	order := r.Keys()
 	p := &page{
 		Title:   "commbench · " + r.Run.Profile + " · " + r.Run.ID,

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-		"github.com/commbench/commbench/claims"
+	"github.com/commbench/commbench/claims"
 	"github.com/commbench/commbench/results"
 )
 

@@ -76,7 +76,7 @@ type page struct {
 	Runs     []header
 	Banners  []banner
 	Table    table
-	Claims   *claimsBlock // the run's claims; nil on a comparison
+	Claims   *claimsBlock   // the run's claims; nil on a comparison
 	Capacity *capacityBlock // a capacity run's answer; nil for other runs
 	Sections []section
 	Library  template.JS // echarts.min.js

@@ -384,6 +384,8 @@ func latencyByRate(r *results.Results, name string, order []string, notify bool)
 		if len(ns) > 1 {
 			suffix = fmt.Sprintf(" ×%d", n)
 		}
+		// p99 and p50 of a scale share its name: one legend entry shows
+		// or hides both.
 		var p99, p50 []any
 		for _, st := range stepsAt(c, n) {
 			v99, v50 := st.APIP99Ms, st.APIP50Ms
@@ -391,20 +393,24 @@ func latencyByRate(r *results.Results, name string, order []string, notify bool)
 				v99, v50 = st.NotifyP99Ms, st.NotifyP50Ms
 			}
 			if v99 > 0 {
-				p99 = append(p99, stepItem(st, v99, [2]string{" rps", " ms"}))
+				p99 = append(p99, stepItem(st, v99, [2]string{" rps", " ms p99"}))
 			}
 			if v50 > 0 {
-				p50 = append(p50, stepItem(st, v50, [2]string{" rps", " ms"}))
+				p50 = append(p50, stepItem(st, v50, [2]string{" rps", " ms p50"}))
 			}
 		}
+		label := "replicas" + suffix
+		if suffix == "" {
+			label = name
+		}
 		if len(p99) > 0 {
-			ch.series = append(ch.series, series{name: "p99" + suffix, color: col, symbol: "circle", items: p99})
+			ch.series = append(ch.series, series{name: label, color: col, symbol: "circle", items: p99})
 		}
 		if len(p50) > 0 {
-			ch.series = append(ch.series, series{name: "p50" + suffix, color: col, dash: "dashed", width: 1.5, symbol: "emptyCircle", items: p50})
+			ch.series = append(ch.series, series{name: label, color: col, dash: "dashed", width: 1.5, symbol: "emptyCircle", items: p50})
 		}
 		if rps, _ := capacityAt(c, n); rps > 0 {
-			label := "capacity " + rate(rps)
+			label = "capacity " + rate(rps)
 			if len(ns) > 1 {
 				label = fmt.Sprintf("×%d: %s", n, rate(rps))
 			}
@@ -487,15 +493,15 @@ func lagByRate(r *results.Results, order []string) (chart, bool) {
 		}
 		ch.series = append(ch.series,
 			series{name: name, color: col, symbol: "circle", items: mid},
-			series{name: "95% interval · " + name, color: col, dash: "dotted", width: 1, items: lo},
-			series{name: "95% interval · " + name, color: col, dash: "dotted", width: 1, items: hi})
+			series{name: "95% · " + name, color: col, dash: "dotted", width: 1, items: lo},
+			series{name: "95% · " + name, color: col, dash: "dotted", width: 1, items: hi})
 	}
 	if len(ch.series) == 0 {
 		return chart{}, false
 	}
 	if r.SLO != nil && r.SLO.LagGrowth > 0 {
 		u := [2]string{" rps", "/s"}
-		ch.series = append(ch.series, series{name: "SLO: growth above " + g(100*r.SLO.LagGrowth) + "% of the rate", color: missRed, dash: "dashed", width: 1.5,
+		ch.series = append(ch.series, series{name: "SLO: " + g(100*r.SLO.LagGrowth) + "% of the rate", color: missRed, dash: "dashed", width: 1.5,
 			items: []any{
 				map[string]any{"value": []float64{0, 0}, "units": u},
 				map[string]any{"value": []float64{sig(top), sig(r.SLO.LagGrowth * top)}, "units": u},
@@ -632,6 +638,8 @@ func uslChart(r *results.Results, order []string) (chart, bool) {
 			}
 		}
 		top := float64(slices.Max(ns))
+		// Room on the right for the predictions' labels.
+		ch.xMax = max(ch.xMax, math.Ceil(top+max(1, 0.4*top)))
 		for x := 1.0; x <= top+1e-9; x += 0.25 {
 			fit = append(fit, map[string]any{"value": []float64{x, sig(c.USL.At(x))}, "units": u, "tip": fmt.Sprintf("σ %.3f, κ %.4f", c.USL.Sigma, c.USL.Kappa)})
 		}

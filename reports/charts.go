@@ -72,7 +72,8 @@ type chart struct {
 	title    string
 	subtitle string
 	x        xKind
-	xName    string // xValue's axis name and unit
+	xName    string  // xValue's axis name and unit
+	xMax     float64 // xValue's axis maximum; 0: automatic
 	yName    string
 	yLog     bool
 	yMax     float64 // 0: automatic; small multiples share one
@@ -139,7 +140,11 @@ func (c chart) render() renderedChart {
 		height = 340
 	}
 	line := charts.NewLine()
-	line.SetGlobalOptions(append(frame(c.id, c.title, c.subtitle, height),
+	bottom := "12"
+	if c.x == xValue {
+		bottom = "28" // room for the axis's name below it
+	}
+	line.SetGlobalOptions(append(frame(c.id, c.title, c.subtitle, height, bottom),
 		charts.WithYAxisOpts(c.yAxis()),
 		charts.WithXAxisOpts(c.xAxis()),
 		charts.WithTooltipOpts(c.tooltip()),
@@ -157,7 +162,7 @@ func (c chart) render() renderedChart {
 
 // frame is what every chart of a page shares: its size, title, legend
 // and grid, no animation.
-func frame(id, title, subtitle string, height int) []charts.GlobalOpts {
+func frame(id, title, subtitle string, height int, bottom string) []charts.GlobalOpts {
 	return []charts.GlobalOpts{
 		charts.WithInitializationOpts(opts.Initialization{
 			ChartID: id, Width: "100%", Height: fmt.Sprintf("%dpx", height), AssetsHost: assetsHost,
@@ -169,7 +174,7 @@ func frame(id, title, subtitle string, height int) []charts.GlobalOpts {
 			SubtitleStyle: &opts.TextStyle{FontSize: 11, Color: "#666"},
 		}),
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Type: "scroll", Top: "38", Left: "center"}),
-		charts.WithGridOpts(opts.Grid{Top: "78", Left: "12", Right: "28", Bottom: "12", ContainLabel: opts.Bool(true)}),
+		charts.WithGridOpts(opts.Grid{Top: "78", Left: "12", Right: "28", Bottom: bottom, ContainLabel: opts.Bool(true)}),
 	}
 }
 
@@ -205,7 +210,8 @@ func (c barChart) render() renderedChart {
 	}
 	split := &opts.SplitLine{Show: opts.Bool(true), LineStyle: &opts.LineStyle{Color: "#eee"}}
 	bar := charts.NewBar()
-	bar.SetGlobalOptions(append(frame(c.id, c.title, c.subtitle, height),
+	bar.SetXAxis(c.cats)
+	bar.SetGlobalOptions(append(frame(c.id, c.title, c.subtitle, height, "12"),
 		charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: c.yName, SplitLine: split}),
 		charts.WithXAxisOpts(opts.XAxis{Type: "category", Data: c.cats}),
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "item", Formatter: opts.FuncOpts(barTip)}),
@@ -242,7 +248,11 @@ func (c chart) xAxis() opts.XAxis {
 		}
 	}
 	if c.x == xValue {
-		return opts.XAxis{Type: "value", Name: c.xName, NameLocation: "middle", NameGap: 26, Min: 0, SplitLine: split}
+		x := opts.XAxis{Type: "value", Name: c.xName, NameLocation: "middle", NameGap: 26, Min: 0, SplitLine: split}
+		if c.xMax > 0 {
+			x.Max = c.xMax
+		}
+		return x
 	}
 	if c.stacked {
 		// ECharts stacks along x when both axes are "value": a stack is
@@ -405,7 +415,7 @@ func (c chart) marks() (*opts.MarkAreas, *opts.MarkLines) {
 		lines.Data = append(lines.Data, map[string]any{
 			"name": v.label, "xAxis": sig(v.x),
 			"lineStyle": map[string]any{"color": v.color, "type": "dashed", "width": 1.5},
-			"label":     map[string]any{"formatter": v.label, "position": "end", "color": v.color},
+			"label":     map[string]any{"formatter": v.label, "position": "insideEndTop", "color": v.color},
 		})
 	}
 	return areas, lines

@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"cmp"
 	"fmt"
 	"html/template"
 	"math"
@@ -54,7 +55,7 @@ const (
 var scaleColors = []string{"#6f97d8", "#3f68b0", "#22427a", "#111f3d"}
 
 func capacityPage(r *results.Results) *page {
-	order := claims.CapacityOrder(r)
+	order := slices.DeleteFunc(claims.CapacityOrder(r), func(name string) bool { return r.Capacity[name] == nil })
 	return &page{
 		Title:    "commbench · capacity · " + r.Run.Profile + " · " + r.Run.ID,
 		Runs:     []header{runHeader(r, "")},
@@ -90,13 +91,17 @@ func g(v float64) string { return strconv.FormatFloat(sig(v), 'f', -1, 64) }
 func newCapacityBlock(r *results.Results, order []string) *capacityBlock {
 	b := &capacityBlock{SLO: sloText(r.SLO)}
 	if s := r.SLO; s != nil {
-		b.Steps = fmt.Sprintf("Each step holds one rate for %s s or %s requests, whichever is longer, after a %s s warm-up, and is judged on the validity rules of every run: a step the machine or the load generator bound is neither a pass nor a fail, and ends its search: the machine is the limit there, not the pattern.",
-			g(s.StepS), count(s.StepRequests), g(s.WarmupS))
+		warm := "after a " + g(s.WarmupS) + " s warm-up"
+		if s.WarmupS <= 0 {
+			warm = "with no warm-up"
+		}
+		b.Steps = fmt.Sprintf("Each step holds one rate for %s s or %s requests, whichever is longer, %s, and is judged on the validity rules of every run: a step the machine or the load generator bound is neither a pass nor a fail, and ends its search: the machine is the limit there, not the pattern.",
+			g(s.StepS), count(s.StepRequests), warm)
 	}
 	for _, name := range order {
 		b.Lines = append(b.Lines, capacityLineOf(name, r.Capacity[name], order))
 	}
-	b.Heads = []string{"pattern", "replicas", "offered rps", "s", "requests", "API p50 ms", "API p99 ms", "drops", "notify p50 ms", "notify p99 ms", "lag slope /s (95%)", "CPU-s per million", "validity", "verdict"}
+	b.Heads = []string{"pattern", "replicas", "offered rps", "s", "requests", "API p50 ms", "API p99 ms", "drops", "notify p50 ms", "notify p99 ms", "lag slope /s (95%)", "CPU-s per million", "validity", "verdict", "folder"}
 	for _, name := range order {
 		for _, st := range r.Capacity[name].Steps {
 			b.Rows = append(b.Rows, stepRow(name, st))
@@ -125,7 +130,7 @@ func stepRow(name string, st results.CapacityStep) []cell {
 	}
 	return []cell{{Text: name}, {Text: strconv.Itoa(st.Replicas)}, {Text: rate(st.RPS)}, {Text: g(st.DurationS)}, {Text: count(st.Requests)},
 		{Text: ms(st.APIP50Ms)}, {Text: ms(st.APIP99Ms)}, {Text: pct(st.Drops, 1)}, {Text: ms(st.NotifyP50Ms)}, {Text: ms(st.NotifyP99Ms)},
-		{Text: lag}, {Text: g(st.CPUSecondsPerMillion)}, validity, verdict}
+		{Text: lag}, {Text: g(st.CPUSecondsPerMillion)}, validity, verdict, {Text: st.Dir}}
 }
 
 // capacityLineOf is one pattern's answer: its capacity and what decided
@@ -292,7 +297,7 @@ func stepsAt(c *results.Capacity, n int) []results.CapacityStep {
 			out = append(out, st)
 		}
 	}
-	slices.SortStableFunc(out, func(a, b results.CapacityStep) int { return int(math.Copysign(1, a.RPS-b.RPS)) })
+	slices.SortStableFunc(out, func(a, b results.CapacityStep) int { return cmp.Compare(a.RPS, b.RPS) })
 	return out
 }
 
@@ -329,12 +334,25 @@ func stepItem(st results.CapacityStep, y float64, units [2]string) map[string]an
 	return item
 }
 
-// capacitySections are a capacity page's charts.
+// capacitySections are a capacity page's charts; none before a step was
+// measured.
 func capacitySections(r *results.Results, order []string) []section {
+	order = slices.DeleteFunc(slices.Clone(order), func(name string) bool { return len(r.Capacity[name].Steps) == 0 })
+	if len(order) == 0 {
+		return nil
+	}
 	var api, notify []renderedChart
 	for _, name := range order {
-		api = append(api, latencyByRate(r, name, order, false).render())
-		notify = append(notify, latencyByRate(r, name, order, true).render())
+		for _, c := range []chart{latencyByRate(r, name, order, false), latencyByRate(r, name, order, true)} {
+			if len(c.series) == 0 {
+				continue // nothing measured (a step without deliveries)
+			}
+			if strings.HasPrefix(c.id, "chart_cap_api_") {
+				api = append(api, c.render())
+			} else {
+				notify = append(notify, c.render())
+			}
+		}
 	}
 	cols := max(1, min(len(order), 3))
 	out := []section{
@@ -354,7 +372,7 @@ func capacitySections(r *results.Results, order []string) []section {
 		out = append(out, section{Title: "Scaling: the USL fit, predicted against measured", Cols: 1, Charts: []renderedChart{u.render()},
 			Note: "Measured capacities by replicas (points), the Universal Scalability Law fitted to them (dashed) and the largest scale's capacity as predicted from the smaller ones (◆): a prediction more than 20% off is a miss, flagged in red."})
 	}
-	return out
+	return slices.DeleteFunc(out, func(s section) bool { return len(s.Charts) == 0 })
 }
 
 // latencyByRate is a pattern's API latency (or time-to-notify) against

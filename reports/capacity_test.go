@@ -151,9 +151,16 @@ func TestCapacityRender(t *testing.T) {
 	}
 	// A search that measured nothing yet (the first step still running)
 	// draws too.
-	empty := &results.Results{Schema: results.SchemaVersion, Patterns: map[string]*results.Pattern{}, Capacity: map[string]*results.Capacity{"sync": {Steps: []results.CapacityStep{}}},
-		SLO: &results.CapacitySLO{APIP99Ms: 100, Drops: 0.001, NotifyP99Ms: 5000}}
-	if page := capacityReport(t, empty); !strings.Contains(page, "<b>sync</b>: <span class=\"answer\">no capacity") {
-		t.Errorf("a search with no step: the page lacks its line")
+	// draws too: its line, no chart (an empty one would be a broken
+	// section), and a pattern without a search (null) is left out.
+	empty := &results.Results{Schema: results.SchemaVersion, Patterns: map[string]*results.Pattern{},
+		Capacity: map[string]*results.Capacity{"sync": {Steps: []results.CapacityStep{}}, "async": nil},
+		SLO:      &results.CapacitySLO{APIP99Ms: 100, Drops: 0.001, NotifyP99Ms: 5000}}
+	page := capacityReport(t, empty)
+	if !strings.Contains(page, "<b>sync</b>: <span class=\"answer\">no capacity") || strings.Contains(page, "<b>async</b>") {
+		t.Errorf("a search with no step: the page lacks sync's line or has async's")
+	}
+	if n := strings.Count(page, `<div class="item"`); n != 0 {
+		t.Errorf("a search with no step: %d charts, want none", n)
 	}
 }

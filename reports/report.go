@@ -162,6 +162,8 @@ func runHeader(r *results.Results, label string) header {
 	b := run.Broker
 	broker := b.Kind
 	switch {
+	case b.Kind == "":
+		broker = "none: no pattern of the run used Kafka"
 	case b.Kind == "embedded":
 		broker = "embedded kfake (not Apache Kafka) " + b.Version
 	case b.Version != "":

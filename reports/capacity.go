@@ -644,11 +644,11 @@ func uslChart(r *results.Results, order []string) (chart, bool) {
 	var subs []string
 	for _, name := range order {
 		c := r.Capacity[name]
-		if c.USL == nil {
+		ns := scaleKeys(c)
+		if c.USL == nil || len(ns) == 0 {
 			continue
 		}
 		col := colorOf(name, order)
-		ns := scaleKeys(c)
 		var measured, fit []any
 		for _, n := range ns {
 			if rps := c.Scale[strconv.Itoa(n)]; rps > 0 {
@@ -658,7 +658,10 @@ func uslChart(r *results.Results, order []string) (chart, bool) {
 		top := float64(slices.Max(ns))
 		// Room on the right for the predictions' labels.
 		ch.xMax = max(ch.xMax, math.Ceil(top+max(1, 0.4*top)))
-		for x := 1.0; x <= top+1e-9; x += 0.25 {
+		for x := 1.0; x <= min(top, 256)+1e-9; x += 0.25 {
+			if y := c.USL.At(x); math.IsNaN(y) || math.IsInf(y, 0) {
+				continue // a fit from elsewhere whose law has no value here
+			}
 			fit = append(fit, map[string]any{"value": []float64{x, sig(c.USL.At(x))}, "units": u, "tip": fmt.Sprintf("σ %.3f, κ %.4f", c.USL.Sigma, c.USL.Kappa)})
 		}
 		ch.series = append(ch.series,

@@ -164,3 +164,13 @@ func TestCapacityRender(t *testing.T) {
 		t.Errorf("a search with no step: %d charts, want none", n)
 	}
 }
+
+// TestCapacityCompare: a capacity run is not drawn as a comparison of
+// patterns it has not got.
+func TestCapacityCompare(t *testing.T) {
+	a, _ := fixtures(t)
+	var b bytes.Buffer
+	if err := Compare(&b, a, capacityFixture(t)); err == nil || !strings.Contains(err.Error(), "capacity run") {
+		t.Errorf("comparing a run with a capacity run: error %v, want one that says why", err)
+	}
+}

@@ -2,6 +2,7 @@ package reports_test
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -15,6 +16,12 @@ import (
 // report' does: an error or a page, never a panic.
 func FuzzRender(f *testing.F) {
 	seeds := resultstest.Seeds(f, "..")
+	// A capacity run's, whose patterns are empty.
+	capacity, err := os.ReadFile(filepath.Join("testdata", "capacity", "results.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	seeds = append(seeds, capacity)
 	resultstest.AddSeeds(f, seeds)
 	f.Fuzz(func(t *testing.T, seed uint8, ops []byte) {
 		dir := resultstest.Run(t, seeds, seed, ops)

@@ -54,10 +54,7 @@ func Fit(ns []int, cs []float64) *results.USL {
 }
 
 // Predict is u's capacity at n replicas.
-func Predict(u *results.USL, n int) float64 {
-	N := float64(n)
-	return u.Lambda * N / (1 + u.Sigma*(N-1) + u.Kappa*N*(N-1))
-}
+func Predict(u *results.USL, n int) float64 { return u.At(float64(n)) }
 
 // Peak is the scale at which u's capacity is highest, and that capacity:
 // √((1−σ)/κ) for κ > 0; +Inf without crosstalk.

@@ -72,8 +72,12 @@ var rules = []rule{
 }
 
 // Evaluate checks every claim against r and returns one Claim per rule, in
-// the order of [Rules]. It reads r only.
+// the order of [Rules]; a capacity run's (r.Capacity) are its own, those
+// of [EvaluateCapacity]. It reads r only.
 func Evaluate(r *results.Results) []results.Claim {
+	if r.Capacity != nil || r.SLO != nil {
+		return EvaluateCapacity(r)
+	}
 	in := &run{r: r, prof: parseProfile(r.Run)}
 	out := make([]results.Claim, 0, len(rules))
 	for _, rl := range rules {

@@ -72,3 +72,18 @@ func TestDownstreamModel(t *testing.T) {
 		t.Errorf("Erlang C of one server at ρ 0.5: %g, want 0.5", a)
 	}
 }
+
+// TestEvaluateCapacityRun: Evaluate, which 'commbench report' calls on a
+// run whose results.json has no claims, gives a capacity run its own
+// claims, not the surge's about series it has not got.
+func TestEvaluateCapacityRun(t *testing.T) {
+	cs := Evaluate(capacityRun(t, slo(370, 388), nil))
+	if len(cs) != len(capacityRules) {
+		t.Fatalf("got %d claims, want the %d capacity claims", len(cs), len(capacityRules))
+	}
+	for i, c := range cs {
+		if c.ID != capacityRules[i].id {
+			t.Errorf("claim %d: got %s, want %s", i, c.ID, capacityRules[i].id)
+		}
+	}
+}

@@ -165,10 +165,14 @@ func TestBrowser(t *testing.T) {
 	if err := Write(&chain, chainFixture(t)); err != nil {
 		t.Fatal(err)
 	}
+	var capacity bytes.Buffer
+	if err := Write(&capacity, capacityFixture(t)); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		page []byte
-	}{{"report", report.Bytes()}, {"compare", compare.Bytes()}, {"chain", chain.Bytes()}} {
+	}{{"report", report.Bytes()}, {"compare", compare.Bytes()}, {"chain", chain.Bytes()}, {"capacity", capacity.Bytes()}} {
 		states, loadMs := open(t, ctx, tc.page)
 		want := bytes.Count(tc.page, []byte(`<div class="item" id="`))
 		if len(states) != want || want == 0 {
@@ -236,7 +240,124 @@ func TestBrowser(t *testing.T) {
 	// What a run whose machine set some numbers looks like: the fixture's
 	// sync is generator-bound and its async machine-bound.
 	vshot := validityShot(t, ctx, report.Bytes())
-	writeDocs(t, map[string][]byte{"report.png": shot, "validity.png": vshot})
+	cshot := capacityShot(t, ctx, capacity.Bytes())
+	checkNotBlank(t, cshot)
+	writeDocs(t, map[string][]byte{"report.png": shot, "validity.png": vshot, "capacity.png": cshot})
+}
+
+// capacityMarks is what the browser says the capacity page's charts
+// mark: the SLO's and the knees' lines of each latency chart, the
+// points of each step, the predictions' labels.
+type capacityMarks struct {
+	ID     string   `json:"id"`
+	HLines []string `json:"hlines"` // the labels of lines across (the SLO)
+	VLines []string `json:"vlines"` // the labels of lines up (the knees, the machine's limit)
+	Labels []string `json:"labels"` // the points' own labels (the USL's predictions)
+}
+
+const capacityMarksJS = `Array.from(document.querySelectorAll("div.item")).filter(function (el) { return el.id.indexOf("chart_cap_") === 0; }).map(function (el) {
+	var out = {id: el.id, hlines: [], vlines: [], labels: []};
+	(echarts.getInstanceByDom(el).getOption().series || []).forEach(function (s) {
+		((s.markLine || {}).data || []).forEach(function (d) {
+			if (d.yAxis !== undefined) out.hlines.push(d.name);
+			if (d.xAxis !== undefined) out.vlines.push(d.name);
+		});
+		(s.data || []).forEach(function (d) { if (d && d.label && d.label.formatter) out.labels.push(d.label.formatter); });
+	});
+	return out;
+})`
+
+// TestBrowserCapacity opens the capacity fixture's page: besides every
+// chart drawing (TestBrowser), the latency charts carry the SLO and a knee
+// at each scale's capacity, hybrid the machine's limit, the USL chart a
+// prediction per fitted pattern, async's flagged a miss.
+func TestBrowserCapacity(t *testing.T) {
+	ctx, seen := browser(t)
+	r := capacityFixture(t)
+	var page bytes.Buffer
+	if err := Write(&page, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate("file://"+writeTemp(t, page.Bytes()))); err != nil {
+		t.Fatal(err)
+	}
+	marks, err := chromedp.Run(ctx, chromedp.Evaluate[[]capacityMarks](capacityMarksJS))
+	if err != nil {
+		t.Fatalf("reading the charts' marks: %v", err)
+	}
+	byID := map[string]capacityMarks{}
+	for _, m := range marks {
+		byID[m.ID] = m
+	}
+	for _, name := range []string{"sync", "async", "hybrid"} {
+		for _, id := range []string{"chart_cap_api_" + name, "chart_cap_notify_" + name} {
+			m, ok := byID[id]
+			if !ok || len(m.HLines) != 1 || !strings.HasPrefix(m.HLines[0], "SLO ") {
+				t.Errorf("%s: lines across %q (found %v): want the SLO's", id, m.HLines, ok)
+			}
+			knees := 0
+			for _, n := range []int{1, 2, 4} {
+				if rps, _ := capacityAt(r.Capacity[name], n); rps > 0 {
+					knees++
+					if want := fmt.Sprintf("×%d: %s", n, rate(rps)); !slices.Contains(m.VLines, want) {
+						t.Errorf("%s: lines up %q: want the knee %q", id, m.VLines, want)
+					}
+				}
+			}
+			if name == "hybrid" {
+				if want := "machine limit 800"; !slices.Contains(m.VLines, want) {
+					t.Errorf("%s: lines up %q: want %q", id, m.VLines, want)
+				}
+				knees++
+			}
+			if len(m.VLines) != knees {
+				t.Errorf("%s: lines up %q, want %d", id, m.VLines, knees)
+			}
+		}
+	}
+	var preds []string
+	for _, l := range byID["chart_cap_usl"].Labels {
+		if strings.HasPrefix(l, "predicted ") {
+			preds = append(preds, l)
+		}
+	}
+	miss := func(l string) bool { return strings.Contains(l, "MISS") }
+	if len(preds) != 2 || slices.IndexFunc(preds, miss) < 0 || !slices.ContainsFunc(preds, func(l string) bool { return !miss(l) }) {
+		t.Errorf("the USL chart's predictions %q: want sync's within 20%% and async's a MISS", preds)
+	}
+	_, exceptions := seen()
+	for _, e := range exceptions {
+		t.Errorf("JavaScript exception: %s", e)
+	}
+}
+
+// capacityShot is a picture of a capacity page: its answer (the SLO and
+// each pattern's line) above its charts, as a PNG.
+func capacityShot(t *testing.T, ctx context.Context, page []byte) []byte {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Navigate("file://"+writeTemp(t, page))); err != nil {
+		t.Fatal(err)
+	}
+	ys, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`(function () {
+		var y = function (el) { return el.getBoundingClientRect().top + window.scrollY; };
+		var c = document.getElementById("capacity"), f = document.querySelector("footer");
+		return [y(c) - 8, y(f) - 12];
+	})()`))
+	if err != nil || len(ys) != 2 || !(0 < ys[0] && ys[0] < ys[1]) {
+		t.Fatalf("finding the capacity parts of the page: %v, %v", ys, err)
+	}
+	b, err := chromedp.Run(ctx, func(ctx context.Context, tg *chromedp.Target) ([]byte, error) {
+		yes := true
+		r, err := cdp.Call(ctx, tg, cdppage.CaptureScreenshot, cdppage.CaptureScreenshotParams{
+			CaptureBeyondViewport: &yes, FromSurface: &yes, Format: cdppage.CaptureScreenshotFormatPng,
+			Clip: &cdppage.Viewport{Width: 1400, Y: ys[0], Height: ys[1] - ys[0], Scale: 1},
+		})
+		return r.Data, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // writeDocs writes the pictures of docs/ with -update.

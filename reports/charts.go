@@ -63,6 +63,7 @@ type xKind int
 const (
 	xTime       xKind = iota // seconds from the attack's start
 	xPercentile              // 1/(1-p) on a log axis, labelled as percentiles
+	xValue                   // a value axis named xName (a capacity run's offered rate, replicas)
 )
 
 // chart is one chart of a page, before go-echarts renders it.
@@ -71,6 +72,8 @@ type chart struct {
 	title    string
 	subtitle string
 	x        xKind
+	xName    string  // xValue's axis name and unit
+	xMax     float64 // xValue's axis maximum; 0: automatic
 	yName    string
 	yLog     bool
 	yMax     float64 // 0: automatic; small multiples share one
@@ -80,7 +83,15 @@ type chart struct {
 	faults   []results.FaultWindow // shaded on time charts
 	bound    []boundArea           // bound seconds, shaded grey on time charts
 	drainAt  float64               // a line where the drain begins; 0: none
-	hlines   []hline               // thresholds across a time chart
+	hlines   []hline               // thresholds across a time or value chart
+	vlines   []vline               // marks up a value chart at an x (a capacity, a machine limit)
+}
+
+// vline marks x on a value chart with its label at the top.
+type vline struct {
+	x     float64
+	label string
+	color string
 }
 
 // hline is a threshold drawn across a chart at y, with its label at the
@@ -102,6 +113,13 @@ type series struct {
 	// nil where nothing was measured, which breaks the line there rather
 	// than join its neighbours across the hole.
 	gapped [][2]any
+	// items, when set, are drawn instead of data: points of a value
+	// chart, each {"value": [x, y]} with its own style and the fields
+	// its tooltip shows ("tip").
+	items []any
+	// symbol draws each point with it ("circle", "diamond"); "": none.
+	symbol string
+	noLine bool // points alone
 }
 
 // Funcs of the axis labels and tooltips, in JavaScript.
@@ -110,6 +128,9 @@ const (
 	percentileTip   = `function (ps) { if (!ps.length) return ''; var v = ps[0].value[0]; var s = 'p ' + (v <= 1 ? '0' : (100 - 100 / v).toPrecision(6).replace(/0+$/, '').replace(/\.$/, '')) + '%'; ps.forEach(function (p) { s += '<br/>' + p.marker + p.seriesName + ': <b>' + p.value[1] + ' ms</b>'; }); return s; }`
 	timeTip         = `function (ps) { if (!ps.length) return ''; var s = 't = ' + ps[0].axisValue + ' s'; ps.forEach(function (p) { s += '<br/>' + p.marker + p.seriesName + ': <b>' + (Array.isArray(p.value) ? p.value[1] : p.value) + '</b>'; }); return s; }`
 	msLabel         = `function (v) { return v + ' ms'; }`
+	// itemTip is a value chart's tooltip: the point's series, its x and y
+	// with their units, and what its item says of it.
+	itemTip = `function (p) { var v = Array.isArray(p.value) ? p.value : [p.name, p.value]; var d = p.data || {}; var u = d.units || ['', '']; var s = p.marker + p.seriesName + '<br/>' + v[0] + u[0] + ': <b>' + v[1] + u[1] + '</b>'; if (d.tip) s += '<br/>' + d.tip; return s; }`
 )
 
 // render turns c into go-echarts' element and script.
@@ -119,22 +140,15 @@ func (c chart) render() renderedChart {
 		height = 340
 	}
 	line := charts.NewLine()
-	line.SetGlobalOptions(
-		charts.WithInitializationOpts(opts.Initialization{
-			ChartID: c.id, Width: "100%", Height: fmt.Sprintf("%dpx", height), AssetsHost: assetsHost,
-		}),
-		charts.WithAnimation(false),
-		charts.WithTitleOpts(opts.Title{
-			Title: c.title, Subtitle: c.subtitle,
-			TitleStyle:    &opts.TextStyle{FontSize: 15},
-			SubtitleStyle: &opts.TextStyle{FontSize: 11, Color: "#666"},
-		}),
-		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Type: "scroll", Top: "38", Left: "center"}),
-		charts.WithGridOpts(opts.Grid{Top: "78", Left: "12", Right: "28", Bottom: "12", ContainLabel: opts.Bool(true)}),
+	bottom := "12"
+	if c.x == xValue {
+		bottom = "28" // room for the axis's name below it
+	}
+	line.SetGlobalOptions(append(frame(c.id, c.title, c.subtitle, height, bottom),
 		charts.WithYAxisOpts(c.yAxis()),
 		charts.WithXAxisOpts(c.xAxis()),
 		charts.WithTooltipOpts(c.tooltip()),
-	)
+	)...)
 	for i, s := range c.series {
 		line.AddSeries(s.name, nil, charts.WithSeriesOpts(c.seriesOpts(i, s)))
 	}
@@ -144,6 +158,73 @@ func (c chart) render() renderedChart {
 		Element: template.HTML(snip.Element),
 		Script:  template.HTML(safeScript(snip.Script)),
 	}
+}
+
+// frame is what every chart of a page shares: its size, title, legend
+// and grid, no animation.
+func frame(id, title, subtitle string, height int, bottom string) []charts.GlobalOpts {
+	return []charts.GlobalOpts{
+		charts.WithInitializationOpts(opts.Initialization{
+			ChartID: id, Width: "100%", Height: fmt.Sprintf("%dpx", height), AssetsHost: assetsHost,
+		}),
+		charts.WithAnimation(false),
+		charts.WithTitleOpts(opts.Title{
+			Title: title, Subtitle: subtitle,
+			TitleStyle:    &opts.TextStyle{FontSize: 15},
+			SubtitleStyle: &opts.TextStyle{FontSize: 11, Color: "#666"},
+		}),
+		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Type: "scroll", Top: "38", Left: "center"}),
+		charts.WithGridOpts(opts.Grid{Top: "78", Left: "12", Right: "28", Bottom: bottom, ContainLabel: opts.Bool(true)}),
+	}
+}
+
+// barChart is a chart of bars, a group of them per category (a pattern),
+// a bar per series (a scale).
+type barChart struct {
+	id       string
+	title    string
+	subtitle string
+	yName    string
+	height   int // px; 0: 340
+	cats     []string
+	series   []barSeries
+}
+
+// barSeries is one bar of each category, each {"value": v} with its
+// own style where it has one (a pattern without a capacity, greyed) and
+// what its tooltip says ("tip").
+type barSeries struct {
+	name  string
+	color string
+	bars  []map[string]any
+}
+
+// barTip is a bar's tooltip: its category, series and value, and what
+// its item says of it.
+const barTip = `function (p) { var s = p.marker + p.name + ' · ' + p.seriesName + ': <b>' + p.value + '</b>'; if (p.data && p.data.tip) s += '<br/>' + p.data.tip; return s; }`
+
+func (c barChart) render() renderedChart {
+	height := c.height
+	if height == 0 {
+		height = 340
+	}
+	split := &opts.SplitLine{Show: opts.Bool(true), LineStyle: &opts.LineStyle{Color: "#eee"}}
+	bar := charts.NewBar()
+	bar.SetXAxis(c.cats)
+	bar.SetGlobalOptions(append(frame(c.id, c.title, c.subtitle, height, "12"),
+		charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: c.yName, SplitLine: split}),
+		charts.WithXAxisOpts(opts.XAxis{Type: "category", Data: c.cats}),
+		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "item", Formatter: opts.FuncOpts(barTip)}),
+	)...)
+	for _, s := range c.series {
+		bar.AddSeries(s.name, nil, charts.WithSeriesOpts(func(ss *charts.SingleSeries) {
+			ss.Data = s.bars
+			ss.Color = s.color
+			ss.Label = &opts.Label{Show: opts.Bool(true), Position: "top", Color: "#333", FontSize: 11}
+		}))
+	}
+	snip := bar.RenderSnippet()
+	return renderedChart{ID: c.id, Element: template.HTML(snip.Element), Script: template.HTML(safeScript(snip.Script))}
 }
 
 // safeScript keeps a "</" inside the script's strings (a pattern's or a
@@ -165,6 +246,13 @@ func (c chart) xAxis() opts.XAxis {
 			Min: 1, Max: spectrumTop, SplitLine: split,
 			AxisLabel: &opts.AxisLabel{Formatter: opts.FuncOpts(percentileLabel)},
 		}
+	}
+	if c.x == xValue {
+		x := opts.XAxis{Type: "value", Name: c.xName, NameLocation: "middle", NameGap: 26, Min: 0, SplitLine: split}
+		if c.xMax > 0 {
+			x.Max = c.xMax
+		}
+		return x
 	}
 	if c.stacked {
 		// ECharts stacks along x when both axes are "value": a stack is
@@ -217,6 +305,9 @@ func (c chart) yAxis() opts.YAxis {
 
 func (c chart) tooltip() opts.Tooltip {
 	t := opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}
+	if c.x == xValue {
+		return opts.Tooltip{Show: opts.Bool(true), Trigger: "item", Formatter: opts.FuncOpts(itemTip)}
+	}
 	if c.x == xPercentile {
 		t.Formatter = opts.FuncOpts(percentileTip)
 	} else {
@@ -241,21 +332,30 @@ func (c chart) seriesOpts(i int, s series) func(*charts.SingleSeries) {
 			if s.gapped != nil {
 				ss.Data = s.gapped
 			}
+			if s.items != nil {
+				ss.Data = s.items
+			}
 		}
 		ss.ShowSymbol = opts.Bool(false)
 		ss.Symbol = "none"
+		if s.symbol != "" {
+			ss.ShowSymbol, ss.Symbol, ss.SymbolSize = opts.Bool(true), s.symbol, 7
+		}
 		ss.Color = s.color
 		width := s.width
 		if width == 0 {
 			width = 2
 		}
 		ss.LineStyle = &opts.LineStyle{Color: s.color, Width: width, Type: s.dash}
+		if s.noLine {
+			ss.LineStyle.Opacity = opts.Float(0)
+		}
 		if c.stacked {
 			ss.Stack = "total"
 			ss.AreaStyle = &opts.AreaStyle{Color: s.color, Opacity: opts.Float(0.55)}
 			ss.LineStyle.Width = 1
 		}
-		if i == 0 && c.x == xTime {
+		if i == 0 && (c.x == xTime || c.x == xValue) {
 			ss.MarkAreas, ss.MarkLines = c.marks()
 		}
 	}
@@ -287,7 +387,7 @@ func (c chart) marks() (*opts.MarkAreas, *opts.MarkLines) {
 			})
 		}
 	}
-	if c.drainAt <= 0 && len(c.hlines) == 0 {
+	if c.drainAt <= 0 && len(c.hlines) == 0 && len(c.vlines) == 0 {
 		return areas, nil
 	}
 	lines := &opts.MarkLines{
@@ -309,6 +409,13 @@ func (c chart) marks() (*opts.MarkAreas, *opts.MarkLines) {
 			"name": h.label, "yAxis": sig(h.y),
 			"lineStyle": map[string]any{"color": "#a31d12", "type": "dashed", "width": 1.5},
 			"label":     map[string]any{"formatter": h.label, "position": pos, "color": "#a31d12"},
+		})
+	}
+	for _, v := range c.vlines {
+		lines.Data = append(lines.Data, map[string]any{
+			"name": v.label, "xAxis": sig(v.x),
+			"lineStyle": map[string]any{"color": v.color, "type": "dashed", "width": 1.5},
+			"label":     map[string]any{"formatter": v.label, "position": "insideEndTop", "color": v.color},
 		})
 	}
 	return areas, lines

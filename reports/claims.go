@@ -63,6 +63,10 @@ func claimsSection(r *results.Results) *claimsBlock {
 	}
 	b.Note = "What people say about sync and async, checked against this run's numbers: " + strings.Join(parts, ", ") + ". " +
 		"Each rule is written down in claims/claims.go; \"not exercised\" means this profile gives no evidence either way." + from
+	if isCapacity(r) {
+		b.Note = "What people say about sync's and async's capacity, checked against this run's searches: " + strings.Join(parts, ", ") + ". " +
+			"Each rule is written down in claims/claims_capacity.go; \"inconclusive\" where a search the machine ended would have decided it." + from
+	}
 	return &b
 }
 

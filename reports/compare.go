@@ -2,6 +2,7 @@ package reports
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -42,6 +43,9 @@ func RenderCompare(runA, runB, out string) (string, error) {
 // headers, one summary table with a's value, b's value and the change for
 // each pattern, and both runs' percentile spectra on the same axes.
 func Compare(w io.Writer, a, b *results.Results) error {
+	if isCapacity(a) || isCapacity(b) {
+		return errors.New("a capacity run has no per-pattern series to compare: open each run's index.html, or compare the runs of its steps (steps/ in its folder)")
+	}
 	order := a.Keys()
 	for _, name := range b.Keys() {
 		if !slices.Contains(order, name) {

@@ -76,7 +76,8 @@ type page struct {
 	Runs     []header
 	Banners  []banner
 	Table    table
-	Claims   *claimsBlock // the run's claims; nil on a comparison
+	Claims   *claimsBlock   // the run's claims; nil on a comparison
+	Capacity *capacityBlock // a capacity run's answer; nil for other runs
 	Sections []section
 	Library  template.JS // echarts.min.js
 	Notice   string
@@ -109,6 +110,9 @@ type section struct {
 }
 
 func reportPage(r *results.Results) (*page, error) {
+	if isCapacity(r) {
+		return capacityPage(r), nil
+	}
 	order := r.Keys()
 	p := &page{
 		Title:   "commbench · " + r.Run.Profile + " · " + r.Run.ID,
@@ -158,6 +162,8 @@ func runHeader(r *results.Results, label string) header {
 	b := run.Broker
 	broker := b.Kind
 	switch {
+	case b.Kind == "":
+		broker = "none: no pattern of the run used Kafka"
 	case b.Kind == "embedded":
 		broker = "embedded kfake (not Apache Kafka) " + b.Version
 	case b.Version != "":

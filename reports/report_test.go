@@ -21,8 +21,8 @@ var update = flag.Bool("update", false, "rewrite testdata/ (fixtures and golden 
 var regenerate sync.Once
 
 // writeFixtures writes the synthetic runs to testdata/ (-update): run A,
-// run B, another seed on an external Kafka and a bigger host, and a chain
-// run. The chain run has no validity fields: it stands for the results
+// run B, another seed on an external Kafka and a bigger host, a chain
+// run and a capacity run. The chain run has no validity fields: it stands for the results
 // written before issue 12, which render as they did.
 func writeFixtures(t *testing.T) {
 	rb := synthetic(120, 2)
@@ -43,7 +43,7 @@ func writeFixtures(t *testing.T) {
 		delete(s.CPUSecondsPer1k, "broker")
 		s.CPUSecondsPer1k["total"] = 0.73
 	}
-	for dir, r := range map[string]*results.Results{"testdata": synthetic(120, 1), "testdata/b": rb, "testdata/chain": syntheticChain(1)} {
+	for dir, r := range map[string]*results.Results{"testdata": synthetic(120, 1), "testdata/b": rb, "testdata/chain": syntheticChain(1), "testdata/capacity": syntheticCapacity(t)} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}

@@ -2,6 +2,7 @@ package reports_test
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,6 +18,12 @@ import (
 // could not make, or the file it could not write), never a panic.
 func FuzzRender(f *testing.F) {
 	seeds := resultstest.Seeds(f, "..")
+	// A capacity run's, whose patterns are empty.
+	capacity, err := os.ReadFile(filepath.Join("testdata", "capacity", "results.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	seeds = append(seeds, capacity)
 	resultstest.AddSeeds(f, seeds)
 	f.Fuzz(func(t *testing.T, seed uint8, ops []byte) {
 		dir := resultstest.Run(t, seeds, seed, ops)

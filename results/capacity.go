@@ -124,6 +124,11 @@ type USL struct {
 	Points int     `json:"points"` // scales it was fitted to
 }
 
+// At is the law's capacity at n replicas.
+func (u *USL) At(n float64) float64 {
+	return u.Lambda * n / (1 + u.Sigma*(n-1) + u.Kappa*n*(n-1))
+}
+
 // Prediction is the largest scale's capacity predicted from the smaller
 // scales' fit, against what was measured.
 type Prediction struct {

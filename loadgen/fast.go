@@ -73,6 +73,7 @@ type fastAttack struct {
 	keepAlive bool
 	rec       *Recorder
 	stalls    stallTracker
+	yield     yielder
 	// shortSlice: the kernel took the pacer thread's short time slice.
 	shortSlice bool
 }
@@ -146,6 +147,8 @@ func (f *fastAttack) run(ctx context.Context, p StagePacer, s attackSettings) {
 	f.rec.SetStart(began)
 	f.rec.setGauges(func() (int64, int64) { return f.busy.Load(), f.open.Load() })
 	defer f.stalls.close()
+	f.yield.start(began)
+	defer f.yield.stop()
 	go f.dialer(dctx, p, began, initial)
 	end := began.Add(bound)
 	for seq := uint64(0); ; seq++ {
@@ -173,7 +176,12 @@ func (f *fastAttack) run(ctx context.Context, p StagePacer, s attackSettings) {
 			continue
 		}
 		f.send(c, seq, due, woke, dialed)
-		f.stalls.maybeCheck(time.Now())
+		now := time.Now()
+		f.stalls.maybeCheck(now)
+		if yieldOn && f.yield.due(now, began.Add(p.Due(seq+2))) {
+			f.yield.yield()
+			f.stalls.yielded(f.yield.last.Sub(now))
+		}
 	}
 }
 

@@ -80,6 +80,9 @@ type stallTracker struct {
 	nvcsw     int64    // the pacer thread's voluntary context switches at the last check
 	sleeps    int64    // the pacer's sleeps so far; at the last check:
 	sleeps0   int64
+	yields    int64 // the pacer's yields so far (each switches its thread); at the last check:
+	yields0   int64
+	yieldWait time.Duration // the longest a yield kept the pacer since the last check
 	samples   []metrics.Sample
 	bounds    []float64
 
@@ -135,7 +138,7 @@ func (t *stallTracker) check(now time.Time) {
 	t.runDelay = t.runDelayNow()
 	metrics.Read(t.samples)
 	t.gcCycles = t.samples[0].Value.Uint64()
-	t.nvcsw, t.sleeps0 = threadSwitches(), t.sleeps
+	t.nvcsw, t.sleeps0, t.yields0, t.yieldWait = threadSwitches(), t.sleeps, t.yields, 0
 	h := t.samples[1].Value.Float64Histogram()
 	t.schedLat = append(t.schedLat[:0], h.Counts...)
 	t.bounds = h.Buckets
@@ -181,8 +184,12 @@ func (t *stallTracker) judge(lag, wake, acquire time.Duration, dialed bool) (Cau
 	if t.samples[0].Value.Uint64() != t.gcCycles {
 		return CauseGC, ms(lag) // a collection ran: the lag is its
 	}
+	if t.yieldWait >= lag/2 {
+		return CauseGoScheduler, ms(t.yieldWait) // a yield waited that long for its P
+	}
 	if sw := threadSwitches(); sw >= 0 && t.nvcsw >= 0 {
-		if parked := (sw - t.nvcsw) - (t.sleeps - t.sleeps0); parked > 0 {
+		// Beyond its own sleeps and yields, the runtime parked the thread.
+		if parked := (sw - t.nvcsw) - (t.sleeps - t.sleeps0) - (t.yields - t.yields0); parked > 0 {
 			return CauseGoScheduler, ms(lag) // the runtime parked the pacer's thread
 		}
 	}
@@ -197,6 +204,13 @@ func (t *stallTracker) judge(lag, wake, acquire time.Duration, dialed bool) (Cau
 		return CauseGoScheduler, ms(lag)
 	}
 	return CauseUnknown, ms(lag)
+}
+
+// yielded counts one of the pacer's yields, which kept it from running
+// for wait.
+func (t *stallTracker) yielded(wait time.Duration) {
+	t.yields++
+	t.yieldWait = max(t.yieldWait, wait)
 }
 
 // sleep is the pacer's sleep: rawSleep, counted.

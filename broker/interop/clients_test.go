@@ -156,10 +156,7 @@ func rdkafka(t *testing.T, args ...string) result {
 	if err != nil {
 		missing(t, "librdkafka: no python3")
 	}
-	libs := os.Getenv("COMMBENCH_PYTHONPATH")
-	if libs == "" {
-		libs, _ = filepath.Abs(filepath.Join("..", "..", ".cache", "python"))
-	}
+	libs := pythonLibs()
 	env := []string{"PYTHONPATH=" + libs}
 	if v := execute(t, env, python, filepath.Join("testdata", "rdkafka.py"), "version"); v.err != nil {
 		missing(t, "librdkafka: confluent-kafka is not in %s: %v\n%s", libs, v.err, tail(v.stderr, 5))

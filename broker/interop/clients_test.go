@@ -83,6 +83,8 @@ func javaTool(t *testing.T, s *secured, class string, args ...string) result {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// -Xmx256m as kafka-run-class.sh gives Kafka's tools: what a client
+	// says when refused depends on it (see refusals).
 	a := []string{"-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Dlog4j2.configurationFile=" + logConf,
 		"-cp", filepath.Join(s.b.Jars, "libs", "*"), class}
 	return execute(t, nil, java, append(a, args...)...)

@@ -146,9 +146,10 @@ func refusals(t *testing.T) []refusal {
 		// Kafka's TLS listener answers the first plaintext bytes with a TLS
 		// alert and closes. librdkafka sees the connection closed while
 		// asking for the API versions, its first request. The Java client
-		// reads the alert's first four bytes as a response size (352 MB)
-		// and, with the 256 MB heap Kafka's scripts give their tools
-		// (kafka-run-class.sh), runs out of memory (KAFKA-4090).
+		// reads the alert's first four bytes as a response size
+		// (0x15030300, 336 MiB) and, with the 256 MiB heap Kafka's scripts
+		// give their tools (kafka-run-class.sh), runs out of memory
+		// (KAFKA-4090).
 		name:        "plaintext to the TLS port",
 		protocols:   protocols,
 		java:        func(*secured) map[string]string { return map[string]string{"security.protocol": "PLAINTEXT"} },

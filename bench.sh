@@ -24,7 +24,8 @@ usage: ./bench.sh <verb> [args]
               (default 3; 0: the seeds only)
   fuzz [time] run every fuzz target for time each (default 1m, e.g. 30s, 10m);
               a failing input is written to the package's testdata/fuzz/: commit it
-  setup       install what is missing (Go modules, Java and Maven, Kafka jars), idempotently
+  setup       install what is missing (Go modules, Java and Maven, Kafka jars, the interop
+              tests' clients: kcat, confluent-kafka into .cache/python), idempotently
   build       build bin/commbench
   gate        the regression gate: build the merge base with the default branch,
               run the ci profile with it and with this tree interleaved on one Kafka,
@@ -87,6 +88,11 @@ setup() {
   need_apt gcc gcc libc6-dev
   # The report's browser test (go test ./reports) draws it in headless Chromium.
   need_apt chromium chromium
+  # The interop tests (broker/interop) read the secured Kafka with clients
+  # commbench does not ship: Kafka's Java tools (the cached jars), Debian's
+  # kcat, and librdkafka >= 2.6.1 from the confluent-kafka wheel.
+  need_apt kcat kcat
+  python_libs
   # Scale-out puts the notification replicas behind nginx, which the run
   # starts itself (Debian's package: nginx-light is only a transitional
   # name for it since bookworm). /usr/sbin is not on every user's PATH.
@@ -106,6 +112,24 @@ setup() {
   # Resolve the Kafka jars into the cache now, so that the first test or run
   # does not pay for it (a no-op when the cache is complete).
   "$BIN" broker fetch
+}
+
+# python_libs installs the confluent-kafka wheel (it carries librdkafka)
+# with pip into .cache/python (git-ignored; COMMBENCH_PYTHONPATH for the
+# tests), once per pinned version and Python: a re-run installs nothing.
+CONFLUENT_KAFKA=2.16.1
+PYLIBS="$ROOT/.cache/python"
+python_libs() {
+  need_apt python3 python3
+  local want
+  want="confluent-kafka==$CONFLUENT_KAFKA $(python3 --version 2>&1)"
+  [ "$(cat "$PYLIBS/.installed" 2>/dev/null)" = "$want" ] && return 0
+  python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip
+  say "installing confluent-kafka $CONFLUENT_KAFKA into .cache/python (librdkafka for the interop tests)"
+  rm -rf "$PYLIBS"
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+    --target "$PYLIBS" "confluent-kafka==$CONFLUENT_KAFKA"
+  echo "$want" >"$PYLIBS/.installed"
 }
 
 # kubectl_kustomize_ok: kubectl is installed and carries kustomize v4 or later.
@@ -132,7 +156,10 @@ run_tests() {
   # -p 1: one package at a time. Several packages start a real Kafka and
   # drive real load; run side by side on a small machine they would stall
   # each other and measure the contention instead of the code.
-  COMMBENCH_BIN="$BIN" go test -p 1 -count=1 -timeout 30m ./...
+  # COMMBENCH_INTEROP=require: a client the interop tests need and setup
+  # did not install fails them instead of skipping them.
+  COMMBENCH_BIN="$BIN" COMMBENCH_INTEROP=require COMMBENCH_PYTHONPATH="$PYLIBS" \
+    go test -p 1 -count=1 -timeout 30m ./...
   run_race
   # go test above ran every fuzz target's seeds; this fuzzes each a little
   # (FUZZ_SECONDS=0: not at all).

@@ -98,7 +98,7 @@ func (b *Broker) ClientUsage() []string {
 		return []string{
 			"java tools: " + topics + " --list",
 			"kcat: kcat -b " + addr + " -L",
-			"confluent-kafka: AdminClient({'bootstrap.servers': '" + addr + "'}).list_topics(timeout=10).topics",
+			"confluent-kafka: python3 -c 'from confluent_kafka.admin import AdminClient; print(sorted(AdminClient({\"bootstrap.servers\": \"" + addr + "\"}).list_topics(timeout=10).topics))'",
 			"kafka-go, commbench: export KAFKA_BROKERS=" + addr,
 		}
 	}
@@ -106,7 +106,7 @@ func (b *Broker) ClientUsage() []string {
 	out = append(out,
 		"java tools: "+topics+" --command-config "+f(ClientPropertiesFile)+" --list  (Kafka's bin/*.sh take the same file: --command-config, --consumer.config)",
 		"kcat: kcat -F "+f(LibrdkafkaFile)+" -L",
-		"confluent-kafka: conf = dict(l.strip().split('=', 1) for l in open('"+f(LibrdkafkaFile)+"') if '=' in l and not l.startswith('#')); AdminClient(conf).list_topics(timeout=10).topics",
+		"confluent-kafka: python3 -c 'from confluent_kafka.admin import AdminClient; conf = dict(l.strip().split(\"=\", 1) for l in open(\""+f(LibrdkafkaFile)+"\") if \"=\" in l and not l.startswith(\"#\")); print(sorted(AdminClient(conf).list_topics(timeout=10).topics))'",
 		"kafka-go, commbench: set -a; . "+f(ClientEnvFile)+"; set +a  (the KAFKA_* lines below)",
 	)
 	if b.Protocol == SASLSSL {

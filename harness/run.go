@@ -429,7 +429,9 @@ func (r *patternRun) createTopics(ctx context.Context) error {
 	if err := r.client.CreateReplicatedTopics(ctx, k.Partitions, k.ReplicationFactor, r.topics...); err != nil {
 		return fmt.Errorf("create topics: %w", err)
 	}
-	if !r.o.KeepTopics {
+	if r.o.KeepTopics {
+		r.o.Logf("%s: keeping topics %s (--keep)", r.key, strings.Join(r.topics, ", "))
+	} else {
 		r.atEnd(func() {
 			dctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 			defer cancel()

@@ -85,7 +85,7 @@ func parseRunFlags(args []string) (*runFlags, error) {
 		kind        = fs.String("broker", "auto", "Kafka: auto, local, embedded or external")
 		brokers     = fs.String("brokers", "", "external Kafka host:port[,...] (default $KAFKA_BROKERS)")
 		allowRemote = fs.Bool("allow-remote", false, "allow load to non-loopback addresses")
-		keep        = fs.Bool("keep", false, "keep the run's Kafka topics")
+		keep        = fs.Bool("keep", false, "keep the run's Kafka topics (commbench.<run id>.<pattern>.reactions and its .dlq; the run id is the run folder's name), e.g. to count them with another client")
 		dir         = fs.String("profiles", "profiles", "folder of named profiles")
 		shard       = fs.String("shard", "", "i/n: this generator is shard i (from 0) of n sharing the run: 1/n of the rate, its own id range; shard 0 owns the ledger (needs --targets)")
 		targetURLs  = fs.String("targets", "", "REACTION_URL,NOTIFY_URL: attack services someone else runs; start no broker and no service")

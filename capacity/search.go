@@ -35,7 +35,14 @@ type SearchOptions struct {
 	Fits func(rps float64) bool
 	// Progress, when set, is told of each step as it is judged.
 	Progress func(phase string, st results.CapacityStep, verdict string, broke []string)
+	// BoundRetries: a bound step is measured again up to this many times
+	// before the search ends on it (a second of the hypervisor's steal is
+	// the machine's, not the rate's); negative means never, 0 the default.
+	BoundRetries int
 }
+
+// DefaultBoundRetries: a bound step is measured once more.
+const DefaultBoundRetries = 1
 
 func (o SearchOptions) withDefaults() SearchOptions {
 	if o.Start <= 0 {
@@ -47,6 +54,12 @@ func (o SearchOptions) withDefaults() SearchOptions {
 	o.MaxRate = max(o.MaxRate, o.Start)
 	if o.Precision <= 0 {
 		o.Precision = DefaultPrecision
+	}
+	switch {
+	case o.BoundRetries == 0:
+		o.BoundRetries = DefaultBoundRetries
+	case o.BoundRetries < 0:
+		o.BoundRetries = 0
 	}
 	return o
 }
@@ -137,7 +150,7 @@ func (s *search) step(ctx context.Context, phase string, rate float64, out *Outc
 		*out = s.finish(*out)
 		return "", true
 	}
-	st, err := s.measure(ctx, rate)
+	st, v, broke, err := s.measureJudged(ctx, phase, rate)
 	if err != nil {
 		out.Err, out.Limit = err, results.LimitFailed
 		out.DecidedBy = fmt.Sprintf("the step at %s rps failed: %v", num(rate), err)
@@ -147,10 +160,6 @@ func (s *search) step(ctx context.Context, phase string, rate float64, out *Outc
 		}
 		*out = s.finish(*out)
 		return "", true
-	}
-	v, broke := s.judge(st)
-	if s.o.Progress != nil {
-		s.o.Progress(phase, st, v, broke)
 	}
 	switch v {
 	case results.StepBound:
@@ -169,6 +178,26 @@ func (s *search) step(ctx context.Context, phase string, rate float64, out *Outc
 		}
 	}
 	return v, false
+}
+
+// measureJudged measures and judges the step at rate, again while it is
+// bound and retries are left (each attempt is told to Progress: every
+// step is in the run's record).
+func (s *search) measureJudged(ctx context.Context, phase string, rate float64) (st results.CapacityStep, v string, broke []string, err error) {
+	for try := 0; ; try++ {
+		st, err = s.measure(ctx, rate)
+		if err != nil {
+			return st, "", nil, err
+		}
+		v, broke = s.judge(st)
+		if s.o.Progress != nil {
+			s.o.Progress(phase, st, v, broke)
+		}
+		if v != results.StepBound || try >= s.o.BoundRetries {
+			return st, v, broke, nil
+		}
+		phase = "again"
+	}
 }
 
 // finish fills in the bounds; the capacity only when the SLO decided it.

@@ -18,6 +18,7 @@ type fake struct {
 	knee, bound float64
 	boundIn     [2]float64
 	lagAbove    float64 // the lag grows above this rate (0: never)
+	transient   float64 // the first step at this rate is machine-bound, the next not
 	steps       []float64
 }
 
@@ -30,6 +31,10 @@ func (f *fake) measure(_ context.Context, rps float64) (results.CapacityStep, er
 	if f.lagAbove > 0 && rps > f.lagAbove {
 		st.LagSlope = rps - f.lagAbove
 		st.LagSlopeLo, st.LagSlopeHi = st.LagSlope*0.9, st.LagSlope*1.1
+	}
+	if rps == f.transient {
+		f.transient = -1
+		st.Validity = results.ValidityMachineBound
 	}
 	if f.bound > 0 && rps >= f.bound || f.boundIn[0] <= rps && rps <= f.boundIn[1] {
 		st.Validity = results.ValidityMachineBound
@@ -99,6 +104,25 @@ func TestSearchMachineBound(t *testing.T) {
 	out = Search(context.Background(), SearchOptions{Start: 200}, f.measure, judgeAll)
 	if out.Limit != results.LimitMachine || out.RPS != 0 || out.MachineLimitRPS != 600 {
 		t.Errorf("bound while bisecting: got limit %q, capacity %g, machine limit %g (steps %v)", out.Limit, out.RPS, out.MachineLimitRPS, f.steps)
+	}
+}
+
+func TestSearchBoundOnce(t *testing.T) {
+	// One bound step (a burst of the hypervisor's steal) is measured again,
+	// and the search goes on to the knee.
+	f := &fake{knee: 700, transient: 400}
+	out := Search(context.Background(), SearchOptions{Start: 200}, f.measure, judgeAll)
+	if out.Limit != results.LimitSLO || out.RPS > 700 || out.RPS < 700*0.95 {
+		t.Fatalf("got limit %q capacity %g (steps %v); want the SLO's, ~700", out.Limit, out.RPS, f.steps)
+	}
+	if f.steps[1] != 400 || f.steps[2] != 400 {
+		t.Errorf("steps %v: want 400 measured twice", f.steps)
+	}
+	// With retries off, the one bound step ends the search.
+	f = &fake{knee: 700, transient: 400}
+	out = Search(context.Background(), SearchOptions{Start: 200, BoundRetries: -1}, f.measure, judgeAll)
+	if out.Limit != results.LimitMachine || out.MachineLimitRPS != 400 {
+		t.Errorf("no retries: got limit %q machine limit %g (steps %v)", out.Limit, out.MachineLimitRPS, f.steps)
 	}
 }
 

@@ -138,3 +138,56 @@ func headings(md string) []string {
 	}
 	return hs
 }
+
+// TestArchitectureListsEveryPackage checks that docs/architecture.md's
+// table of packages has a row for every package in the tree (every folder
+// with Go files that the go tool sees), so that a new package comes with
+// its one-line rule: what it owns and what it may import.
+func TestArchitectureListsEveryPackage(t *testing.T) {
+	root := ".."
+	b, err := os.ReadFile(filepath.Join(root, "docs", "architecture.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]bool{}
+	for _, m := range regexp.MustCompile("(?m)^\\| `([^`]+)` \\|").FindAllStringSubmatch(string(b), -1) {
+		rows[m[1]] = true
+	}
+	pkgs := map[string]bool{}
+	err = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() {
+			if path != root && (name == "testdata" || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if strings.HasSuffix(name, ".go") {
+			rel, err := filepath.Rel(root, filepath.Dir(path))
+			if err != nil {
+				return err
+			}
+			pkgs[filepath.ToSlash(rel)] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pkgs) < 10 {
+		t.Fatalf("found %d packages under %s: the walk is broken", len(pkgs), root)
+	}
+	for p := range pkgs {
+		if !rows[p] {
+			t.Errorf("docs/architecture.md has no row for package %s (| `%s` | what it owns | what it may import |)", p, p)
+		}
+	}
+	for r := range rows {
+		if !pkgs[r] {
+			t.Errorf("docs/architecture.md has a row for %s, which is no package", r)
+		}
+	}
+}

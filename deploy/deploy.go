@@ -210,7 +210,7 @@ func Render(w io.Writer, o Options) error {
 	}
 	fmt.Fprintf(w, "# commbench on Kubernetes: profile %s, pattern %s, %d shard(s), Kafka %s.\n", o.Profile.Name, o.Pattern, o.Shards, kafkaWhere(o))
 	fmt.Fprintf(w, "# The shards start the attack at %s (unix %d).\n", o.StartAt.UTC().Format(time.RFC3339), o.StartAt.Unix())
-	fmt.Fprintln(w, "# Rendered by 'commbench k8s render'; see the README, \"Beyond one machine\".")
+	fmt.Fprintln(w, "# Rendered by 'commbench k8s render'; see docs/kubernetes.md, \"Beyond one machine\".")
 	for _, obj := range objs {
 		b, err := Marshal(obj)
 		if err != nil {

@@ -57,7 +57,7 @@ func fromField(env, path string) EnvVar {
 // kafkaEnv is what a commbench container reads about Kafka: the brokers
 // from RunConfig (empty for sync, which the services read as "HTTP
 // only"), and the TLS/SASL variables from the Secret commbench-kafka when
-// one exists (an external cluster's; see the README).
+// one exists (an external cluster's; see docs/kubernetes.md).
 func kafkaEnv(c *Container) {
 	c.Env = append(c.Env, fromConfig(EnvBrokers, KeyBrokers))
 	c.EnvFrom = append(c.EnvFrom, EnvFrom{SecretRef: &SecretRef{Name: "commbench-kafka", Optional: true}})

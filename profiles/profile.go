@@ -423,7 +423,7 @@ type Gate struct {
 	Alpha float64 `yaml:"alpha"`
 }
 
-// The gate's defaults: one set, the same in profiles, flags, README and help.
+// The gate's defaults: one set, the same in profiles, flags, docs/gate.md and help.
 const (
 	DefaultGateP99Tolerance  = 0.1
 	DefaultGateP99Floor      = Duration(2 * time.Millisecond)

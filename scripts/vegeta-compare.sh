@@ -198,7 +198,7 @@ print(f"ProducerProbe acks=all 100 B 400/s linger.ms=0 (intended send): p50 {p50
       f"({n} records, {late} sends over 1 ms late)")
 validity = r["patterns"]["async"]["summary"].get("validity", "ok")
 if late > 0.01 * n or validity != "ok":
-    # A reference or a run the machine slowed decides nothing (README, Validity).
+    # A reference or a run the machine slowed decides nothing (docs/calibration.md, Validity).
     print(f"goal: undecided: the probe sent {late} of {n} records over 1 ms late, commbench's async run was {validity!r}; "
           "run again on a quieter machine")
 else:

@@ -131,8 +131,8 @@ the base by more than the effect floor, max(p99-tolerance × base, p99-floor) (d
 max(10%, 2ms); drop-tolerance 0.5 point for the fractions), AND a Mann–Whitney U test over
 the runs' --block p99s (5 s windows) gives p < alpha (default 0.05); a p99 must also be
 worse beyond the floor in every interleaved pair of runs. Lost must stay 0 for async and
-hybrid. Defaults come from the profile's gate: section; flags override them. README, "The
-regression gate", says why.
+hybrid. Defaults come from the profile's gate: section; flags override them. docs/gate.md
+says why.
 
 Against a baseline: compares RUN_DIR/results.json with the baseline per pattern (no test:
 one run each); a failing metric is measured again before it counts.

@@ -33,7 +33,7 @@ const k8sUsage = `usage: commbench k8s render|collect|shard [flags]
   shard    (in a load generator's pod) wait for the services, run, upload the run folder
   topics   (in the notification pod's init container) create the topics once Kafka answers
 
-Run 'commbench k8s render -h' for its flags; README, "Beyond one machine".`
+Run 'commbench k8s render -h' for its flags; docs/kubernetes.md, "Beyond one machine".`
 
 func cmdK8s(args []string) error {
 	if len(args) == 0 {

@@ -241,7 +241,7 @@ func localize(p deploy.Process, repl map[string]string) deploy.Process {
 // notification, reaction and collector pods' command lines as processes
 // on loopback, then the Job's pod command line n times, each with its
 // JOB_COMPLETION_INDEX and its own folder for the pod's emptyDir; then the
-// collect and merge step as the README gives it (download /runs.tar.gz,
+// collect and merge step as docs/kubernetes.md gives it (download /runs.tar.gz,
 // commbench merge). The merged request count must be the sum of the
 // shards', and the merge must write a report.
 func TestK8sJobLocally(t *testing.T) {
@@ -307,7 +307,7 @@ func TestK8sJobLocally(t *testing.T) {
 	checkCollected(t, "http://"+coll.addr, dir, shards)
 }
 
-// checkCollected is the README's collect and merge: the collector says
+// checkCollected is docs/kubernetes.md's collect and merge: the collector says
 // every shard is in; its archive unpacks into one run folder per shard;
 // commbench merge of them sums their requests and writes the report.
 func checkCollected(t *testing.T, base, dir string, shards int) {

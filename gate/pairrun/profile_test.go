@@ -59,7 +59,7 @@ func TestGateProfileRuns(t *testing.T) {
 	g := p.Gate
 	if g.P99Tolerance != profiles.DefaultGateP99Tolerance || g.P99Floor != profiles.DefaultGateP99Floor ||
 		g.DropTolerance != profiles.DefaultGateDropTolerance || g.Alpha != profiles.DefaultGateAlpha {
-		t.Errorf("ci's gate: %+v, want the defaults (one set: profile, flags, README)", g)
+		t.Errorf("ci's gate: %+v, want the defaults (one set: profile, flags, docs/gate.md)", g)
 	}
 	out, err := dropProfileKey([]byte("name: ci\ngate: {alpha: 0.05}\ndrain: {timeout: 60s}\n"), "gate")
 	if err != nil {

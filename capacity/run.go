@@ -304,10 +304,11 @@ func (e *engine) cached(pt pattern.Pattern, n int, rps float64) results.Capacity
 
 // step runs one step, or returns it from the cache (the API terms' search
 // goes over the rates the whole SLO's search already ran), records it and
-// writes the results.
+// writes the results. A bound step is not taken from the cache: asked
+// again, it is measured again (the search's retry).
 func (e *engine) step(ctx context.Context, req StepRequest) (results.CapacityStep, error) {
 	key := cacheKey(req.Pattern, req.Replicas, req.RPS)
-	if st, ok := e.cache[key]; ok {
+	if st, ok := e.cache[key]; ok && st.Verdict != results.StepBound {
 		return st, nil
 	}
 	run := e.o.StepFunc

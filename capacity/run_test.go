@@ -112,6 +112,33 @@ func TestRunInterrupted(t *testing.T) {
 	}
 }
 
+func TestRunMeasuresABoundStepAgain(t *testing.T) {
+	// async's first step at 200 rps is bound (steal): the search asks for
+	// it again, and the engine measures it again rather than answering
+	// from its cache.
+	o := testOptions(t)
+	o.Patterns = []pattern.Pattern{pattern.Async}
+	calls := map[float64]int{}
+	o.StepFunc = func(ctx context.Context, req StepRequest) (results.CapacityStep, error) {
+		calls[req.RPS]++
+		st, err := fakePatterns(ctx, req)
+		if req.RPS == 200 && calls[200] == 1 {
+			st.Validity = results.ValidityMachineBound
+		}
+		return st, err
+	}
+	res, _, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls[200] < 2 {
+		t.Errorf("200 rps measured %d times, want again after the bound one", calls[200])
+	}
+	if c := res.Capacity["async"]; c == nil || c.Limit == results.LimitMachine {
+		t.Errorf("async: %+v, want the search past the one bound step", c)
+	}
+}
+
 func TestStepProfile(t *testing.T) {
 	p, err := profiles.Lookup("../profiles", "surge")
 	if err != nil {

@@ -208,8 +208,15 @@ func finishCapacity(res *results.Results, dir string) {
 		answer := fmt.Sprintf("%.0f rps (decided by %s)", c.RPS, c.DecidedBy)
 		if c.Limit != results.LimitSLO {
 			answer = fmt.Sprintf("no capacity: %s (held up to %.0f rps)", c.DecidedBy, c.LowerRPS)
+			if c.LowerRPS == 0 {
+				answer = fmt.Sprintf("no capacity: %s (no step held before it)", c.DecidedBy)
+			}
 		}
-		fmt.Printf("capacity %-7s %s; API alone %s; %.0f CPU-s per million at it\n", name, answer, apiAnswer(c.API), c.CPUSecondsPerMillion)
+		cost := fmt.Sprintf("%.0f CPU-s per million at it", c.CPUSecondsPerMillion)
+		if c.CPUSecondsPerMillion == 0 {
+			cost = "no CPU cost: no step held"
+		}
+		fmt.Printf("capacity %-7s %s; API alone %s; %s\n", name, answer, apiAnswer(c.API), cost)
 		if c.USL != nil {
 			fmt.Printf("  scale %v: USL σ %.3f κ %.4f\n", c.Scale, c.USL.Sigma, c.USL.Kappa)
 		}
@@ -236,6 +243,9 @@ func finishCapacity(res *results.Results, dir string) {
 func apiAnswer(b results.CapacityBound) string {
 	if b.Limit == results.LimitSLO {
 		return fmt.Sprintf("%.0f rps", b.RPS)
+	}
+	if b.LowerRPS == 0 {
+		return fmt.Sprintf("not known (%s)", b.DecidedBy)
 	}
 	return fmt.Sprintf("at least %.0f rps (%s)", b.LowerRPS, b.DecidedBy)
 }
